@@ -1,0 +1,1 @@
+"""reqfulfill: the fulfillment logic of IT service request management."""

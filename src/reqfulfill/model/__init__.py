@@ -1,0 +1,1 @@
+"""Domain types: attrs classes, frozen and slotted, with no I/O."""

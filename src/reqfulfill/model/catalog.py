@@ -1,0 +1,318 @@
+"""The service catalog: who requests, who fulfils, what can be ordered and how.
+
+``Catalog.from_dict`` / ``Catalog.from_toml`` load the data form (lists of
+tables with an ``id``); every problem is reported at once with its path and
+value, e.g. ``items[3].group: unknown group 'desk-l9'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from os import PathLike
+from typing import Any
+
+import attrs
+
+from reqfulfill.model.enums import Impact, TaskKind, Urgency
+from reqfulfill.model.errors import Problem, ValidationError
+
+__all__ = [
+    "Catalog",
+    "PlanTemplate",
+    "Requester",
+    "ServiceItem",
+    "SupportGroup",
+    "TaskTemplate",
+]
+
+
+def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value or not value.strip():
+        raise ValueError(f"{attribute.name} must not be empty")
+
+
+def _str_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class Requester:
+    """The person a request is for (and, on the portal, who submits it)."""
+
+    id: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    department: str = attrs.field(validator=attrs.validators.instance_of(str))
+    location: str = attrs.field(validator=attrs.validators.instance_of(str))
+    vip: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    manager: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
+    )
+
+
+@attrs.frozen
+class SupportGroup:
+    """A team that fulfils requests. ``escalates_to`` names the group above it."""
+
+    id: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    members: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    escalates_to: str | None = None
+
+
+@attrs.frozen
+class TaskTemplate:
+    """One step of a plan template.
+
+    ``after`` lists the keys of the tasks that must be done first (a DAG);
+    ``when`` is an optional rule-language condition decided when the plan
+    starts: a task whose condition is false is left out of that request's plan.
+    """
+
+    key: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
+    kind: TaskKind = attrs.field(validator=attrs.validators.instance_of(TaskKind))
+    title: str = attrs.field(validator=attrs.validators.instance_of(str))
+    after: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    group: str | None = None
+    supplier: str | None = None
+    when: Mapping[str, Any] | None = None
+
+
+@attrs.frozen
+class PlanTemplate:
+    """A small DAG of tasks that fulfils a service item."""
+
+    id: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
+    tasks: tuple[TaskTemplate, ...] = attrs.field(converter=tuple)
+
+    def task(self, key: str) -> TaskTemplate:
+        """The task template with this key."""
+        for task in self.tasks:
+            if task.key == key:
+                return task
+        raise KeyError(key)
+
+
+@attrs.frozen
+class ServiceItem:
+    """Something a requester can order from the catalog, with its defaults."""
+
+    id: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    category: str = attrs.field(validator=attrs.validators.instance_of(str))
+    group: str = attrs.field(validator=attrs.validators.instance_of(str))
+    impact: Impact = attrs.field(validator=attrs.validators.instance_of(Impact))
+    urgency: Urgency = attrs.field(validator=attrs.validators.instance_of(Urgency))
+    plan: str = attrs.field(validator=attrs.validators.instance_of(str))
+    physical: bool = False
+    supplier: str | None = None
+    requires_approval: bool = True
+    attributes: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Catalog:
+    """The service catalog: items, the groups that fulfil them, their plans.
+
+    >>> cat = Catalog.from_dict({
+    ...     "groups": [{"id": "desk", "name": "Service Desk", "members": ["ann"]}],
+    ...     "plans": [{"id": "p", "tasks": [{"key": "do", "kind": "manual", "title": "Do it"}]}],
+    ...     "items": [{"id": "pw", "name": "Password reset", "category": "Access",
+    ...                "group": "desk", "impact": "low", "urgency": "high", "plan": "p",
+    ...                "requires_approval": False}],
+    ... })
+    >>> cat.item("pw").group
+    'desk'
+    """
+
+    items: tuple[ServiceItem, ...] = attrs.field(converter=tuple)
+    groups: tuple[SupportGroup, ...] = attrs.field(converter=tuple)
+    plans: tuple[PlanTemplate, ...] = attrs.field(converter=tuple)
+    triage_group: str | None = None
+    _items_by_id: dict[str, ServiceItem] = attrs.field(init=False, eq=False, repr=False)
+    _groups_by_id: dict[str, SupportGroup] = attrs.field(init=False, eq=False, repr=False)
+    _plans_by_id: dict[str, PlanTemplate] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_items_by_id", {i.id: i for i in self.items})
+        object.__setattr__(self, "_groups_by_id", {g.id: g for g in self.groups})
+        object.__setattr__(self, "_plans_by_id", {p.id: p for p in self.plans})
+
+    def item(self, item_id: str) -> ServiceItem:
+        """The service item with this id; ``NotFoundError`` if there is none."""
+        try:
+            return self._items_by_id[item_id]
+        except KeyError:
+            from reqfulfill.model.errors import NotFoundError
+
+            raise NotFoundError("service item", item_id) from None
+
+    def group(self, group_id: str) -> SupportGroup:
+        """The support group with this id; ``NotFoundError`` if there is none."""
+        try:
+            return self._groups_by_id[group_id]
+        except KeyError:
+            from reqfulfill.model.errors import NotFoundError
+
+            raise NotFoundError("support group", group_id) from None
+
+    def plan(self, plan_id: str) -> PlanTemplate:
+        """The plan template with this id; ``NotFoundError`` if there is none."""
+        try:
+            return self._plans_by_id[plan_id]
+        except KeyError:
+            from reqfulfill.model.errors import NotFoundError
+
+            raise NotFoundError("plan template", plan_id) from None
+
+    def has_item(self, item_id: str) -> bool:
+        """True when the catalog has an item with this id."""
+        return item_id in self._items_by_id
+
+    def has_group(self, group_id: str) -> bool:
+        """True when the catalog has a group with this id."""
+        return group_id in self._groups_by_id
+
+    @property
+    def categories(self) -> frozenset[str]:
+        """Every category named by an item."""
+        return frozenset(i.category for i in self.items)
+
+    def problems(self) -> list[Problem]:
+        """Cross-reference problems: unknown ids, duplicates, bad plan DAGs."""
+        found: list[Problem] = []
+        for kind, entries in (("groups", self.groups), ("plans", self.plans), ("items", self.items)):
+            seen: set[str] = set()
+            for index, entry in enumerate(entries):
+                if entry.id in seen:
+                    found.append(Problem(f"{kind}[{index}].id", entry.id, f"duplicate id {entry.id!r}"))
+                seen.add(entry.id)
+        for gi, group in enumerate(self.groups):
+            if group.escalates_to is not None and group.escalates_to not in self._groups_by_id:
+                found.append(
+                    Problem(
+                        f"groups[{gi}].escalates_to",
+                        group.escalates_to,
+                        f"unknown group {group.escalates_to!r}",
+                    )
+                )
+        if self.triage_group is not None and self.triage_group not in self._groups_by_id:
+            found.append(
+                Problem("triage_group", self.triage_group, f"unknown group {self.triage_group!r}")
+            )
+        for pi, plan in enumerate(self.plans):
+            found.extend(_plan_problems(f"plans[{pi}]", plan, self._groups_by_id))
+        for ii, item in enumerate(self.items):
+            where = f"items[{ii}]"
+            if item.group not in self._groups_by_id:
+                found.append(Problem(f"{where}.group", item.group, f"unknown group {item.group!r}"))
+            plan = self._plans_by_id.get(item.plan)
+            if plan is None:
+                found.append(Problem(f"{where}.plan", item.plan, f"unknown plan {item.plan!r}"))
+                continue
+            for task in plan.tasks:
+                if task.kind is TaskKind.SUPPLIER_ORDER and not (task.supplier or item.supplier):
+                    found.append(
+                        Problem(
+                            f"{where}.supplier",
+                            item.supplier,
+                            f"plan {plan.id!r} task {task.key!r} orders from a supplier "
+                            "but neither the task nor the item names one",
+                        )
+                    )
+        return found
+
+    def validate(self) -> Catalog:
+        """Raise ``ValidationError`` listing every cross-reference problem."""
+        found = self.problems()
+        if found:
+            raise ValidationError(found)
+        return self
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Catalog:
+        """Build a catalog from its data form, checking types and references."""
+        from reqfulfill.serialization import structure_config
+
+        catalog = structure_config(data, cls, source=source)
+        found = catalog.problems()
+        if found:
+            raise ValidationError(found, source=source)
+        return catalog
+
+    @classmethod
+    def from_toml(cls, path: str | PathLike[str]) -> Catalog:
+        """Load a catalog from a TOML file (``[[groups]]``, ``[[plans]]``, ``[[items]]``)."""
+        from reqfulfill.serialization import load_data_file
+
+        return cls.from_dict(load_data_file(path), source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The data form; ``None`` values are left out so it can be written as TOML."""
+        from reqfulfill.serialization import unstructure_config
+
+        data: dict[str, Any] = unstructure_config(self)
+        return data
+
+
+def _plan_problems(
+    where: str, plan: PlanTemplate, groups: Mapping[str, SupportGroup]
+) -> list[Problem]:
+    found: list[Problem] = []
+    keys: dict[str, int] = {}
+    for ti, task in enumerate(plan.tasks):
+        if task.key in keys:
+            found.append(Problem(f"{where}.tasks[{ti}].key", task.key, "duplicate task key"))
+        keys.setdefault(task.key, ti)
+        if task.group is not None and task.group not in groups:
+            found.append(
+                Problem(f"{where}.tasks[{ti}].group", task.group, f"unknown group {task.group!r}")
+            )
+    if not plan.tasks:
+        found.append(Problem(f"{where}.tasks", [], "a plan needs at least one task"))
+    for ti, task in enumerate(plan.tasks):
+        for ai, dep in enumerate(task.after):
+            if dep not in keys:
+                found.append(
+                    Problem(f"{where}.tasks[{ti}].after[{ai}]", dep, f"unknown task {dep!r}")
+                )
+            elif dep == task.key:
+                found.append(
+                    Problem(f"{where}.tasks[{ti}].after[{ai}]", dep, "a task cannot follow itself")
+                )
+    cycle = _find_cycle(plan)
+    if cycle:
+        first = keys[cycle[0]]
+        found.append(
+            Problem(f"{where}.tasks[{first}].after", list(cycle), "cycle: " + " -> ".join(cycle))
+        )
+    return found
+
+
+def _find_cycle(plan: PlanTemplate) -> list[str] | None:
+    deps = {t.key: [d for d in t.after if d != t.key] for t in plan.tasks}
+    colour: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(key: str) -> list[str] | None:
+        colour[key] = 1
+        stack.append(key)
+        for dep in deps.get(key, ()):
+            if dep not in deps:
+                continue
+            if colour.get(dep) == 1:
+                return [*stack[stack.index(dep) :], dep]
+            if dep not in colour:
+                found = visit(dep)
+                if found:
+                    return found
+        stack.pop()
+        colour[key] = 2
+        return None
+
+    for key in deps:
+        if key not in colour:
+            found = visit(key)
+            if found:
+                return found
+    return None
+

@@ -1,0 +1,144 @@
+"""The enumerations of the domain. Values are the lower-case data forms."""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "Channel",
+    "Impact",
+    "OrderStatus",
+    "Priority",
+    "RequestState",
+    "TaskKind",
+    "TaskState",
+    "Urgency",
+]
+
+
+class Channel(enum.Enum):
+    """How a request arrived."""
+
+    PORTAL = "portal"
+    EMAIL = "email"
+    PHONE = "phone"
+    CHAT = "chat"
+
+
+class RequestState(enum.Enum):
+    """Where a request is in its lifecycle."""
+
+    SUBMITTED = "submitted"
+    AWAITING_APPROVAL = "awaiting_approval"
+    REJECTED = "rejected"
+    APPROVED = "approved"
+    TRIAGE = "triage"
+    IN_FULFILLMENT = "in_fulfillment"
+    WAITING = "waiting"
+    FULFILLED = "fulfilled"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        """True for states no command leaves (closed requests still take feedback)."""
+        return self in _TERMINAL
+
+    @property
+    def open(self) -> bool:
+        """True while work on the request is still expected."""
+        return self in _OPEN
+
+
+_TERMINAL = frozenset({RequestState.REJECTED, RequestState.CLOSED, RequestState.CANCELLED})
+_OPEN = frozenset(
+    {
+        RequestState.SUBMITTED,
+        RequestState.AWAITING_APPROVAL,
+        RequestState.APPROVED,
+        RequestState.TRIAGE,
+        RequestState.IN_FULFILLMENT,
+        RequestState.WAITING,
+    }
+)
+
+
+class Impact(enum.Enum):
+    """How much of the business is affected (ITIL)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Urgency(enum.Enum):
+    """How soon the business needs it (ITIL)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Priority(enum.IntEnum):
+    """ITIL priority: 1 is critical, 5 is planning."""
+
+    CRITICAL = 1
+    HIGH = 2
+    MODERATE = 3
+    LOW = 4
+    PLANNING = 5
+
+
+class TaskKind(enum.Enum):
+    """What kind of work a plan task is."""
+
+    MANUAL = "manual"
+    SUPPLIER_ORDER = "supplier_order"
+    DELIVERY = "delivery"
+    AUTOMATED = "automated"
+
+
+class TaskState(enum.Enum):
+    """Where one task of a request's plan is."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        """Done or skipped: counts as done for the tasks after it."""
+        return self in (TaskState.DONE, TaskState.SKIPPED)
+
+
+class OrderStatus(enum.Enum):
+    """A supplier order's status. Statuses only move forward (see ``rank``)."""
+
+    PLACED = "placed"
+    CONFIRMED = "confirmed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def rank(self) -> int:
+        """Order of progress; FAILED and CANCELLED are final like DELIVERED."""
+        return _ORDER_RANK[self]
+
+    @property
+    def final(self) -> bool:
+        """No further update can follow."""
+        return self in (OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED)
+
+
+_ORDER_RANK = {
+    OrderStatus.PLACED: 0,
+    OrderStatus.CONFIRMED: 1,
+    OrderStatus.SHIPPED: 2,
+    OrderStatus.DELIVERED: 3,
+    OrderStatus.FAILED: 3,
+    OrderStatus.CANCELLED: 3,
+}

@@ -1,0 +1,157 @@
+"""The errors reqfulfill raises: one base class, one subclass per kind of refusal.
+
+Every refusal of a command is one of these, and a refused command writes
+nothing. Each error carries structured fields so callers can act on it
+without parsing the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+__all__ = [
+    "AuthorizationError",
+    "AutomationError",
+    "ConcurrencyError",
+    "NotFoundError",
+    "Problem",
+    "ReqfulfillError",
+    "SupplierError",
+    "TransitionError",
+    "ValidationError",
+]
+
+
+class ReqfulfillError(Exception):
+    """Base class of every error reqfulfill raises on purpose."""
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with configuration or input.
+
+    ``path`` locates it (``items[2].group``), ``value`` is what was found
+    there, ``reason`` says what is wrong with it.
+    """
+
+    path: str
+    value: object
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.path or "<root>"
+        return f"{where}: {self.reason} (got {_short(self.value)})"
+
+
+_MISSING_VALUE = object()
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class ValidationError(ReqfulfillError, ValueError):
+    """Bad configuration or input. ``problems`` lists every problem found.
+
+    >>> err = ValidationError([Problem("items[2].group", "desk-l9", "unknown group 'desk-l9'")])
+    >>> err.problems[0].path
+    'items[2].group'
+    """
+
+    problems: tuple[Problem, ...]
+
+    def __init__(self, problems: Iterable[Problem] | str, *, source: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [Problem("", _MISSING_VALUE, problems)]
+        self.problems = tuple(problems)
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        head = f"{self.source}: " if self.source else ""
+        lines = [
+            str(p) if p.value is not _MISSING_VALUE else f"{p.path or '<root>'}: {p.reason}"
+            for p in self.problems
+        ]
+        if len(lines) == 1:
+            return head + lines[0]
+        return head + f"{len(lines)} problems:\n  " + "\n  ".join(lines)
+
+    @classmethod
+    def single(cls, path: str, value: object, reason: str) -> ValidationError:
+        """One problem at ``path``."""
+        return cls([Problem(path, value, reason)])
+
+    @property
+    def paths(self) -> Sequence[str]:
+        """The paths of all problems, in order."""
+        return [p.path for p in self.problems]
+
+
+class NotFoundError(ReqfulfillError, LookupError):
+    """Something named by id does not exist (a request, an order ref, a task)."""
+
+    def __init__(self, kind: str, key: str, message: str | None = None) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(message or f"{kind} {key!r} not found")
+
+
+class AuthorizationError(ReqfulfillError, PermissionError):
+    """The actor is not allowed to run this command on this request."""
+
+    def __init__(self, actor: str | None, command: str, request_id: str | None, reason: str) -> None:
+        self.actor = actor
+        self.command = command
+        self.request_id = request_id
+        self.reason = reason
+        super().__init__(f"{actor!r} may not {command} request {request_id!r}: {reason}")
+
+
+class TransitionError(ReqfulfillError):
+    """The command is not valid in the request's current state.
+
+    Carries ``request_id``, ``state`` (a :class:`RequestState` or None for a
+    request that does not exist yet) and ``command`` (the command's name).
+    """
+
+    def __init__(self, request_id: str | None, state: object, command: str, reason: str = "") -> None:
+        self.request_id = request_id
+        self.state = state
+        self.command = command
+        self.reason = reason
+        state_name = getattr(state, "value", state)
+        detail = f": {reason}" if reason else ""
+        super().__init__(f"cannot {command} request {request_id!r} in state {state_name!r}{detail}")
+
+
+class ConcurrencyError(ReqfulfillError):
+    """An append named a stale expected version: someone else wrote first."""
+
+    def __init__(self, request_id: str, expected: int, actual: int | None = None) -> None:
+        self.request_id = request_id
+        self.expected = expected
+        self.actual = actual
+        found = "" if actual is None else f", found {actual}"
+        super().__init__(f"request {request_id!r}: expected version {expected}{found}")
+
+
+class SupplierError(ReqfulfillError):
+    """A supplier connector failed. ``retryable`` says whether to try again."""
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        self.message = message
+        self.retryable = retryable
+        super().__init__(message)
+
+
+class AutomationError(ReqfulfillError):
+    """An automation runner failed. ``retryable`` says whether to try again."""
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        self.message = message
+        self.retryable = retryable
+        super().__init__(message)
