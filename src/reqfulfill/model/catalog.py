@@ -180,11 +180,17 @@ class Catalog:
     def problems(self) -> list[Problem]:
         """Cross-reference problems: unknown ids, duplicates, bad plan DAGs."""
         found: list[Problem] = []
-        for kind, entries in (("groups", self.groups), ("plans", self.plans), ("items", self.items)):
+        for kind, entries in (
+            ("groups", self.groups),
+            ("plans", self.plans),
+            ("items", self.items),
+        ):
             seen: set[str] = set()
             for index, entry in enumerate(entries):
                 if entry.id in seen:
-                    found.append(Problem(f"{kind}[{index}].id", entry.id, f"duplicate id {entry.id!r}"))
+                    found.append(
+                        Problem(f"{kind}[{index}].id", entry.id, f"duplicate id {entry.id!r}")
+                    )
                 seen.add(entry.id)
         for gi, group in enumerate(self.groups):
             if group.escalates_to is not None and group.escalates_to not in self._groups_by_id:
@@ -315,4 +321,3 @@ def _find_cycle(plan: PlanTemplate) -> list[str] | None:
             if found:
                 return found
     return None
-

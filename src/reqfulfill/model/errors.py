@@ -103,7 +103,9 @@ class NotFoundError(ReqfulfillError, LookupError):
 class AuthorizationError(ReqfulfillError, PermissionError):
     """The actor is not allowed to run this command on this request."""
 
-    def __init__(self, actor: str | None, command: str, request_id: str | None, reason: str) -> None:
+    def __init__(
+        self, actor: str | None, command: str, request_id: str | None, reason: str
+    ) -> None:
         self.actor = actor
         self.command = command
         self.request_id = request_id
@@ -118,7 +120,9 @@ class TransitionError(ReqfulfillError):
     request that does not exist yet) and ``command`` (the command's name).
     """
 
-    def __init__(self, request_id: str | None, state: object, command: str, reason: str = "") -> None:
+    def __init__(
+        self, request_id: str | None, state: object, command: str, reason: str = ""
+    ) -> None:
         self.request_id = request_id
         self.state = state
         self.command = command

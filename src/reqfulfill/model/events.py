@@ -1,0 +1,461 @@
+"""One event class per fact in a request's history.
+
+Every event has ``event_id`` (``"<request_id>/<n>"``, n its 1-based position in
+the stream), ``request_id``, ``at`` and ``actor``. Automatic decisions also
+carry the ``rule`` that made them (``"item default"`` where no rule matched)
+and a short ``reason``. Events carry everything :func:`reqfulfill.lifecycle.evolve`
+needs, so replaying a stream needs no catalog, rules or calendar.
+
+Events whose class has ``effect = True`` are *requests for effect*: the store
+puts them in its outbox in the same transaction, and the worker runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+import attrs
+
+from reqfulfill.model.catalog import Requester
+from reqfulfill.model.enums import Channel, Impact, OrderStatus, Priority, TaskKind, Urgency
+from reqfulfill.model.supplier import Notification, SupplierOrder
+
+__all__ = [
+    "EVENT_TYPES",
+    "ApprovalRequested",
+    "AutomationRequested",
+    "DeliveryDisputed",
+    "Event",
+    "FeedbackRecorded",
+    "ItemDelivered",
+    "ItemShipped",
+    "NotificationRequested",
+    "NotificationSent",
+    "PlanStarted",
+    "PlannedTask",
+    "RequestApproved",
+    "RequestAssigned",
+    "RequestCancelled",
+    "RequestCategorized",
+    "RequestClaimed",
+    "RequestClosed",
+    "RequestEscalated",
+    "RequestFulfilled",
+    "RequestPrioritized",
+    "RequestQueuedForTriage",
+    "RequestRejected",
+    "RequestResumed",
+    "RequestSubmitted",
+    "RequestTriaged",
+    "RequestWaiting",
+    "RequesterNotified",
+    "ReviewRequested",
+    "SlaBreached",
+    "SlaPaused",
+    "SlaResumed",
+    "SlaRetargeted",
+    "SlaStarted",
+    "SlaStopped",
+    "SlaThresholdReached",
+    "SupplierOrderCancelRequested",
+    "SupplierOrderPlaced",
+    "SupplierOrderRequested",
+    "SupplierOrderUpdated",
+    "TaskCompleted",
+    "TaskFailed",
+    "TaskSkipped",
+    "TaskStarted",
+]
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Base of all events: what happened to which request, when, by whom."""
+
+    effect: ClassVar[bool] = False
+
+    event_id: str
+    request_id: str
+    at: datetime
+    actor: str
+
+    @property
+    def type(self) -> str:
+        """The event's type name, e.g. ``"RequestApproved"``."""
+        return type(self).__name__
+
+
+@attrs.frozen(kw_only=True)
+class RequestSubmitted(Event):
+    """A requester ordered a service item (or asked without one) through a channel."""
+
+    requester: Requester
+    item: str | None
+    channel: Channel
+    answers: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalRequested(Event):
+    """The request waits for one of ``approvers`` to approve or reject it."""
+
+    approvers: tuple[str, ...]
+    rule: str = "approval policy"
+
+
+@attrs.frozen(kw_only=True)
+class RequestApproved(Event):
+    """An approver approved the request."""
+
+
+@attrs.frozen(kw_only=True)
+class RequestRejected(Event):
+    """An approver rejected the request; it ends here."""
+
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class RequestQueuedForTriage(Event):
+    """The request arrived without a service item and waits for manual triage."""
+
+    group: str | None
+    rule: str = "no service item"
+
+
+@attrs.frozen(kw_only=True)
+class RequestTriaged(Event):
+    """A triage agent set the item, category and/or priority by hand."""
+
+    item: str | None = None
+    category: str | None = None
+    impact: Impact | None = None
+    urgency: Urgency | None = None
+    rule: str = "manual"
+
+
+@attrs.frozen(kw_only=True)
+class RequestAssigned(Event):
+    """The request was assigned to a group (and maybe an agent)."""
+
+    group: str
+    agent: str | None = None
+    strategy: str = "queue"
+    rule: str | None = None
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class RequestClaimed(Event):
+    """A member of the assigned group took the request."""
+
+    agent: str
+
+
+@attrs.frozen(kw_only=True)
+class RequestCategorized(Event):
+    """The request's category was decided."""
+
+    category: str
+    rule: str | None = None
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class RequestPrioritized(Event):
+    """The request's impact, urgency and priority were decided."""
+
+    impact: Impact
+    urgency: Urgency
+    priority: Priority
+    rule: str | None = None
+    reason: str = ""
+
+
+@attrs.frozen
+class PlannedTask:
+    """A task chosen for a request's plan when the plan started."""
+
+    key: str
+    kind: TaskKind
+    title: str
+    after: tuple[str, ...] = ()
+    group: str | None = None
+    supplier: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PlanStarted(Event):
+    """The fulfillment plan was instantiated with ``tasks`` (``when`` already decided)."""
+
+    plan: str | None
+    tasks: tuple[PlannedTask, ...]
+    left_out: tuple[str, ...] = ()
+    rule: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TaskStarted(Event):
+    """A task started (its ``after`` tasks are done, or an agent restarted it)."""
+
+    task_key: str
+
+
+@attrs.frozen(kw_only=True)
+class TaskCompleted(Event):
+    """A task is done. ``result`` is an automation's result mapping, if any."""
+
+    task_key: str
+    result: Mapping[str, Any] | None = None
+    effect_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TaskFailed(Event):
+    """A task failed; it stays failed until restarted or the request is cancelled."""
+
+    task_key: str
+    reason: str
+    effect_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TaskSkipped(Event):
+    """An agent skipped a task with a reason; it counts as done."""
+
+    task_key: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class SupplierOrderRequested(Event):
+    """Request for effect: place ``order`` with the supplier."""
+
+    effect: ClassVar[bool] = True
+
+    task_key: str
+    supplier_id: str
+    order: SupplierOrder
+
+
+@attrs.frozen(kw_only=True)
+class SupplierOrderPlaced(Event):
+    """The supplier accepted the order under ``ref``."""
+
+    task_key: str
+    supplier_id: str
+    ref: str
+    status: OrderStatus
+    effect_id: str
+
+
+@attrs.frozen(kw_only=True)
+class SupplierOrderUpdated(Event):
+    """The supplier reported a newer status for an order."""
+
+    task_key: str
+    supplier_id: str
+    ref: str
+    status: OrderStatus
+
+
+@attrs.frozen(kw_only=True)
+class SupplierOrderCancelRequested(Event):
+    """Request for effect: cancel the open order ``ref``."""
+
+    effect: ClassVar[bool] = True
+
+    task_key: str
+    supplier_id: str
+    ref: str | None
+    order_effect: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AutomationRequested(Event):
+    """Request for effect: run the automation for an ``automated`` task."""
+
+    effect: ClassVar[bool] = True
+
+    task_key: str
+
+
+@attrs.frozen(kw_only=True)
+class ItemShipped(Event):
+    """The physical item of a delivery task is on its way."""
+
+    task_key: str
+    tracking: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ItemDelivered(Event):
+    """The requester confirmed receipt of the item."""
+
+    task_key: str
+
+
+@attrs.frozen(kw_only=True)
+class DeliveryDisputed(Event):
+    """The requester says the item did not arrive; the delivery task reopens."""
+
+    task_key: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class RequestFulfilled(Event):
+    """Every task of the plan is done or skipped."""
+
+
+@attrs.frozen(kw_only=True)
+class RequestClosed(Event):
+    """The request is closed."""
+
+    reason: str = ""
+    rule: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RequestCancelled(Event):
+    """The request was cancelled before it was fulfilled."""
+
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class RequestWaiting(Event):
+    """The request waits (for the requester, a supplier...); the SLA may pause."""
+
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class RequestResumed(Event):
+    """The request stopped waiting."""
+
+
+@attrs.frozen(kw_only=True)
+class NotificationRequested(Event):
+    """Request for effect: deliver ``notification`` through the notifier hook."""
+
+    effect: ClassVar[bool] = True
+
+    notification: Notification
+
+
+@attrs.frozen(kw_only=True)
+class NotificationSent(Event):
+    """A notification (effect ``effect_id``) was handed to the notifiers."""
+
+    effect_id: str
+    kind: str
+    recipient: str
+
+
+@attrs.frozen(kw_only=True)
+class RequesterNotified(Event):
+    """The requester was notified (effect ``effect_id``)."""
+
+    effect_id: str
+    kind: str
+    recipient: str
+
+
+@attrs.frozen(kw_only=True)
+class SlaStarted(Event):
+    """The SLA clock started with ``target`` business time, due at ``due``."""
+
+    target: timedelta
+    due: datetime
+    priority: Priority
+    rule: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SlaPaused(Event):
+    """The SLA clock paused with ``used`` business time used."""
+
+    used: timedelta
+
+
+@attrs.frozen(kw_only=True)
+class SlaResumed(Event):
+    """The SLA clock runs again; the target is now due at ``due``."""
+
+    due: datetime
+
+
+@attrs.frozen(kw_only=True)
+class SlaRetargeted(Event):
+    """The priority changed: new ``target`` and ``due``, keeping ``used``."""
+
+    target: timedelta
+    due: datetime | None
+    used: timedelta
+    priority: Priority
+
+
+@attrs.frozen(kw_only=True)
+class SlaThresholdReached(Event):
+    """An escalation level (index ``level``, at fraction ``fraction``) fired."""
+
+    level: int
+    fraction: float
+    action: str
+    used: timedelta
+
+
+@attrs.frozen(kw_only=True)
+class SlaBreached(Event):
+    """The SLA target was used up before the request was fulfilled."""
+
+    used: timedelta
+
+
+@attrs.frozen(kw_only=True)
+class SlaStopped(Event):
+    """The SLA clock stopped (fulfilled, cancelled): ``used`` is final, ``met`` says if in time."""
+
+    used: timedelta
+    met: bool
+
+
+@attrs.frozen(kw_only=True)
+class RequestEscalated(Event):
+    """The request escalated one level (reassigned when the group has a next level)."""
+
+    from_group: str | None
+    to_group: str | None
+    level: int
+    rule: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class FeedbackRecorded(Event):
+    """The requester rated the fulfilled request."""
+
+    rating: int
+    comment: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ReviewRequested(Event):
+    """A low rating asks the group to review the request."""
+
+    group: str | None
+    rating: int
+
+
+def _all_subclasses(cls: type[Event]) -> list[type[Event]]:
+    out: list[type[Event]] = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out.extend(_all_subclasses(sub))
+    return out
+
+
+EVENT_TYPES: Mapping[str, type[Event]] = {cls.__name__: cls for cls in _all_subclasses(Event)}
+"""Every event class by name (the ``type`` field of the stored form)."""

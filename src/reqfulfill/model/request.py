@@ -1,0 +1,174 @@
+"""The current state of a service request: the fold of its events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from reqfulfill.model.catalog import Requester
+from reqfulfill.model.enums import (
+    Channel,
+    Impact,
+    OrderStatus,
+    Priority,
+    RequestState,
+    TaskKind,
+    TaskState,
+    Urgency,
+)
+from reqfulfill.model.supplier import Notification
+
+__all__ = [
+    "Approval",
+    "Assignment",
+    "Feedback",
+    "ServiceRequest",
+    "SlaStatus",
+    "Task",
+]
+
+
+@attrs.frozen
+class Approval:
+    """The approver's decision: ``approved`` True or False, by whom, when, why."""
+
+    approved: bool
+    by: str
+    at: datetime
+    reason: str = ""
+
+
+@attrs.frozen
+class Assignment:
+    """The support group working on a request, and the agent if one holds it."""
+
+    group: str
+    agent: str | None = None
+
+
+@attrs.frozen
+class Feedback:
+    """The requester's rating (1-5) and comment."""
+
+    rating: int
+    comment: str
+    at: datetime
+
+
+@attrs.frozen
+class SlaStatus:
+    """The SLA clock of a request.
+
+    ``used`` is the business time used up to ``used_at`` (the last time the clock
+    was settled); while the clock runs, more is being used. ``due`` is when the
+    target is used up if the clock keeps running; ``None`` while paused or when
+    no SLA applies. ``level`` counts escalations; ``fired`` lists the indexes of
+    the escalation levels that have fired.
+    """
+
+    target: timedelta | None = None
+    due: datetime | None = None
+    used: timedelta = timedelta(0)
+    used_at: datetime | None = None
+    paused: bool = False
+    breached: bool = False
+    level: int = 0
+    fired: tuple[int, ...] = ()
+    stopped: bool = False
+
+    @property
+    def running(self) -> bool:
+        """True while business time is being counted."""
+        return self.target is not None and not self.paused and not self.stopped
+
+
+@attrs.frozen
+class Task:
+    """One task of a request's fulfillment plan, with its progress."""
+
+    key: str
+    kind: TaskKind
+    title: str
+    after: tuple[str, ...] = ()
+    group: str | None = None
+    supplier: str | None = None
+    state: TaskState = TaskState.PENDING
+    order_ref: str | None = None
+    order_status: OrderStatus | None = None
+    order_effect: str | None = None
+    tracking: str | None = None
+    shipped: bool = False
+    reason: str = ""
+    result: Mapping[str, Any] | None = None
+    attempts: int = 0
+
+    @property
+    def finished(self) -> bool:
+        """Done or skipped."""
+        return self.state.finished
+
+
+@attrs.frozen
+class ServiceRequest:
+    """A service request as it stands after its last event.
+
+    ``version`` is the number of events in the request's stream; replaying those
+    events with :func:`reqfulfill.lifecycle.replay` gives this value back.
+    ``manual`` names the fields set by hand (triage, manual assignment), which
+    automatic routing leaves alone; ``settled`` holds the ids of effects whose
+    outcome is recorded (so a retried outcome is not recorded twice).
+    """
+
+    id: str
+    requester: Requester
+    item: str | None
+    channel: Channel
+    answers: Mapping[str, Any]
+    state: RequestState
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    approval: Approval | None = None
+    assignment: Assignment | None = None
+    category: str | None = None
+    priority: Priority | None = None
+    impact: Impact | None = None
+    urgency: Urgency | None = None
+    plan: tuple[Task, ...] = ()
+    sla: SlaStatus = SlaStatus()
+    feedback: Feedback | None = None
+    approvers: tuple[str, ...] = ()
+    waiting_reason: str | None = None
+    resume_to: RequestState | None = None
+    cancel_reason: str | None = None
+    delivery_confirmed: bool = False
+    fulfilled_at: datetime | None = None
+    closed_at: datetime | None = None
+    manual: tuple[str, ...] = ()
+    settled: frozenset[str] = frozenset()
+    cancel_effects: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    pending_notifications: Mapping[str, Notification] = attrs.field(factory=dict)
+
+    @property
+    def group(self) -> str | None:
+        """The assigned group's id, if any."""
+        return self.assignment.group if self.assignment else None
+
+    @property
+    def agent(self) -> str | None:
+        """The assigned agent's id, if any."""
+        return self.assignment.agent if self.assignment else None
+
+    def task(self, key: str) -> Task:
+        """The plan task with this key (``KeyError`` if none)."""
+        for task in self.plan:
+            if task.key == key:
+                return task
+        raise KeyError(key)
+
+    def has_task(self, key: str) -> bool:
+        """True when the plan has a task with this key."""
+        return any(t.key == key for t in self.plan)

@@ -1,0 +1,61 @@
+"""Values exchanged with supplier connectors and notifiers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from reqfulfill.model.enums import OrderStatus
+
+__all__ = ["Notification", "OrderLine", "OrderReceipt", "SupplierOrder"]
+
+
+@attrs.frozen
+class OrderLine:
+    """One line of a supplier order: a service item and a quantity."""
+
+    item: str
+    quantity: int = 1
+    description: str = ""
+
+
+@attrs.frozen
+class SupplierOrder:
+    """What reqfulfill asks a supplier for.
+
+    ``reference`` is our reference (the request id and task key); ``deliver_to``
+    is the delivery address or location taken from the request's answers.
+    """
+
+    supplier_id: str
+    request_id: str
+    task_key: str
+    lines: tuple[OrderLine, ...]
+    deliver_to: str
+    requester: str
+    reference: str
+    attributes: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class OrderReceipt:
+    """A connector's answer to ``place_order``: the supplier's ref and status."""
+
+    ref: str
+    status: OrderStatus = OrderStatus.PLACED
+
+
+@attrs.frozen
+class Notification:
+    """A message for a person or group about a request.
+
+    ``recipient`` is an actor id, or ``group:<id>`` for a whole support group.
+    """
+
+    kind: str
+    recipient: str
+    request_id: str
+    subject: str
+    body: str
