@@ -1,0 +1,54 @@
+"""Routing rules as data: conditions, rule sets, the priority matrix and their analysis.
+
+The public API is :func:`build_facts`, :func:`matches` / :class:`Condition`,
+:class:`Rule`, :class:`RuleSet` (``decide``/``explain``), :class:`Rules`
+(``route``) with :class:`Routing`, :class:`PriorityMatrix`, and
+``reqfulfill.rules.analysis.lint``.
+"""
+
+from reqfulfill.rules._conditions import (
+    MAX_REGEX_LENGTH,
+    OPERATORS,
+    Condition,
+    Failure,
+    condition_problems,
+    matches,
+    regex_problem,
+)
+from reqfulfill.rules._facts import FACT_ROOTS, MISSING, build_facts, resolve
+from reqfulfill.rules._matrix import ITIL_MATRIX, PriorityMatrix
+from reqfulfill.rules._routing import ITEM_DEFAULT, STRATEGIES, Routing, Rules
+from reqfulfill.rules._ruleset import (
+    HIT_POLICIES,
+    Decision,
+    Explanation,
+    Rule,
+    RuleSet,
+    RuleTrace,
+)
+
+__all__ = [
+    "FACT_ROOTS",
+    "HIT_POLICIES",
+    "ITEM_DEFAULT",
+    "ITIL_MATRIX",
+    "MAX_REGEX_LENGTH",
+    "MISSING",
+    "OPERATORS",
+    "STRATEGIES",
+    "Condition",
+    "Decision",
+    "Explanation",
+    "Failure",
+    "PriorityMatrix",
+    "Routing",
+    "Rule",
+    "RuleSet",
+    "RuleTrace",
+    "Rules",
+    "build_facts",
+    "condition_problems",
+    "matches",
+    "regex_problem",
+    "resolve",
+]

@@ -1,0 +1,153 @@
+"""The compiled, indexed form of a rule set: first-hit and collect decisions.
+
+Each rule is indexed by its most selective equality/membership tests (a
+discrimination index): rules sharing the same indexed fact paths form a
+group with one dict from the facts' values on those paths to the ascending
+indices of the rules that accept them. Deciding looks each group up once,
+then checks only the candidates' remaining tests, in rule order; rules with
+no equality or membership test are checked in order too. The answer is
+always the one an in-order scan gives -- only the work differs.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any, Final, final
+
+from reqfulfill.rules._conditions import AllOf, Facts, Predicate, Test, norm, predicate
+from reqfulfill.rules._facts import MISSING, resolve
+
+__all__ = ["Matcher"]
+
+_MAX_KEYS_PER_RULE: Final = 64
+_MAX_INDEXED_PATHS: Final = 3
+
+
+def _indexable(node: AllOf) -> dict[str, frozenset[object]]:
+    """Top-level eq/in tests of a rule as path -> accepted values (intersected per path)."""
+    sets: dict[str, frozenset[object]] = {}
+    for child in node.children:
+        if isinstance(child, Test) and child.op in ("eq", "in"):
+            previous = sets.get(child.path)
+            sets[child.path] = child.values if previous is None else previous & child.values
+    return sets
+
+
+@final
+class Matcher:
+    """Decides which rules match facts, using the discrimination index."""
+
+    __slots__ = ("_groups", "_n", "_paths", "_residual", "_unindexed")
+
+    def __init__(self, nodes: Sequence[AllOf]) -> None:
+        self._n = len(nodes)
+        wanted = [_indexable(node) for node in nodes]
+        distinct: dict[str, set[object]] = {}
+        for sets in wanted:
+            for path, values in sets.items():
+                distinct.setdefault(path, set()).update(values)
+        cardinality = {path: len(values) for path, values in distinct.items()}
+
+        paths: dict[str, int] = {}
+        groups: dict[tuple[int, ...], dict[Any, list[int]]] = {}
+        unindexed: list[int] = []
+        residual: list[Predicate | None] = []
+        for index, (node, sets) in enumerate(zip(nodes, wanted, strict=True)):
+            if any(not values for values in sets.values()):
+                residual.append(None)  # an empty value set: the rule can never match
+                continue
+            chosen: list[str] = []
+            width = 1
+            for path in sorted(sets, key=lambda p: (-cardinality[p], len(sets[p]), p)):
+                if len(chosen) == _MAX_INDEXED_PATHS:
+                    break
+                if width * len(sets[path]) <= _MAX_KEYS_PER_RULE:
+                    chosen.append(path)
+                    width *= len(sets[path])
+            if not chosen:
+                unindexed.append(index)
+                residual.append(predicate(node))
+                continue
+            chosen.sort()
+            signature = tuple(paths.setdefault(path, len(paths)) for path in chosen)
+            table = groups.setdefault(signature, {})
+            if len(chosen) == 1:
+                for value in sets[chosen[0]]:
+                    table.setdefault(value, []).append(index)
+            else:
+                for combo in itertools.product(*(sets[path] for path in chosen)):
+                    table.setdefault(combo, []).append(index)
+            rest = tuple(
+                c
+                for c in node.children
+                if not (isinstance(c, Test) and c.op in ("eq", "in") and c.path in chosen)
+            )
+            residual.append(predicate(AllOf(rest, node.where)) if rest else None)
+        self._paths = tuple(tuple(path.split(".")) for path in paths)
+        self._groups = tuple(groups.items())
+        self._unindexed = tuple(unindexed)
+        self._residual = tuple(residual)
+
+    @property
+    def size(self) -> int:
+        """How many rules the matcher decides over."""
+        return self._n
+
+    def _keys(self, facts: Facts) -> list[Any]:
+        return [resolve(facts, parts) for parts in self._paths]
+
+    def _candidates(self, facts: Facts) -> list[list[int]]:
+        keys = self._keys(facts)
+        found: list[list[int]] = []
+        for signature, table in self._groups:
+            try:
+                if len(signature) == 1:
+                    value = keys[signature[0]]
+                    if value is MISSING:
+                        continue
+                    hits = table.get(norm(value))
+                else:
+                    combo = tuple(norm(keys[p]) for p in signature)
+                    if MISSING in combo:
+                        continue
+                    hits = table.get(combo)
+            except TypeError:  # an unhashable fact (list, table) equals no scalar
+                continue
+            if hits:
+                found.append(hits)
+        return found
+
+    def first(self, facts: Facts) -> int:
+        """The index of the first rule that matches, or -1."""
+        best = self._n
+        residual = self._residual
+        for hits in self._candidates(facts):
+            for index in hits:
+                if index >= best:
+                    break
+                check = residual[index]
+                if check is None or check(facts):
+                    best = index
+                    break
+        for index in self._unindexed:
+            if index >= best:
+                break
+            check = residual[index]
+            if check is None or check(facts):
+                best = index
+                break
+        return best if best < self._n else -1
+
+    def all(self, facts: Facts) -> list[int]:
+        """The indices of every rule that matches, ascending."""
+        residual = self._residual
+        candidates = set(self._unindexed)
+        for hits in self._candidates(facts):
+            candidates.update(hits)
+        out = []
+        for index in sorted(candidates):
+            check = residual[index]  # None: the index alone decides
+            if check is None or check(facts):
+                out.append(index)
+        return out
