@@ -1,0 +1,359 @@
+"""SLA policies: resolution targets per priority, the calendar they count on, escalation levels."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from os import PathLike
+from types import MappingProxyType
+from typing import Any, Final, final
+
+import attrs
+
+from reqfulfill.model.enums import Priority, RequestState
+from reqfulfill.model.errors import Problem, ValidationError
+from reqfulfill.sla._calendar import BusinessCalendar, _calendar_from_data, _under
+
+__all__ = ["DEFAULT_ESCALATION", "ESCALATION_ACTIONS", "EscalationLevel", "SlaPolicy"]
+
+ESCALATION_ACTIONS: Final = ("notify", "notify_manager", "escalate")
+"""What an escalation level may do when its threshold is reached."""
+
+
+@final
+@attrs.frozen
+class EscalationLevel:
+    """A threshold, as a fraction of the target, and what to do when it is reached.
+
+    ``at=0.75`` fires when three quarters of the target's business time are
+    used; ``at=1.0`` at the breach; above 1 after it. ``action`` is
+    ``"notify"`` (the assigned group), ``"notify_manager"`` or ``"escalate"``
+    (reassign to the group's ``escalates_to`` and notify).
+
+    >>> EscalationLevel(at=0.75, action="notify").to_dict()
+    {'at': 0.75, 'action': 'notify'}
+    """
+
+    at: float
+    action: str
+
+    def __attrs_post_init__(self) -> None:
+        problems = _level_problems(self.at, self.action)
+        if problems:
+            raise ValidationError(problems)
+        object.__setattr__(self, "at", float(self.at))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> EscalationLevel:
+        """Build a level from ``{"at": 0.75, "action": "notify"}``."""
+        level, problems = _level_from_data(data)
+        if level is None:
+            raise ValidationError(problems, source=source)
+        return level
+
+    def to_dict(self) -> dict[str, Any]:
+        """The data form; ``EscalationLevel.from_dict(level.to_dict()) == level``."""
+        return {"at": self.at, "action": self.action}
+
+
+def _level_problems(at: object, action: object) -> list[Problem]:
+    problems: list[Problem] = []
+    if isinstance(at, bool) or not isinstance(at, int | float):
+        problems.append(Problem("at", at, "expected a number"))
+    elif not (math.isfinite(at) and at > 0):
+        problems.append(Problem("at", at, "must be a finite number above 0 (1.0 is the target)"))
+    if action not in ESCALATION_ACTIONS:
+        problems.append(
+            Problem("action", action, f"expected one of {', '.join(ESCALATION_ACTIONS)}")
+        )
+    return problems
+
+
+def _level_from_data(data: Any, prefix: str = "") -> tuple[EscalationLevel | None, list[Problem]]:
+    if not isinstance(data, Mapping):
+        return None, [Problem(prefix, data, "expected a table with 'at' and 'action'")]
+    problems = [Problem(str(k), data[k], "unknown key") for k in data if k not in ("at", "action")]
+    problems += [
+        Problem(k, None, "missing required key") for k in ("at", "action") if k not in data
+    ]
+    if not problems:
+        problems = _level_problems(data["at"], data["action"])
+    if problems:
+        return None, [_under(prefix, p) for p in problems]
+    return EscalationLevel(at=data["at"], action=data["action"]), []
+
+
+DEFAULT_ESCALATION: Final = (
+    EscalationLevel(at=0.75, action="notify"),
+    EscalationLevel(at=1.0, action="escalate"),
+)
+"""Notify at 75 % of the target, escalate at the breach."""
+
+_DEFAULT_TARGETS: Final = MappingProxyType(
+    {
+        Priority.CRITICAL: timedelta(hours=4),
+        Priority.HIGH: timedelta(hours=8),
+        Priority.MODERATE: timedelta(hours=3 * 8),
+        Priority.LOW: timedelta(hours=5 * 8),
+        Priority.PLANNING: timedelta(hours=10 * 8),
+    }
+)
+
+
+def _targets_in(value: Mapping[Priority, timedelta]) -> Mapping[Priority, timedelta]:
+    if not isinstance(value, Mapping):
+        return value  # reported by __attrs_post_init__
+    out: dict[Any, Any] = {}
+    for key, target in value.items():
+        try:
+            out[Priority(key)] = target
+        except (ValueError, TypeError):
+            out[key] = target
+    return out
+
+
+def _targets_repr(value: Mapping[Priority, timedelta]) -> str:
+    return repr({int(k): v for k, v in value.items()})
+
+
+def _tuple(value: Sequence[Any]) -> tuple[Any, ...]:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
+        return value  # type: ignore[return-value]  # reported by __attrs_post_init__
+    return tuple(value)
+
+
+@final
+@attrs.frozen
+class SlaPolicy:
+    """Resolution targets per priority, in business time of ``calendar``.
+
+    Time spent in a ``pause_in`` state does not count. Each escalation level
+    fires once, when that fraction of the target is used. With
+    ``hold_notifications`` the notifications of a level wait until the
+    calendar next opens. A priority missing from ``targets`` takes the target
+    of the nearest less urgent priority that has one, or, when none is less
+    urgent, of the nearest more urgent one; ``targets`` must not be empty.
+
+    >>> from datetime import timedelta
+    >>> from reqfulfill.model.enums import Priority
+    >>> policy = SlaPolicy(targets={Priority.CRITICAL: timedelta(hours=4),
+    ...                             Priority.MODERATE: timedelta(hours=24)})
+    >>> policy.target_for(Priority.HIGH)  # no P2 target: P3's
+    datetime.timedelta(days=1)
+    >>> [level.action for level in policy.escalation]
+    ['notify', 'escalate']
+    """
+
+    targets: Mapping[Priority, timedelta] = attrs.field(
+        converter=_targets_in, hash=False, repr=_targets_repr
+    )
+    calendar: BusinessCalendar = attrs.field(factory=BusinessCalendar)
+    pause_in: tuple[RequestState, ...] = attrs.field(
+        default=(RequestState.WAITING,), converter=_tuple
+    )
+    escalation: tuple[EscalationLevel, ...] = attrs.field(
+        default=DEFAULT_ESCALATION, converter=_tuple
+    )
+    hold_notifications: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        problems: list[Problem] = []
+        if not isinstance(self.targets, Mapping):
+            problems.append(Problem("targets", self.targets, "expected a table priority: target"))
+        elif not self.targets:
+            problems.append(Problem("targets", {}, "needs a target for at least one priority"))
+        else:
+            for key, target in self.targets.items():
+                where = f"targets.{int(key) if isinstance(key, Priority) else key}"
+                if not isinstance(key, Priority):
+                    problems.append(Problem(where, key, "expected a priority from 1 to 5"))
+                if not isinstance(target, timedelta):
+                    problems.append(Problem(where, target, "expected a duration"))
+                elif target <= timedelta(0):
+                    problems.append(Problem(where, target, "must be positive"))
+        if not isinstance(self.calendar, BusinessCalendar):
+            problems.append(Problem("calendar", self.calendar, "expected a BusinessCalendar"))
+        if not isinstance(self.pause_in, tuple):
+            problems.append(Problem("pause_in", self.pause_in, "expected a list of states"))
+        else:
+            for index, state in enumerate(self.pause_in):
+                if not isinstance(state, RequestState):
+                    problems.append(Problem(f"pause_in[{index}]", state, "expected a RequestState"))
+        if not isinstance(self.escalation, tuple):
+            problems.append(Problem("escalation", self.escalation, "expected a list of levels"))
+        else:
+            seen: set[EscalationLevel] = set()
+            for index, level in enumerate(self.escalation):
+                if not isinstance(level, EscalationLevel):
+                    problems.append(
+                        Problem(f"escalation[{index}]", level, "expected an EscalationLevel")
+                    )
+                elif level in seen:
+                    problems.append(Problem(f"escalation[{index}]", level.to_dict(), "duplicate"))
+                else:
+                    seen.add(level)
+        if not isinstance(self.hold_notifications, bool):
+            problems.append(
+                Problem("hold_notifications", self.hold_notifications, "expected a bool")
+            )
+        if problems:
+            raise ValidationError(problems)
+        targets = dict(sorted(self.targets.items()))
+        object.__setattr__(self, "targets", MappingProxyType(targets))
+        # Levels fire in order of their thresholds; sorting makes equal policies equal.
+        order = {action: i for i, action in enumerate(ESCALATION_ACTIONS)}
+        levels = sorted(self.escalation, key=lambda lv: (lv.at, order[lv.action]))
+        object.__setattr__(self, "escalation", tuple(levels))
+
+    def target_for(self, priority: Priority | int) -> timedelta:
+        """The target for ``priority`` (see the class docstring for missing priorities).
+
+        >>> SlaPolicy.default().target_for(Priority.CRITICAL)
+        datetime.timedelta(seconds=14400)
+        """
+        wanted = Priority(priority)
+        target = self.targets.get(wanted)
+        if target is not None:
+            return target
+        less_urgent = [p for p in self.targets if p > wanted]
+        if less_urgent:
+            return self.targets[min(less_urgent)]
+        return self.targets[max(self.targets)]
+
+    @classmethod
+    def default(cls) -> SlaPolicy:
+        """ITIL-style targets in business time on the default calendar.
+
+        P1 4 h, P2 8 h, P3 three business days, P4 five, P5 ten (a business day
+        being the default calendar's 8 hours, so P3 is ``24h`` of business time).
+
+        >>> SlaPolicy.default().target_for(Priority.MODERATE)
+        datetime.timedelta(days=1)
+        """
+        return cls(targets=_DEFAULT_TARGETS)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> SlaPolicy:
+        """Build a policy from its data form; every problem is reported at once.
+
+        >>> policy = SlaPolicy.from_dict({
+        ...     "targets": {"1": "4h", "2": "1h30m"},
+        ...     "calendar": {"timezone": "UTC", "hours": {"mon": ["09:00-17:00"]}},
+        ...     "pause_in": ["waiting"],
+        ...     "escalation": [{"at": 0.5, "action": "notify"}],
+        ... })
+        >>> policy.target_for(2)
+        datetime.timedelta(seconds=5400)
+        """
+        policy, problems = _policy_from_data(data)
+        if policy is None:
+            raise ValidationError(problems, source=source)
+        return policy
+
+    @classmethod
+    def from_toml(cls, path: str | PathLike[str]) -> SlaPolicy:
+        """Load a policy from a TOML (or ``.json``) file in the data form."""
+        from reqfulfill.serialization import load_data_file
+
+        return cls.from_dict(load_data_file(path), source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The data form; ``SlaPolicy.from_dict(policy.to_dict()) == policy``.
+
+        >>> SlaPolicy.default().to_dict()["targets"]
+        {'1': '4h', '2': '8h', '3': '1d', '4': '1d16h', '5': '3d8h'}
+        """
+        from reqfulfill.serialization import format_duration
+
+        return {
+            "targets": {str(int(p)): format_duration(t) for p, t in self.targets.items()},
+            "calendar": self.calendar.to_dict(),
+            "pause_in": [state.value for state in self.pause_in],
+            "escalation": [level.to_dict() for level in self.escalation],
+            "hold_notifications": self.hold_notifications,
+        }
+
+
+_POLICY_KEYS: Final = ("targets", "calendar", "pause_in", "escalation", "hold_notifications")
+
+
+def _policy_from_data(data: Any) -> tuple[SlaPolicy | None, list[Problem]]:
+    from reqfulfill.serialization import parse_duration
+
+    if not isinstance(data, Mapping):
+        return None, [Problem("", data, "expected a table")]
+    problems = [Problem(str(k), data[k], "unknown key") for k in data if k not in _POLICY_KEYS]
+    kwargs: dict[str, Any] = {}
+
+    raw_targets = data.get("targets")
+    targets: dict[Priority, timedelta] = {}
+    if "targets" not in data:
+        problems.append(Problem("targets", None, "missing required key"))
+    elif not isinstance(raw_targets, Mapping):
+        problems.append(Problem("targets", raw_targets, "expected a table like {'1': '4h'}"))
+    else:
+        for key, raw in raw_targets.items():
+            where = f"targets.{key}"
+            try:
+                if isinstance(key, bool) or not isinstance(key, str | int):
+                    raise ValueError
+                priority = Priority(int(key))
+            except ValueError:
+                problems.append(Problem(where, key, "expected a priority number from '1' to '5'"))
+                continue
+            try:
+                targets[priority] = parse_duration(raw)
+            except (TypeError, ValueError) as exc:
+                problems.append(Problem(where, raw, str(exc)))
+    kwargs["targets"] = targets
+
+    if "calendar" in data:
+        calendar, found = _calendar_from_data(data["calendar"], "calendar")
+        problems += found
+        kwargs["calendar"] = calendar
+
+    if "pause_in" in data:
+        raw_states = data["pause_in"]
+        if isinstance(raw_states, str) or not isinstance(raw_states, Sequence):
+            problems.append(Problem("pause_in", raw_states, "expected a list of states"))
+        else:
+            states = []
+            for index, raw in enumerate(raw_states):
+                try:
+                    states.append(RequestState(raw))
+                except (TypeError, ValueError):
+                    allowed = ", ".join(s.value for s in RequestState)
+                    problems.append(
+                        Problem(
+                            f"pause_in[{index}]", raw, f"unknown state; expected one of {allowed}"
+                        )
+                    )
+            kwargs["pause_in"] = tuple(states)
+
+    if "escalation" in data:
+        raw_levels = data["escalation"]
+        if isinstance(raw_levels, str) or not isinstance(raw_levels, Sequence):
+            problems.append(Problem("escalation", raw_levels, "expected a list of levels"))
+        else:
+            levels = []
+            for index, raw in enumerate(raw_levels):
+                level, found = _level_from_data(raw, f"escalation[{index}]")
+                problems += found
+                if level is not None:
+                    levels.append(level)
+            kwargs["escalation"] = tuple(levels)
+
+    if "hold_notifications" in data:
+        if not isinstance(data["hold_notifications"], bool):
+            problems.append(
+                Problem("hold_notifications", data["hold_notifications"], "expected true or false")
+            )
+        kwargs["hold_notifications"] = data["hold_notifications"]
+
+    if problems:
+        return None, problems
+    try:
+        return SlaPolicy(**kwargs), []
+    except ValidationError as exc:
+        return None, list(exc.problems)

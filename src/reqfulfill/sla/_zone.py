@@ -1,0 +1,122 @@
+"""A time zone's UTC offsets as integer microseconds, split into constant-offset segments.
+
+The calendar arithmetic works on two integer time lines, both counted in
+microseconds from 0001-01-01 00:00 (a Monday): the UTC line (real time) and
+the local wall-clock line. Within a segment the zone's offset is constant, so
+local = utc + offset there. ``zoneinfo`` does not expose its transitions, so
+they are found once per zone and year by sampling the offset daily and
+bisecting to the second, and cached.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Final, final
+from zoneinfo import ZoneInfo
+
+__all__ = ["DAY", "MINUTE", "WEEK", "ZoneOffsets", "from_us", "to_us"]
+
+US: Final = timedelta(microseconds=1)
+SECOND: Final = 1_000_000
+MINUTE: Final = 60 * SECOND
+DAY: Final = 1440 * MINUTE
+WEEK: Final = 7 * DAY
+_EPOCH: Final = datetime(1, 1, 1, tzinfo=UTC)
+
+# Years whose transitions can be computed: the sampling looks one second before
+# the year and the look-ahead one year after it, inside datetime's range.
+_MIN_YEAR: Final = 2
+_MAX_YEAR: Final = 9997
+
+
+def to_us(moment: datetime) -> int:
+    """An aware datetime as microseconds on the UTC line."""
+    return (moment - _EPOCH) // US
+
+
+def from_us(value: int) -> datetime:
+    """A point of the UTC line as an aware UTC datetime."""
+    try:
+        return _EPOCH + timedelta(microseconds=value)
+    except OverflowError:
+        raise OverflowError("the result is outside the range of datetime") from None
+
+
+def _year_start(year: int) -> int:
+    return (date(year, 1, 1).toordinal() - 1) * DAY
+
+
+def _offset(zone: ZoneInfo, value: int) -> int:
+    offset = from_us(value).astimezone(zone).utcoffset()
+    assert offset is not None  # a ZoneInfo always has one
+    return offset // US
+
+
+@lru_cache(maxsize=2048)
+def _year(key: str, year: int) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    """(offset just before the year, transition instants in the year, offsets after them)."""
+    if not _MIN_YEAR <= year <= _MAX_YEAR:
+        raise OverflowError(f"instants in year {year} are outside the supported range")
+    zone = ZoneInfo(key)
+    start = _year_start(year)
+    end = _year_start(year + 1)
+    # Sample daily (a second before the year first, so that a transition exactly
+    # at the year's start belongs to this year), then bisect each change to the
+    # second: tzdata transitions fall on whole seconds.
+    samples = [start - SECOND, *range(start + DAY, end, DAY), end]
+    offsets = [_offset(zone, t) for t in samples]
+    taus: list[int] = []
+    after: list[int] = []
+    for i in range(len(samples) - 1):
+        if offsets[i] == offsets[i + 1]:
+            continue
+        lo, hi = samples[i] // SECOND, samples[i + 1] // SECOND
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if _offset(zone, mid * SECOND) == offsets[i]:
+                lo = mid
+            else:
+                hi = mid
+        tau = hi * SECOND
+        if tau < end:
+            taus.append(tau)
+            after.append(_offset(zone, tau))
+    return offsets[0], tuple(taus), tuple(after)
+
+
+@final
+class ZoneOffsets:
+    """The constant-offset segments of one zone.
+
+    >>> z = ZoneOffsets("Europe/Helsinki")
+    >>> lo, hi, off = z.segment(to_us(datetime(2026, 3, 29, 0, 59, tzinfo=UTC)))
+    >>> from_us(hi), off // 3_600_000_000
+    (datetime.datetime(2026, 3, 29, 1, 0, tzinfo=datetime.timezone.utc), 2)
+    """
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def segment(self, value: int) -> tuple[int, int, int]:
+        """``(lo, hi, offset)``: the offset is constant on ``[lo, hi)``, which holds ``value``.
+
+        ``lo`` may be later than the true start of the segment (a year boundary);
+        ``hi`` is the next transition, looking at most into the next year.
+        """
+        year = date.fromordinal(value // DAY + 1).year
+        before, taus, after = _year(self.key, year)
+        i = bisect_right(taus, value)
+        if i:
+            lo, offset = taus[i - 1], after[i - 1]
+        else:
+            lo, offset = _year_start(year), before
+        if i < len(taus):
+            hi = taus[i]
+        else:
+            _, next_taus, _ = _year(self.key, year + 1)
+            hi = next_taus[0] if next_taus else _year_start(year + 2)
+        return lo, hi, offset
