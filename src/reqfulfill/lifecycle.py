@@ -1702,9 +1702,9 @@ def _same(state: ServiceRequest, event: ev.Event) -> ServiceRequest:
     return state
 
 
-def _with_task(state: ServiceRequest, key: str, **changes: Any) -> ServiceRequest:
-    plan = tuple(attrs.evolve(t, **changes) if t.key == key else t for t in state.plan)
-    return attrs.evolve(state, plan=plan)
+def _with_task(request: ServiceRequest, key: str, **changes: Any) -> ServiceRequest:
+    plan = tuple(attrs.evolve(t, **changes) if t.key == key else t for t in request.plan)
+    return attrs.evolve(request, plan=plan)
 
 
 def _settle(state: ServiceRequest, effect_id: str | None) -> ServiceRequest:

@@ -31,7 +31,12 @@ from cattrs.gen import make_dict_structure_fn
 from reqfulfill.model.errors import Problem, ValidationError
 
 __all__ = [
+    "EVENT_SCHEMA_VERSION",
     "converter",
+    "event_from_dict",
+    "event_from_json",
+    "event_to_dict",
+    "event_to_json",
     "format_duration",
     "load_data_file",
     "parse_duration",
@@ -347,3 +352,49 @@ def load_data_file(path: str | PathLike[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError.single(str(p), data, "expected a table at the top level")
     return data
+
+
+# -- events and state as JSON ---------------------------------------------------------
+
+EVENT_SCHEMA_VERSION = 1
+"""Written with every stored event; readers upgrade older payloads in ``_upgrade``."""
+
+converter.register_unstructure_hook(frozenset, lambda v: sorted(v))
+
+
+def event_to_dict(event: Any) -> dict[str, Any]:
+    """The stored form of an event: its fields, ``type`` and schema version ``v``."""
+    data: dict[str, Any] = converter.unstructure(event)
+    data["type"] = type(event).__name__
+    data["v"] = EVENT_SCHEMA_VERSION
+    return data
+
+
+def event_from_dict(data: Mapping[str, Any]) -> Any:
+    """Rebuild an event from :func:`event_to_dict`'s form (any schema version so far)."""
+    from reqfulfill.model.events import EVENT_TYPES
+
+    payload = dict(data)
+    version = payload.pop("v", 1)
+    kind = payload.pop("type", None)
+    payload = _upgrade(payload, kind, version)
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValidationError.single("type", kind, "unknown event type")
+    return structure_config(payload, cls, path=str(kind))
+
+
+def _upgrade(payload: dict[str, Any], kind: object, version: object) -> dict[str, Any]:
+    if version != EVENT_SCHEMA_VERSION:
+        raise ValidationError.single("v", version, "unsupported event schema version")
+    return payload
+
+
+def event_to_json(event: Any) -> str:
+    """The event as compact JSON text."""
+    return json.dumps(event_to_dict(event), separators=(",", ":"), sort_keys=True)
+
+
+def event_from_json(text: str | bytes) -> Any:
+    """Rebuild an event from :func:`event_to_json`'s text."""
+    return event_from_dict(json.loads(text))

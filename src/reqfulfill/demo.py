@@ -1,0 +1,151 @@
+"""The reference scenario, played end to end (``reqfulfill demo``).
+
+An end user orders a new mobile phone in the portal; the manager approves; the
+request is assigned to the Service Desk and categorized/prioritized from the
+item; an agent claims it; the phone is ordered from a supplier, prepared and
+delivered; the end user confirms receipt; the request is closed and the
+requester notified; the requester rates it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from reqfulfill.clock import FixedClock
+from reqfulfill.model import events as ev
+from reqfulfill.model.enums import Channel, OrderStatus
+from reqfulfill.model.events import Event
+from reqfulfill.model.request import ServiceRequest
+from reqfulfill.service import FulfillmentService
+from reqfulfill.sla import SlaPolicy
+from reqfulfill.testing import FakeSupplier, demo_catalog, demo_requester
+from reqfulfill.worker import Worker
+
+__all__ = ["describe", "play_reference_scenario", "timeline"]
+
+AGENT = "sam.agent"
+MANAGER = "max.manager"
+
+
+def play_reference_scenario(store: str = "memory://") -> tuple[FulfillmentService, ServiceRequest]:
+    """Play the reference scenario on ``store``; return the service and the closed request."""
+    clock = FixedClock(datetime(2026, 3, 2, 8, 30, tzinfo=UTC))
+    supplier = FakeSupplier("acme-mobile")
+    service = FulfillmentService(
+        demo_catalog(),
+        sla=SlaPolicy.default(),
+        store=store,
+        plugins=[supplier],
+        clock=clock,
+        load_entrypoints=False,
+    )
+    worker = Worker(service, seed=1)
+    requester = demo_requester()
+
+    request = service.submit(
+        requester, "iphone-15", Channel.PORTAL, {"colour": "black", "quantity": 1}
+    )
+    rid = request.id
+    worker.run_pending()  # tells the manager an approval is waiting
+    clock.advance(minutes=20)
+    service.approve(rid, MANAGER)
+    clock.advance(minutes=10)
+    service.claim(rid, AGENT)
+    worker.run_pending()  # places the order with the supplier
+    ref = supplier.order_for(rid).ref
+    clock.advance(days=1)
+    supplier.advance(ref, OrderStatus.SHIPPED)
+    clock.advance(minutes=15)
+    worker.run_pending()  # the status poll sees SHIPPED
+    clock.advance(days=1)
+    supplier.advance(ref, OrderStatus.DELIVERED)
+    clock.advance(minutes=15)
+    worker.run_pending()  # the poll sees DELIVERED: the order task completes
+    clock.advance(hours=2)
+    service.complete_task(rid, "prepare", AGENT)
+    clock.advance(minutes=30)
+    service.ship(rid, "deliver", AGENT, tracking="internal mail, desk 4B")
+    clock.advance(hours=3)
+    service.confirm_delivery(rid, requester.id)
+    worker.run_pending()  # closes the request and notifies the requester
+    clock.advance(hours=1)
+    service.record_feedback(rid, requester.id, 5, "Quick and painless, thanks!")
+    return service, service.get(rid)
+
+
+def describe(event: Event) -> str:
+    """One line in plain words for an event."""
+    match event:
+        case ev.RequestSubmitted():
+            return f"submitted {event.item or 'a request'} via {event.channel.value}"
+        case ev.ApprovalRequested():
+            return "approval requested from " + ", ".join(event.approvers)
+        case ev.RequestApproved():
+            return "approved"
+        case ev.RequestRejected():
+            return f"rejected: {event.reason}"
+        case ev.RequestAssigned():
+            agent = f" / {event.agent}" if event.agent else ""
+            return f"assigned to {event.group}{agent}"
+        case ev.RequestClaimed():
+            return f"claimed by {event.agent}"
+        case ev.RequestCategorized():
+            return f"categorized as {event.category}"
+        case ev.RequestPrioritized():
+            return (
+                f"prioritized P{int(event.priority)} "
+                f"(impact {event.impact.value}, urgency {event.urgency.value})"
+            )
+        case ev.PlanStarted():
+            left = f"; left out {', '.join(event.left_out)}" if event.left_out else ""
+            return f"plan started: {', '.join(t.key for t in event.tasks)}{left}"
+        case ev.TaskStarted():
+            return f"task {event.task_key} started"
+        case ev.TaskCompleted():
+            return f"task {event.task_key} completed"
+        case ev.TaskFailed():
+            return f"task {event.task_key} failed: {event.reason}"
+        case ev.TaskSkipped():
+            return f"task {event.task_key} skipped: {event.reason}"
+        case ev.SupplierOrderRequested():
+            return f"order requested from {event.supplier_id}"
+        case ev.SupplierOrderPlaced():
+            return f"order placed with {event.supplier_id} as {event.ref}"
+        case ev.SupplierOrderUpdated():
+            return f"order {event.ref} is {event.status.value}"
+        case ev.SupplierOrderCancelRequested():
+            return f"cancel requested for order {event.ref or '(not yet placed)'}"
+        case ev.ItemShipped():
+            return f"shipped ({event.tracking})" if event.tracking else "shipped"
+        case ev.ItemDelivered():
+            return "receipt confirmed"
+        case ev.RequestFulfilled():
+            return "fulfilled"
+        case ev.RequestClosed():
+            return f"closed ({event.reason})" if event.reason else "closed"
+        case ev.NotificationRequested():
+            return f"notify {event.notification.recipient}: {event.notification.subject}"
+        case ev.RequesterNotified() | ev.NotificationSent():
+            return f"notified {event.recipient} ({event.kind})"
+        case ev.SlaStarted():
+            return f"SLA started: {event.target} business time, due {event.due:%Y-%m-%d %H:%M}"
+        case ev.SlaStopped():
+            return f"SLA stopped: {event.used} used, {'met' if event.met else 'missed'}"
+        case ev.FeedbackRecorded():
+            return f"rated {event.rating}/5: {event.comment}"
+        case _:
+            return event.type
+
+
+def timeline(events: Iterable[Event]) -> list[str]:
+    """The readable timeline: time, actor, what happened, and the rule for automatic decisions."""
+    lines = []
+    for event in events:
+        rule = getattr(event, "rule", None)
+        reason = getattr(event, "reason", "") if rule is not None else ""
+        why = ""
+        if rule:
+            why = f"  [rule: {rule}" + (f"; {reason}" if reason else "") + "]"
+        lines.append(f"{event.at:%Y-%m-%d %H:%M}  {event.actor:<18} {describe(event)}{why}")
+    return lines

@@ -1,0 +1,178 @@
+"""Hook specifications: what plugins can provide to reqfulfill.
+
+Plugins register through the ``reqfulfill`` entry-point group, through
+``get_plugin_manager().register(obj)``, or per service with
+``FulfillmentService(plugins=[obj, ...])``. Implementations are marked with
+:data:`reqfulfill.hookimpl` and take their arguments by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from reqfulfill._hooks import hookspec
+
+if TYPE_CHECKING:
+    from reqfulfill.connectors import SupplierConnector
+    from reqfulfill.model.events import Event
+    from reqfulfill.model.request import ServiceRequest, Task
+    from reqfulfill.model.supplier import Notification
+    from reqfulfill.stores import Store
+
+# ---------------------------------------------------------------------------
+# storage
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def reqfulfill_storage(url: str) -> Store | None:
+    """Return the store for ``url``, or None when the URL is not yours.
+
+    Called once by :func:`reqfulfill.open_store` (and by ``FulfillmentService``
+    given a store URL). Stops at first non-None result. The built-in plugin
+    answers ``memory://``, ``sqlite:///…`` and ``postgresql://…`` and runs last,
+    so a plugin can take over any scheme.
+
+    :param url: the store URL, e.g. ``memory://``, ``sqlite:///data/rf.db``.
+    :return: an object implementing :class:`reqfulfill.stores.Store`, or None.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------
+# suppliers
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def reqfulfill_supplier_connectors() -> Sequence[SupplierConnector]:
+    """Return the supplier connectors this plugin provides.
+
+    Called when a service starts and when a worker needs a supplier. All
+    plugins are called; the lists are joined, and the first connector with a
+    given ``supplier_id`` wins.
+
+    :return: connectors, each with ``supplier_id``, ``place_order(order,
+        idempotency_key)``, ``order_status(ref)``, ``cancel_order(ref,
+        idempotency_key)``.
+
+    .. versionadded:: 0.1
+    """
+    return ()
+
+
+# ---------------------------------------------------------------------------
+# directory
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def reqfulfill_group_members(group_id: str) -> Iterable[str] | None:
+    """Return extra members of a support group (the catalog lists the rest).
+
+    Called when a command checks who may act and when an agent is chosen. All
+    plugins are called; the union of the ids returned and the catalog's
+    ``SupportGroup.members`` is the group.
+
+    :param group_id: the support group's id.
+    :return: agent ids, or None.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def reqfulfill_agent_available(agent_id: str, at: datetime) -> bool | None:
+    """Say whether an agent can take work at ``at`` (for round robin and least loaded).
+
+    Stops at first non-None result; with no answer the agent is available.
+
+    :param agent_id: the agent's id.
+    :param at: the time of the assignment.
+    :return: True, False, or None for "don't know".
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def reqfulfill_approvers(request: ServiceRequest) -> Iterable[str] | None:
+    """Return actors who may approve or reject ``request``, besides the requester's manager.
+
+    Called when a request needs approval and when someone approves or rejects.
+    All plugins are called; the union of the ids returned may approve. The
+    requester never may, whatever a plugin returns.
+
+    :param request: the request as it stands.
+    :return: actor ids, or None.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------
+# notifications
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def reqfulfill_notify(notification: Notification) -> None:
+    """Deliver a notification (e-mail, chat, portal inbox...).
+
+    Called by the worker for every ``NotificationRequested`` event, with the
+    event id as the notification's identity. All plugins are called. Raising
+    an exception makes the worker retry later with backoff.
+
+    :param notification: kind, recipient (an actor id or ``group:<id>``),
+        request id, subject and body.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------
+# automations
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def reqfulfill_run_automation(
+    task: Task, request: ServiceRequest, idempotency_key: str
+) -> Mapping[str, Any] | None:
+    """Perform an ``automated`` task (grant an access right, reset a password...).
+
+    Called by the worker for every ``AutomationRequested`` event; the same
+    ``idempotency_key`` is passed on every retry of the same effect. Stops at
+    first non-None result.
+
+    :param task: the task to perform.
+    :param request: the request as it stands.
+    :param idempotency_key: the effect's event id.
+    :return: a result mapping (recorded with the completion) when this plugin
+        handles the task, None otherwise. Raise
+        :class:`reqfulfill.AutomationError` with ``retryable`` to fail the
+        attempt; any other exception counts as retryable.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------
+# observers
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def reqfulfill_on_event(event: Event) -> None:
+    """Observe an event after it is committed (audit feeds, search indexes, metrics).
+
+    Called once per event after every successful append, in order. All
+    plugins are called; exceptions are logged and do not undo the append.
+
+    :param event: the committed event.
+
+    .. versionadded:: 0.1
+    """

@@ -1,0 +1,127 @@
+"""The plugin manager and the typed wrapper the host calls hooks through."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, final
+
+import pluggy
+
+from reqfulfill import hookspecs
+from reqfulfill._hooks import PROJECT
+from reqfulfill.connectors import SupplierConnector
+from reqfulfill.model.errors import NotFoundError, ValidationError
+from reqfulfill.model.events import Event
+from reqfulfill.model.request import ServiceRequest, Task
+from reqfulfill.model.supplier import Notification
+from reqfulfill.stores import BuiltinStores, Store
+
+__all__ = ["PluginHost", "get_plugin_manager", "open_store"]
+
+log = logging.getLogger(__name__)
+
+
+def get_plugin_manager(
+    plugins: Iterable[object] = (), *, load_entrypoints: bool = True
+) -> pluggy.PluginManager:
+    """A plugin manager with reqfulfill's hooks, the built-in plugins, entry points
+    (group ``reqfulfill``) and ``plugins`` registered.
+
+    Raises ``pluggy.PluginValidationError`` for a misspelled hook implementation.
+    """
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(BuiltinStores(), name="reqfulfill.builtin-stores")
+    if load_entrypoints:
+        pm.load_setuptools_entrypoints(PROJECT)
+    for plugin in plugins:
+        if not pm.is_registered(plugin):
+            pm.register(plugin)
+    pm.check_pending()
+    return pm
+
+
+def open_store(url: str, plugins: Iterable[object] | None = None) -> Store:
+    """The store for ``url`` from the first storage plugin that takes it.
+
+    >>> open_store("memory://").load("nothing")
+    []
+    """
+    pm = get_plugin_manager(plugins or ())
+    return PluginHost(pm).storage(url)
+
+
+@final
+class PluginHost:
+    """One typed method per hook; always calls with keyword arguments (tox's habit)."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self._connectors: dict[str, SupplierConnector] | None = None
+
+    def storage(self, url: str) -> Store:
+        """The store for ``url``."""
+        if not isinstance(url, str):
+            raise ValidationError.single("store", url, "a store is a URL string or a Store")
+        store: Store | None = self.pm.hook.reqfulfill_storage(url=url)
+        if store is None:
+            raise ValidationError.single("store", url, "no storage plugin handles this URL")
+        return store
+
+    def connectors(self) -> Mapping[str, SupplierConnector]:
+        """Every supplier connector by supplier id (first registration wins)."""
+        if self._connectors is None:
+            found: dict[str, SupplierConnector] = {}
+            for batch in self.pm.hook.reqfulfill_supplier_connectors():
+                for connector in batch or ():
+                    found.setdefault(connector.supplier_id, connector)
+            self._connectors = found
+        return self._connectors
+
+    def connector(self, supplier_id: str) -> SupplierConnector:
+        """The connector for a supplier; ``NotFoundError`` if no plugin provides one."""
+        try:
+            return self.connectors()[supplier_id]
+        except KeyError:
+            raise NotFoundError("supplier", supplier_id) from None
+
+    def group_members(self, group_id: str) -> set[str]:
+        """Members the directory plugins add to a group."""
+        out: set[str] = set()
+        for members in self.pm.hook.reqfulfill_group_members(group_id=group_id):
+            out.update(members or ())
+        return out
+
+    def agent_available(self, agent_id: str, at: datetime) -> bool:
+        """Whether the agent can take work (available unless a plugin says no)."""
+        answer = self.pm.hook.reqfulfill_agent_available(agent_id=agent_id, at=at)
+        return True if answer is None else bool(answer)
+
+    def approvers(self, request: ServiceRequest) -> set[str]:
+        """Approvers the plugins add."""
+        out: set[str] = set()
+        for who in self.pm.hook.reqfulfill_approvers(request=request):
+            out.update(who or ())
+        return out
+
+    def notify(self, notification: Notification) -> None:
+        """Hand a notification to every notifier."""
+        self.pm.hook.reqfulfill_notify(notification=notification)
+
+    def run_automation(
+        self, task: Task, request: ServiceRequest, idempotency_key: str
+    ) -> Mapping[str, Any] | None:
+        """Run an automated task through the first runner that handles it."""
+        result: Mapping[str, Any] | None = self.pm.hook.reqfulfill_run_automation(
+            task=task, request=request, idempotency_key=idempotency_key
+        )
+        return result
+
+    def on_event(self, event: Event) -> None:
+        """Tell the observers; their failures are logged, never raised."""
+        try:
+            self.pm.hook.reqfulfill_on_event(event=event)
+        except Exception:
+            log.exception("an observer failed on %s", event.event_id)

@@ -1,0 +1,573 @@
+"""The application layer: load -> decide -> append -> effects.
+
+``FulfillmentService`` is what host applications call. Every command loads the
+request's events, folds them, asks :func:`reqfulfill.lifecycle.decide`, and
+appends the new events with the expected version; a stale write is retried on
+fresh state. Side effects (supplier orders, notifications, automations) are
+recorded in the store's outbox in the same append and run by the
+:class:`reqfulfill.Worker`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from reqfulfill import lifecycle
+from reqfulfill.clock import Clock, SystemClock
+from reqfulfill.lifecycle import Command, Context
+from reqfulfill.model.catalog import Catalog, Requester
+from reqfulfill.model.enums import (
+    Channel,
+    Impact,
+    OrderStatus,
+    RequestState,
+    TaskKind,
+    TaskState,
+    Urgency,
+)
+from reqfulfill.model.errors import ConcurrencyError, NotFoundError, ValidationError
+from reqfulfill.model.events import Event
+from reqfulfill.model.request import ServiceRequest
+from reqfulfill.plugins import PluginHost, get_plugin_manager
+from reqfulfill.stores import RequestSummary, Store
+
+if TYPE_CHECKING:
+    from reqfulfill.rules import Rules
+    from reqfulfill.sla import SlaPolicy
+
+__all__ = ["FulfillmentService", "Progress", "default_store_url"]
+
+log = logging.getLogger(__name__)
+
+_RETRIES = 5
+"""How often a command is retried on fresh state after a concurrent write."""
+
+
+def default_store_url() -> str:
+    """The embedded store used when none is given.
+
+    ``$REQFULFILL_STORE`` if set, else ``sqlite:///`` + ``$XDG_DATA_HOME/reqfulfill/reqfulfill.db``
+    (``~/.local/share/reqfulfill/reqfulfill.db`` by default).
+    """
+    url = os.environ.get("REQFULFILL_STORE")
+    if url:
+        return url
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return "sqlite:///" + str(Path(base) / "reqfulfill" / "reqfulfill.db")
+
+
+@attrs.frozen
+class Progress:
+    """What a requester may see of their request."""
+
+    request_id: str
+    state: str
+    summary: str
+    done: tuple[str, ...]
+    open: tuple[str, ...]
+    waiting_on: str | None
+    expected_by: datetime | None
+
+
+_STATE_WORDS = {
+    RequestState.SUBMITTED: "received",
+    RequestState.AWAITING_APPROVAL: "waiting for approval",
+    RequestState.REJECTED: "rejected",
+    RequestState.APPROVED: "approved",
+    RequestState.TRIAGE: "being reviewed by the service desk",
+    RequestState.IN_FULFILLMENT: "being worked on",
+    RequestState.WAITING: "on hold",
+    RequestState.FULFILLED: "done, about to be closed",
+    RequestState.CLOSED: "closed",
+    RequestState.CANCELLED: "cancelled",
+}
+
+
+class _Directory:
+    """The directory snapshot for one decision: catalog members, hook members,
+    availability from the hook, open work counted from the store (lazily)."""
+
+    def __init__(self, service: FulfillmentService, at: datetime) -> None:
+        self._service = service
+        self._at = at
+        self._members: dict[str, tuple[str, ...]] = {}
+
+    def members(self, group_id: str) -> tuple[str, ...]:
+        if group_id not in self._members:
+            catalog = self._service.catalog
+            base = set(catalog.group(group_id).members) if catalog.has_group(group_id) else set()
+            base |= self._service.plugins.group_members(group_id)
+            self._members[group_id] = tuple(sorted(base))
+        return self._members[group_id]
+
+    def available(self, agent_id: str) -> bool:
+        return self._service.plugins.agent_available(agent_id, self._at)
+
+    def open_work(self, agent_id: str) -> int:
+        store = self._service.store
+        return sum(
+            len(store.query(agent=agent_id, state=s.value))
+            for s in (RequestState.TRIAGE, RequestState.IN_FULFILLMENT, RequestState.WAITING)
+        )
+
+    def assigned_count(self, group_id: str) -> int:
+        return sum(1 for s in self._service.store.query(group=group_id) if s.agent is not None)
+
+
+class FulfillmentService:
+    """Runs service requests through their lifecycle on a store.
+
+    >>> from reqfulfill.testing import demo_catalog
+    >>> svc = FulfillmentService(demo_catalog(), store="memory://")
+    >>> svc.catalog.item("iphone-15").group
+    'service-desk'
+
+    :param catalog: the service catalog.
+    :param rules: routing rules; with none, item defaults and the ITIL matrix decide.
+    :param sla: the SLA policy; with none, no SLA clock runs.
+    :param store: a store URL or a :class:`~reqfulfill.stores.Store`; with none,
+        the embedded SQLite store at :func:`default_store_url`.
+    :param plugins: plugin objects registered for this service only.
+    :param clock: where time comes from (default :class:`~reqfulfill.SystemClock`).
+    :param id_factory: makes new request ids (default ``REQ-`` + 12 hex digits).
+    :param poll_interval: how often the worker polls open supplier orders.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        rules: Rules | None = None,
+        sla: SlaPolicy | None = None,
+        store: str | Store | None = None,
+        plugins: Iterable[object] = (),
+        clock: Clock | None = None,
+        *,
+        id_factory: Callable[[], str] | None = None,
+        poll_interval: timedelta = timedelta(minutes=15),
+        load_entrypoints: bool = True,
+    ) -> None:
+        if not isinstance(catalog, Catalog):
+            raise ValidationError.single("catalog", catalog, "expected a Catalog")
+        if rules is None:
+            from reqfulfill.rules import Rules
+
+            rules = Rules()
+        self.catalog = catalog
+        self.rules = rules
+        self.sla = sla
+        self.clock: Clock = clock or SystemClock()
+        self.poll_interval = poll_interval
+        self.plugins = PluginHost(get_plugin_manager(plugins, load_entrypoints=load_entrypoints))
+        if store is None:
+            store = default_store_url()
+        self.store: Store = self.plugins.storage(store) if isinstance(store, str) else store
+        self._new_id = id_factory or (lambda: "REQ-" + uuid.uuid4().hex[:12].upper())
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _context(self, state: ServiceRequest | None) -> Context:
+        now = self.clock.now()
+        approvers: frozenset[str] = frozenset()
+        if state is not None and state.state in (
+            RequestState.AWAITING_APPROVAL,
+            RequestState.SUBMITTED,
+            RequestState.TRIAGE,
+        ):
+            approvers = frozenset(self.plugins.approvers(state))
+        return Context(
+            catalog=self.catalog,
+            now=now,
+            rules=self.rules,
+            sla=self.sla,
+            directory=_Directory(self, now),
+            approvers=approvers,
+        )
+
+    def _load(self, request_id: str) -> ServiceRequest:
+        events = self.store.load(request_id)
+        if not events:
+            raise NotFoundError("request", request_id)
+        return lifecycle.replay(events)
+
+    def _timers(self, before: ServiceRequest | None, after: ServiceRequest) -> dict[str, Any]:
+        timers: dict[str, datetime | None] = {}
+        if self.sla is not None:
+            timers["sla"] = lifecycle.next_sla_deadline(after, self.sla)
+        close_due = after.state is RequestState.FULFILLED and after.delivery_confirmed
+        timers["close"] = after.updated_at if close_due else None
+        open_orders = [
+            t
+            for t in after.plan
+            if t.kind is TaskKind.SUPPLIER_ORDER
+            and t.order_ref is not None
+            and t.state is TaskState.IN_PROGRESS
+            and (t.order_status is None or not t.order_status.final)
+        ]
+        had_open = before is not None and any(
+            t.order_ref is not None
+            and t.state is TaskState.IN_PROGRESS
+            and (t.order_status is None or not t.order_status.final)
+            for t in before.plan
+            if t.kind is TaskKind.SUPPLIER_ORDER
+        )
+        if open_orders and not had_open:
+            timers["poll"] = after.updated_at + self.poll_interval
+        elif not open_orders:
+            timers["poll"] = None
+        return timers
+
+    def _execute(
+        self, request_id: str, make: Callable[[ServiceRequest | None], Command], *, new: bool = False
+    ) -> ServiceRequest:
+        for attempt in range(_RETRIES):
+            if new:
+                state: ServiceRequest | None = None
+            else:
+                state = self._load(request_id)
+            command = make(state)
+            context = self._context(state)
+            events = lifecycle.decide(state, command, context)
+            if not events:
+                assert state is not None
+                return state
+            after = state
+            for event in events:
+                after = lifecycle.evolve(after, event)
+            assert after is not None
+            try:
+                self.store.append(
+                    request_id,
+                    events,
+                    state.version if state is not None else 0,
+                    summary=RequestSummary.of(after),
+                    timers=self._timers(state, after),
+                )
+            except ConcurrencyError:
+                if new or attempt == _RETRIES - 1:
+                    raise
+                log.debug("concurrent write on %s; retrying on fresh state", request_id)
+                continue
+            for event in events:
+                self.plugins.on_event(event)
+            return after
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def execute(self, request_id: str, command: Command) -> ServiceRequest:
+        """Run any lifecycle command on a request (the typed methods call this)."""
+        return self._execute(request_id, lambda _state: command)
+
+    # -- commands -----------------------------------------------------------------------
+
+    def submit(
+        self,
+        requester: Requester,
+        item: str | None,
+        channel: Channel,
+        answers: Mapping[str, object] | None = None,
+        actor: str | None = None,
+        *,
+        request_id: str | None = None,
+    ) -> ServiceRequest:
+        """Create a request. Portal requests must name a catalog item.
+
+        Items that need approval wait for the requester's manager; items that do
+        not go straight to fulfillment; requests without an item wait in triage.
+        """
+        rid = request_id or self._new_id()
+        if isinstance(channel, str):
+            try:
+                channel = Channel(channel)
+            except ValueError:
+                raise ValidationError.single("channel", channel, "unknown channel") from None
+        who = actor if actor is not None else getattr(requester, "id", None)
+        command = lifecycle.Submit(
+            actor=str(who),
+            request_id=rid,
+            requester=requester,
+            item=item,
+            channel=channel,
+            answers=dict(answers or {}) if isinstance(answers, Mapping) or answers is None else answers,  # type: ignore[arg-type]
+        )
+        return self._execute(rid, lambda _s: command, new=True)
+
+    def approve(self, request_id: str, actor: str) -> ServiceRequest:
+        """Approve (the requester's manager or a plugin-named approver; never the requester)."""
+        return self.execute(request_id, lifecycle.Approve(actor=actor))
+
+    def reject(self, request_id: str, actor: str, reason: str) -> ServiceRequest:
+        """Reject; the request ends in REJECTED and the requester is notified."""
+        return self.execute(request_id, lifecycle.Reject(actor=actor, reason=reason))
+
+    def triage(
+        self,
+        request_id: str,
+        actor: str,
+        item: str | None = None,
+        category: str | None = None,
+        impact: Impact | None = None,
+        urgency: Urgency | None = None,
+    ) -> ServiceRequest:
+        """Set item, category and priority by hand on a request in TRIAGE."""
+        return self.execute(
+            request_id,
+            lifecycle.Triage(
+                actor=actor,
+                item=item,
+                category=category,
+                impact=_enum(Impact, impact, "impact"),
+                urgency=_enum(Urgency, urgency, "urgency"),
+            ),
+        )
+
+    def assign(
+        self, request_id: str, actor: str, group: str, agent: str | None = None
+    ) -> ServiceRequest:
+        """Reassign to another group (and optionally an agent of it)."""
+        return self.execute(request_id, lifecycle.Assign(actor=actor, group=group, agent=agent))
+
+    def claim(self, request_id: str, actor: str) -> ServiceRequest:
+        """An agent of the assigned group takes the request."""
+        return self.execute(request_id, lifecycle.Claim(actor=actor))
+
+    def start_task(self, request_id: str, task_key: str, actor: str) -> ServiceRequest:
+        """Start a task, or restart a failed one."""
+        return self.execute(request_id, lifecycle.StartTask(actor=actor, task_key=task_key))
+
+    def complete_task(self, request_id: str, task_key: str, actor: str) -> ServiceRequest:
+        """Complete a manual task."""
+        return self.execute(request_id, lifecycle.CompleteTask(actor=actor, task_key=task_key))
+
+    def fail_task(self, request_id: str, task_key: str, actor: str, reason: str) -> ServiceRequest:
+        """Mark a task failed; the group is notified."""
+        return self.execute(
+            request_id, lifecycle.FailTask(actor=actor, task_key=task_key, reason=reason)
+        )
+
+    def skip_task(self, request_id: str, task_key: str, actor: str, reason: str) -> ServiceRequest:
+        """Skip a task (it counts as done); an open supplier order is cancelled."""
+        return self.execute(
+            request_id, lifecycle.SkipTask(actor=actor, task_key=task_key, reason=reason)
+        )
+
+    def ship(
+        self, request_id: str, task_key: str, actor: str, tracking: str | None = None
+    ) -> ServiceRequest:
+        """Record that the item of a delivery task has shipped."""
+        return self.execute(
+            request_id, lifecycle.Ship(actor=actor, task_key=task_key, tracking=tracking)
+        )
+
+    def confirm_delivery(self, request_id: str, actor: str) -> ServiceRequest:
+        """The requester confirms receipt; the delivery task completes."""
+        return self.execute(request_id, lifecycle.ConfirmDelivery(actor=actor))
+
+    def dispute_delivery(self, request_id: str, actor: str, reason: str) -> ServiceRequest:
+        """The requester says the shipped item did not arrive; the delivery reopens."""
+        return self.execute(request_id, lifecycle.DisputeDelivery(actor=actor, reason=reason))
+
+    def close(self, request_id: str, actor: str) -> ServiceRequest:
+        """Close a fulfilled request; the requester is notified."""
+        return self.execute(request_id, lifecycle.Close(actor=actor))
+
+    def cancel(self, request_id: str, actor: str, reason: str) -> ServiceRequest:
+        """Cancel an open request; open supplier orders get cancel requests."""
+        return self.execute(request_id, lifecycle.Cancel(actor=actor, reason=reason))
+
+    def record_feedback(
+        self, request_id: str, actor: str, rating: int, comment: str = ""
+    ) -> ServiceRequest:
+        """The requester rates the closed request (1-5), once."""
+        return self.execute(
+            request_id, lifecycle.RecordFeedback(actor=actor, rating=rating, comment=comment)
+        )
+
+    def wait(self, request_id: str, actor: str, reason: str) -> ServiceRequest:
+        """Put the request on hold (the SLA pauses)."""
+        return self.execute(request_id, lifecycle.Wait(actor=actor, reason=reason))
+
+    def resume(self, request_id: str, actor: str) -> ServiceRequest:
+        """Take the request off hold."""
+        return self.execute(request_id, lifecycle.Resume(actor=actor))
+
+    def reprioritize(
+        self,
+        request_id: str,
+        actor: str,
+        impact: Impact | None = None,
+        urgency: Urgency | None = None,
+    ) -> ServiceRequest:
+        """Change impact/urgency; the SLA keeps the business time already used."""
+        return self.execute(
+            request_id,
+            lifecycle.Reprioritize(
+                actor=actor,
+                impact=_enum(Impact, impact, "impact"),
+                urgency=_enum(Urgency, urgency, "urgency"),
+            ),
+        )
+
+    def record_supplier_update(
+        self, supplier_id: str, ref: str, status: OrderStatus, *, actor: str | None = None
+    ) -> ServiceRequest:
+        """A supplier pushes a status (webhooks). Forward-only and idempotent.
+
+        Raises ``NotFoundError`` for an unknown supplier or order reference.
+        """
+        status = _enum(OrderStatus, status, "status")
+        assert status is not None
+        if supplier_id not in self.plugins.connectors() and not self._supplier_known(supplier_id):
+            raise NotFoundError("supplier", supplier_id)
+        request_id = self.store.find_order(supplier_id, ref)
+        if request_id is None:
+            raise NotFoundError("supplier order", f"{supplier_id}:{ref}")
+        return self.execute(
+            request_id,
+            lifecycle.RecordSupplierUpdate(
+                actor=actor or f"supplier:{supplier_id}",
+                supplier_id=supplier_id,
+                ref=ref,
+                status=status,
+            ),
+        )
+
+    def _supplier_known(self, supplier_id: str) -> bool:
+        if any(i.supplier == supplier_id for i in self.catalog.items):
+            return True
+        return any(t.supplier == supplier_id for p in self.catalog.plans for t in p.tasks)
+
+    # -- queries ------------------------------------------------------------------------
+
+    def get(self, request_id: str) -> ServiceRequest:
+        """The request's current state; ``NotFoundError`` for an unknown id."""
+        return self._load(request_id)
+
+    def history(self, request_id: str) -> list[Event]:
+        """Every event of the request, in order: the audit trail."""
+        events = self.store.load(request_id)
+        if not events:
+            raise NotFoundError("request", request_id)
+        return events
+
+    def queue(
+        self,
+        group: str | None = None,
+        state: RequestState | str | None = None,
+        *,
+        agent: str | None = None,
+        limit: int | None = None,
+    ) -> list[ServiceRequest]:
+        """Requests by group, state and/or agent, oldest first.
+
+        With no state, the open requests (not closed, cancelled, rejected or fulfilled).
+        """
+        if state is None:
+            wanted = [s.value for s in RequestState if s.open]
+        else:
+            st = _enum(RequestState, state, "state")
+            assert st is not None
+            wanted = [st.value]
+        rows: list[RequestSummary] = []
+        for value in wanted:
+            rows.extend(self.store.query(group=group, state=value, agent=agent))
+        rows.sort(key=lambda r: (r.created_at, r.request_id))
+        if limit is not None:
+            rows = rows[:limit]
+        return [self._load(r.request_id) for r in rows]
+
+    def progress(self, request_id: str) -> Progress:
+        """What the requester may see: state in plain words, tasks, waits, expected time."""
+        state = self._load(request_id)
+        done = tuple(t.title for t in state.plan if t.finished)
+        open_ = tuple(t.title for t in state.plan if not t.finished)
+        waiting_on: str | None = None
+        if state.state is RequestState.AWAITING_APPROVAL:
+            waiting_on = "approval by " + (", ".join(state.approvers) or "an approver")
+        elif state.state is RequestState.WAITING:
+            waiting_on = state.waiting_reason
+        else:
+            for task in state.plan:
+                if task.state is TaskState.IN_PROGRESS:
+                    if task.kind is TaskKind.SUPPLIER_ORDER:
+                        status = task.order_status.value if task.order_status else "being ordered"
+                        waiting_on = f"supplier {task.supplier}: {status}"
+                    elif task.kind is TaskKind.DELIVERY:
+                        waiting_on = (
+                            "your confirmation of receipt" if task.shipped else "shipping"
+                        )
+                    else:
+                        waiting_on = task.title
+                    break
+        words = _STATE_WORDS[state.state]
+        return Progress(
+            request_id=state.id,
+            state=state.state.value,
+            summary=f"Your request for {state.item or 'help'} is {words}.",
+            done=done,
+            open=open_,
+            waiting_on=waiting_on,
+            expected_by=state.sla.due,
+        )
+
+    def metrics(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        by: str = "item",
+    ) -> list[dict[str, Any]]:
+        """Fulfillment metrics per item, group or agent.
+
+        Each row: ``key``, ``count``, ``fulfilled``, ``mean_hours_to_fulfil``,
+        ``sla_met_pct`` (of requests with an SLA that stopped), ``escalations``,
+        ``csat`` (mean rating), ``response_rate`` (rated / closed).
+        """
+        if by not in ("item", "group", "agent"):
+            raise ValidationError.single("by", by, "group metrics by 'item', 'group' or 'agent'")
+        buckets: dict[str, list[ServiceRequest]] = {}
+        for row in self.store.query():
+            if since is not None and row.created_at < since:
+                continue
+            if until is not None and row.created_at >= until:
+                continue
+            request = self._load(row.request_id)
+            key = {"item": request.item, "group": request.group, "agent": request.agent}[by]
+            buckets.setdefault(key or "(none)", []).append(request)
+        return [_metrics_row(key, reqs) for key, reqs in sorted(buckets.items())]
+
+
+def _metrics_row(key: str, requests: Sequence[ServiceRequest]) -> dict[str, Any]:
+    fulfilled = [r for r in requests if r.fulfilled_at is not None]
+    hours = [(r.fulfilled_at - r.created_at).total_seconds() / 3600 for r in fulfilled if r.fulfilled_at]
+    with_sla = [r for r in requests if r.sla.stopped and r.sla.target is not None]
+    met = [r for r in with_sla if not r.sla.breached]
+    closed = [r for r in requests if r.state is RequestState.CLOSED]
+    rated = [r for r in closed if r.feedback is not None]
+    return {
+        "key": key,
+        "count": len(requests),
+        "fulfilled": len(fulfilled),
+        "mean_hours_to_fulfil": round(sum(hours) / len(hours), 2) if hours else None,
+        "sla_met_pct": round(100 * len(met) / len(with_sla), 1) if with_sla else None,
+        "escalations": sum(r.sla.level for r in requests),
+        "csat": round(sum(r.feedback.rating for r in rated if r.feedback) / len(rated), 2)
+        if rated
+        else None,
+        "response_rate": round(len(rated) / len(closed), 2) if closed else None,
+    }
+
+
+def _enum(cls: Any, value: Any, path: str) -> Any:
+    if value is None or isinstance(value, cls):
+        return value
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in cls)
+        raise ValidationError.single(path, value, f"expected one of {allowed}") from None

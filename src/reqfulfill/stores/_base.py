@@ -1,0 +1,176 @@
+"""The storage contract every backend implements (see ``hookspecs.reqfulfill_storage``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from reqfulfill.model.events import Event
+from reqfulfill.model.request import ServiceRequest
+
+__all__ = [
+    "OutboxEntry",
+    "RequestSummary",
+    "Store",
+    "Timer",
+    "from_micros",
+    "to_micros",
+]
+
+
+@attrs.frozen
+class RequestSummary:
+    """What queries need of a request, written with every append.
+
+    ``orders`` lists ``(supplier_id, ref)`` of the request's supplier orders so
+    the store can find a request by order reference.
+    """
+
+    request_id: str
+    state: str
+    group: str | None
+    agent: str | None
+    item: str | None
+    requester: str
+    priority: int | None
+    created_at: datetime
+    updated_at: datetime
+    orders: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, request: ServiceRequest) -> RequestSummary:
+        """The summary of a request's current state."""
+        return cls(
+            request_id=request.id,
+            state=request.state.value,
+            group=request.group,
+            agent=request.agent,
+            item=request.item,
+            requester=request.requester.id,
+            priority=int(request.priority) if request.priority is not None else None,
+            created_at=request.created_at,
+            updated_at=request.updated_at,
+            orders=tuple(
+                (t.supplier, t.order_ref)
+                for t in request.plan
+                if t.supplier is not None and t.order_ref is not None
+            ),
+        )
+
+
+@attrs.frozen
+class OutboxEntry:
+    """A request-for-effect waiting in the outbox.
+
+    ``attempts`` counts the attempts already made; ``available_at`` is when it
+    may run (next attempt); ``lease_until`` is when a claim by ``worker`` lapses.
+    """
+
+    effect_id: str
+    request_id: str
+    kind: str
+    attempts: int
+    available_at: datetime
+    lease_until: datetime | None = None
+    worker: str | None = None
+    last_error: str | None = None
+
+
+@attrs.frozen
+class Timer:
+    """A time at which the worker must look at a request (``key`` says why)."""
+
+    request_id: str
+    key: str
+    due: datetime
+
+
+@runtime_checkable
+class Store(Protocol):
+    """An event store with an outbox and timers, for one set of requests.
+
+    Guarantees every implementation gives (the contract kit checks them):
+
+    - ``append`` is atomic: all events, the summary, the outbox entries for the
+      events with ``effect = True`` and the timers are written, or nothing is.
+      A stale ``expected_version`` raises ``ConcurrencyError`` and writes nothing.
+    - ``load`` returns the stream in order (``[]`` for an unknown request).
+    - an outbox entry is claimed by at most one worker while its lease lasts.
+    """
+
+    def append(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> None:
+        """Append ``events`` after version ``expected_version`` (0 for a new request)."""
+        ...
+
+    def load(self, request_id: str) -> list[Event]:
+        """The request's events in order; ``[]`` if it has none."""
+        ...
+
+    def query(
+        self,
+        *,
+        group: str | None = None,
+        state: str | None = None,
+        agent: str | None = None,
+        item: str | None = None,
+        requester: str | None = None,
+        limit: int | None = None,
+    ) -> list[RequestSummary]:
+        """Summaries matching every given filter, oldest first."""
+        ...
+
+    def find_order(self, supplier_id: str, ref: str) -> str | None:
+        """The id of the request that holds supplier order ``ref``, if any."""
+        ...
+
+    def claim_effects(
+        self, now: datetime, *, worker: str, lease: timedelta, limit: int = 10
+    ) -> list[OutboxEntry]:
+        """Claim up to ``limit`` due, unleased effects for ``worker`` until ``now + lease``."""
+        ...
+
+    def complete_effect(self, effect_id: str, *, worker: str) -> None:
+        """Remove a finished effect from the outbox."""
+        ...
+
+    def retry_effect(
+        self, effect_id: str, *, worker: str, available_at: datetime, error: str
+    ) -> None:
+        """Release a failed attempt: count it, and make it due again at ``available_at``."""
+        ...
+
+    def set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:
+        """Set (or with ``None`` delete) timers of a request outside an append."""
+        ...
+
+    def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
+        """Timers due at or before ``now``, earliest first."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_micros(at: datetime) -> int:
+    """An aware datetime as integer microseconds since the epoch (sortable)."""
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> datetime:
+    """The inverse of :func:`to_micros`, as an aware UTC datetime."""
+    return _EPOCH + timedelta(microseconds=value)

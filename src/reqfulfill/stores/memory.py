@@ -1,0 +1,179 @@
+"""``memory://``: an in-process store for tests and simulations."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import final
+
+import attrs
+
+from reqfulfill.model.errors import ConcurrencyError
+from reqfulfill.model.events import Event
+from reqfulfill.stores._base import OutboxEntry, RequestSummary, Timer
+
+__all__ = ["MemoryStore"]
+
+
+@final
+class MemoryStore:
+    """Keeps everything in dictionaries behind one lock. Not shared across processes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._streams: dict[str, list[Event]] = {}
+        self._summaries: dict[str, RequestSummary] = {}
+        self._orders: dict[tuple[str, str], str] = {}
+        self._outbox: dict[str, OutboxEntry] = {}
+        self._timers: dict[tuple[str, str], datetime] = {}
+        # (due, request_id, key) kept sorted so due timers are found without a scan
+        self._timer_index: list[tuple[datetime, str, str]] = []
+
+    def append(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> None:
+        """Append atomically; stale ``expected_version`` raises ``ConcurrencyError``."""
+        with self._lock:
+            stream = self._streams.get(request_id, [])
+            if len(stream) != expected_version:
+                raise ConcurrencyError(request_id, expected_version, len(stream))
+            if not events:
+                return
+            self._streams[request_id] = [*stream, *events]
+            for event in events:
+                if event.effect:
+                    self._outbox[event.event_id] = OutboxEntry(
+                        effect_id=event.event_id,
+                        request_id=request_id,
+                        kind=event.type,
+                        attempts=0,
+                        available_at=event.at,
+                    )
+            if summary is not None:
+                self._summaries[request_id] = summary
+                for supplier, ref in summary.orders:
+                    self._orders[(supplier, ref)] = request_id
+            if timers:
+                self._set_timers(request_id, timers)
+
+    def load(self, request_id: str) -> list[Event]:
+        """The stream in order."""
+        with self._lock:
+            return list(self._streams.get(request_id, ()))
+
+    def query(
+        self,
+        *,
+        group: str | None = None,
+        state: str | None = None,
+        agent: str | None = None,
+        item: str | None = None,
+        requester: str | None = None,
+        limit: int | None = None,
+    ) -> list[RequestSummary]:
+        """Matching summaries, oldest first."""
+        with self._lock:
+            rows = [
+                s
+                for s in self._summaries.values()
+                if (group is None or s.group == group)
+                and (state is None or s.state == state)
+                and (agent is None or s.agent == agent)
+                and (item is None or s.item == item)
+                and (requester is None or s.requester == requester)
+            ]
+        rows.sort(key=lambda s: (s.created_at, s.request_id))
+        return rows[:limit] if limit is not None else rows
+
+    def find_order(self, supplier_id: str, ref: str) -> str | None:
+        """The request holding the order."""
+        with self._lock:
+            return self._orders.get((supplier_id, ref))
+
+    def claim_effects(
+        self, now: datetime, *, worker: str, lease: timedelta, limit: int = 10
+    ) -> list[OutboxEntry]:
+        """Claim due, unleased effects."""
+        with self._lock:
+            due = sorted(
+                (
+                    e
+                    for e in self._outbox.values()
+                    if e.available_at <= now and (e.lease_until is None or e.lease_until <= now)
+                ),
+                key=lambda e: (e.available_at, e.effect_id),
+            )[:limit]
+            claimed = []
+            for entry in due:
+                leased = attrs.evolve(entry, lease_until=now + lease, worker=worker)
+                self._outbox[entry.effect_id] = leased
+                claimed.append(leased)
+            return claimed
+
+    def complete_effect(self, effect_id: str, *, worker: str) -> None:
+        """Remove the effect."""
+        with self._lock:
+            self._outbox.pop(effect_id, None)
+
+    def retry_effect(
+        self, effect_id: str, *, worker: str, available_at: datetime, error: str
+    ) -> None:
+        """Count the attempt and release the lease."""
+        with self._lock:
+            entry = self._outbox.get(effect_id)
+            if entry is None:
+                return
+            self._outbox[effect_id] = attrs.evolve(
+                entry,
+                attempts=entry.attempts + 1,
+                available_at=available_at,
+                lease_until=None,
+                worker=None,
+                last_error=error,
+            )
+
+    def outbox(self) -> list[OutboxEntry]:
+        """Every entry still in the outbox (for tests and diagnostics)."""
+        with self._lock:
+            return list(self._outbox.values())
+
+    def set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:
+        """Set or delete timers."""
+        with self._lock:
+            self._set_timers(request_id, timers)
+
+    def _set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:
+        for key, due in timers.items():
+            old = self._timers.pop((request_id, key), None)
+            if old is not None:
+                index = bisect.bisect_left(self._timer_index, (old, request_id, key))
+                if index < len(self._timer_index) and self._timer_index[index] == (
+                    old,
+                    request_id,
+                    key,
+                ):
+                    del self._timer_index[index]
+            if due is not None:
+                self._timers[(request_id, key)] = due
+                bisect.insort(self._timer_index, (due, request_id, key))
+
+    def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
+        """Due timers, earliest first."""
+        with self._lock:
+            out = []
+            for due, request_id, key in self._timer_index:
+                if due > now or len(out) >= limit:
+                    break
+                out.append(Timer(request_id, key, due))
+            return out
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,12 @@
+"""Testing kit: ``FakeSupplier`` and the demo catalog import without hypothesis or pytest.
+
+``reqfulfill.testing.strategies`` and ``reqfulfill.testing.contracts`` need the
+``testing`` extra (hypothesis, pytest).
+"""
+
+from __future__ import annotations
+
+from reqfulfill.testing._demo import DEMO_CATALOG, demo_catalog, demo_requester
+from reqfulfill.testing._fake_supplier import FakeOrder, FakeSupplier
+
+__all__ = ["DEMO_CATALOG", "FakeOrder", "FakeSupplier", "demo_catalog", "demo_requester"]

@@ -1,0 +1,290 @@
+"""The worker: runs the outbox (supplier orders, notifications, automations) and timers.
+
+Each effect runs with its event id as the idempotency key. A retryable failure
+is retried with exponential backoff and jitter (the next attempt time is
+persisted in the store, not slept); after the last attempt, or on a permanent
+error, the task fails and the group is notified. Several workers may run side
+by side: the store's leases keep them apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+from datetime import timedelta
+from types import FrameType
+from typing import Any
+
+from reqfulfill import lifecycle
+from reqfulfill.model import events as ev
+from reqfulfill.model.enums import OrderStatus, RequestState, TaskKind, TaskState
+from reqfulfill.model.errors import (
+    AutomationError,
+    ConcurrencyError,
+    NotFoundError,
+    ReqfulfillError,
+    SupplierError,
+)
+from reqfulfill.model.request import ServiceRequest
+from reqfulfill.service import FulfillmentService
+from reqfulfill.stores import OutboxEntry, Timer
+
+__all__ = ["Worker"]
+
+log = logging.getLogger(__name__)
+
+
+class _Permanent(Exception):
+    """An effect failed for good."""
+
+
+class Worker:
+    """Runs due effects and timers of one service's store.
+
+    >>> from reqfulfill.testing import demo_catalog
+    >>> from reqfulfill import FulfillmentService
+    >>> worker = Worker(FulfillmentService(demo_catalog(), store="memory://"))
+    >>> worker.run_pending()
+    0
+
+    :param service: the service whose store, plugins and clock the worker uses.
+    :param name: this worker's name in leases (default host:pid:thread).
+    :param lease: how long a claimed effect is reserved for this worker.
+    :param max_attempts: attempts per effect before the task fails.
+    :param backoff: the first retry delay; doubles per attempt up to ``max_backoff``.
+    :param seed: seeds the jitter (tests).
+    """
+
+    def __init__(
+        self,
+        service: FulfillmentService,
+        *,
+        name: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        max_attempts: int = 8,
+        backoff: timedelta = timedelta(minutes=1),
+        max_backoff: timedelta = timedelta(hours=1),
+        seed: int | None = None,
+    ) -> None:
+        self.service = service
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._random = random.Random(seed)
+        self._stop = threading.Event()
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def run_pending(self, limit: int | None = None) -> int:
+        """Run every effect and timer due now (and those they make due); return how many ran.
+
+        ``limit`` caps the number of effects and timers handled in this call.
+        """
+        done = 0
+        while limit is None or done < limit:
+            batch = 10 if limit is None else min(10, limit - done)
+            now = self.service.clock.now()
+            entries = self.service.store.claim_effects(
+                now, worker=self.name, lease=self.lease, limit=batch
+            )
+            for entry in entries:
+                self._run_effect(entry)
+                done += 1
+            room = batch - len(entries)
+            timers = self.service.store.due_timers(now, limit=room) if room > 0 else []
+            for timer in timers:
+                self._run_timer(timer)
+                done += 1
+            if not entries and not timers:
+                break
+        return done
+
+    def run_forever(self, interval: float = 1.0) -> None:
+        """Loop until SIGTERM/SIGINT or :meth:`stop`; finishes the effect in hand first."""
+        previous: dict[int, Any] = {}
+
+        def handle(signum: int, frame: FrameType | None) -> None:
+            log.info("worker %s stopping on signal %s", self.name, signum)
+            self._stop.set()
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, handle)
+        try:
+            while not self._stop.is_set():
+                try:
+                    ran = self.run_pending(limit=100)
+                except Exception:
+                    log.exception("worker %s: a run failed; going on", self.name)
+                    ran = 0
+                if not ran:
+                    self._stop.wait(interval)
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    def stop(self) -> None:
+        """Ask :meth:`run_forever` to return."""
+        self._stop.set()
+
+    # -- effects -------------------------------------------------------------------------
+
+    def _delay(self, attempt: int) -> timedelta:
+        base = self.backoff * (2 ** max(0, attempt - 1))
+        base = min(base, self.max_backoff)
+        return base * (0.5 + self._random.random() / 2)
+
+    def _run_effect(self, entry: OutboxEntry) -> None:
+        store = self.service.store
+        try:
+            events = store.load(entry.request_id)
+            effect = next((e for e in events if e.event_id == entry.effect_id), None)
+            if effect is None:
+                log.error("effect %s has no event; dropping it", entry.effect_id)
+                store.complete_effect(entry.effect_id, worker=self.name)
+                return
+            state = lifecycle.replay(events)
+            command = self._perform(effect, state, entry)
+            if command is not None:
+                self.service.execute(entry.request_id, command)
+            store.complete_effect(entry.effect_id, worker=self.name)
+        except _Permanent as exc:
+            self._give_up(entry, str(exc))
+        except Exception as exc:
+            attempt = entry.attempts + 1
+            if attempt >= self.max_attempts or isinstance(exc, ReqfulfillError) and not getattr(
+                exc, "retryable", True
+            ):
+                self._give_up(entry, f"{type(exc).__name__}: {exc}")
+                return
+            when = self.service.clock.now() + self._delay(attempt)
+            log.warning("effect %s attempt %d failed (%s); retry at %s", entry.effect_id, attempt, exc, when)
+            store.retry_effect(entry.effect_id, worker=self.name, available_at=when, error=str(exc))
+
+    def _give_up(self, entry: OutboxEntry, reason: str) -> None:
+        log.error("effect %s failed for good: %s", entry.effect_id, reason)
+        try:
+            self.service.execute(
+                entry.request_id,
+                lifecycle.EffectFailed(actor="worker", effect_id=entry.effect_id, reason=reason),
+            )
+        except ConcurrencyError:
+            return  # leave it leased; it runs again when the lease lapses
+        self.service.store.complete_effect(entry.effect_id, worker=self.name)
+
+    def _perform(
+        self, effect: ev.Event, state: ServiceRequest, entry: OutboxEntry
+    ) -> lifecycle.Command | None:
+        plugins = self.service.plugins
+        key = effect.event_id
+        if isinstance(effect, ev.NotificationRequested):
+            if key in state.settled:
+                return None
+            plugins.notify(effect.notification)
+            return lifecycle.NotificationDelivered(actor="worker", effect_id=key)
+        if isinstance(effect, ev.SupplierOrderRequested):
+            if key in state.settled:
+                return None
+            task = state.task(effect.task_key)
+            wanted = (
+                state.state in (RequestState.IN_FULFILLMENT, RequestState.WAITING)
+                and task.state is TaskState.IN_PROGRESS
+                and task.order_effect == key
+            )
+            if not wanted and entry.attempts == 0:
+                return None  # never sent: nothing to place or to cancel
+            connector = self._connector(effect.supplier_id)
+            receipt = connector.place_order(effect.order, key)
+            return lifecycle.OrderPlaced(
+                actor="worker", effect_id=key, ref=receipt.ref, status=receipt.status
+            )
+        if isinstance(effect, ev.SupplierOrderCancelRequested):
+            ref = effect.ref
+            if ref is None:
+                ref = state.task(effect.task_key).order_ref
+            if ref is None:
+                return None  # the order was never placed; the place effect compensates
+            connector = self._connector(effect.supplier_id)
+            status = connector.cancel_order(ref, key)
+            return lifecycle.OrderCancelled(actor="worker", effect_id=key, status=status)
+        if isinstance(effect, ev.AutomationRequested):
+            if key in state.settled:
+                return None
+            task = state.task(effect.task_key)
+            if task.state is not TaskState.IN_PROGRESS or task.order_effect != key:
+                return None
+            try:
+                result = plugins.run_automation(task, state, key)
+            except AutomationError as exc:
+                if not exc.retryable:
+                    raise _Permanent(exc.message) from exc
+                raise
+            if result is None:
+                raise _Permanent(f"no automation runner handles task {task.key!r}")
+            return lifecycle.AutomationSucceeded(actor="worker", effect_id=key, result=dict(result))
+        log.error("unknown effect %s (%s)", key, effect.type)
+        return None
+
+    def _connector(self, supplier_id: str) -> Any:
+        try:
+            return self.service.plugins.connector(supplier_id)
+        except NotFoundError as exc:
+            raise _Permanent(str(exc)) from exc
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def _run_timer(self, timer: Timer) -> None:
+        service = self.service
+        try:
+            if timer.key == "sla":
+                service.store.set_timers(timer.request_id, {"sla": None})
+                service.execute(timer.request_id, lifecycle.FireSla(actor=lifecycle.SYSTEM))
+            elif timer.key == "close":
+                service.store.set_timers(timer.request_id, {"close": None})
+                service.execute(timer.request_id, lifecycle.AutoClose(actor=lifecycle.SYSTEM))
+            elif timer.key == "poll":
+                self._poll(timer)
+            else:
+                log.error("unknown timer %s on %s", timer.key, timer.request_id)
+                service.store.set_timers(timer.request_id, {timer.key: None})
+        except ReqfulfillError as exc:
+            log.warning("timer %s on %s: %s", timer.key, timer.request_id, exc)
+            service.store.set_timers(timer.request_id, {timer.key: None})
+
+    def _poll(self, timer: Timer) -> None:
+        service = self.service
+        state = service.get(timer.request_id)
+        still_open = False
+        for task in state.plan:
+            if (
+                task.kind is not TaskKind.SUPPLIER_ORDER
+                or task.order_ref is None
+                or task.state is not TaskState.IN_PROGRESS
+                or task.supplier is None
+            ):
+                continue
+            try:
+                status = self._connector(task.supplier).order_status(task.order_ref)
+            except (SupplierError, _Permanent) as exc:
+                log.warning("polling %s/%s failed: %s", task.supplier, task.order_ref, exc)
+                still_open = True
+                continue
+            state = service.execute(
+                state.id,
+                lifecycle.RecordSupplierUpdate(
+                    actor=f"supplier:{task.supplier}",
+                    supplier_id=task.supplier,
+                    ref=task.order_ref,
+                    status=status,
+                ),
+            )
+            if status not in (OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED):
+                still_open = True
+        next_poll = service.clock.now() + service.poll_interval if still_open else None
+        service.store.set_timers(state.id, {"poll": next_poll})
