@@ -309,6 +309,8 @@ class BusinessCalendar:
     holidays: tuple[date, ...] = attrs.field(default=(), converter=_holidays_in)
     _schedule: _Schedule = attrs.field(init=False, eq=False, hash=False, repr=False)
     _offsets: ZoneOffsets = attrs.field(init=False, eq=False, hash=False, repr=False)
+    # F(tau + before) - F(tau + after) per DST transition tau, filled as met.
+    _corrections: dict[int, int] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         problems: list[Problem] = []
@@ -324,6 +326,7 @@ class BusinessCalendar:
         object.__setattr__(self, "holidays", tuple(holidays))
         object.__setattr__(self, "_schedule", _Schedule(days, holidays))
         object.__setattr__(self, "_offsets", ZoneOffsets(self.timezone))
+        object.__setattr__(self, "_corrections", {})
 
     # -- constructors ----------------------------------------------------------------
 
@@ -434,14 +437,16 @@ class BusinessCalendar:
             return from_us(t)
         schedule, offsets = self._schedule, self._offsets
         if need > 0:
+            _, hi, off = offsets.segment(t)
+            base = schedule.f(t + off)
             while True:
-                _, hi, off = offsets.segment(t)
-                base = schedule.f(t + off)
-                available = schedule.f(hi + off) - base
-                if need <= available:
+                top = schedule.f(hi + off)
+                if need <= top - base:
                     return from_us(schedule.first_reaching(base + need) - off)
-                need -= available
-                t = hi
+                need -= top - base
+                _, next_hi, next_off = offsets.segment(hi)
+                base = top - self._correction(hi, off, next_off)
+                hi, off = next_hi, next_off
         need = -need
         while True:
             lo, _, off = offsets.segment(t - 1)
@@ -463,14 +468,31 @@ class BusinessCalendar:
         """
         t = _aware(start, "start")
         end_us = _aware(end, "end")
-        schedule, offsets = self._schedule, self._offsets
-        total = 0
-        while t < end_us:
-            _, hi, off = offsets.segment(t)
-            stop = min(hi, end_us)
-            total += schedule.f(stop + off) - schedule.f(t + off)
-            t = stop
+        if end_us <= t:
+            return _ZERO
+        f = self._schedule.f
+        _, hi, off = self._offsets.segment(t)
+        if end_us <= hi:
+            return timedelta(microseconds=f(end_us + off) - f(t + off))
+        # Sum over constant-offset segments telescopes to the two ends plus, per
+        # transition, F(tau + before) - F(tau + after): minus the local time a
+        # spring-forward skips, plus the local time a fall-back repeats.
+        total = -f(t + off)
+        for tau, before, after in self._offsets.transitions(t, end_us):
+            total += self._correction(tau, before, after)
+            off = after
+        total += f(end_us + off)
         return timedelta(microseconds=total)
+
+    def _correction(self, tau: int, before: int, after: int) -> int:
+        """``F(tau + before) - F(tau + after)``: what the offset change at ``tau`` adds."""
+        if before == after:
+            return 0
+        correction = self._corrections.get(tau)
+        if correction is None:
+            f = self._schedule.f
+            correction = self._corrections[tau] = f(tau + before) - f(tau + after)
+        return correction
 
     def is_open(self, at: datetime) -> bool:
         """True when the local wall clock at ``at`` is inside business hours, not on a holiday.

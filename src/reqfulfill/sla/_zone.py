@@ -120,3 +120,16 @@ class ZoneOffsets:
             _, next_taus, _ = _year(self.key, year + 1)
             hi = next_taus[0] if next_taus else _year_start(year + 2)
         return lo, hi, offset
+
+    def transitions(self, after: int, until: int) -> list[tuple[int, int, int]]:
+        """``(instant, offset before, offset after)`` of each transition in ``(after, until]``."""
+        found: list[tuple[int, int, int]] = []
+        first = date.fromordinal(after // DAY + 1).year
+        last = date.fromordinal(until // DAY + 1).year
+        for year in range(first, last + 1):
+            before, taus, offsets = _year(self.key, year)
+            lo = bisect_right(taus, after) if year == first else 0
+            hi = bisect_right(taus, until) if year == last else len(taus)
+            for i in range(lo, hi):
+                found.append((taus[i], offsets[i - 1] if i else before, offsets[i]))
+        return found
