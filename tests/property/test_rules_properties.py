@@ -17,6 +17,7 @@ from reqfulfill.rules import (
     matches,
 )
 from reqfulfill.rules._conditions import evaluate
+from reqfulfill.rules.analysis import lint
 
 PATHS = [
     "item.id",
@@ -182,3 +183,13 @@ def test_rules_round_trip(rules: Rules) -> None:
 @given(MATRICES)
 def test_matrix_round_trip(matrix: PriorityMatrix) -> None:
     assert PriorityMatrix.from_dict(matrix.to_dict()) == matrix
+
+
+@settings(max_examples=150)
+@given(rule_sets(hit_policy="first"), st.lists(facts(), min_size=1, max_size=8))
+def test_lint_is_sound(ruleset: RuleSet, many: list[dict[str, Any]]) -> None:
+    never = {f.rule for f in lint(ruleset) if f.code == "never-true"}
+    unreachable = never | {f.rule for f in lint(ruleset) if f.code in ("shadowed", "duplicate")}
+    for fact in many:
+        assert not never & {rule.name for rule in ruleset.matching(fact)}
+        assert ruleset.decide(fact).rule not in unreachable

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import Any, ClassVar, Final, Literal
 
@@ -110,7 +110,7 @@ class Explanation:
 
 
 def _ruleset_problems(
-    rules: tuple[Rule, ...], hit_policy: object, nodes: list[AllOf]
+    rules: Sequence[tuple[int, Rule]], hit_policy: object, nodes: list[AllOf]
 ) -> list[Problem]:
     problems: list[Problem] = []
     if hit_policy not in HIT_POLICIES:
@@ -118,7 +118,7 @@ def _ruleset_problems(
             Problem("hit_policy", hit_policy, f"unknown hit policy; expected one of {HIT_POLICIES}")
         )
     seen: dict[str, int] = {}
-    for index, rule in enumerate(rules):
+    for index, rule in rules:
         where = f"rules[{index}]"
         if not isinstance(rule, Rule):
             problems.append(Problem(where, rule, "expected a Rule"))
@@ -157,6 +157,21 @@ def _prefixed(problems: tuple[Problem, ...] | list[Problem], path: str) -> list[
     return [Problem(f"{path}.{p.path}" if p.path else path, p.value, p.reason) for p in problems]
 
 
+def _partial_problems(data: object, path: str) -> list[Problem]:
+    from reqfulfill.serialization import structure_config
+
+    raw = data.get("rules") if isinstance(data, Mapping) else None
+    if not isinstance(raw, list):
+        return []
+    good: list[tuple[int, Rule]] = []
+    for index, entry in enumerate(raw):
+        try:
+            good.append((index, structure_config(entry, Rule)))
+        except ValidationError:
+            continue
+    return _prefixed(_ruleset_problems(good, "first", []), path)
+
+
 @attrs.frozen
 class RuleSet:
     """An ordered list of rules and the policy that turns matches into a decision.
@@ -183,7 +198,7 @@ class RuleSet:
 
     def __attrs_post_init__(self) -> None:
         nodes: list[AllOf] = []
-        problems = _ruleset_problems(self.rules, self.hit_policy, nodes)
+        problems = _ruleset_problems(list(enumerate(self.rules)), self.hit_policy, nodes)
         if problems:
             raise ValidationError(problems)
         object.__setattr__(self, "_nodes", tuple(nodes))
@@ -247,7 +262,12 @@ class RuleSet:
         """Build a rule set from its data form; ``ValidationError`` lists every problem."""
         from reqfulfill.serialization import structure_config
 
-        form = structure_config(data, _RuleSetForm, source=source, path=path)
+        try:
+            form = structure_config(data, _RuleSetForm, source=source, path=path)
+        except ValidationError as exc:
+            # Report the problems of the rules that did structure too: all at once.
+            problems = list(exc.problems) + _partial_problems(data, path)
+            raise ValidationError(problems, source=source) from None
         try:
             return cls(form.rules, form.hit_policy)  # type: ignore[arg-type]
         except ValidationError as exc:

@@ -325,52 +325,63 @@ def _reference_findings(
 
 
 class _Coverers:
-    """Earlier rules grouped by the paths they test, indexed on one finite path."""
+    """Earlier rules grouped by the paths they test, each indexed on its most selective path.
 
-    def __init__(self) -> None:
+    An earlier rule A can only cover B when B tests every path A tests and,
+    on A's indexed path, B's values are among A's: so B looks up only the
+    groups whose paths it tests, and in those only the rules indexed under
+    one of its own values.
+    """
+
+    def __init__(self, cardinality: Mapping[str, int]) -> None:
+        self._cardinality = cardinality
         self._groups: dict[
-            frozenset[str], tuple[str | None, dict[object, list[int]], list[int]]
+            frozenset[str], tuple[dict[str, dict[object, list[int]]], list[int]]
         ] = {}
+
+    @staticmethod
+    def _signature(node: AllOf, tests: Mapping[str, Sequence[Test]]) -> frozenset[str]:
+        return frozenset(tests) | frozenset(f"#{c}" for c in _opaque(node))
 
     def add(self, index: int, node: AllOf) -> None:
         tests = _tests_by_path(node)
-        signature = frozenset(tests) | frozenset(f"#{c}" for c in _opaque(node))
-        key_path, table, rest = self._groups.setdefault(signature, (self._key_path(tests), {}, []))
-        if key_path is None:
+        tables, rest = self._groups.setdefault(self._signature(node, tests), ({}, []))
+        finite_paths = [p for p in tests if any(t.op in ("eq", "in") for t in tests[p])]
+        if not finite_paths:
             rest.append(index)
             return
-        finite = _finite(tests[key_path])
-        for value in finite or ():
-            try:
-                table.setdefault(value if not isinstance(value, bool) else (value,), []).append(
-                    index
-                )
-            except TypeError:
-                rest.append(index)
-
-    @staticmethod
-    def _key_path(tests: Mapping[str, Sequence[Test]]) -> str | None:
-        for path in sorted(tests):
-            if any(t.op in ("eq", "in") for t in tests[path]):
-                return path
-        return None
+        path = max(finite_paths, key=lambda p: (self._cardinality.get(p, 0), p))
+        table = tables.setdefault(path, {})
+        for value in _finite(tests[path]) or ():
+            table.setdefault(_key(value), []).append(index)
 
     def candidates(self, node: AllOf) -> list[int]:
         tests = _tests_by_path(node)
-        have = frozenset(tests) | frozenset(f"#{c}" for c in _opaque(node))
+        have = self._signature(node, tests)
         found: set[int] = set()
-        for signature, (key_path, table, rest) in self._groups.items():
+        for signature, (tables, rest) in self._groups.items():
             if not signature <= have:
                 continue
             found.update(rest)
-            if key_path is None:
-                continue
-            finite = _finite(tests[key_path])
-            if not finite:
-                continue
-            value = finite[0]
-            found.update(table.get(value if not isinstance(value, bool) else (value,), ()))
+            for path, table in tables.items():
+                finite = _finite(tests[path])
+                if finite:
+                    found.update(table.get(_key(finite[0]), ()))
         return sorted(found)
+
+
+def _key(value: object) -> object:
+    # keep True apart from 1 in dict keys; unhashable values never come from conditions
+    return (value,) if isinstance(value, bool) else value
+
+
+def _cardinality(nodes: Sequence[AllOf]) -> dict[str, int]:
+    distinct: dict[str, set[object]] = {}
+    for node in nodes:
+        for child in node.children:
+            if isinstance(child, Test) and child.op in ("eq", "in"):
+                distinct.setdefault(child.path, set()).update(child.values)
+    return {path: len(values) for path, values in distinct.items()}
 
 
 def lint(
@@ -389,7 +400,7 @@ def lint(
     findings: list[Finding] = []
     nodes = ruleset.conditions
     seen: dict[tuple[str, ...], int] = {}
-    coverers = _Coverers()
+    coverers = _Coverers(_cardinality(nodes))
     for index, (rule, node) in enumerate(zip(ruleset.rules, nodes, strict=True)):
         here: list[Finding] = []
         never = never_true(node)
