@@ -676,6 +676,17 @@ def _require_group_member(batch: _Batch, command: Command, group: str | None) ->
         raise _deny(batch, command, f"not a member of group {group!r}")
 
 
+def _responsible_group(batch: _Batch) -> str | None:
+    """The assigned group; before assignment, the item's group or the triage group."""
+    state = batch.current
+    if state.group is not None:
+        return state.group
+    catalog = batch.context.catalog
+    if state.item is not None and catalog.has_item(state.item):
+        return catalog.item(state.item).group
+    return catalog.triage_group
+
+
 def _require_requester(batch: _Batch, command: Command) -> None:
     if command.actor != batch.current.requester.id:
         raise _deny(batch, command, "only the requester may do this")
@@ -1169,7 +1180,7 @@ def _triage(batch: _Batch, command: Triage) -> None:
 @_handles(Assign)
 def _assign(batch: _Batch, command: Assign) -> None:
     state = batch.current
-    _require_group_member(batch, command, state.group)
+    _require_group_member(batch, command, _responsible_group(batch))
     catalog = batch.context.catalog
     if not catalog.has_group(command.group):
         raise ValidationError.single("group", command.group, f"unknown group {command.group!r}")
@@ -1203,7 +1214,7 @@ def _task(batch: _Batch, command: Command, key: str) -> Task:
 
 
 def _require_task_member(batch: _Batch, command: Command, task: Task) -> None:
-    _require_group_member(batch, command, task.group or batch.current.group)
+    _require_group_member(batch, command, task.group or _responsible_group(batch))
 
 
 @_handles(StartTask)
@@ -1377,7 +1388,7 @@ def _auto_close(batch: _Batch, command: AutoClose) -> None:
 def _cancel(batch: _Batch, command: Cancel) -> None:
     state = batch.current
     if command.actor != state.requester.id:
-        _require_group_member(batch, command, state.group)
+        _require_group_member(batch, command, _responsible_group(batch))
     open_orders = [t for t in state.plan if _order_open(t) and not t.finished]
     batch.emit(ev.RequestCancelled, reason=command.reason)
     for task in open_orders:
@@ -1409,13 +1420,13 @@ def _record_feedback(batch: _Batch, command: RecordFeedback) -> None:
 
 @_handles(Wait)
 def _wait(batch: _Batch, command: Wait) -> None:
-    _require_group_member(batch, command, batch.current.group)
+    _require_group_member(batch, command, _responsible_group(batch))
     batch.emit(ev.RequestWaiting, reason=command.reason)
 
 
 @_handles(Resume)
 def _resume(batch: _Batch, command: Resume) -> None:
-    _require_group_member(batch, command, batch.current.group)
+    _require_group_member(batch, command, _responsible_group(batch))
     batch.emit(ev.RequestResumed)
     _sync_sla(batch)
     _advance(batch)
@@ -1424,7 +1435,7 @@ def _resume(batch: _Batch, command: Resume) -> None:
 @_handles(Reprioritize)
 def _reprioritize(batch: _Batch, command: Reprioritize) -> None:
     state = batch.current
-    _require_group_member(batch, command, state.group)
+    _require_group_member(batch, command, _responsible_group(batch))
     impact = command.impact or state.impact or Impact.MEDIUM
     urgency = command.urgency or state.urgency or Urgency.MEDIUM
     if not isinstance(impact, Impact):

@@ -275,6 +275,11 @@ def _plan_problems(
             )
     if not plan.tasks:
         found.append(Problem(f"{where}.tasks", [], "a plan needs at least one task"))
+    from reqfulfill.rules import condition_problems
+
+    for ti, task in enumerate(plan.tasks):
+        if task.when is not None:
+            found.extend(condition_problems(task.when, f"{where}.tasks[{ti}].when"))
     for ti, task in enumerate(plan.tasks):
         for ai, dep in enumerate(task.after):
             if dep not in keys:

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from reqfulfill import Catalog, TaskKind, ValidationError
+from reqfulfill.testing import DEMO_CATALOG, demo_catalog
+
+
+def data() -> dict:  # type: ignore[type-arg]
+    return copy.deepcopy(DEMO_CATALOG)
+
+
+def test_demo_catalog_round_trips() -> None:
+    catalog = demo_catalog()
+    assert Catalog.from_dict(catalog.to_dict()) == catalog
+    assert catalog.plan("mobile-phone").task("order").kind is TaskKind.SUPPLIER_ORDER
+
+
+def test_unknown_group_names_path_and_value() -> None:
+    d = data()
+    d["items"][2]["group"] = "desk-l9"
+    with pytest.raises(ValidationError) as info:
+        Catalog.from_dict(d)
+    assert "items[2].group: unknown group 'desk-l9'" in str(info.value)
+    assert info.value.problems[0].value == "desk-l9"
+
+
+def test_all_problems_reported_at_once() -> None:
+    d = data()
+    d["items"][0]["impact"] = "huge"
+    d["items"][1]["name"] = 5
+    d["groups"][0]["bogus"] = True
+    with pytest.raises(ValidationError) as info:
+        Catalog.from_dict(d)
+    paths = set(info.value.paths)
+    assert {"items[0].impact", "items[1].name", "groups[0].bogus"} <= paths
+    by_path = {p.path: p.value for p in info.value.problems}
+    assert by_path["items[0].impact"] == "huge"
+    assert by_path["items[1].name"] == 5
+
+
+def test_no_silent_coercion() -> None:
+    d = data()
+    d["groups"][0]["members"] = "abc"
+    d["items"][0]["physical"] = 1
+    with pytest.raises(ValidationError) as info:
+        Catalog.from_dict(d)
+    assert set(info.value.paths) == {"groups[0].members", "items[0].physical"}
+
+
+def test_missing_key_reported() -> None:
+    d = data()
+    del d["items"][0]["plan"]
+    with pytest.raises(ValidationError) as info:
+        Catalog.from_dict(d)
+    assert info.value.paths == ["items[0].plan"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path"),
+    [
+        (lambda d: d["items"][0].update(plan="nope"), "items[0].plan"),
+        (lambda d: d["items"][0].update(supplier=None), "items[0].supplier"),
+        (lambda d: d["plans"][0]["tasks"][0].update(after=["deliver"]), "plans[0].tasks[0].after"),
+        (lambda d: d["plans"][0]["tasks"][1].update(after=["ghost"]), "plans[0].tasks[1].after[0]"),
+        (lambda d: d["groups"][0].update(escalates_to="nobody"), "groups[0].escalates_to"),
+        (lambda d: d.update(triage_group="nobody"), "triage_group"),
+        (lambda d: d["items"].append(dict(d["items"][0])), "items[3].id"),
+    ],
+)
+def test_cross_reference_problems(mutate, path: str) -> None:  # type: ignore[no-untyped-def]
+    d = data()
+    mutate(d)
+    with pytest.raises(ValidationError) as info:
+        Catalog.from_dict(d)
+    assert path in info.value.paths
+
+
+def test_cycle_is_reported() -> None:
+    d = data()
+    d["plans"][0]["tasks"][0]["after"] = ["deliver"]
+    with pytest.raises(ValidationError, match="cycle: "):
+        Catalog.from_dict(d)
+
+
+def test_from_toml(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.toml"
+    path.write_text(
+        """
+[[groups]]
+id = "desk"
+name = "Service Desk"
+members = ["ann"]
+
+[[plans]]
+id = "p"
+tasks = [{ key = "do", kind = "manual", title = "Do it" }]
+
+[[items]]
+id = "pw"
+name = "Password reset"
+category = "Access"
+group = "desk"
+impact = "low"
+urgency = "high"
+plan = "p"
+requires_approval = false
+"""
+    )
+    catalog = Catalog.from_toml(path)
+    assert catalog.item("pw").requires_approval is False
+
+
+def test_toml_syntax_error_is_validation_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[[items]\nid = ")
+    with pytest.raises(ValidationError, match="invalid TOML"):
+        Catalog.from_toml(path)
