@@ -19,8 +19,7 @@ __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from reqfulfill.demo import play_reference_scenario, timeline
-    from reqfulfill.serialization import event_to_dict
+    from reqfulfill.demo import play_reference_scenario
 
     if args.db:
         path = Path(args.db).resolve()

@@ -180,7 +180,7 @@ def _transitions() -> dict[RequestState, frozenset[RequestState]]:
             if source is None:
                 continue
             if target is None:  # resume: back to where it waited
-                out[source].update(STATE_CHANGES[ev.RequestWaiting][0] - {None})
+                out[source].update(s for s in STATE_CHANGES[ev.RequestWaiting][0] if s is not None)
             else:
                 out[source].add(target)
     return {s: frozenset(t) for s, t in out.items()}

@@ -201,9 +201,10 @@ def _structure_sequence(value: Any, t: Any) -> Any:
 def _structure_mapping(value: Any, t: Any) -> Any:
     if not isinstance(value, Mapping):
         raise TypeError(f"expected a table, got {_type_name(value)}")
-    args = getattr(t, "__args__", ())
+    args: tuple[Any, ...] = tuple(getattr(t, "__args__", ()))
     if len(args) == 2 and args[0] is str and args[1] is not Any:
-        return {_strict_str(k, str): converter.structure(v, args[1]) for k, v in value.items()}
+        inner = args[1]
+        return {_strict_str(k, str): converter.structure(v, inner) for k, v in value.items()}
     for key in value:
         if not isinstance(key, str):
             raise TypeError(f"table keys must be strings, got {_type_name(key)}")
@@ -260,7 +261,7 @@ def _problems_from(exc: BaseException, data: Any, path: str) -> list[Problem]:
                     break
                 if isinstance(note, IterableValidationNote):
                     sub_path = f"{path}[{note.index}]"
-                    sub_data = _index(data, note.index)
+                    sub_data = _index(data, int(note.index))
                     break
             found.extend(_problems_from(sub, sub_data, sub_path))
         return found

@@ -225,7 +225,11 @@ class FulfillmentService:
         return timers
 
     def _execute(
-        self, request_id: str, make: Callable[[ServiceRequest | None], Command], *, new: bool = False
+        self,
+        request_id: str,
+        make: Callable[[ServiceRequest | None], Command],
+        *,
+        new: bool = False,
     ) -> ServiceRequest:
         for attempt in range(_RETRIES):
             if new:
@@ -294,7 +298,7 @@ class FulfillmentService:
             requester=requester,
             item=item,
             channel=channel,
-            answers=dict(answers or {}) if isinstance(answers, Mapping) or answers is None else answers,  # type: ignore[arg-type]
+            answers=dict(answers) if isinstance(answers, Mapping) else (answers or {}),
         )
         return self._execute(rid, lambda _s: command, new=True)
 
@@ -499,9 +503,7 @@ class FulfillmentService:
                         status = task.order_status.value if task.order_status else "being ordered"
                         waiting_on = f"supplier {task.supplier}: {status}"
                     elif task.kind is TaskKind.DELIVERY:
-                        waiting_on = (
-                            "your confirmation of receipt" if task.shipped else "shipping"
-                        )
+                        waiting_on = "your confirmation of receipt" if task.shipped else "shipping"
                     else:
                         waiting_on = task.title
                     break
@@ -544,7 +546,9 @@ class FulfillmentService:
 
 def _metrics_row(key: str, requests: Sequence[ServiceRequest]) -> dict[str, Any]:
     fulfilled = [r for r in requests if r.fulfilled_at is not None]
-    hours = [(r.fulfilled_at - r.created_at).total_seconds() / 3600 for r in fulfilled if r.fulfilled_at]
+    hours = [
+        (r.fulfilled_at - r.created_at).total_seconds() / 3600 for r in fulfilled if r.fulfilled_at
+    ]
     with_sla = [r for r in requests if r.sla.stopped and r.sla.target is not None]
     met = [r for r in with_sla if not r.sla.breached]
     closed = [r for r in requests if r.state is RequestState.CLOSED]

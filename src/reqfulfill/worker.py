@@ -107,7 +107,7 @@ class Worker:
 
     def run_forever(self, interval: float = 1.0) -> None:
         """Loop until SIGTERM/SIGINT or :meth:`stop`; finishes the effect in hand first."""
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
 
         def handle(signum: int, frame: FrameType | None) -> None:
             log.info("worker %s stopping on signal %s", self.name, signum)
@@ -136,9 +136,9 @@ class Worker:
     # -- effects -------------------------------------------------------------------------
 
     def _delay(self, attempt: int) -> timedelta:
-        base = self.backoff * (2 ** max(0, attempt - 1))
-        base = min(base, self.max_backoff)
-        return base * (0.5 + self._random.random() / 2)
+        base: timedelta = min(self.backoff * (2 ** max(0, attempt - 1)), self.max_backoff)
+        jitter = 0.5 + self._random.random() / 2
+        return base * jitter
 
     def _run_effect(self, entry: OutboxEntry) -> None:
         store = self.service.store
@@ -158,13 +158,17 @@ class Worker:
             self._give_up(entry, str(exc))
         except Exception as exc:
             attempt = entry.attempts + 1
-            if attempt >= self.max_attempts or isinstance(exc, ReqfulfillError) and not getattr(
-                exc, "retryable", True
+            if (
+                attempt >= self.max_attempts
+                or (isinstance(exc, ReqfulfillError)
+                and not getattr(exc, "retryable", True))
             ):
                 self._give_up(entry, f"{type(exc).__name__}: {exc}")
                 return
             when = self.service.clock.now() + self._delay(attempt)
-            log.warning("effect %s attempt %d failed (%s); retry at %s", entry.effect_id, attempt, exc, when)
+            log.warning(
+                "effect %s attempt %d failed (%s); retry at %s", entry.effect_id, attempt, exc, when
+            )
             store.retry_effect(entry.effect_id, worker=self.name, available_at=when, error=str(exc))
 
     def _give_up(self, entry: OutboxEntry, reason: str) -> None:

@@ -26,7 +26,15 @@ from reqfulfill.testing import demo_catalog, demo_requester
 CATALOG = demo_catalog()
 POLICY = SlaPolicy.default()
 REQUESTER = demo_requester()
-ACTORS = ["erin.user", "max.manager", "sam.agent", "tia.agent", "lee.expert", "ida.admin", "mallory"]
+ACTORS = [
+    "erin.user",
+    "max.manager",
+    "sam.agent",
+    "tia.agent",
+    "lee.expert",
+    "ida.admin",
+    "mallory",
+]
 TASKS = ["order", "prepare", "deliver", "reset", "grant", "verify", "fulfil", "nope"]
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

@@ -180,18 +180,19 @@ class Catalog:
     def problems(self) -> list[Problem]:
         """Cross-reference problems: unknown ids, duplicates, bad plan DAGs."""
         found: list[Problem] = []
-        for kind, entries in (
-            ("groups", self.groups),
-            ("plans", self.plans),
-            ("items", self.items),
-        ):
+        id_lists: list[tuple[str, list[str]]] = [
+            ("groups", [g.id for g in self.groups]),
+            ("plans", [p.id for p in self.plans]),
+            ("items", [i.id for i in self.items]),
+        ]
+        for kind, ids in id_lists:
             seen: set[str] = set()
-            for index, entry in enumerate(entries):
-                if entry.id in seen:
+            for index, entry_id in enumerate(ids):
+                if entry_id in seen:
                     found.append(
-                        Problem(f"{kind}[{index}].id", entry.id, f"duplicate id {entry.id!r}")
+                        Problem(f"{kind}[{index}].id", entry_id, f"duplicate id {entry_id!r}")
                     )
-                seen.add(entry.id)
+                seen.add(entry_id)
         for gi, group in enumerate(self.groups):
             if group.escalates_to is not None and group.escalates_to not in self._groups_by_id:
                 found.append(
@@ -211,17 +212,17 @@ class Catalog:
             where = f"items[{ii}]"
             if item.group not in self._groups_by_id:
                 found.append(Problem(f"{where}.group", item.group, f"unknown group {item.group!r}"))
-            plan = self._plans_by_id.get(item.plan)
-            if plan is None:
+            item_plan = self._plans_by_id.get(item.plan)
+            if item_plan is None:
                 found.append(Problem(f"{where}.plan", item.plan, f"unknown plan {item.plan!r}"))
                 continue
-            for task in plan.tasks:
+            for task in item_plan.tasks:
                 if task.kind is TaskKind.SUPPLIER_ORDER and not (task.supplier or item.supplier):
                     found.append(
                         Problem(
                             f"{where}.supplier",
                             item.supplier,
-                            f"plan {plan.id!r} task {task.key!r} orders from a supplier "
+                            f"plan {item_plan.id!r} task {task.key!r} orders from a supplier "
                             "but neither the task nor the item names one",
                         )
                     )

@@ -39,7 +39,10 @@ class BuiltinStores:
                 from reqfulfill.model.errors import ValidationError
 
                 raise ValidationError.single(
-                    "store", url, f"PostgreSQL needs the extra: pip install 'reqfulfill[postgres]' ({exc})"
+                    "store",
+                    url,
+                    f"PostgreSQL needs the extra: pip install 'reqfulfill[postgres]' ({exc})",
                 ) from None
-            return PostgresStore.from_url(url)
+            store: Store = PostgresStore.from_url(url)
+            return store
         return None

@@ -168,7 +168,7 @@ class MemoryStore:
     def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
         """Due timers, earliest first."""
         with self._lock:
-            out = []
+            out: list[Timer] = []
             for due, request_id, key in self._timer_index:
                 if due > now or len(out) >= limit:
                     break

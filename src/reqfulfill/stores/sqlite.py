@@ -89,7 +89,9 @@ def path_from_url(url: str) -> str:
     prefix = "sqlite:///"
     if not url.startswith(prefix) or len(url) == len(prefix):
         raise ValidationError.single(
-            "store", url, "a SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db"
+            "store",
+            url,
+            "a SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db",
         )
     return url[len(prefix) :]
 

@@ -37,7 +37,9 @@ class FakeSupplier:
 
     >>> from reqfulfill.model.supplier import OrderLine
     >>> supplier = FakeSupplier("acme")
-    >>> order = SupplierOrder("acme", "REQ-1", "order", (OrderLine("phone"),), "HEL", "u1", "REQ-1/order")
+    >>> order = SupplierOrder(
+    ...     "acme", "REQ-1", "order", (OrderLine("phone"),), "HEL", "u1", "REQ-1/order"
+    ... )
     >>> supplier.place_order(order, "key-1").ref == supplier.place_order(order, "key-1").ref
     True
     >>> len(supplier.orders), supplier.duplicate_calls
@@ -123,7 +125,9 @@ class FakeSupplier:
         try:
             return self._by_ref[ref]
         except KeyError:
-            raise SupplierError(f"{self.supplier_id}: unknown order {ref!r}", retryable=False) from None
+            raise SupplierError(
+                f"{self.supplier_id}: unknown order {ref!r}", retryable=False
+            ) from None
 
     def order_status(self, ref: str) -> OrderStatus:
         """The order's status as the supplier reports it."""
