@@ -221,6 +221,8 @@ converter.register_structure_hook(date, _structure_date)
 converter.register_structure_hook_func(
     lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _structure_enum
 )
+# IntEnum subclasses int: without this the int hook above would win and drop the enum.
+converter.register_structure_hook(enum.IntEnum, _structure_enum)
 converter.register_structure_hook_func(_is_tuple_of, _structure_sequence)
 converter.register_structure_hook_func(
     lambda t: getattr(t, "__origin__", None) in (dict, Mapping), _structure_mapping

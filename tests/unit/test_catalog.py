@@ -119,3 +119,16 @@ def test_toml_syntax_error_is_validation_error(tmp_path: Path) -> None:
     path.write_text("[[items]\nid = ")
     with pytest.raises(ValidationError, match="invalid TOML"):
         Catalog.from_toml(path)
+
+
+def test_events_round_trip_through_json() -> None:
+    from reqfulfill import lifecycle
+    from reqfulfill.demo import play_reference_scenario
+    from reqfulfill.serialization import event_from_json, event_to_json
+
+    service, request = play_reference_scenario()
+    history = service.history(request.id)
+    again = [event_from_json(event_to_json(e)) for e in history]
+    assert again == history
+    assert lifecycle.replay(again) == request
+    assert type(again[-1]).__name__ == "FeedbackRecorded"
