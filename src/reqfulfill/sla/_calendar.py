@@ -318,7 +318,7 @@ class BusinessCalendar:
         days = _check_hours(self.hours, problems)
         holidays = sorted(set(_check_holidays(self.holidays, problems)))
         if not problems and not any(days):
-            problems.append(Problem("hours", _hours_repr(self.hours), "no business hours at all"))
+            problems.append(Problem("hours", dict(self.hours), "no business hours at all"))
         if problems:
             raise ValidationError(problems)
         hours = {day: tuple(sorted(self.hours[day])) for day in WEEKDAYS if self.hours.get(day)}
