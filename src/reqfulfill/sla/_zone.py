@@ -5,8 +5,8 @@ microseconds from 0001-01-01 00:00 (a Monday): the UTC line (real time) and
 the local wall-clock line. Within a segment the zone's offset is constant, so
 local = utc + offset there. ``zoneinfo`` does not expose its transitions, so
 they are found once per zone and year by sampling the offset daily and
-bisecting to the second, and cached. (This assumes at most one offset change
-per UTC day, which holds for every zone in the tz database since 1970.)
+bisecting to the second, and cached. (This assumes the offset changes at most
+once within a UTC day.)
 """
 
 from __future__ import annotations
