@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY) -c 'import reqfulfill, hypothesis, pytest, psycopg'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -24,9 +25,11 @@ test: venv
 test-slow: venv
 	REQFULFILL_SLOW_RUNS=$${REQFULFILL_SLOW_RUNS:-1000} $(PY) -m pytest -m slow $(PYTEST_ARGS)
 
+LINT_DIRS := $(wildcard src tests examples benchmarks)
+
 lint: venv
-	$(VENV)/bin/ruff check src tests examples benchmarks
-	$(VENV)/bin/ruff format --check src tests examples benchmarks
+	$(VENV)/bin/ruff check $(LINT_DIRS)
+	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 	$(VENV)/bin/mypy --strict src
 
 bench: venv
