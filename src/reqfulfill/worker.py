@@ -158,10 +158,8 @@ class Worker:
             self._give_up(entry, str(exc))
         except Exception as exc:
             attempt = entry.attempts + 1
-            if (
-                attempt >= self.max_attempts
-                or (isinstance(exc, ReqfulfillError)
-                and not getattr(exc, "retryable", True))
+            if attempt >= self.max_attempts or (
+                isinstance(exc, ReqfulfillError) and not getattr(exc, "retryable", True)
             ):
                 self._give_up(entry, f"{type(exc).__name__}: {exc}")
                 return

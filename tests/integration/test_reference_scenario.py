@@ -40,9 +40,12 @@ def test_reference_scenario(store_url: str) -> None:
     notified = [e for e in history if isinstance(e, ev.RequesterNotified)]
     assert "request_closed" in {e.kind for e in notified}
     # every effect was run: nothing left in the outbox
-    assert service.store.claim_effects(
-        request.updated_at.replace(year=2100), worker="t", lease=request.sla.used
-    ) == []
+    assert (
+        service.store.claim_effects(
+            request.updated_at.replace(year=2100), worker="t", lease=request.sla.used
+        )
+        == []
+    )
     lines = timeline(history)
     assert len(lines) == len(history)
     assert any("rule: item default" in line for line in lines)
