@@ -12,7 +12,7 @@ always the one an in-order scan gives -- only the work differs.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, final
 
 from reqfulfill.rules._conditions import AllOf, Facts, Predicate, Test, norm, predicate
@@ -34,11 +34,29 @@ def _indexable(node: AllOf) -> dict[str, frozenset[object]]:
     return sets
 
 
+def _getter(parts: tuple[str, ...]) -> Callable[[Facts], Any]:
+    """A fast function from facts to the value at ``parts`` (or MISSING)."""
+    if len(parts) == 1:
+        key = parts[0]
+        return lambda facts: facts.get(key, MISSING)
+    if len(parts) == 2:
+        first, second = parts
+
+        def two(facts: Facts) -> Any:
+            inner = facts.get(first, MISSING)
+            if type(inner) is dict or isinstance(inner, Mapping):
+                return inner.get(second, MISSING)
+            return MISSING
+
+        return two
+    return lambda facts: resolve(facts, parts)
+
+
 @final
 class Matcher:
     """Decides which rules match facts, using the discrimination index."""
 
-    __slots__ = ("_groups", "_n", "_paths", "_residual", "_unindexed")
+    __slots__ = ("_getters", "_groups", "_n", "_residual", "_unindexed")
 
     def __init__(self, nodes: Sequence[AllOf]) -> None:
         self._n = len(nodes)
@@ -84,8 +102,11 @@ class Matcher:
                 if not (isinstance(c, Test) and c.op in ("eq", "in") and c.path in chosen)
             )
             residual.append(predicate(AllOf(rest, node.where)) if rest else None)
-        self._paths = tuple(tuple(path.split(".")) for path in paths)
-        self._groups = tuple(groups.items())
+        self._getters = tuple(_getter(tuple(path.split("."))) for path in paths)
+        self._groups = tuple(
+            (signature[0] if len(signature) == 1 else -1, signature, table)
+            for signature, table in groups.items()
+        )
         self._unindexed = tuple(unindexed)
         self._residual = tuple(residual)
 
@@ -94,19 +115,16 @@ class Matcher:
         """How many rules the matcher decides over."""
         return self._n
 
-    def _keys(self, facts: Facts) -> list[Any]:
-        return [resolve(facts, parts) for parts in self._paths]
-
     def _candidates(self, facts: Facts) -> list[list[int]]:
-        keys = self._keys(facts)
+        keys = [get(facts) for get in self._getters]
         found: list[list[int]] = []
-        for signature, table in self._groups:
+        for single, signature, table in self._groups:
             try:
-                if len(signature) == 1:
-                    value = keys[signature[0]]
+                if single >= 0:
+                    value = keys[single]
                     if value is MISSING:
                         continue
-                    hits = table.get(norm(value))
+                    hits = table.get(value if value.__class__ is str else norm(value))
                 else:
                     combo = tuple(norm(keys[p]) for p in signature)
                     if MISSING in combo:
@@ -122,7 +140,23 @@ class Matcher:
         """The index of the first rule that matches, or -1."""
         best = self._n
         residual = self._residual
-        for hits in self._candidates(facts):
+        keys = [get(facts) for get in self._getters]
+        for single, signature, table in self._groups:
+            try:
+                if single >= 0:
+                    value = keys[single]
+                    if value is MISSING:
+                        continue
+                    hits = table.get(value if value.__class__ is str else norm(value))
+                else:
+                    combo = tuple(norm(keys[p]) for p in signature)
+                    if MISSING in combo:
+                        continue
+                    hits = table.get(combo)
+            except TypeError:  # an unhashable fact (list, table) equals no scalar
+                continue
+            if hits is None:
+                continue
             for index in hits:
                 if index >= best:
                     break

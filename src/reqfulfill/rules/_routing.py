@@ -27,6 +27,10 @@ PARTS: Final = ("assignment", "categorization", "prioritization")
 """The rule sets of :class:`Rules`, in data-form order."""
 
 
+_ITEM_REASON: Final = "no rule matched; item default"
+_NO_ITEM_REASON: Final = "no rule matched; no item"
+
+
 @attrs.frozen
 class Routing:
     """Where a request goes and how urgent it is, with the rule behind each part.
@@ -144,46 +148,53 @@ class Rules:
         ``"item default"``); a prioritization rule may set only impact or only
         urgency, the item supplying the other.
         """
-        fields: dict[str, Any] = {}
+        group: str | None = None
+        strategy = "queue"
+        assignment_rule: str | None = None
         hit = _first_then(self.assignment, self.assignment.decide(facts))
         if hit is not None:
-            then, name = hit
-            fields.update(
-                group=then["group"],
-                strategy=then.get("strategy", "queue"),
-                assignment_rule=name,
-                assignment_reason=_reason(self.assignment, name),
-            )
+            then, assignment_rule = hit
+            group = then["group"]
+            strategy = then.get("strategy", "queue")
+            assignment_reason = _reason(self.assignment, assignment_rule)
         elif item is not None:
-            fields.update(
-                group=item.group,
-                assignment_rule=ITEM_DEFAULT,
-                assignment_reason="no rule matched; item default",
-            )
+            group, assignment_rule = item.group, ITEM_DEFAULT
+            assignment_reason = _ITEM_REASON
         else:
-            fields.update(assignment_reason="no rule matched; no item")
+            assignment_reason = _NO_ITEM_REASON
 
+        category: str | None = None
+        category_rule: str | None = None
         hit = _first_then(self.categorization, self.categorization.decide(facts))
         if hit is not None:
-            then, name = hit
-            fields.update(
-                category=then["category"],
-                category_rule=name,
-                category_reason=_reason(self.categorization, name),
-            )
+            then, category_rule = hit
+            category = then["category"]
+            category_reason = _reason(self.categorization, category_rule)
         elif item is not None:
-            fields.update(
-                category=item.category,
-                category_rule=ITEM_DEFAULT,
-                category_reason="no rule matched; item default",
-            )
+            category, category_rule = item.category, ITEM_DEFAULT
+            category_reason = _ITEM_REASON
         else:
-            fields.update(category_reason="no rule matched; no item")
+            category_reason = _NO_ITEM_REASON
 
-        fields.update(self._prioritize(facts, item))
-        return Routing(**fields)
+        impact, urgency, priority, priority_rule, priority_reason = self._prioritize(facts, item)
+        return Routing(
+            group,
+            strategy,
+            category,
+            impact,
+            urgency,
+            priority,
+            assignment_rule,
+            category_rule,
+            priority_rule,
+            assignment_reason,
+            category_reason,
+            priority_reason,
+        )
 
-    def _prioritize(self, facts: Facts, item: ServiceItem | None) -> dict[str, Any]:
+    def _prioritize(
+        self, facts: Facts, item: ServiceItem | None
+    ) -> tuple[Impact | None, Urgency | None, Priority | None, str | None, str]:
         decision = self.prioritization.decide(facts)
         impact: Impact | None = None
         urgency: Urgency | None = None
@@ -208,19 +219,13 @@ class Rules:
             urgency = urgency or item.urgency
             if rule is None:
                 rule = ITEM_DEFAULT
-                reasons.append("no rule matched; item default")
+                reasons.append(_ITEM_REASON)
             else:
                 reasons.append(f"{' and '.join(missing)} from item default")
         elif rule is None:
-            reasons.append("no rule matched; no item")
+            reasons.append(_NO_ITEM_REASON)
         priority = self.matrix.priority(impact, urgency) if impact and urgency else None
-        return {
-            "impact": impact,
-            "urgency": urgency,
-            "priority": priority,
-            "priority_rule": rule,
-            "priority_reason": "; ".join(reasons),
-        }
+        return impact, urgency, priority, rule, "; ".join(reasons)
 
     def to_dict(self) -> dict[str, Any]:
         """The data form: ``{"assignment": {...}, ..., "priority_matrix": {...}}``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any, ClassVar, Final, Literal
 
@@ -24,6 +24,9 @@ RESERVED_NAMES: Final = frozenset({"item default"})
 
 def _plain_data(value: Any) -> Any:
     """A deep copy as plain dicts and lists, so equality survives a round trip."""
+    kind = value.__class__
+    if kind is str or kind is int or kind is bool or kind is float:
+        return value
     if isinstance(value, Mapping):
         return {k: _plain_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -145,31 +148,41 @@ def _ruleset_problems(
     return problems
 
 
-@attrs.frozen
-class _RuleSetForm:
-    rules: tuple[Rule, ...] = ()
-    hit_policy: str = "first"
-
-
 def _prefixed(problems: tuple[Problem, ...] | list[Problem], path: str) -> list[Problem]:
     if not path:
         return list(problems)
     return [Problem(f"{path}.{p.path}" if p.path else path, p.value, p.reason) for p in problems]
 
 
-def _partial_problems(data: object, path: str) -> list[Problem]:
-    from reqfulfill.serialization import structure_config
+def _rule_tuple(rules: Iterable[Rule]) -> tuple[Rule, ...]:
+    return tuple(rules)
 
-    raw = data.get("rules") if isinstance(data, Mapping) else None
-    if not isinstance(raw, list):
-        return []
-    good: list[tuple[int, Rule]] = []
-    for index, entry in enumerate(raw):
-        try:
-            good.append((index, structure_config(entry, Rule)))
-        except ValidationError:
-            continue
-    return _prefixed(_ruleset_problems(good, "first", []), path)
+
+def _structure_rule(entry: object, where: str, problems: list[Problem]) -> Rule | None:
+    """A rule from its data form, strictly: no coercion, no unknown keys."""
+    if not isinstance(entry, Mapping):
+        problems.append(Problem(where, entry, f"expected a table, got {type(entry).__name__}"))
+        return None
+    before = len(problems)
+    for key in entry:
+        if key not in ("name", "when", "then"):
+            problems.append(Problem(f"{where}.{key}", entry[key], "unknown key"))
+    name = entry.get("name")
+    if name is None:
+        problems.append(Problem(f"{where}.name", None, "missing required key"))
+    elif not isinstance(name, str):
+        problems.append(
+            Problem(f"{where}.name", name, f"expected a string, got {type(name).__name__}")
+        )
+    for key in ("when", "then"):
+        value = entry.get(key, {})
+        if not isinstance(value, Mapping):
+            problems.append(
+                Problem(f"{where}.{key}", value, f"expected a table, got {type(value).__name__}")
+            )
+    if len(problems) != before:
+        return None
+    return Rule(name, entry.get("when", {}), entry.get("then", {}))  # type: ignore[arg-type]
 
 
 @attrs.frozen
@@ -190,11 +203,13 @@ class RuleSet:
     'default'
     """
 
-    rules: tuple[Rule, ...] = attrs.field(default=(), converter=tuple)
+    rules: tuple[Rule, ...] = attrs.field(default=(), converter=_rule_tuple)
     hit_policy: HitPolicy = "first"
     _nodes: tuple[AllOf, ...] = attrs.field(init=False, eq=False, repr=False)
     _matcher: Matcher = attrs.field(init=False, eq=False, repr=False)
     _by_name: dict[str, int] = attrs.field(init=False, eq=False, repr=False)
+    _described: dict[str, str] = attrs.field(init=False, eq=False, repr=False, factory=dict)
+    _decisions: dict[int, Decision] = attrs.field(init=False, eq=False, repr=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         nodes: list[AllOf] = []
@@ -211,7 +226,10 @@ class RuleSet:
 
     def describe(self, name: str) -> str:
         """The condition of the named rule in words (``always`` for a catch-all)."""
-        return self._nodes[self._by_name[name]].describe()
+        text = self._described.get(name)
+        if text is None:
+            text = self._described[name] = self._nodes[self._by_name[name]].describe()
+        return text
 
     @property
     def conditions(self) -> tuple[AllOf, ...]:
@@ -224,8 +242,11 @@ class RuleSet:
             index = self._matcher.first(facts)
             if index < 0:
                 return Decision.undecided
-            rule = self.rules[index]
-            return Decision(rule.then, rule.name, (rule.name,))
+            decision = self._decisions.get(index)
+            if decision is None:  # decisions are immutable: build each rule's once
+                rule = self.rules[index]
+                decision = self._decisions[index] = Decision(rule.then, rule.name, (rule.name,))
+            return decision
         hits = self._matcher.all(facts)
         if not hits:
             return Decision.undecided
@@ -259,17 +280,34 @@ class RuleSet:
     def from_dict(
         cls, data: Mapping[str, Any], *, source: str | None = None, path: str = ""
     ) -> RuleSet:
-        """Build a rule set from its data form; ``ValidationError`` lists every problem."""
-        from reqfulfill.serialization import structure_config
+        """Build a rule set from its data form; ``ValidationError`` lists every problem.
 
+        ``path`` prefixes every problem's path (``assignment`` gives
+        ``assignment.rules[3].when.answers.cost``).
+        """
+        problems: list[Problem] = []
+        if not isinstance(data, Mapping):
+            problems.append(Problem("", data, f"expected a table, got {type(data).__name__}"))
+            raise ValidationError(_prefixed(problems, path), source=source)
+        for key in data:
+            if key not in ("rules", "hit_policy"):
+                problems.append(Problem(str(key), data[key], "unknown key"))
+        raw = data.get("rules", [])
+        if isinstance(raw, str | bytes | Mapping) or not isinstance(raw, Sequence):
+            problems.append(Problem("rules", raw, f"expected a list, got {type(raw).__name__}"))
+            raw = []
+        rules: list[tuple[int, Rule]] = []
+        for index, entry in enumerate(raw):
+            rule = _structure_rule(entry, f"rules[{index}]", problems)
+            if rule is not None:
+                rules.append((index, rule))
+        policy = data.get("hit_policy", "first")
+        if problems:
+            # report the problems of the well-formed rules too: everything at once
+            problems.extend(_ruleset_problems(rules, policy, []))
+            raise ValidationError(_prefixed(problems, path), source=source)
         try:
-            form = structure_config(data, _RuleSetForm, source=source, path=path)
-        except ValidationError as exc:
-            # Report the problems of the rules that did structure too: all at once.
-            problems = list(exc.problems) + _partial_problems(data, path)
-            raise ValidationError(problems, source=source) from None
-        try:
-            return cls(form.rules, form.hit_policy)  # type: ignore[arg-type]
+            return cls([rule for _, rule in rules], policy)
         except ValidationError as exc:
             raise ValidationError(_prefixed(exc.problems, path), source=source) from None
 
