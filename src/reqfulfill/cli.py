@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     demo.set_defaults(func=_demo)
     try:
-        from reqfulfill._cli_rules import add_commands
+        from reqfulfill._cli_rules import add_commands  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # pragma: no cover - the rule tools are part of the package
         pass
     else:

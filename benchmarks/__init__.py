@@ -1,0 +1,1 @@
+"""reqfulfill's benchmarks: ``python -m benchmarks`` (or ``make bench``) prints one table."""
