@@ -121,7 +121,7 @@ def test_duplicates() -> None:
 
 
 def test_shadow_index_scales_to_many_rules() -> None:
-    whens = [{"item.id": f"i{i}", "channel": "portal"} for i in range(2000)]
+    whens: list[dict[str, Any]] = [{"item.id": f"i{i}", "channel": "portal"} for i in range(2000)]
     whens.append({"item.id": "i7", "channel": "portal", "requester.vip": True})
     assert codes(whens) == [("shadowed", "r2000")]
 
