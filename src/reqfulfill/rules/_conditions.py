@@ -378,15 +378,21 @@ def regex_problem(pattern: str) -> str | None:
     """Why a regex is not allowed in a rule, or None when it is.
 
     Rejected: longer than :data:`MAX_REGEX_LENGTH`, backreferences (``\\1``,
-    ``(?P=name)``), conditional groups, and nested quantifiers such as
-    ``(a+)+`` or ``(?:a*){2,}`` -- the shapes that make backtracking
-    exponential.
+    ``(?P=name)``), conditional groups, nested quantifiers such as ``(a+)+``
+    or ``(?:a*){2,}``, and repeated alternations such as ``(a|ab)+`` -- the
+    shapes that make backtracking exponential.
+
+    >>> regex_problem("(a+)+$")
+    'nested quantifiers like (a+)+ are not allowed'
+    >>> regex_problem("^INC[0-9]{6}$") is None
+    True
     """
     if len(pattern) > MAX_REGEX_LENGTH:
         return f"a regex may be at most {MAX_REGEX_LENGTH} characters"
-    # Each frame records whether the group contains a quantifier.
-    frames = [False]
-    last: str | None = None  # "atom", "group+" (group holding a quantifier), "quant" or None
+    # Each frame records whether its group holds a quantifier or an alternation.
+    frames: list[list[bool]] = [[False, False]]
+    last: str | None = None  # "atom", "group", "quant" or None (nothing to repeat)
+    closed = [False, False]  # what the group that just closed held
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
@@ -413,16 +419,21 @@ def regex_problem(pattern: str) -> str | None:
                 return "backreferences are not allowed"
             if pattern.startswith("(?(", i):
                 return "conditional groups are not allowed"
-            frames.append(False)
+            frames.append([False, False])
             i += 1
             last = None
             continue
         if c == ")":
-            inner = frames.pop() if len(frames) > 1 else False
-            if inner:
-                frames[-1] = True
+            closed = frames.pop() if len(frames) > 1 else [False, False]
+            frames[-1][0] |= closed[0]
+            frames[-1][1] |= closed[1]
             i += 1
-            last = "group+" if inner else "atom"
+            last = "group"
+            continue
+        if c == "|":
+            frames[-1][1] = True
+            i += 1
+            last = None
             continue
         bounded = _QUANTIFIER.match(pattern, i) if c == "{" else None
         if c in "*+?" or bounded:
@@ -432,9 +443,12 @@ def regex_problem(pattern: str) -> str | None:
                 i += width
                 last = None
                 continue
-            if last == "group+" and c != "?":
-                return "nested quantifiers like (a+)+ are not allowed"
-            frames[-1] = True
+            if last == "group" and c != "?":
+                if closed[0]:
+                    return "nested quantifiers like (a+)+ are not allowed"
+                if closed[1]:
+                    return "a repeated alternation like (a|ab)+ is not allowed; use a class or 'in'"
+            frames[-1][0] = True
             i += width
             last = "quant"
             continue

@@ -133,7 +133,17 @@ def test_rule_set_paths_under_rules_bundle() -> None:
 
 @pytest.mark.parametrize(
     "pattern",
-    ["(a+)+", "(a*)*b", "(?:ab+){2,}", "((a)+)+", "(\\w+\\s?)*$", "(?P<x>a)(?P=x)", "(a)?(?(1)b)"],
+    [
+        "(a+)+",
+        "(a*)*b",
+        "(?:ab+){2,}",
+        "((a)+)+",
+        "(\\w+\\s?)*$",
+        "(?P<x>a)(?P=x)",
+        "(a)?(?(1)b)",
+        "(a|ab)+c",
+        "((a|b)c)*",
+    ],
 )
 def test_dangerous_regexes_are_rejected(pattern: str) -> None:
     assert regex_problem(pattern) is not None
@@ -141,7 +151,18 @@ def test_dangerous_regexes_are_rejected(pattern: str) -> None:
 
 @pytest.mark.parametrize(
     "pattern",
-    ["^INC\\d{6}$", "(ab)+", "(a+)?", "[(+)]+", "\\(a+\\)+", "(?i)^vip", "a{2,3}b*", "x|y"],
+    [
+        "^INC\\d{6}$",
+        "(ab)+",
+        "(a+)?",
+        "[(+)]+",
+        "\\(a+\\)+",
+        "(?i)^vip",
+        "a{2,3}b*",
+        "x|y",
+        "\\.(?:jpg|png)$",
+        "[|]+",
+    ],
 )
 def test_ordinary_regexes_are_allowed(pattern: str) -> None:
     assert regex_problem(pattern) is None
