@@ -51,8 +51,9 @@ def reqfulfill_storage(url: str) -> Store | None:
 def reqfulfill_supplier_connectors() -> Sequence[SupplierConnector]:
     """Return the supplier connectors this plugin provides.
 
-    Called when a service starts and when a worker needs a supplier. All
-    plugins are called; the lists are joined, and the first connector with a
+    Called the first time a service needs a connector (a worker placing or
+    polling an order, a pushed status update); the result is kept for the
+    service's lifetime. All plugins are called; the lists are joined, and the first connector with a
     given ``supplier_id`` wins.
 
     :return: connectors, each with ``supplier_id``, ``place_order(order,
@@ -118,13 +119,34 @@ def reqfulfill_approvers(request: ServiceRequest) -> Iterable[str] | None:
 # ---------------------------------------------------------------------------
 
 
+@hookspec(firstresult=True)
+def reqfulfill_render_notification(
+    notification: Notification, request: ServiceRequest
+) -> Notification | None:
+    """Render a notification with the host's own templates (language, branding).
+
+    Called by the worker just before ``reqfulfill_notify``. Stops at first
+    non-None result; with none, the built-in subject and body are sent.
+
+    :param notification: the notification with reqfulfill's default text; its
+        ``kind`` says which message it is (``request_closed``, ``sla_warning``...).
+    :param request: the request as it stands.
+    :return: a replacement :class:`~reqfulfill.Notification` (keep ``key``,
+        ``recipient`` and ``request_id``), or None.
+
+    .. versionadded:: 0.1
+    """
+
+
 @hookspec
 def reqfulfill_notify(notification: Notification) -> None:
     """Deliver a notification (e-mail, chat, portal inbox...).
 
-    Called by the worker for every ``NotificationRequested`` event, with the
-    event id as the notification's identity. All plugins are called. Raising
-    an exception makes the worker retry later with backoff.
+    Called by the worker for every ``NotificationRequested`` event, at or after
+    its ``not_before`` time. ``notification.key`` is the event id, the same on
+    every retry: deliver each key once. All plugins are called. Raising an
+    exception makes the worker retry later with backoff; after the last attempt
+    the history records ``EffectAbandoned``.
 
     :param notification: kind, recipient (an actor id or ``group:<id>``),
         request id, subject and body.

@@ -78,6 +78,7 @@ __all__ = [
     "NotificationDelivered",
     "OrderCancelled",
     "OrderPlaced",
+    "RecordAttempt",
     "RecordFeedback",
     "RecordSupplierUpdate",
     "Reject",
@@ -155,7 +156,10 @@ EVENT_STATES: Mapping[type[ev.Event], frozenset[RequestState]] = {
     # suppliers may answer late, after the request was cancelled or closed
     ev.SupplierOrderPlaced: _ALL,
     ev.SupplierOrderUpdated: _ALL,
-    ev.SupplierOrderCancelRequested: frozenset(_WORKING | {S.CANCELLED}),
+    # compensation can follow a late answer in any state
+    ev.SupplierOrderCancelRequested: _ALL,
+    ev.EffectAttempted: _ALL,
+    ev.EffectAbandoned: _ALL,
     ev.NotificationRequested: _ALL,
     ev.NotificationSent: _ALL,
     ev.RequesterNotified: _ALL,
@@ -444,6 +448,7 @@ class EffectFailed(Command):
     name: ClassVar[str] = "record_effect_failure"
     effect_id: str
     reason: str
+    effect_type: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -451,6 +456,14 @@ class NotificationDelivered(Command):
     """Worker: the notification requested by ``effect_id`` went out."""
 
     name: ClassVar[str] = "record_notification"
+    effect_id: str
+
+
+@attrs.frozen(kw_only=True)
+class RecordAttempt(Command):
+    """Worker: about to call the outside world for effect ``effect_id``."""
+
+    name: ClassVar[str] = "record_attempt"
     effect_id: str
 
 
@@ -487,6 +500,7 @@ COMMAND_STATES: Mapping[type[Command], frozenset[RequestState]] = {
     AutomationSucceeded: _ALL,
     EffectFailed: _ALL,
     NotificationDelivered: _ALL,
+    RecordAttempt: _ALL,
     FireSla: _ALL,
 }
 """The states in which each command (other than ``Submit``) is accepted."""
@@ -752,6 +766,20 @@ def _submit(batch: _Batch, command: Submit) -> None:
         _enter_fulfillment(batch)
 
 
+def submitted_event(command: Submit, now: datetime) -> ev.RequestSubmitted:
+    """The first event a valid ``Submit`` records (hooks use it to see the new request)."""
+    return ev.RequestSubmitted(
+        event_id=f"{command.request_id}/1",
+        request_id=command.request_id,
+        at=now,
+        actor=command.actor,
+        requester=command.requester,
+        item=command.item,
+        channel=command.channel,
+        answers=dict(command.answers),
+    )
+
+
 def _approvers(batch: _Batch) -> tuple[str, ...]:
     state = batch.current
     who = set(batch.context.approvers)
@@ -1007,7 +1035,16 @@ def _notify(batch: _Batch, kind: str, recipient: str, subject: str, body: str) -
     note = Notification(
         kind=kind, recipient=recipient, request_id=batch.request_id, subject=subject, body=body
     )
-    batch.emit(ev.NotificationRequested, actor=SYSTEM, notification=note)
+    policy = batch.context.sla
+    not_before = None
+    requester = batch.state.requester.id if batch.state is not None else None
+    if policy is not None and policy.hold_notifications and recipient != requester:
+        # no escalation mails to agents at midnight: hold them until the calendar opens
+        # (the requester hears about their own request at once)
+        now = batch.context.now
+        if not policy.calendar.is_open(now):
+            not_before = policy.calendar.next_open(now)
+    batch.emit(ev.NotificationRequested, actor=SYSTEM, notification=note, not_before=not_before)
 
 
 def _notify_group(batch: _Batch, kind: str, subject: str, body: str) -> None:
@@ -1554,9 +1591,26 @@ def _effect_failed(batch: _Batch, command: EffectFailed) -> None:
     if command.effect_id in state.settled:
         return
     task = next((t for t in state.plan if t.order_effect == command.effect_id), None)
-    if task is None or state.state not in _WORKING or task.state is not TaskState.IN_PROGRESS:
+    if task is not None and state.state in _WORKING and task.state is TaskState.IN_PROGRESS:
+        _fail(batch, task, command.reason, command.actor, command.effect_id)
         return
-    _fail(batch, task, command.reason, command.actor, command.effect_id)
+    # not a task in progress: a notification, a cancel request, or an order no longer
+    # wanted; record that it was given up so the history shows it
+    batch.emit(
+        ev.EffectAbandoned,
+        effect_id=command.effect_id,
+        effect_type=command.effect_type or "effect",
+        reason=command.reason,
+    )
+
+
+@_handles(RecordAttempt)
+def _record_attempt(batch: _Batch, command: RecordAttempt) -> None:
+    state = batch.current
+    if command.effect_id in state.settled:
+        return
+    attempt = state.attempted.get(command.effect_id, 0) + 1
+    batch.emit(ev.EffectAttempted, effect_id=command.effect_id, attempt=attempt)
 
 
 @_handles(NotificationDelivered)
@@ -1968,6 +2022,20 @@ def _e_escalated(s: ServiceRequest, e: ev.RequestEscalated) -> ServiceRequest:
 @_applies(ev.FeedbackRecorded)
 def _e_feedback(s: ServiceRequest, e: ev.FeedbackRecorded) -> ServiceRequest:
     return attrs.evolve(s, feedback=Feedback(e.rating, e.comment, e.at))
+
+
+@_applies(ev.EffectAttempted)
+def _e_attempted(s: ServiceRequest, e: ev.EffectAttempted) -> ServiceRequest:
+    attempted = dict(s.attempted)
+    attempted[e.effect_id] = e.attempt
+    return attrs.evolve(s, attempted=attempted)
+
+
+@_applies(ev.EffectAbandoned)
+def _e_abandoned(s: ServiceRequest, e: ev.EffectAbandoned) -> ServiceRequest:
+    pending = dict(s.pending_notifications)
+    pending.pop(e.effect_id, None)
+    return _settle(attrs.evolve(s, pending_notifications=pending), e.effect_id)
 
 
 _EVOLVERS[ev.RequestSubmitted] = _same

@@ -106,6 +106,15 @@ class PluginHost:
             out.update(who or ())
         return out
 
+    def render_notification(
+        self, notification: Notification, request: ServiceRequest
+    ) -> Notification:
+        """The notification as a plugin renders it (its own templates), or as it is."""
+        rendered: Notification | None = self.pm.hook.reqfulfill_render_notification(
+            notification=notification, request=request
+        )
+        return rendered if rendered is not None else notification
+
     def notify(self, notification: Notification) -> None:
         """Hand a notification to every notifier."""
         self.pm.hook.reqfulfill_notify(notification=notification)

@@ -173,9 +173,15 @@ class FulfillmentService:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _context(self, state: ServiceRequest | None) -> Context:
+    def _context(self, state: ServiceRequest | None, command: Command | None = None) -> Context:
         now = self.clock.now()
         approvers: frozenset[str] = frozenset()
+        if state is None and isinstance(command, lifecycle.Submit):
+            # the approvers hook takes a request: show it the request as submitted
+            try:
+                state = lifecycle.evolve(None, lifecycle.submitted_event(command, now))
+            except (TypeError, ValueError):
+                state = None  # bad input: decide reports it
         if state is not None and state.state in (
             RequestState.AWAITING_APPROVAL,
             RequestState.SUBMITTED,
@@ -237,7 +243,7 @@ class FulfillmentService:
             else:
                 state = self._load(request_id)
             command = make(state)
-            context = self._context(state)
+            context = self._context(state, command)
             events = lifecycle.decide(state, command, context)
             if not events:
                 assert state is not None

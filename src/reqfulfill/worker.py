@@ -19,6 +19,8 @@ from datetime import timedelta
 from types import FrameType
 from typing import Any
 
+import attrs
+
 from reqfulfill import lifecycle
 from reqfulfill.model import events as ev
 from reqfulfill.model.enums import OrderStatus, RequestState, TaskKind, TaskState
@@ -40,6 +42,17 @@ log = logging.getLogger(__name__)
 
 class _Permanent(Exception):
     """An effect failed for good."""
+
+
+def _retryable(exc: Exception) -> bool:
+    """Supplier and automation errors say so; a concurrent write is worth another try;
+    any other reqfulfill error is a refusal that will not change; anything else
+    (network, a plugin's bug) is tried again."""
+    if isinstance(exc, SupplierError | AutomationError):
+        return exc.retryable
+    if isinstance(exc, ConcurrencyError):
+        return True
+    return not isinstance(exc, ReqfulfillError)
 
 
 class Worker:
@@ -158,9 +171,7 @@ class Worker:
             self._give_up(entry, str(exc))
         except Exception as exc:
             attempt = entry.attempts + 1
-            if attempt >= self.max_attempts or (
-                isinstance(exc, ReqfulfillError) and not getattr(exc, "retryable", True)
-            ):
+            if attempt >= self.max_attempts or not _retryable(exc):
                 self._give_up(entry, f"{type(exc).__name__}: {exc}")
                 return
             when = self.service.clock.now() + self._delay(attempt)
@@ -174,7 +185,9 @@ class Worker:
         try:
             self.service.execute(
                 entry.request_id,
-                lifecycle.EffectFailed(actor="worker", effect_id=entry.effect_id, reason=reason),
+                lifecycle.EffectFailed(
+                    actor="worker", effect_id=entry.effect_id, reason=reason, effect_type=entry.kind
+                ),
             )
         except ConcurrencyError:
             return  # leave it leased; it runs again when the lease lapses
@@ -188,7 +201,8 @@ class Worker:
         if isinstance(effect, ev.NotificationRequested):
             if key in state.settled:
                 return None
-            plugins.notify(effect.notification)
+            note = attrs.evolve(effect.notification, key=key)
+            plugins.notify(plugins.render_notification(note, state))
             return lifecycle.NotificationDelivered(actor="worker", effect_id=key)
         if isinstance(effect, ev.SupplierOrderRequested):
             if key in state.settled:
@@ -199,9 +213,12 @@ class Worker:
                 and task.state is TaskState.IN_PROGRESS
                 and task.order_effect == key
             )
-            if not wanted and entry.attempts == 0:
+            if not wanted and not state.attempted.get(key):
                 return None  # never sent: nothing to place or to cancel
             connector = self._connector(effect.supplier_id)
+            # recorded before the call: after a crash past this point the order may exist
+            # at the supplier, so it is placed again with the same key and compensated
+            self.service.execute(state.id, lifecycle.RecordAttempt(actor="worker", effect_id=key))
             receipt = connector.place_order(effect.order, key)
             return lifecycle.OrderPlaced(
                 actor="worker", effect_id=key, ref=receipt.ref, status=receipt.status
@@ -273,7 +290,7 @@ class Worker:
                 continue
             try:
                 status = self._connector(task.supplier).order_status(task.order_ref)
-            except (SupplierError, _Permanent) as exc:
+            except Exception as exc:
                 log.warning("polling %s/%s failed: %s", task.supplier, task.order_ref, exc)
                 still_open = True
                 continue

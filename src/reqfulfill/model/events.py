@@ -27,6 +27,8 @@ __all__ = [
     "ApprovalRequested",
     "AutomationRequested",
     "DeliveryDisputed",
+    "EffectAbandoned",
+    "EffectAttempted",
     "Event",
     "FeedbackRecorded",
     "ItemDelivered",
@@ -344,6 +346,28 @@ class NotificationRequested(Event):
     effect: ClassVar[bool] = True
 
     notification: Notification
+    not_before: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EffectAttempted(Event):
+    """The worker is about to call the outside world for effect ``effect_id``.
+
+    Recorded before each supplier order attempt, so a crash after the call is
+    never mistaken for an order that was never sent.
+    """
+
+    effect_id: str
+    attempt: int
+
+
+@attrs.frozen(kw_only=True)
+class EffectAbandoned(Event):
+    """An effect that is not a task (a notification, a cancel request) failed for good."""
+
+    effect_id: str
+    effect_type: str
+    reason: str
 
 
 @attrs.frozen(kw_only=True)

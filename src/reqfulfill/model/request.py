@@ -149,6 +149,7 @@ class ServiceRequest:
     closed_at: datetime | None = None
     manual: tuple[str, ...] = ()
     settled: frozenset[str] = frozenset()
+    attempted: Mapping[str, int] = attrs.field(factory=dict)
     cancel_effects: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     pending_notifications: Mapping[str, Notification] = attrs.field(factory=dict)
 

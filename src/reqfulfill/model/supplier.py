@@ -52,6 +52,8 @@ class Notification:
     """A message for a person or group about a request.
 
     ``recipient`` is an actor id, or ``group:<id>`` for a whole support group.
+    ``key`` is the id of the event that asked for it: the same on every retry,
+    so a notifier can deliver each notification once.
     """
 
     kind: str
@@ -59,3 +61,4 @@ class Notification:
     request_id: str
     subject: str
     body: str
+    key: str = ""

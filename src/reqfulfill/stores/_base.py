@@ -16,6 +16,7 @@ __all__ = [
     "RequestSummary",
     "Store",
     "Timer",
+    "effect_due",
     "from_micros",
     "to_micros",
 ]
@@ -161,6 +162,13 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+def effect_due(event: Event) -> datetime:
+    """When an effect event's outbox entry may first run: ``not_before`` if it has one
+    (notifications held until business hours), else when it was recorded."""
+    not_before: datetime | None = getattr(event, "not_before", None)
+    return not_before if not_before is not None else event.at
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

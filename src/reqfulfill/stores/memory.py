@@ -12,7 +12,7 @@ import attrs
 
 from reqfulfill.model.errors import ConcurrencyError
 from reqfulfill.model.events import Event
-from reqfulfill.stores._base import OutboxEntry, RequestSummary, Timer
+from reqfulfill.stores._base import OutboxEntry, RequestSummary, Timer, effect_due
 
 __all__ = ["MemoryStore"]
 
@@ -55,7 +55,7 @@ class MemoryStore:
                         request_id=request_id,
                         kind=event.type,
                         attempts=0,
-                        available_at=event.at,
+                        available_at=effect_due(event),
                     )
             if summary is not None:
                 self._summaries[request_id] = summary

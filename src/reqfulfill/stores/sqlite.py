@@ -18,7 +18,14 @@ from typing import final
 from reqfulfill.model.errors import ConcurrencyError, ValidationError
 from reqfulfill.model.events import Event
 from reqfulfill.serialization import event_from_json, event_to_json
-from reqfulfill.stores._base import OutboxEntry, RequestSummary, Timer, from_micros, to_micros
+from reqfulfill.stores._base import (
+    OutboxEntry,
+    RequestSummary,
+    Timer,
+    effect_due,
+    from_micros,
+    to_micros,
+)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "path_from_url"]
 
@@ -186,7 +193,11 @@ class SQLiteStore:
             db.executemany(
                 "INSERT OR IGNORE INTO rf_outbox (effect_id, request_id, kind, available_at)"
                 " VALUES (?, ?, ?, ?)",
-                [(e.event_id, request_id, e.type, to_micros(e.at)) for e in events if e.effect],
+                [
+                    (e.event_id, request_id, e.type, to_micros(effect_due(e)))
+                    for e in events
+                    if e.effect
+                ],
             )
             if summary is not None:
                 self._write_summary(db, summary, expected_version + len(rows))
