@@ -1,0 +1,527 @@
+"""``postgresql://``: the shared store for many workers on many machines (psycopg 3).
+
+The schema mirrors the SQLite store: an events table keyed by
+``(request_id, version)`` with a unique ``event_id``, a summary table written in
+the same transaction, a supplier-order lookup, an outbox and timers (times are
+``bigint`` microseconds since the epoch, see :func:`~reqfulfill.stores._base.to_micros`).
+
+Appends take a transaction-scoped advisory lock per request, then check the
+stream's version, so a stale writer gets ``ConcurrencyError`` and writes nothing;
+the unique keys back this up. Workers claim outbox entries with
+``SELECT … FOR UPDATE SKIP LOCKED`` and a lease, so they never wait for each
+other and never run one effect at the same time.
+
+``postgresql://user@host:5432/db?schema=NAME`` keeps the tables in schema
+``NAME`` (created on first use); any other URL parameter goes to libpq.
+
+Example (needs a server)::
+
+    store = PostgresStore.from_url("postgresql://postgres@localhost/test?schema=rf")
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, final
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+
+from reqfulfill.model.errors import ConcurrencyError, ValidationError
+from reqfulfill.model.events import Event
+from reqfulfill.serialization import event_from_json, event_to_json
+from reqfulfill.stores._base import OutboxEntry, RequestSummary, Timer, from_micros, to_micros
+
+__all__ = ["SCHEMA_VERSION", "PostgresStore", "split_url"]
+
+SCHEMA_VERSION = 1
+"""The schema version this release writes; :meth:`PostgresStore.upgrade` migrates to it."""
+
+# Advisory lock namespace (first key of the two-key form): "rf" in ASCII, so our
+# locks do not collide with an application's own single-key advisory locks.
+_LOCK_NAMESPACE = 0x7266
+
+# Migration steps by the version they lead to. Never edit a released step: add one.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE rf_events (
+            request_id text NOT NULL,
+            version integer NOT NULL,
+            event_id text NOT NULL,
+            type text NOT NULL,
+            at bigint NOT NULL,
+            payload text NOT NULL,
+            CONSTRAINT rf_events_pkey PRIMARY KEY (request_id, version),
+            CONSTRAINT rf_events_event_id_key UNIQUE (event_id)
+        )""",
+        """CREATE TABLE rf_requests (
+            request_id text PRIMARY KEY,
+            state text NOT NULL,
+            grp text,
+            agent text,
+            item text,
+            requester text NOT NULL,
+            priority integer,
+            created_at bigint NOT NULL,
+            updated_at bigint NOT NULL,
+            version integer NOT NULL
+        )""",
+        "CREATE INDEX rf_requests_queue ON rf_requests (grp, state, created_at)",
+        "CREATE INDEX rf_requests_agent ON rf_requests (agent, state)",
+        "CREATE INDEX rf_requests_requester ON rf_requests (requester, created_at)",
+        "CREATE INDEX rf_requests_created ON rf_requests (created_at, request_id)",
+        """CREATE TABLE rf_orders (
+            supplier_id text NOT NULL,
+            ref text NOT NULL,
+            request_id text NOT NULL,
+            PRIMARY KEY (supplier_id, ref)
+        )""",
+        """CREATE TABLE rf_outbox (
+            effect_id text PRIMARY KEY,
+            request_id text NOT NULL,
+            kind text NOT NULL,
+            attempts integer NOT NULL DEFAULT 0,
+            available_at bigint NOT NULL,
+            lease_until bigint,
+            worker text,
+            last_error text
+        )""",
+        "CREATE INDEX rf_outbox_due ON rf_outbox (available_at, effect_id)",
+        """CREATE TABLE rf_timers (
+            request_id text NOT NULL,
+            key text NOT NULL,
+            due bigint NOT NULL,
+            PRIMARY KEY (request_id, key)
+        )""",
+        "CREATE INDEX rf_timers_due ON rf_timers (due)",
+    ),
+}
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """Split a store URL into the libpq connection URL and the ``schema`` parameter.
+
+    >>> split_url("postgresql://u@h:5432/db?schema=t1&connect_timeout=5")
+    ('postgresql://u@h:5432/db?connect_timeout=5', 't1')
+    >>> split_url("postgres://u@h/db")
+    ('postgres://u@h/db', None)
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValidationError.single(
+            "store", url, "a PostgreSQL URL is postgresql://user@host:port/database"
+        )
+    schema: str | None = None
+    kept: list[tuple[str, str]] = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "schema":
+            if not value:
+                raise ValidationError.single("store", url, "the schema parameter needs a name")
+            schema = value
+        else:
+            kept.append((key, value))
+    return urlunsplit(parts._replace(query=urlencode(kept))), schema
+
+
+def _lock_key(text: str) -> int:
+    """A stable signed 32-bit key for an advisory lock (the same in every process)."""
+    value = zlib.crc32(text.encode("utf-8"))
+    return value - (1 << 32) if value >= (1 << 31) else value
+
+
+@final
+class PostgresStore:
+    """The PostgreSQL store: one connection per store object, guarded by a lock.
+
+    Every method runs in its own explicit transaction. A connection that broke
+    (database restart, network) is replaced on the next call.
+
+    :param dsn: a libpq connection string or ``postgresql://`` URL (without ``schema``).
+    :param schema: the schema holding the tables (default: the connection's
+        ``search_path``, usually ``public``); created on first use.
+    :param migrate: run :meth:`upgrade` now (the default). With ``False`` the
+        schema must already be at :data:`SCHEMA_VERSION` (``reqfulfill db upgrade``).
+    :param connect_timeout: seconds to wait for the server when connecting.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str | None = None,
+        migrate: bool = True,
+        connect_timeout: int = 10,
+    ) -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self._connect_timeout = connect_timeout
+        self._lock = threading.RLock()
+        self._closed = False
+        self._db = self._connect()
+        if migrate:
+            self.upgrade()
+
+    @classmethod
+    def from_url(cls, url: str, *, migrate: bool = True) -> PostgresStore:
+        """Open the store a ``postgresql://`` URL names (``?schema=NAME`` selects a schema)."""
+        dsn, schema = split_url(url)
+        return cls(dsn, schema=schema, migrate=migrate)
+
+    # -- connection and transactions -----------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        db = psycopg.connect(self.dsn, autocommit=True, connect_timeout=self._connect_timeout)
+        if self.schema is not None:
+            # The schema may not exist yet: search_path accepts that, upgrade() creates it.
+            db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        return db
+
+    @contextmanager
+    def _tx(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        with self._lock:
+            if self._closed:
+                raise ValidationError.single("store", self.schema or self.dsn, "store is closed")
+            if self._db.closed or self._db.broken:
+                self._db = self._connect()
+            with self._db.transaction():
+                yield self._db
+
+    def _request_lock(self, db: psycopg.Connection[tuple[Any, ...]], request_id: str) -> None:
+        # hashtext is stable within a server; collisions only serialize two requests.
+        db.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_NAMESPACE, request_id))
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The schema version in the database (0 before the first :meth:`upgrade`)."""
+        with self._tx() as db:
+            return self._current_version(db)
+
+    def _current_version(self, db: psycopg.Connection[tuple[Any, ...]]) -> int:
+        exists = db.execute("SELECT to_regclass('rf_schema') IS NOT NULL").fetchone()
+        if exists is None or not exists[0]:
+            return 0
+        row = db.execute("SELECT max(version) FROM rf_schema").fetchone()
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+    def upgrade(self) -> int:
+        """Create the schema or migrate it to :data:`SCHEMA_VERSION`; return the version.
+
+        Safe to run from many processes at once: an advisory lock serializes
+        migrations of one schema, and each step commits with its version row.
+        Raises ``ValidationError`` if the database is newer than this release.
+        """
+        with self._tx() as db:
+            db.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                (_LOCK_NAMESPACE, _lock_key("schema:" + (self.schema or ""))),
+            )
+            if self.schema is not None:
+                db.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+                )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS rf_schema ("
+                " version integer PRIMARY KEY,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            current = self._current_version(db)
+            if current > SCHEMA_VERSION:
+                raise ValidationError.single(
+                    "schema", current, f"database is newer than this release ({SCHEMA_VERSION})"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[version]:
+                    db.execute(statement)  # constant DDL text, no parameters
+                db.execute("INSERT INTO rf_schema (version) VALUES (%s)", (version,))
+            return SCHEMA_VERSION
+
+    # -- events --------------------------------------------------------------------------------
+
+    def append(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> None:
+        """Append atomically; stale ``expected_version`` raises ``ConcurrencyError``."""
+        rows = [
+            (
+                request_id,
+                expected_version + i + 1,
+                e.event_id,
+                e.type,
+                to_micros(e.at),
+                event_to_json(e),
+            )
+            for i, e in enumerate(events)
+        ]
+        effects = [(e.event_id, request_id, e.type, to_micros(e.at)) for e in events if e.effect]
+        try:
+            with self._tx() as db:
+                self._request_lock(db, request_id)
+                row = db.execute(
+                    "SELECT coalesce(max(version), 0) FROM rf_events WHERE request_id = %s",
+                    (request_id,),
+                ).fetchone()
+                current = int(row[0]) if row is not None else 0
+                if current != expected_version:
+                    raise ConcurrencyError(request_id, expected_version, current)
+                if not rows:
+                    return
+                with db.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO rf_events (request_id, version, event_id, type, at, payload)"
+                        " VALUES (%s, %s, %s, %s, %s, %s)",
+                        rows,
+                    )
+                    if effects:
+                        cur.executemany(
+                            "INSERT INTO rf_outbox (effect_id, request_id, kind, available_at)"
+                            " VALUES (%s, %s, %s, %s) ON CONFLICT (effect_id) DO NOTHING",
+                            effects,
+                        )
+                if summary is not None:
+                    self._write_summary(db, summary, expected_version + len(rows))
+                if timers:
+                    self._write_timers(db, request_id, timers)
+        except pg_errors.UniqueViolation as exc:
+            # Another writer got this version (or these event ids) first.
+            raise ConcurrencyError(request_id, expected_version) from exc
+
+    def _write_summary(
+        self, db: psycopg.Connection[tuple[Any, ...]], s: RequestSummary, version: int
+    ) -> None:
+        db.execute(
+            "INSERT INTO rf_requests (request_id, state, grp, agent, item, requester, priority,"
+            " created_at, updated_at, version)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (request_id) DO UPDATE SET state = excluded.state, grp = excluded.grp,"
+            " agent = excluded.agent, item = excluded.item, priority = excluded.priority,"
+            " updated_at = excluded.updated_at, version = excluded.version",
+            (
+                s.request_id,
+                s.state,
+                s.group,
+                s.agent,
+                s.item,
+                s.requester,
+                s.priority,
+                to_micros(s.created_at),
+                to_micros(s.updated_at),
+                version,
+            ),
+        )
+        if s.orders:
+            with db.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO rf_orders (supplier_id, ref, request_id) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (supplier_id, ref) DO NOTHING",
+                    [(supplier, ref, s.request_id) for supplier, ref in s.orders],
+                )
+
+    def _write_timers(
+        self,
+        db: psycopg.Connection[tuple[Any, ...]],
+        request_id: str,
+        timers: Mapping[str, datetime | None],
+    ) -> None:
+        for key, due in timers.items():
+            if due is None:
+                db.execute(
+                    "DELETE FROM rf_timers WHERE request_id = %s AND key = %s", (request_id, key)
+                )
+            else:
+                db.execute(
+                    "INSERT INTO rf_timers (request_id, key, due) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (request_id, key) DO UPDATE SET due = excluded.due",
+                    (request_id, key, to_micros(due)),
+                )
+
+    def load(self, request_id: str) -> list[Event]:
+        """The stream in order."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT payload FROM rf_events WHERE request_id = %s ORDER BY version",
+                (request_id,),
+            ).fetchall()
+        return [event_from_json(payload) for (payload,) in rows]
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def query(
+        self,
+        *,
+        group: str | None = None,
+        state: str | None = None,
+        agent: str | None = None,
+        item: str | None = None,
+        requester: str | None = None,
+        limit: int | None = None,
+    ) -> list[RequestSummary]:
+        """Matching summaries, oldest first."""
+        clauses: list[sql.Composable] = []
+        params: list[object] = []
+        for column, value in (
+            ("grp", group),
+            ("state", state),
+            ("agent", agent),
+            ("item", item),
+            ("requester", requester),
+        ):
+            if value is not None:
+                clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+                params.append(value)
+        statement: sql.Composable = sql.SQL(
+            "SELECT request_id, state, grp, agent, item, requester, priority, created_at,"
+            " updated_at FROM rf_requests"
+        )
+        if clauses:
+            statement += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses)
+        statement += sql.SQL(" ORDER BY created_at, request_id")
+        if limit is not None:
+            statement += sql.SQL(" LIMIT %s")
+            params.append(int(limit))
+        with self._tx() as db:
+            rows = db.execute(statement, params).fetchall()
+        return [
+            RequestSummary(
+                request_id=r[0],
+                state=r[1],
+                group=r[2],
+                agent=r[3],
+                item=r[4],
+                requester=r[5],
+                priority=r[6],
+                created_at=from_micros(r[7]),
+                updated_at=from_micros(r[8]),
+            )
+            for r in rows
+        ]
+
+    def find_order(self, supplier_id: str, ref: str) -> str | None:
+        """The request holding the order."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT request_id FROM rf_orders WHERE supplier_id = %s AND ref = %s",
+                (supplier_id, ref),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- outbox ----------------------------------------------------------------------------------
+
+    def claim_effects(
+        self, now: datetime, *, worker: str, lease: timedelta, limit: int = 10
+    ) -> list[OutboxEntry]:
+        """Claim due, unleased effects; rows another worker is claiming are skipped, not awaited."""
+        t = to_micros(now)
+        until = to_micros(now + lease)
+        with self._tx() as db:
+            rows = db.execute(
+                "WITH due AS ("
+                " SELECT effect_id FROM rf_outbox"
+                " WHERE available_at <= %(now)s AND (lease_until IS NULL OR lease_until <= %(now)s)"
+                " ORDER BY available_at, effect_id LIMIT %(limit)s"
+                " FOR UPDATE SKIP LOCKED)"
+                " UPDATE rf_outbox AS o SET lease_until = %(until)s, worker = %(worker)s"
+                " FROM due WHERE o.effect_id = due.effect_id"
+                " RETURNING o.effect_id, o.request_id, o.kind, o.attempts, o.available_at,"
+                " o.last_error",
+                {"now": t, "until": until, "worker": worker, "limit": int(limit)},
+            ).fetchall()
+        rows.sort(key=lambda r: (r[4], r[0]))
+        return [
+            OutboxEntry(
+                effect_id=r[0],
+                request_id=r[1],
+                kind=r[2],
+                attempts=r[3],
+                available_at=from_micros(r[4]),
+                lease_until=from_micros(until),
+                worker=worker,
+                last_error=r[5],
+            )
+            for r in rows
+        ]
+
+    def complete_effect(self, effect_id: str, *, worker: str) -> None:
+        """Remove the effect."""
+        with self._tx() as db:
+            db.execute("DELETE FROM rf_outbox WHERE effect_id = %s", (effect_id,))
+
+    def retry_effect(
+        self, effect_id: str, *, worker: str, available_at: datetime, error: str
+    ) -> None:
+        """Count the attempt and release the lease."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE rf_outbox SET attempts = attempts + 1, available_at = %s,"
+                " lease_until = NULL, worker = NULL, last_error = %s WHERE effect_id = %s",
+                (to_micros(available_at), error, effect_id),
+            )
+
+    def outbox(self) -> list[OutboxEntry]:
+        """Every entry still in the outbox (for tests and diagnostics)."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT effect_id, request_id, kind, attempts, available_at, lease_until, worker,"
+                " last_error FROM rf_outbox ORDER BY available_at, effect_id"
+            ).fetchall()
+        return [
+            OutboxEntry(
+                effect_id=r[0],
+                request_id=r[1],
+                kind=r[2],
+                attempts=r[3],
+                available_at=from_micros(r[4]),
+                lease_until=from_micros(r[5]) if r[5] is not None else None,
+                worker=r[6],
+                last_error=r[7],
+            )
+            for r in rows
+        ]
+
+    # -- timers ----------------------------------------------------------------------------------
+
+    def set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:
+        """Set or delete timers."""
+        with self._tx() as db:
+            self._write_timers(db, request_id, timers)
+
+    def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
+        """Due timers, earliest first (an index range scan on ``due``)."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT request_id, key, due FROM rf_timers WHERE due <= %s"
+                " ORDER BY due, request_id, key LIMIT %s",
+                (to_micros(now), int(limit)),
+            ).fetchall()
+        return [Timer(r[0], r[1], from_micros(r[2])) for r in rows]
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            self._closed = True
+            self._db.close()
+
+    def __repr__(self) -> str:
+        where = f", schema={self.schema!r}" if self.schema else ""
+        return f"PostgresStore({_redact(self.dsn)!r}{where})"
+
+
+def _redact(dsn: str) -> str:
+    """The DSN without its password (for messages and reprs)."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,164 @@
+"""What the PostgreSQL store adds to the contract: URLs, migrations, reconnects."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from reqfulfill.model.errors import ValidationError
+from reqfulfill.model.events import RequestWaiting
+from reqfulfill.plugins import open_store
+
+psycopg = pytest.importorskip("psycopg")
+
+from reqfulfill.stores.postgres import SCHEMA_VERSION, PostgresStore, split_url  # noqa: E402
+
+pytestmark = pytest.mark.postgres
+
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def _event(request_id: str, n: int) -> RequestWaiting:
+    return RequestWaiting(
+        event_id=f"{request_id}/{n}", request_id=request_id, at=T0, actor="t", reason=str(n)
+    )
+
+
+def _tables(pg_dsn: str, schema: str) -> set[str]:
+    with psycopg.connect(pg_dsn) as db:
+        rows = db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _schema_of(url: str) -> str:
+    schema = split_url(url)[1]
+    assert schema is not None
+    return schema
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u@h:5432/db?schema=s1", ("postgresql://u@h:5432/db", "s1")),
+        ("postgres://u@h/db?sslmode=disable&schema=x", ("postgres://u@h/db?sslmode=disable", "x")),
+        ("postgresql://u:pw@h/db", ("postgresql://u:pw@h/db", None)),
+    ],
+)
+def test_split_url(url: str, expected: tuple[str, str | None]) -> None:
+    assert split_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "postgresql://u@h/db?schema="])
+def test_bad_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValidationError):
+        split_url(url)
+
+
+def test_open_store_routes_postgres_urls(pg_url: str) -> None:
+    store = open_store(pg_url)
+    try:
+        assert isinstance(store, PostgresStore)
+        assert store.schema == _schema_of(pg_url)
+        assert "rf_events" in _tables(split_url(pg_url)[0], _schema_of(pg_url))
+    finally:
+        store.close()
+
+
+def test_without_migrate_nothing_is_created_until_upgrade(pg_url: str, pg_dsn: str) -> None:
+    schema = _schema_of(pg_url)
+    store = PostgresStore.from_url(pg_url, migrate=False)
+    try:
+        assert store.schema_version() == 0
+        assert _tables(pg_dsn, schema) == set()
+        assert store.upgrade() == SCHEMA_VERSION
+        assert store.upgrade() == SCHEMA_VERSION  # idempotent
+        assert store.schema_version() == SCHEMA_VERSION
+        assert {"rf_events", "rf_requests", "rf_orders", "rf_outbox", "rf_timers"} <= _tables(
+            pg_dsn, schema
+        )
+        store.append("R-1", [_event("R-1", 1)], 0)
+        assert [e.event_id for e in store.load("R-1")] == ["R-1/1"]
+    finally:
+        store.close()
+
+
+def test_a_newer_database_is_refused(pg_url: str) -> None:
+    store = PostgresStore.from_url(pg_url)
+    try:
+        with psycopg.connect(split_url(pg_url)[0], autocommit=True) as db:
+            db.execute(
+                psycopg.sql.SQL("INSERT INTO {}.rf_schema (version) VALUES (%s)").format(
+                    psycopg.sql.Identifier(_schema_of(pg_url))
+                ),
+                (SCHEMA_VERSION + 1,),
+            )
+        with pytest.raises(ValidationError, match="newer than this release"):
+            store.upgrade()
+    finally:
+        store.close()
+
+
+def test_many_first_uses_at_once_migrate_once(pg_url: str) -> None:
+    errors: list[BaseException] = []
+    stores: list[PostgresStore] = []
+    start = threading.Barrier(6)
+
+    def open_one() -> None:
+        try:
+            start.wait(timeout=30)
+            stores.append(PostgresStore.from_url(pg_url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    try:
+        assert errors == []
+        assert [s.schema_version() for s in stores] == [SCHEMA_VERSION] * 6
+        with psycopg.connect(split_url(pg_url)[0]) as db:
+            rows = db.execute(
+                psycopg.sql.SQL("SELECT version FROM {}.rf_schema").format(
+                    psycopg.sql.Identifier(_schema_of(pg_url))
+                )
+            ).fetchall()
+        assert rows == [(SCHEMA_VERSION,)]
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_a_broken_connection_is_replaced(pg_url: str) -> None:
+    store = PostgresStore.from_url(pg_url)
+    try:
+        store.append("R-1", [_event("R-1", 1)], 0)
+        pid = store._db.info.backend_pid
+        with psycopg.connect(split_url(pg_url)[0], autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(psycopg.OperationalError):
+            store.load("R-1")  # the call in flight when the server went away fails...
+        assert [e.event_id for e in store.load("R-1")] == ["R-1/1"]  # ...the next reconnects
+        assert store._db.info.backend_pid != pid
+    finally:
+        store.close()
+
+
+def test_closed_store_refuses_work(pg_url: str) -> None:
+    store = PostgresStore.from_url(pg_url)
+    store.close()
+    store.close()
+    with pytest.raises(ValidationError, match="closed"):
+        store.load("R-1")
+
+
+def test_repr_hides_the_password() -> None:
+    store = PostgresStore.__new__(PostgresStore)
+    store.dsn = "postgresql://u:s3cret@h/db"
+    store.schema = "s"
+    assert "s3cret" not in repr(store)

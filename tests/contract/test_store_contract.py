@@ -1,0 +1,81 @@
+"""The contract kits run against the backends and the fake supplier reqfulfill ships."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reqfulfill.model.supplier import OrderLine, SupplierOrder
+from reqfulfill.testing import FakeSupplier
+from reqfulfill.testing.contracts import StoreContract, SupplierConnectorContract
+
+
+class TestMemoryStore(StoreContract):
+    supports_multiprocess = False
+    # MemoryStore trusts the service's "<request>/<n>" event ids and keeps no index of them.
+    enforces_unique_event_ids = False
+
+    @pytest.fixture
+    def store_url(self) -> str:
+        return "memory://"
+
+
+class TestSQLiteStore(StoreContract):
+    @pytest.fixture
+    def store_url(self, tmp_path: Path) -> str:
+        return f"sqlite:///{tmp_path}/store.db"
+
+
+@pytest.mark.postgres
+class TestPostgresStore(StoreContract):
+    @pytest.fixture
+    def store_url(self, pg_url: str) -> str:
+        return pg_url
+
+
+class TestFakeSupplier(SupplierConnectorContract):
+    @pytest.fixture
+    def connector(self) -> FakeSupplier:
+        return FakeSupplier("acme-mobile")
+
+    @pytest.fixture
+    def order(self) -> SupplierOrder:
+        return SupplierOrder(
+            supplier_id="acme-mobile",
+            request_id="REQ-1",
+            task_key="order",
+            lines=(OrderLine("iphone-15"),),
+            deliver_to="Helsinki HQ",
+            requester="erin.user",
+            reference="REQ-1/order",
+        )
+
+
+def test_missing_store_url_fixture_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "test_forgot.py").write_text(
+        "from reqfulfill.testing.contracts import StoreContract\n\n\n"
+        "class TestForgot(StoreContract):\n"
+        "    pass\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "load_of_unknown"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "define a store_url fixture" in result.stdout
+    assert "1 error" in result.stdout
+
+
+def test_testing_package_imports_without_pytest_or_hypothesis() -> None:
+    code = (
+        "import sys, reqfulfill.testing\n"
+        "bad = sorted(m for m in ('pytest', 'hypothesis', '_pytest') if m in sys.modules)\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
