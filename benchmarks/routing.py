@@ -280,15 +280,18 @@ def zen_impl(routing: list[dict[str, Any]]) -> Callable[[dict[str, Any]], Decisi
 
 
 def _calibrate(
-    decide: Callable[[dict[str, Any]], Any], facts: Sequence[dict[str, Any]], budget_s: float
+    decide: Callable[[dict[str, Any]], Any],
+    facts: Sequence[dict[str, Any]],
+    budget_s: float,
+    least: int,
 ) -> int:
     """How many requests one timed pass over ``decide`` should take (about ``budget_s``)."""
-    probe = facts[:20]
+    probe = facts[:least]
     start = time.perf_counter()
     for f in probe:
         decide(f)
     per = (time.perf_counter() - start) / len(probe)
-    return max(20, min(len(facts), int(budget_s / max(per, 1e-9))))
+    return max(least, min(len(facts), int(budget_s / max(per, 1e-9))))
 
 
 def _time_pass(
@@ -305,7 +308,7 @@ def _time_pass(
         gc.enable()
 
 
-def run(quick: bool = False) -> list[dict[str, Any]]:
+def run(quick: bool = False, *, sizes: Sequence[int] = SIZES) -> list[dict[str, Any]]:
     """Run the routing benchmark; one row per (benchmark, size, implementation).
 
     Repeats are interleaved across sizes and implementations, so load on a
@@ -313,9 +316,10 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     """
     repeats = 3 if quick else 7
     budget = 0.05 if quick else 0.2
+    least = 5 if quick else 20
     rows: list[dict[str, Any]] = []
     work: list[tuple[int, str, Callable[[dict[str, Any]], Any], list[dict[str, Any]]]] = []
-    for size in SIZES:
+    for size in sizes:
         data = routing_rules(size)
         facts = requests(1_000 if quick else 4_000, data)
 
@@ -337,7 +341,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         zen_decide = zen_impl(data)
         if zen_decide is not None:
             impls["zen-engine"] = zen_decide
-        check = facts[:300]
+        check = facts[: 50 if quick else 300]
         expected = [impls["reqfulfill"](f) for f in check]
         for name, decide in impls.items():
             got = [decide(f) for f in check]
@@ -347,11 +351,11 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                     f"{name} disagrees at {size} rules on request {bad}: "
                     f"{got[bad]} != {expected[bad]}"
                 )
-            work.append((size, name, decide, facts[: _calibrate(decide, facts, budget)]))
+            work.append((size, name, decide, facts[: _calibrate(decide, facts, budget, least)]))
         # the assignment rule set alone: what the index does, without Routing's assembly
         alone = RuleSet([Rule(r["name"], r["when"], r["then"]) for r in data])
         work.append(
-            (size, "decide", alone.decide, facts[: _calibrate(alone.decide, facts, budget)])
+            (size, "decide", alone.decide, facts[: _calibrate(alone.decide, facts, budget, least)])
         )
 
     times: dict[tuple[int, str], list[float]] = {(size, name): [] for size, name, _, _ in work}
@@ -360,16 +364,21 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             times[size, name].append(_time_pass(decide, chosen))
 
     medians = {key: statistics.median(values) for key, values in times.items()}
-    baseline = medians[SIZES[0], "reqfulfill"]
-    for size in SIZES:
+    baseline = medians[sizes[0], "reqfulfill"]
+    for size in sizes:
         ours = medians[size, "reqfulfill"]
         for (at, name), values in times.items():
-            if at == size:
+            if at == size and name != "decide":
                 rows.append(
                     _row("routing", size, name, values, medians[at, name], medians[at, name] / ours)
                 )
         rows.append(
             _row("scaling", size, "reqfulfill", times[size, "reqfulfill"], ours, ours / baseline)
+        )
+        decided = medians[size, "decide"]
+        first = medians[sizes[0], "decide"]
+        rows.append(
+            _row("scaling", size, "decide", times[size, "decide"], decided, decided / first)
         )
     return rows
 

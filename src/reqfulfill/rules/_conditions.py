@@ -242,9 +242,17 @@ def first_failure(node: Node, facts: Facts) -> Failure | None:
 def predicate(node: Node) -> Predicate:
     """A fast closure deciding ``node``; same answers as :func:`evaluate`."""
     if isinstance(node, Test):
-        return _test_predicate(node)
+        return _path_predicate(node.parts, (node.check,))
     if isinstance(node, AllOf):
-        preds = tuple(predicate(c) for c in node.children)
+        # Tests on one path share a single walk of the facts (e.g. a ge/lt range).
+        by_path: dict[tuple[str, ...], list[Check]] = {}
+        others: list[Predicate] = []
+        for child in node.children:
+            if isinstance(child, Test):
+                by_path.setdefault(child.parts, []).append(child.check)
+            else:
+                others.append(predicate(child))
+        preds = (*(_path_predicate(p, tuple(c)) for p, c in by_path.items()), *others)
         if not preds:
             return _always
         if len(preds) == 1:
@@ -254,14 +262,20 @@ def predicate(node: Node) -> Predicate:
             return lambda facts: p0(facts) and p1(facts)
 
         def all_of(facts: Facts) -> bool:
-            return all(p(facts) for p in preds)
+            for p in preds:  # noqa: SIM110 - a plain loop is faster than all(generator)
+                if not p(facts):
+                    return False
+            return True
 
         return all_of
     if isinstance(node, AnyOf):
         alts = tuple(predicate(c) for c in node.children)
 
         def any_of(facts: Facts) -> bool:
-            return any(p(facts) for p in alts)
+            for p in alts:  # noqa: SIM110 - a plain loop is faster than any(generator)
+                if p(facts):
+                    return True
+            return False
 
         return any_of
     inner = predicate(node.child)
@@ -272,8 +286,24 @@ def _always(facts: Facts) -> bool:
     return True
 
 
-def _test_predicate(test: Test) -> Predicate:
-    check, parts = test.check, test.parts
+def _combined(checks: tuple[Check, ...]) -> Check:
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        c0, c1 = checks
+        return lambda v: c0(v) and c1(v)
+
+    def every(v: Any) -> bool:
+        for c in checks:  # noqa: SIM110 - a plain loop is faster than all(generator)
+            if not c(v):
+                return False
+        return True
+
+    return every
+
+
+def _path_predicate(parts: tuple[str, ...], checks: tuple[Check, ...]) -> Predicate:
+    check = _combined(checks)
     if len(parts) == 1:
         key = parts[0]
         return lambda facts: check(facts.get(key, MISSING))
