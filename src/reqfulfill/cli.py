@@ -79,12 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", help="SQLite file to keep (default: a temporary folder)")
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     demo.set_defaults(func=_demo)
-    try:
-        from reqfulfill._cli_rules import add_commands  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - the rule tools are part of the package
-        pass
-    else:
-        add_commands(sub)
+    from reqfulfill._cli_db import add_commands as add_db_commands
+    from reqfulfill._cli_rules import add_commands as add_rule_commands
+
+    add_rule_commands(sub)
+    add_db_commands(sub)
     return parser
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import attrs
 
+from reqfulfill.feedback import FeedbackPolicy
 from reqfulfill.model import events as ev
 from reqfulfill.model.catalog import Catalog, Requester, ServiceItem
 from reqfulfill.model.enums import (
@@ -102,9 +103,6 @@ SYSTEM = "system"
 
 DEFAULT_TASK = ev.PlannedTask(key="fulfil", kind=TaskKind.MANUAL, title="Fulfil the request")
 """The one task of a request triaged without a service item."""
-
-LOW_RATING = 2
-"""Ratings at or below this ask the group to review the request."""
 
 # ---------------------------------------------------------------------------
 # The transition table, as data
@@ -570,7 +568,9 @@ class Context:
     """What ``decide`` needs besides the state: catalog, policy, time, directory.
 
     ``approvers`` are the actors a plugin adds as approvers (besides the
-    requester's manager; the requester never approves).
+    requester's manager; the requester never approves). ``survey`` says whether
+    closing the request now invites feedback (the service samples it with the
+    ``feedback`` policy).
     """
 
     catalog: Catalog
@@ -579,6 +579,8 @@ class Context:
     sla: SlaPolicy | None = None
     directory: Directory | None = None
     approvers: frozenset[str] = frozenset()
+    feedback: FeedbackPolicy = attrs.field(factory=FeedbackPolicy)
+    survey: bool = True
 
     def members(self, group_id: str) -> tuple[str, ...]:
         """Members of a group, from the directory or else the catalog."""
@@ -1394,14 +1396,15 @@ def _close(batch: _Batch, reason: str, rule: str | None, actor: str) -> None:
     state = batch.current
     open_tasks = [t for t in state.plan if not t.finished]
     assert not open_tasks, "a fulfilled request has no open tasks"
-    batch.emit(ev.RequestClosed, actor=actor, reason=reason, rule=rule)
+    survey = batch.context.survey
+    batch.emit(ev.RequestClosed, actor=actor, reason=reason, rule=rule, survey=survey)
+    ask = " Tell us how we did: rate it from 1 to 5." if survey else ""
     _notify(
         batch,
         "request_closed",
         state.requester.id,
         f"Your request {state.id} is closed",
-        f"Your request {state.id} ({state.item or 'request'}) is closed. "
-        "Tell us how we did: rate it from 1 to 5.",
+        f"Your request {state.id} ({state.item or 'request'}) is closed.{ask}",
     )
 
 
@@ -1445,13 +1448,20 @@ def _record_feedback(batch: _Batch, command: RecordFeedback) -> None:
     state = batch.current
     if state.feedback is not None:
         raise _refuse(batch, command, "feedback was already recorded")
+    window = batch.context.feedback.window
+    if (
+        window is not None
+        and state.closed_at is not None
+        and batch.context.now > state.closed_at + window
+    ):
+        raise _refuse(batch, command, f"the feedback window of {window} has passed")
     rating = command.rating
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise ValidationError.single("rating", rating, "a rating is a whole number from 1 to 5")
     if not isinstance(command.comment, str):
         raise ValidationError.single("comment", command.comment, "a comment is text")
     batch.emit(ev.FeedbackRecorded, rating=rating, comment=command.comment)
-    if rating <= LOW_RATING:
+    if rating <= batch.context.feedback.low_rating:
         batch.emit(ev.ReviewRequested, actor=SYSTEM, group=state.group, rating=rating)
 
 

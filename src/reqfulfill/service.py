@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
+import random
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -47,8 +49,8 @@ __all__ = ["FulfillmentService", "Progress", "default_store_url"]
 
 log = logging.getLogger(__name__)
 
-_RETRIES = 5
-"""How often a command is retried on fresh state after a concurrent write."""
+_RETRIES = 20
+"""How often a command is tried on fresh state when a concurrent write wins the race."""
 
 
 def default_store_url() -> str:
@@ -264,6 +266,9 @@ class FulfillmentService:
                 if new or attempt == _RETRIES - 1:
                     raise
                 log.debug("concurrent write on %s; retrying on fresh state", request_id)
+                # a short random pause spreads racing writers apart (no pause the first time)
+                if attempt:
+                    time.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
                 continue
             for event in events:
                 self.plugins.on_event(event)

@@ -15,8 +15,6 @@ from reqfulfill.testing.contracts import StoreContract, SupplierConnectorContrac
 
 class TestMemoryStore(StoreContract):
     supports_multiprocess = False
-    # MemoryStore trusts the service's "<request>/<n>" event ids and keeps no index of them.
-    enforces_unique_event_ids = False
 
     @pytest.fixture
     def store_url(self) -> str:

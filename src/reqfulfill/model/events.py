@@ -314,9 +314,10 @@ class RequestFulfilled(Event):
 
 @attrs.frozen(kw_only=True)
 class RequestClosed(Event):
-    """The request is closed."""
+    """The request is closed. ``survey`` says whether the requester was asked to rate it."""
 
     reason: str = ""
+    survey: bool = True
     rule: str | None = None
 
 

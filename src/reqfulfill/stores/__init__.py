@@ -34,7 +34,7 @@ class BuiltinStores:
             return SQLiteStore.from_url(url)
         if url.startswith(("postgresql://", "postgres://")):
             try:
-                from reqfulfill.stores.postgres import (  # type: ignore[import-not-found,unused-ignore]
+                from reqfulfill.stores.postgres import (
                     PostgresStore,
                 )
             except ImportError as exc:  # pragma: no cover - depends on the extra

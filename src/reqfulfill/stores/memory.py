@@ -24,6 +24,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._streams: dict[str, list[Event]] = {}
+        self._event_ids: set[str] = set()
         self._summaries: dict[str, RequestSummary] = {}
         self._orders: dict[tuple[str, str], str] = {}
         self._outbox: dict[str, OutboxEntry] = {}
@@ -47,7 +48,12 @@ class MemoryStore:
                 raise ConcurrencyError(request_id, expected_version, len(stream))
             if not events:
                 return
+            ids = [e.event_id for e in events]
+            if len(set(ids)) != len(ids) or not self._event_ids.isdisjoint(ids):
+                # the same guarantee the SQL stores give with a unique key
+                raise ConcurrencyError(request_id, expected_version, len(stream))
             self._streams[request_id] = [*stream, *events]
+            self._event_ids.update(ids)
             for event in events:
                 if event.effect:
                     self._outbox[event.event_id] = OutboxEntry(

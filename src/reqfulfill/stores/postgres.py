@@ -36,7 +36,14 @@ from psycopg import sql
 from reqfulfill.model.errors import ConcurrencyError, ValidationError
 from reqfulfill.model.events import Event
 from reqfulfill.serialization import event_from_json, event_to_json
-from reqfulfill.stores._base import OutboxEntry, RequestSummary, Timer, from_micros, to_micros
+from reqfulfill.stores._base import (
+    OutboxEntry,
+    RequestSummary,
+    Timer,
+    effect_due,
+    from_micros,
+    to_micros,
+)
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "split_url"]
 
@@ -265,7 +272,9 @@ class PostgresStore:
             )
             for i, e in enumerate(events)
         ]
-        effects = [(e.event_id, request_id, e.type, to_micros(e.at)) for e in events if e.effect]
+        effects = [
+            (e.event_id, request_id, e.type, to_micros(effect_due(e))) for e in events if e.effect
+        ]
         try:
             with self._tx() as db:
                 self._request_lock(db, request_id)
