@@ -77,6 +77,9 @@ def norm(value: Any) -> Any:
     return value
 
 
+_NUMBER: Final = (int, float)
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -353,13 +356,14 @@ def _order_check(op: str, x: Any) -> Check:
         if op == "lt":
             return lambda v: isinstance(v, str) and v < x
         return lambda v: isinstance(v, str) and v <= x
+    # _is_number inlined: these run in the hot path of range rules
     if op == "gt":
-        return lambda v: _is_number(v) and v > x
+        return lambda v: isinstance(v, _NUMBER) and v.__class__ is not bool and v > x
     if op == "ge":
-        return lambda v: _is_number(v) and v >= x
+        return lambda v: isinstance(v, _NUMBER) and v.__class__ is not bool and v >= x
     if op == "lt":
-        return lambda v: _is_number(v) and v < x
-    return lambda v: _is_number(v) and v <= x
+        return lambda v: isinstance(v, _NUMBER) and v.__class__ is not bool and v < x
+    return lambda v: isinstance(v, _NUMBER) and v.__class__ is not bool and v <= x
 
 
 def _make_check(
