@@ -354,10 +354,11 @@ class Close(Command):
 
 @attrs.frozen(kw_only=True)
 class AutoClose(Command):
-    """The worker closes a fulfilled request whose delivery was confirmed."""
+    """The worker closes a fulfilled request: its delivery was confirmed, or the
+    grace period passed with no complaint."""
 
     name: ClassVar[str] = "close"
-    reason: str = "delivery confirmed by the requester"
+    reason: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -1419,9 +1420,15 @@ def _close_cmd(batch: _Batch, command: Close) -> None:
 
 @_handles(AutoClose)
 def _auto_close(batch: _Batch, command: AutoClose) -> None:
-    if batch.current.state is S.CLOSED:
+    state = batch.current
+    if state.state is S.CLOSED:
         return
-    _close(batch, command.reason, "auto close", command.actor)
+    reason = command.reason or (
+        "delivery confirmed by the requester"
+        if state.delivery_confirmed
+        else "no complaint within the grace period"
+    )
+    _close(batch, reason, "auto close", command.actor)
 
 
 @_handles(Cancel)

@@ -15,7 +15,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,9 @@ import attrs
 
 from reqfulfill import lifecycle
 from reqfulfill.clock import Clock, SystemClock
+from reqfulfill.feedback import FeedbackPolicy
 from reqfulfill.lifecycle import Command, Context
+from reqfulfill.metrics import MetricsRow, metrics_rows, request_facts
 from reqfulfill.model.catalog import Catalog, Requester
 from reqfulfill.model.enums import (
     Channel,
@@ -141,6 +143,12 @@ class FulfillmentService:
     :param clock: where time comes from (default :class:`~reqfulfill.SystemClock`).
     :param id_factory: makes new request ids (default ``REQ-`` + 12 hex digits).
     :param poll_interval: how often the worker polls open supplier orders.
+    :param close_after: a grace period after which the worker closes a fulfilled
+        request nobody closed (None: an agent closes it, or the requester's
+        confirmation of delivery does).
+    :param feedback: when feedback is asked for and accepted (default: every
+        request, within 14 days of closure).
+    :param load_entrypoints: load plugins from the ``reqfulfill`` entry-point group.
     """
 
     def __init__(
@@ -154,6 +162,8 @@ class FulfillmentService:
         *,
         id_factory: Callable[[], str] | None = None,
         poll_interval: timedelta = timedelta(minutes=15),
+        close_after: timedelta | None = None,
+        feedback: FeedbackPolicy | None = None,
         load_entrypoints: bool = True,
     ) -> None:
         if not isinstance(catalog, Catalog):
@@ -167,6 +177,8 @@ class FulfillmentService:
         self.sla = sla
         self.clock: Clock = clock or SystemClock()
         self.poll_interval = poll_interval
+        self.close_after = close_after
+        self.feedback = feedback or FeedbackPolicy()
         self.plugins = PluginHost(get_plugin_manager(plugins, load_entrypoints=load_entrypoints))
         if store is None:
             store = default_store_url()
@@ -190,6 +202,9 @@ class FulfillmentService:
             RequestState.TRIAGE,
         ):
             approvers = frozenset(self.plugins.approvers(state))
+        survey = True
+        if isinstance(command, lifecycle.Close | lifecycle.AutoClose) and state is not None:
+            survey = self._sampled(state)
         return Context(
             catalog=self.catalog,
             now=now,
@@ -197,7 +212,19 @@ class FulfillmentService:
             sla=self.sla,
             directory=_Directory(self, now),
             approvers=approvers,
+            feedback=self.feedback,
+            survey=survey,
         )
+
+    def _sampled(self, state: ServiceRequest) -> bool:
+        """Whether closing this request invites feedback (every Nth per requester or item)."""
+        if self.feedback.every_nth == 1:
+            return True
+        if self.feedback.per == "item":
+            closed = self.store.query(item=state.item, state=RequestState.CLOSED.value)
+        else:
+            closed = self.store.query(requester=state.requester.id, state=RequestState.CLOSED.value)
+        return self.feedback.surveys(len(closed))
 
     def _load(self, request_id: str) -> ServiceRequest:
         events = self.store.load(request_id)
@@ -209,8 +236,13 @@ class FulfillmentService:
         timers: dict[str, datetime | None] = {}
         if self.sla is not None:
             timers["sla"] = lifecycle.next_sla_deadline(after, self.sla)
-        close_due = after.state is RequestState.FULFILLED and after.delivery_confirmed
-        timers["close"] = after.updated_at if close_due else None
+        close_at: datetime | None = None
+        if after.state is RequestState.FULFILLED and after.fulfilled_at is not None:
+            if after.delivery_confirmed:
+                close_at = after.fulfilled_at
+            elif self.close_after is not None:
+                close_at = after.fulfilled_at + self.close_after
+        timers["close"] = close_at
         open_orders = [
             t
             for t in after.plan
@@ -534,48 +566,25 @@ class FulfillmentService:
         since: datetime | None = None,
         until: datetime | None = None,
         by: str = "item",
-    ) -> list[dict[str, Any]]:
-        """Fulfillment metrics per item, group or agent.
+    ) -> list[MetricsRow]:
+        """Fulfillment metrics of the requests created in ``[since, until)``, per
+        ``"item"``, ``"group"`` or ``"agent"``.
 
-        Each row: ``key``, ``count``, ``fulfilled``, ``mean_hours_to_fulfil``,
-        ``sla_met_pct`` (of requests with an SLA that stopped), ``escalations``,
-        ``csat`` (mean rating), ``response_rate`` (rated / closed).
+        Each :class:`~reqfulfill.metrics.MetricsRow` has the count, time to assign
+        (p50), time to fulfil in business time (p50, p90), SLA attainment %,
+        escalations, CSAT (mean rating) and the survey response rate.
         """
         if by not in ("item", "group", "agent"):
             raise ValidationError.single("by", by, "group metrics by 'item', 'group' or 'agent'")
-        buckets: dict[str, list[ServiceRequest]] = {}
+        facts = []
         for row in self.store.query():
             if since is not None and row.created_at < since:
                 continue
             if until is not None and row.created_at >= until:
                 continue
-            request = self._load(row.request_id)
-            key = {"item": request.item, "group": request.group, "agent": request.agent}[by]
-            buckets.setdefault(key or "(none)", []).append(request)
-        return [_metrics_row(key, reqs) for key, reqs in sorted(buckets.items())]
-
-
-def _metrics_row(key: str, requests: Sequence[ServiceRequest]) -> dict[str, Any]:
-    fulfilled = [r for r in requests if r.fulfilled_at is not None]
-    hours = [
-        (r.fulfilled_at - r.created_at).total_seconds() / 3600 for r in fulfilled if r.fulfilled_at
-    ]
-    with_sla = [r for r in requests if r.sla.stopped and r.sla.target is not None]
-    met = [r for r in with_sla if not r.sla.breached]
-    closed = [r for r in requests if r.state is RequestState.CLOSED]
-    rated = [r for r in closed if r.feedback is not None]
-    return {
-        "key": key,
-        "count": len(requests),
-        "fulfilled": len(fulfilled),
-        "mean_hours_to_fulfil": round(sum(hours) / len(hours), 2) if hours else None,
-        "sla_met_pct": round(100 * len(met) / len(with_sla), 1) if with_sla else None,
-        "escalations": sum(r.sla.level for r in requests),
-        "csat": round(sum(r.feedback.rating for r in rated if r.feedback) / len(rated), 2)
-        if rated
-        else None,
-        "response_rate": round(len(rated) / len(closed), 2) if closed else None,
-    }
+            history = self.store.load(row.request_id)
+            facts.append(request_facts(lifecycle.replay(history), history))
+        return metrics_rows(facts, by)  # type: ignore[arg-type]
 
 
 def _enum(cls: Any, value: Any, path: str) -> Any:

@@ -1,0 +1,134 @@
+"""Fulfillment metrics from request histories: where to improve, by item, group or agent.
+
+Computed from the events, so they need no extra bookkeeping and agree with the
+audit trail. Times to fulfil are business time (the SLA calendar's, excluding
+paused time) when an SLA applies, else elapsed time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import attrs
+
+from reqfulfill.model import events as ev
+from reqfulfill.model.enums import RequestState
+from reqfulfill.model.request import ServiceRequest
+
+__all__ = ["MetricsRow", "RequestFacts", "metrics_rows", "percentile", "request_facts"]
+
+GroupBy = Literal["item", "group", "agent"]
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """The nearest-rank percentile (``p`` in 0..100) of ``values``; None when empty.
+
+    >>> percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90)
+    9
+    """
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@attrs.frozen
+class RequestFacts:
+    """What the metrics need of one request, read from its history."""
+
+    request: ServiceRequest
+    time_to_assign: timedelta | None
+    time_to_fulfil: timedelta | None
+    escalations: int
+    surveyed: bool
+
+
+def request_facts(request: ServiceRequest, history: Iterable[ev.Event]) -> RequestFacts:
+    """The metric facts of one request."""
+    assigned_at: datetime | None = None
+    escalations = 0
+    surveyed = False
+    for event in history:
+        if assigned_at is None and (
+            isinstance(event, ev.RequestClaimed)
+            or (isinstance(event, ev.RequestAssigned) and event.agent is not None)
+        ):
+            assigned_at = event.at
+        elif isinstance(event, ev.RequestEscalated):
+            escalations += 1
+        elif isinstance(event, ev.RequestClosed):
+            surveyed = event.survey
+    to_fulfil: timedelta | None = None
+    if request.fulfilled_at is not None:
+        if request.sla.stopped and request.sla.target is not None:
+            to_fulfil = request.sla.used
+        else:
+            to_fulfil = request.fulfilled_at - request.created_at
+    return RequestFacts(
+        request=request,
+        time_to_assign=assigned_at - request.created_at if assigned_at else None,
+        time_to_fulfil=to_fulfil,
+        escalations=escalations,
+        surveyed=surveyed,
+    )
+
+
+def _hours(value: float | None) -> float | None:
+    return None if value is None else round(value / 3600, 2)
+
+
+@attrs.frozen
+class MetricsRow:
+    """Metrics of one item, group or agent (``key``). Durations are in hours."""
+
+    key: str
+    count: int
+    fulfilled: int
+    assign_p50_h: float | None
+    fulfil_p50_h: float | None
+    fulfil_p90_h: float | None
+    sla_met_pct: float | None
+    escalations: int
+    csat: float | None
+    response_rate: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as a plain mapping (for JSON)."""
+        return attrs.asdict(self)
+
+
+def metrics_rows(facts: Iterable[RequestFacts], by: GroupBy) -> list[MetricsRow]:
+    """One row per key, sorted by key; requests without one count under ``(none)``."""
+    buckets: dict[str, list[RequestFacts]] = {}
+    for f in facts:
+        r = f.request
+        key = {"item": r.item, "group": r.group, "agent": r.agent}[by]
+        buckets.setdefault(key or "(none)", []).append(f)
+    return [_row(key, rows) for key, rows in sorted(buckets.items())]
+
+
+def _row(key: str, facts: Sequence[RequestFacts]) -> MetricsRow:
+    assign = [f.time_to_assign.total_seconds() for f in facts if f.time_to_assign is not None]
+    fulfil = [f.time_to_fulfil.total_seconds() for f in facts if f.time_to_fulfil is not None]
+    with_sla = [f for f in facts if f.request.sla.stopped and f.request.sla.target is not None]
+    met = [f for f in with_sla if not f.request.sla.breached]
+    closed = [f for f in facts if f.request.state is RequestState.CLOSED]
+    surveyed = [f for f in closed if f.surveyed]
+    ratings = [f.request.feedback.rating for f in closed if f.request.feedback is not None]
+    answered = [f for f in surveyed if f.request.feedback is not None]
+    return MetricsRow(
+        key=key,
+        count=len(facts),
+        fulfilled=len(fulfil),
+        assign_p50_h=_hours(percentile(assign, 50)),
+        fulfil_p50_h=_hours(percentile(fulfil, 50)),
+        fulfil_p90_h=_hours(percentile(fulfil, 90)),
+        sla_met_pct=round(100 * len(met) / len(with_sla), 1) if with_sla else None,
+        escalations=sum(f.escalations for f in facts),
+        csat=round(sum(ratings) / len(ratings), 2) if ratings else None,
+        response_rate=round(len(answered) / len(surveyed), 2) if surveyed else None,
+    )
