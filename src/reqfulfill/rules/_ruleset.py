@@ -209,7 +209,7 @@ class RuleSet:
     _matcher: Matcher = attrs.field(init=False, eq=False, repr=False)
     _by_name: dict[str, int] = attrs.field(init=False, eq=False, repr=False)
     _described: dict[str, str] = attrs.field(init=False, eq=False, repr=False, factory=dict)
-    _decisions: dict[int, Decision] = attrs.field(init=False, eq=False, repr=False, factory=dict)
+    _decisions: tuple[Decision, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         nodes: list[AllOf] = []
@@ -219,6 +219,9 @@ class RuleSet:
         object.__setattr__(self, "_nodes", tuple(nodes))
         object.__setattr__(self, "_matcher", Matcher(nodes))
         object.__setattr__(self, "_by_name", {r.name: i for i, r in enumerate(self.rules)})
+        # decisions are immutable: build each rule's once, hand out the same one
+        decisions = tuple(Decision(r.then, r.name, (r.name,)) for r in self.rules)
+        object.__setattr__(self, "_decisions", decisions)
 
     def rule(self, name: str) -> Rule:
         """The rule with this name; ``KeyError`` if there is none."""
@@ -240,13 +243,7 @@ class RuleSet:
         """The decision for ``facts`` under the hit policy; ``Decision.undecided`` if none."""
         if self.hit_policy == "first":
             index = self._matcher.first(facts)
-            if index < 0:
-                return Decision.undecided
-            decision = self._decisions.get(index)
-            if decision is None:  # decisions are immutable: build each rule's once
-                rule = self.rules[index]
-                decision = self._decisions[index] = Decision(rule.then, rule.name, (rule.name,))
-            return decision
+            return self._decisions[index] if index >= 0 else Decision.undecided
         hits = self._matcher.all(facts)
         if not hits:
             return Decision.undecided
