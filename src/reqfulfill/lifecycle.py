@@ -1267,6 +1267,8 @@ def _start_task(batch: _Batch, command: StartTask) -> None:
     ):
         _start(batch, task, actor=command.actor)
         return
+    if task.state is TaskState.IN_PROGRESS:
+        return  # tasks start by themselves; starting a started task changes nothing
     raise _refuse(batch, command, f"task {task.key!r} is {task.state.value}")
 
 

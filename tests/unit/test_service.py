@@ -212,6 +212,8 @@ def test_fail_and_restart_a_task(service, erin) -> None:  # type: ignore[no-unty
     )
     request = service.start_task(rid, "reset", AGENT)
     assert request.task("reset").state is TaskState.IN_PROGRESS
+    # starting a started task changes nothing
+    assert service.start_task(rid, "reset", AGENT).version == request.version
 
 
 def test_delivery_confirmation_only_by_requester(service, worker, supplier, phone, erin) -> None:  # type: ignore[no-untyped-def]
