@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 _RETRIES = 20
 """How often a command is tried on fresh state when a concurrent write wins the race."""
 
+_STATE_CACHE = 1024
+"""How many recently used request states a service keeps, so a command folds only
+the events appended since (a stream never changes below its version)."""
+
 
 def default_store_url() -> str:
     """The embedded store used when none is given.
@@ -184,6 +188,8 @@ class FulfillmentService:
             store = default_store_url()
         self.store: Store = self.plugins.storage(store) if isinstance(store, str) else store
         self._new_id = id_factory or (lambda: "REQ-" + uuid.uuid4().hex[:12].upper())
+        # request id -> (state, the last event folded into it), most recent last
+        self._states: dict[str, tuple[ServiceRequest, Event]] = {}
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -230,7 +236,29 @@ class FulfillmentService:
         events = self.store.load(request_id)
         if not events:
             raise NotFoundError("request", request_id)
-        return lifecycle.replay(events)
+        # A stream only grows, so a state folded earlier is still the fold of the
+        # stream's first ``version`` events: fold only what came after it.
+        known = self._states.get(request_id)
+        if known is not None:
+            state, last = known
+            if state.version <= len(events) and events[state.version - 1] == last:
+                for event in events[state.version :]:
+                    state = lifecycle.evolve(state, event)
+                self._remember(state, events[-1])
+                return state
+        state = lifecycle.replay(events)
+        self._remember(state, events[-1])
+        return state
+
+    def _remember(self, state: ServiceRequest, last: Event) -> None:
+        states = self._states
+        states.pop(state.id, None)
+        if len(states) >= _STATE_CACHE:
+            try:
+                del states[next(iter(states))]
+            except (StopIteration, KeyError, RuntimeError):  # another thread got there
+                pass
+        states[state.id] = (state, last)
 
     def _timers(self, before: ServiceRequest | None, after: ServiceRequest) -> dict[str, Any]:
         timers: dict[str, datetime | None] = {}
@@ -278,13 +306,10 @@ class FulfillmentService:
                 state = self._load(request_id)
             command = make(state)
             context = self._context(state, command)
-            events = lifecycle.decide(state, command, context)
+            events, after = lifecycle.decide_and_evolve(state, command, context)
             if not events:
                 assert state is not None
                 return state
-            after = state
-            for event in events:
-                after = lifecycle.evolve(after, event)
             assert after is not None
             try:
                 self.store.append(
@@ -302,6 +327,7 @@ class FulfillmentService:
                 if attempt:
                     time.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
                 continue
+            self._remember(after, events[-1])
             for event in events:
                 self.plugins.on_event(event)
             return after
@@ -513,10 +539,11 @@ class FulfillmentService:
     ) -> list[ServiceRequest]:
         """Requests by group, state and/or agent, oldest first.
 
-        With no state, the open requests (not closed, cancelled, rejected or fulfilled).
+        With no state, every request that still needs someone: the open ones and
+        the fulfilled ones waiting to be closed.
         """
         if state is None:
-            wanted = [s.value for s in RequestState if s.open]
+            wanted = [s.value for s in RequestState if s.open or s is RequestState.FULFILLED]
         else:
             st = _enum(RequestState, state, "state")
             assert st is not None
