@@ -99,27 +99,47 @@ class Worker:
 
         ``limit`` caps the number of effects and timers handled in this call.
         """
+        return self._run(limit, batch=10, stoppable=False)
+
+    def _run(self, limit: int | None, *, batch: int, stoppable: bool) -> int:
+        """Claim up to ``batch`` due effects at a time and run them, then due timers.
+
+        With ``stoppable``, a :meth:`stop` request ends the run between two
+        effects; the run then claims one effect at a time, so no claimed effect
+        waits out its lease because the worker stopped.
+        """
         done = 0
         while limit is None or done < limit:
-            batch = 10 if limit is None else min(10, limit - done)
+            if stoppable and self._stop.is_set():
+                break
+            size = batch if limit is None else min(batch, limit - done)
             now = self.service.clock.now()
             entries = self.service.store.claim_effects(
-                now, worker=self.name, lease=self.lease, limit=batch
+                now, worker=self.name, lease=self.lease, limit=size
             )
             for entry in entries:
                 self._run_effect(entry)
                 done += 1
-            room = batch - len(entries)
+            room = size - len(entries)
             timers = self.service.store.due_timers(now, limit=room) if room > 0 else []
             for timer in timers:
+                if stoppable and self._stop.is_set():
+                    break
                 self._run_timer(timer)
                 done += 1
             if not entries and not timers:
                 break
         return done
 
-    def run_forever(self, interval: float = 1.0) -> None:
-        """Loop until SIGTERM/SIGINT or :meth:`stop`; finishes the effect in hand first."""
+    def run_forever(self, interval: float | None = None) -> None:
+        """Loop until SIGTERM/SIGINT or :meth:`stop`; finishes the effect in hand first.
+
+        Effects are claimed one at a time, so a stop request waits for at most
+        one effect (or timer). ``interval`` is how long to sleep when nothing
+        was due (default: one second). Signal handlers are installed only in
+        the main thread and are restored on return.
+        """
+        pause = 1.0 if interval is None else interval
         previous: dict[signal.Signals, Any] = {}
 
         def handle(signum: int, frame: FrameType | None) -> None:
@@ -132,15 +152,16 @@ class Worker:
         try:
             while not self._stop.is_set():
                 try:
-                    ran = self.run_pending(limit=100)
+                    ran = self._run(100, batch=1, stoppable=True)
                 except Exception:
                     log.exception("worker %s: a run failed; going on", self.name)
                     ran = 0
                 if not ran:
-                    self._stop.wait(interval)
+                    self._stop.wait(pause)
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
+            log.info("worker %s stopped", self.name)
 
     def stop(self) -> None:
         """Ask :meth:`run_forever` to return."""

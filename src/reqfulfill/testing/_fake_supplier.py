@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import attrs
 
@@ -13,12 +13,21 @@ from reqfulfill.model.enums import OrderStatus
 from reqfulfill.model.errors import NotFoundError, SupplierError
 from reqfulfill.model.supplier import OrderReceipt, SupplierOrder
 
-__all__ = ["FakeOrder", "FakeSupplier"]
+__all__ = ["FakeOrder", "FakeSupplier", "Webhook"]
+
+Webhook = Callable[[str, str, OrderStatus], object]
+"""Where a supplier pushes status changes: ``(supplier_id, ref, status)``, e.g.
+``service.record_supplier_update``."""
 
 
 @attrs.define
 class FakeOrder:
-    """An order the fake supplier accepted."""
+    """An order the fake supplier accepted.
+
+    ``status`` is the supplier's own, current status; ``history`` every status
+    it has held, oldest first; ``cancel_keys`` the idempotency keys of the
+    cancel requests it received (each key once).
+    """
 
     ref: str
     idempotency_key: str
@@ -26,6 +35,9 @@ class FakeOrder:
     status: OrderStatus = OrderStatus.PLACED
     polls: int = 0
     cancel_keys: list[str] = attrs.field(factory=list)
+    history: list[OrderStatus] = attrs.field(factory=lambda: [OrderStatus.PLACED])
+    visible_from: int = 0
+    """The poll count from which ``status`` is reported (the ``latency`` knob)."""
 
 
 class FakeSupplier:
@@ -46,13 +58,21 @@ class FakeSupplier:
     (1, 1)
 
     :param supplier_id: the supplier's id in the catalog.
-    :param latency: polls before an advanced status becomes visible.
+    :param latency: polls after a status change during which the old status is
+        still reported (the supplier's systems lag).
     :param fail_first: the first N calls to ``place_order`` raise a retryable error.
-    :param failure_rate: the chance that any call raises a retryable error.
+    :param failure_rate: the chance that any call raises a retryable error
+        (``place_order``, ``order_status`` and ``cancel_order``).
     :param reject: every order is refused with a permanent error.
+    :param reject_items: orders with a line for one of these items are refused
+        with a permanent error.
     :param auto_deliver: orders report DELIVERED on the first poll.
-    :param out_of_order: polls report an older status now and then.
-    :param seed: seeds the random failures.
+    :param out_of_order: polls sometimes report a status the order held before
+        (a lagging replica), and each pushed update is followed by a stale one.
+    :param duplicates: each pushed update is sent twice.
+    :param webhook: where :meth:`advance` pushes status changes, e.g.
+        ``service.record_supplier_update``; with none, changes are only polled.
+    :param seed: seeds the random failures and stale reports.
     """
 
     def __init__(
@@ -63,25 +83,41 @@ class FakeSupplier:
         fail_first: int = 0,
         failure_rate: float = 0.0,
         reject: bool = False,
+        reject_items: Collection[str] = (),
         auto_deliver: bool = False,
         out_of_order: bool = False,
+        duplicates: bool = False,
+        webhook: Webhook | None = None,
         seed: int | None = 0,
     ) -> None:
+        if latency < 0:
+            raise ValueError(f"latency is a number of polls, not {latency!r}")
+        if not 0.0 <= failure_rate <= 1.0:
+            raise ValueError(f"failure_rate is a probability, not {failure_rate!r}")
         self.supplier_id = supplier_id
         self.latency = latency
         self.fail_first = fail_first
         self.failure_rate = failure_rate
         self.reject = reject
+        self.reject_items = frozenset(reject_items)
         self.auto_deliver = auto_deliver
         self.out_of_order = out_of_order
+        self.duplicates = duplicates
+        self.webhook = webhook
         self._random = random.Random(seed)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._by_key: dict[str, FakeOrder] = {}
         self._by_ref: dict[str, FakeOrder] = {}
         self.place_calls = 0
         self.duplicate_calls = 0
         self.status_calls = 0
         self.cancel_calls = 0
+        self.failures = 0
+        """Simulated retryable failures raised so far (``fail_first`` and ``failure_rate``)."""
+        self.stale_reports = 0
+        """Polls answered with an older status than the current one (``out_of_order``)."""
+        self.pushes: list[tuple[str, OrderStatus]] = []
+        """Every update sent to the webhook, duplicates and stale ones included."""
 
     # -- plugin ---------------------------------------------------------------------
 
@@ -98,19 +134,26 @@ class FakeSupplier:
         with self._lock:
             return list(self._by_key.values())
 
-    def _maybe_fail(self) -> None:
+    def _maybe_fail(self, what: str) -> None:
         if self.failure_rate and self._random.random() < self.failure_rate:
-            raise SupplierError(f"{self.supplier_id}: timed out (simulated)", retryable=True)
+            self.failures += 1
+            raise SupplierError(f"{self.supplier_id}: {what} timed out (simulated)", retryable=True)
 
     def place_order(self, order: SupplierOrder, idempotency_key: str) -> OrderReceipt:
         """Accept an order once per idempotency key."""
         with self._lock:
             self.place_calls += 1
             if self.place_calls <= self.fail_first:
+                self.failures += 1
                 raise SupplierError(f"{self.supplier_id}: service unavailable", retryable=True)
             if self.reject:
                 raise SupplierError(f"{self.supplier_id}: item not sold here", retryable=False)
-            self._maybe_fail()
+            refused = sorted({line.item for line in order.lines} & self.reject_items)
+            if refused:
+                raise SupplierError(
+                    f"{self.supplier_id}: unknown item {refused[0]!r}", retryable=False
+                )
+            self._maybe_fail("placing the order")
             known = self._by_key.get(idempotency_key)
             if known is not None:
                 self.duplicate_calls += 1
@@ -129,41 +172,61 @@ class FakeSupplier:
                 f"{self.supplier_id}: unknown order {ref!r}", retryable=False
             ) from None
 
+    def _set_status(self, placed: FakeOrder, status: OrderStatus) -> None:
+        if status is placed.status:
+            return
+        placed.status = status
+        placed.history.append(status)
+        placed.visible_from = placed.polls + self.latency
+
     def order_status(self, ref: str) -> OrderStatus:
-        """The order's status as the supplier reports it."""
+        """The order's status as the supplier reports it (``latency``, ``out_of_order``)."""
         with self._lock:
             self.status_calls += 1
-            self._maybe_fail()
+            self._maybe_fail("the status query")
             placed = self._order(ref)
-            placed.polls += 1
             if self.auto_deliver and placed.status in (OrderStatus.PLACED, OrderStatus.CONFIRMED):
-                placed.status = OrderStatus.DELIVERED
-            if placed.polls <= self.latency:
-                return OrderStatus.PLACED
-            if self.out_of_order and self._random.random() < 0.3:
-                return OrderStatus.PLACED
+                self._set_status(placed, OrderStatus.DELIVERED)
+            placed.polls += 1
+            older = placed.history[:-1]
+            if placed.polls <= placed.visible_from and older:
+                return older[-1]  # the change has not reached the supplier's API yet
+            if self.out_of_order and older and self._random.random() < 0.3:
+                self.stale_reports += 1
+                return self._random.choice(older)
             return placed.status
 
     def cancel_order(self, ref: str, idempotency_key: str) -> OrderStatus:
         """Cancel unless already delivered; idempotent per key."""
         with self._lock:
             self.cancel_calls += 1
+            self._maybe_fail("cancelling the order")
             placed = self._order(ref)
             if idempotency_key not in placed.cancel_keys:
                 placed.cancel_keys.append(idempotency_key)
-            if placed.status is not OrderStatus.DELIVERED:
-                placed.status = OrderStatus.CANCELLED
+            if not placed.status.final:
+                self._set_status(placed, OrderStatus.CANCELLED)
             return placed.status
 
     # -- test controls -------------------------------------------------------------------
 
     def advance(self, ref: str, status: OrderStatus) -> None:
-        """Move an order on (the worker's next poll sees it)."""
+        """Move an order on: the worker's next poll sees it (after ``latency`` polls),
+        and the ``webhook``, if any, is told at once."""
         with self._lock:
             placed = self._by_ref.get(ref)
             if placed is None:
                 raise NotFoundError("supplier order", ref)
-            placed.status = status
+            before = list(placed.history)
+            self._set_status(placed, status)
+        if self.webhook is None:
+            return
+        sends = [status, status] if self.duplicates else [status]
+        if self.out_of_order and before:
+            sends.append(before[-1])  # a stale update overtaken by the newer one
+        for sent in sends:
+            self.pushes.append((ref, sent))
+            self.webhook(self.supplier_id, ref, sent)
 
     def order_for(self, request_id: str) -> FakeOrder:
         """The order placed for a request."""
