@@ -4,29 +4,28 @@ Build with ``scripts/check_docs.sh`` (warnings are errors), or by hand::
 
     sphinx-build -W --keep-going -b html docs docs/_build/html
 
-Before reading the sources this file writes ``docs/_generated/*.mmd``: the
-lifecycle and the demo phone plan, drawn by :mod:`reqfulfill.diagrams` (the
-same text ``reqfulfill diagram lifecycle`` and ``reqfulfill diagram plan``
-print), so the diagrams in the site can never disagree with the code.
+The ``reqfulfill-diagram`` directive defined here draws a diagram while the page is
+read: ``lifecycle`` or ``plan ITEM`` (an item of ``reqfulfill.testing.demo_catalog()``),
+with :mod:`reqfulfill.diagrams` -- the same text ``reqfulfill diagram lifecycle`` and
+``reqfulfill diagram plan`` print -- so the site can never disagree with the code.
 """
 
 from __future__ import annotations
 
 import re
 from importlib.metadata import metadata
-from pathlib import Path
 from typing import Any
+
+from sphinx.errors import ExtensionError
+from sphinxcontrib.mermaid import Mermaid
 
 from reqfulfill import __version__
 from reqfulfill.diagrams import lifecycle_mermaid, plan_mermaid
 from reqfulfill.testing import demo_catalog
 
-DOCS = Path(__file__).resolve().parent
-GENERATED = DOCS / "_generated"
-
 project = "reqfulfill"
 author = "reqfulfill developers"
-copyright = "reqfulfill developers; Apache-2.0"  # noqa: A001 (Sphinx's name)
+copyright = "reqfulfill developers; Apache-2.0"
 release = __version__
 version = ".".join(__version__.split(".")[:2])
 
@@ -39,7 +38,7 @@ extensions = [
 
 source_suffix = {".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "_generated", "**/.*"]
+exclude_patterns = ["_build", "**/.*"]
 
 # -- Markdown ---------------------------------------------------------------------------
 myst_enable_extensions = ["colon_fence", "deflist"]
@@ -88,21 +87,23 @@ def _rewrite_source(app: Any, docname: str, source: list[str]) -> None:
     source[0] = _link_outside(source[0])
 
 
-def _write_if_changed(path: Path, text: str) -> None:
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        path.write_text(text, encoding="utf-8")
+class DiagramDirective(Mermaid):
+    """``reqfulfill-diagram lifecycle`` or ``reqfulfill-diagram plan ITEM``, drawn now."""
 
+    has_content = False
+    required_arguments = 1
+    optional_arguments = 1
 
-def _generate_diagrams(app: Any) -> None:
-    GENERATED.mkdir(exist_ok=True)
-    _write_if_changed(GENERATED / ".gitignore", "*\n")
-    _write_if_changed(GENERATED / "lifecycle.mmd", lifecycle_mermaid())
-    _write_if_changed(
-        GENERATED / "plan-iphone-15.mmd", plan_mermaid(demo_catalog(), "iphone-15")
-    )
+    def get_mm_code(self) -> str:
+        kind, *rest = self.arguments
+        if kind == "lifecycle" and not rest:
+            return lifecycle_mermaid()
+        if kind == "plan" and len(rest) == 1:
+            return plan_mermaid(demo_catalog(), rest[0])
+        raise ExtensionError(f"reqfulfill-diagram: use 'lifecycle' or 'plan ITEM', not {kind!r}")
 
 
 def setup(app: Any) -> dict[str, Any]:
-    app.connect("builder-inited", _generate_diagrams)
+    app.add_directive("reqfulfill-diagram", DiagramDirective)
     app.connect("source-read", _rewrite_source)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
