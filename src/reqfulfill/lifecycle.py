@@ -93,6 +93,7 @@ __all__ = [
     "Triage",
     "Wait",
     "decide",
+    "decide_and_evolve",
     "evolve",
     "replay",
 ]
@@ -659,12 +660,20 @@ def decide(state: ServiceRequest | None, command: Command, context: Context) -> 
     :class:`ValidationError` for bad arguments. Returns ``[]`` for commands that
     change nothing (a duplicate supplier update, closing a closed request).
     """
+    return decide_and_evolve(state, command, context)[0]
+
+
+def decide_and_evolve(
+    state: ServiceRequest | None, command: Command, context: Context
+) -> tuple[list[ev.Event], ServiceRequest | None]:
+    """:func:`decide`, and the state after its events (``decide`` folds them anyway,
+    so the caller need not apply them a second time)."""
     if isinstance(command, Submit):
         if state is not None:
             raise TransitionError(command.request_id, state.state, command.name, "already exists")
         batch = _Batch(None, command.request_id, context, command.actor)
         _submit(batch, command)
-        return batch.events
+        return batch.events, batch.state
     if state is None:
         raise TransitionError(None, None, command.name, "no such request")
     allowed = COMMAND_STATES[type(command)]
@@ -673,7 +682,7 @@ def decide(state: ServiceRequest | None, command: Command, context: Context) -> 
     batch = _Batch(state, state.id, context, command.actor)
     _HANDLERS[type(command)](batch, command)
     _sync_sla(batch)
-    return batch.events
+    return batch.events, batch.state
 
 
 def _deny(batch: _Batch, command: Command, reason: str) -> AuthorizationError:
@@ -1761,9 +1770,21 @@ def evolve(state: ServiceRequest | None, event: ev.Event) -> ServiceRequest:
     if state.id != event.request_id:
         raise TransitionError(state.id, current, event.type, "event of another request")
     new = _EVOLVERS[cls](state, event)
-    if change is not None and change[1] is not None:
-        new = attrs.evolve(new, state=change[1])
-    return attrs.evolve(new, version=state.version + 1, updated_at=event.at)
+    target = change[1] if change is not None else None
+    if new is state:
+        if target is None:
+            return attrs.evolve(state, version=state.version + 1, updated_at=event.at)
+        return attrs.evolve(state, state=target, version=state.version + 1, updated_at=event.at)
+    # ``new`` was built by the evolver just now and nobody else holds it yet: finish
+    # it in place instead of copying its thirty fields again (most of replay's cost)
+    if target is not None:
+        _set_field(new, "state", target)
+    _set_field(new, "version", state.version + 1)
+    _set_field(new, "updated_at", event.at)
+    return new
+
+
+_set_field = object.__setattr__
 
 
 def replay(events: Iterable[ev.Event]) -> ServiceRequest:

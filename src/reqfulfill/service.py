@@ -10,6 +10,7 @@ recorded in the store's outbox in the same append and run by the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -254,10 +255,9 @@ class FulfillmentService:
         states = self._states
         states.pop(state.id, None)
         if len(states) >= _STATE_CACHE:
-            try:
+            # another thread may have evicted it already
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):
                 del states[next(iter(states))]
-            except (StopIteration, KeyError, RuntimeError):  # another thread got there
-                pass
         states[state.id] = (state, last)
 
     def _timers(self, before: ServiceRequest | None, after: ServiceRequest) -> dict[str, Any]:
