@@ -1,0 +1,240 @@
+"""``FulfillmentMachine`` on the three stores reqfulfill ships.
+
+Under the CI profile (``HYPOTHESIS_PROFILE=ci``) the three runs together take
+at least 10,000 steps (each test asserts its share); the dev profile runs a
+short smoke version of each.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from reqfulfill import FulfillmentService
+from reqfulfill.model.catalog import Requester
+from reqfulfill.stores import Store
+from reqfulfill.testing.machine import FulfillmentMachine
+
+CI_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
+STEPS = 50
+# examples per store, and the steps each run must reach under the CI profile
+# (4,500 + 3,000 + 2,500 = 10,000; measured runs take about 20% more)
+PLAN = {
+    "memory": (130 if CI_PROFILE else 12, 4_500),
+    "sqlite": (90 if CI_PROFILE else 8, 3_000),
+    "postgres": (85 if CI_PROFILE else 6, 2_500),
+}
+
+
+def _settings(store: str) -> settings:
+    examples, _ = PLAN[store]
+    return settings(
+        max_examples=examples,
+        stateful_step_count=STEPS,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+
+
+def _run(machine: type[FulfillmentMachine], store: str) -> int:
+    machine.steps_run = 0
+    run_state_machine_as_test(machine, settings=_settings(store))
+    steps = machine.steps_run
+    print(f"{store}: {steps} steps")  # the figure CI reports (with -s)
+    if CI_PROFILE:
+        assert steps >= PLAN[store][1], f"{store}: only {steps} steps under the CI profile"
+    else:
+        assert steps >= PLAN[store][0] * 10
+    accepted = sum(n for k, n in machine.outcomes.items() if k.endswith(" accepted"))
+    refused = sum(n for k, n in machine.outcomes.items() if " refused " in k)
+    assert accepted, machine.outcomes  # commands went through ...
+    assert refused, machine.outcomes  # ... and were refused
+    return steps
+
+
+class MemoryMachine(FulfillmentMachine):
+    store_url = "memory://"
+
+
+class SQLiteMachine(FulfillmentMachine):
+    store_url = "sqlite:///{tmp}/machine.db"
+
+
+def test_machine_on_memory() -> None:
+    _run(MemoryMachine, "memory")
+    # the random walk is not stuck at the start: requests are approved, worked, closed, rated
+    outcomes = MemoryMachine.outcomes
+    for command in (
+        "approve",
+        "claim",
+        "complete_task",
+        "ship",
+        "confirm_delivery",
+        "close",
+        "record_feedback",
+        "cancel",
+    ):
+        assert outcomes[f"{command} accepted"], (command, outcomes)
+    assert outcomes["approve refused (AuthorizationError)"]
+
+
+def test_machine_on_sqlite() -> None:
+    _run(SQLiteMachine, "sqlite")
+
+
+def _pg_dsn() -> str:
+    dsn = os.environ.get("REQFULFILL_PG_DSN", "").strip()
+    reason = ""
+    if not dsn:
+        reason = "REQFULFILL_PG_DSN is not set"
+    else:
+        try:
+            import psycopg
+
+            psycopg.connect(dsn, connect_timeout=5).close()
+        except Exception as exc:  # ImportError or psycopg.Error
+            reason = f"cannot reach PostgreSQL at REQFULFILL_PG_DSN: {exc}"
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason} (CI=true: PostgreSQL tests must run)", pytrace=False)
+        pytest.skip(reason)
+    return dsn
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """One fresh schema for the whole run (dropped after); examples empty its tables."""
+    import psycopg
+    from psycopg import sql
+
+    dsn = _pg_dsn()
+    schema = f"rf_machine_{uuid.uuid4().hex[:10]}"
+    yield f"{dsn}{'&' if '?' in dsn else '?'}schema={schema}"
+    with psycopg.connect(dsn, autocommit=True) as db:
+        db.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.mark.postgres
+def test_machine_on_postgres(pg_schema_url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    from reqfulfill.stores.postgres import PostgresStore, split_url
+
+    store = PostgresStore.from_url(pg_schema_url)
+    dsn, schema = split_url(pg_schema_url)
+    assert schema is not None
+    tables = ["rf_events", "rf_requests", "rf_orders", "rf_outbox", "rf_timers"]
+    truncate = sql.SQL("TRUNCATE {}").format(
+        sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)
+    )
+
+    class PostgresMachine(FulfillmentMachine):
+        """A schema per test, emptied per example: a fresh schema per example is slow."""
+
+        def make_service(self) -> FulfillmentService:
+            with psycopg.connect(dsn, autocommit=True) as db:
+                db.execute(truncate)
+            shared: Store = store
+            return FulfillmentService(
+                self._catalog,
+                sla=self.sla_policy,
+                store=shared,
+                plugins=[*self.suppliers.values(), self.automations],
+                clock=self.clock,
+                id_factory=self.new_request_id,
+                load_entrypoints=False,
+            )
+
+        def release_store(self) -> None:
+            pass  # shared by every example; closed below
+
+    try:
+        _run(PostgresMachine, "postgres")
+    finally:
+        store.close()
+
+
+class ManagerIsAgentMachine(FulfillmentMachine):
+    """A requester whose manager is also an agent: both roles, never self-approval."""
+
+    requesters = (
+        Requester("sam.agent", "Sam Agent", "IT", "Helsinki HQ", manager="tia.agent"),
+        Requester("tia.agent", "Tia Agent", "IT", "Helsinki HQ", manager="sam.agent"),
+    )
+
+
+def test_machine_with_agents_as_requesters() -> None:
+    ManagerIsAgentMachine.steps_run = 0
+    run_state_machine_as_test(
+        ManagerIsAgentMachine,
+        settings=settings(
+            max_examples=30 if CI_PROFILE else 8,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
+    assert ManagerIsAgentMachine.outcomes["submit accepted"]
+
+
+class _LyingStore:
+    """A memory store that loses the last event of long streams: the machine must notice."""
+
+    def __init__(self) -> None:
+        from reqfulfill.stores import MemoryStore
+
+        self._inner = MemoryStore()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def load(self, request_id: str) -> list[object]:
+        events = self._inner.load(request_id)
+        return events[:-1] if len(events) > 6 else events
+
+
+class BrokenStoreMachine(FulfillmentMachine):
+    def make_service(self) -> FulfillmentService:
+        return FulfillmentService(
+            self._catalog,
+            store=_LyingStore(),  # type: ignore[arg-type]
+            plugins=[*self.suppliers.values(), self.automations],
+            clock=self.clock,
+            id_factory=self.new_request_id,
+            load_entrypoints=False,
+        )
+
+
+class TooLenientOracleMachine(FulfillmentMachine):
+    """An oracle that forbids approvals: the decider's accepted approvals must be flagged."""
+
+    def allowed(self, command: str, actor: str, state: object, task_key: str | None) -> bool:
+        if command == "approve":
+            return False
+        return super().allowed(command, actor, state, task_key)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("machine", "message"),
+    [
+        (BrokenStoreMachine, "replay"),
+        (TooLenientOracleMachine, "is not allowed to approve"),
+    ],
+)
+def test_machine_finds_planted_bugs(machine: type[FulfillmentMachine], message: str) -> None:
+    quick = settings(
+        max_examples=60,
+        stateful_step_count=30,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate],
+    )
+    with pytest.raises(AssertionError, match=message):
+        run_state_machine_as_test(machine, settings=quick)
