@@ -80,11 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     demo.set_defaults(func=_demo)
     from reqfulfill._cli_db import add_commands as add_db_commands
+    from reqfulfill._cli_diagram import add_commands as add_diagram_commands
     from reqfulfill._cli_report import add_commands as add_report_commands
     from reqfulfill._cli_rules import add_commands as add_rule_commands
 
     add_rule_commands(sub)
     add_report_commands(sub)
+    add_diagram_commands(sub)
     add_db_commands(sub)
     return parser
 
