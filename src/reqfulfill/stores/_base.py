@@ -142,13 +142,15 @@ class Store(Protocol):
         ...
 
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
-        """Remove a finished effect from the outbox."""
+        """Remove a finished effect from the outbox, unless another worker has claimed
+        it since (this worker's lease lapsed): then that worker finishes it."""
         ...
 
     def retry_effect(
         self, effect_id: str, *, worker: str, available_at: datetime, error: str
     ) -> None:
-        """Release a failed attempt: count it, and make it due again at ``available_at``."""
+        """Release a failed attempt: count it, and make it due again at ``available_at``.
+        Does nothing when another worker has claimed the effect since."""
         ...
 
     def set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:

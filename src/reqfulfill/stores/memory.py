@@ -125,9 +125,11 @@ class MemoryStore:
             return claimed
 
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
-        """Remove the effect."""
+        """Remove the effect, unless another worker holds it now."""
         with self._lock:
-            self._outbox.pop(effect_id, None)
+            entry = self._outbox.get(effect_id)
+            if entry is not None and entry.worker in (worker, None):
+                del self._outbox[effect_id]
 
     def retry_effect(
         self, effect_id: str, *, worker: str, available_at: datetime, error: str
@@ -135,7 +137,7 @@ class MemoryStore:
         """Count the attempt and release the lease."""
         with self._lock:
             entry = self._outbox.get(effect_id)
-            if entry is None:
+            if entry is None or entry.worker not in (worker, None):
                 return
             self._outbox[effect_id] = attrs.evolve(
                 entry,

@@ -190,14 +190,20 @@ class PostgresStore:
         return db
 
     @contextmanager
-    def _tx(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    def _tx(self, *, pipeline: bool = False) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """A transaction; with ``pipeline``, its statements (BEGIN and COMMIT too) are
+        sent without waiting for each answer: a result fetched inside waits for it."""
         with self._lock:
             if self._closed:
                 raise ValidationError.single("store", self.schema or self.dsn, "store is closed")
             if self._db.closed or self._db.broken:
                 self._db = self._connect()
-            with self._db.transaction():
-                yield self._db
+            if pipeline:
+                with self._db.pipeline(), self._db.transaction():
+                    yield self._db
+            else:
+                with self._db.transaction():
+                    yield self._db
 
     def _request_lock(self, db: psycopg.Connection[tuple[Any, ...]], request_id: str) -> None:
         # hashtext is stable within a server; collisions only serialize two requests.
@@ -276,7 +282,9 @@ class PostgresStore:
             (e.event_id, request_id, e.type, to_micros(effect_due(e))) for e in events if e.effect
         ]
         try:
-            with self._tx() as db:
+            # one pipeline: BEGIN, the lock and the version check share a round trip, and
+            # the writes and COMMIT go out together (a round trip instead of one each)
+            with self._tx(pipeline=True) as db:
                 self._request_lock(db, request_id)
                 row = db.execute(
                     "SELECT coalesce(max(version), 0) FROM rf_events WHERE request_id = %s",
@@ -299,10 +307,10 @@ class PostgresStore:
                             " VALUES (%s, %s, %s, %s) ON CONFLICT (effect_id) DO NOTHING",
                             effects,
                         )
-                if summary is not None:
-                    self._write_summary(db, summary, expected_version + len(rows))
-                if timers:
-                    self._write_timers(db, request_id, timers)
+                    if summary is not None:
+                        self._write_summary(db, summary, expected_version + len(rows))
+                    if timers:
+                        self._write_timers(db, request_id, timers)
         except pg_errors.UniqueViolation as exc:
             # Another writer got this version (or these event ids) first.
             raise ConcurrencyError(request_id, expected_version) from exc
@@ -463,9 +471,13 @@ class PostgresStore:
         ]
 
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
-        """Remove the effect."""
+        """Remove the effect, unless another worker holds it now (its lease lapsed and
+        was claimed again: that worker finishes it)."""
         with self._tx() as db:
-            db.execute("DELETE FROM rf_outbox WHERE effect_id = %s", (effect_id,))
+            db.execute(
+                "DELETE FROM rf_outbox WHERE effect_id = %s AND (worker = %s OR worker IS NULL)",
+                (effect_id, worker),
+            )
 
     def retry_effect(
         self, effect_id: str, *, worker: str, available_at: datetime, error: str
@@ -474,8 +486,9 @@ class PostgresStore:
         with self._tx() as db:
             db.execute(
                 "UPDATE rf_outbox SET attempts = attempts + 1, available_at = %s,"
-                " lease_until = NULL, worker = NULL, last_error = %s WHERE effect_id = %s",
-                (to_micros(available_at), error, effect_id),
+                " lease_until = NULL, worker = NULL, last_error = %s WHERE effect_id = %s"
+                " AND (worker = %s OR worker IS NULL)",
+                (to_micros(available_at), error, effect_id, worker),
             )
 
     def outbox(self) -> list[OutboxEntry]:

@@ -344,9 +344,12 @@ class SQLiteStore:
         ]
 
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
-        """Remove the effect."""
+        """Remove the effect, unless another worker holds it now."""
         with self._tx() as db:
-            db.execute("DELETE FROM rf_outbox WHERE effect_id = ?", (effect_id,))
+            db.execute(
+                "DELETE FROM rf_outbox WHERE effect_id = ? AND (worker = ? OR worker IS NULL)",
+                (effect_id, worker),
+            )
 
     def retry_effect(
         self, effect_id: str, *, worker: str, available_at: datetime, error: str
@@ -355,8 +358,9 @@ class SQLiteStore:
         with self._tx() as db:
             db.execute(
                 "UPDATE rf_outbox SET attempts = attempts + 1, available_at = ?,"
-                " lease_until = NULL, worker = NULL, last_error = ? WHERE effect_id = ?",
-                (to_micros(available_at), error, effect_id),
+                " lease_until = NULL, worker = NULL, last_error = ? WHERE effect_id = ?"
+                " AND (worker = ? OR worker IS NULL)",
+                (to_micros(available_at), error, effect_id, worker),
             )
 
     def outbox(self) -> list[OutboxEntry]:

@@ -593,6 +593,23 @@ class StoreContract:
         store.complete_effect(f"{request_id}/2", worker="w1")
         assert store.claim_effects(later + timedelta(days=1), worker="w", lease=timedelta(1)) == []
 
+    def test_a_lapsed_worker_cannot_release_or_remove_a_reclaimed_effect(
+        self, store: Store
+    ) -> None:
+        request_id = _new_id()
+        effect_id = f"{request_id}/1"
+        store.append(request_id, [_notification(request_id, 1)], 0)
+        lease = timedelta(minutes=5)
+        assert len(store.claim_effects(T0, worker="slow", lease=lease)) == 1
+        assert len(store.claim_effects(T0 + lease, worker="fresh", lease=lease)) == 1
+        # the slow worker wakes up after its lease lapsed: the effect is not its own any more
+        store.retry_effect(effect_id, worker="slow", available_at=T0, error="late")
+        store.complete_effect(effect_id, worker="slow")
+        assert store.claim_effects(T0 + lease + timedelta(minutes=1), worker="x", lease=lease) == []
+        store.complete_effect(effect_id, worker="fresh")
+        later = T0 + timedelta(days=1)
+        assert store.claim_effects(later, worker="x", lease=lease) == []
+
     # -- timers ----------------------------------------------------------------------------------
 
     def test_timers_are_set_replaced_and_deleted(self, store: Store) -> None:
