@@ -8,5 +8,13 @@ from __future__ import annotations
 
 from reqfulfill.testing._demo import DEMO_CATALOG, demo_catalog, demo_requester
 from reqfulfill.testing._fake_supplier import FakeOrder, FakeSupplier
+from reqfulfill.testing._journal import JournalSupplier
 
-__all__ = ["DEMO_CATALOG", "FakeOrder", "FakeSupplier", "demo_catalog", "demo_requester"]
+__all__ = [
+    "DEMO_CATALOG",
+    "FakeOrder",
+    "FakeSupplier",
+    "JournalSupplier",
+    "demo_catalog",
+    "demo_requester",
+]
