@@ -31,6 +31,36 @@ def _modules() -> dict[str, Any]:
         found["sla_calendar"] = sla_calendar
     except ImportError as exc:
         found["sla_calendar"] = exc
+    try:
+        from benchmarks import lifecycle
+
+        found["lifecycle"] = lifecycle
+    except ImportError as exc:
+        found["lifecycle"] = exc
+    try:
+        from benchmarks import stores
+
+        found["stores"] = stores
+    except ImportError as exc:
+        found["stores"] = exc
+    try:
+        from benchmarks import timers
+
+        found["timers"] = timers
+    except ImportError as exc:
+        found["timers"] = exc
+    try:
+        from benchmarks import footprint
+
+        found["footprint"] = footprint
+    except ImportError as exc:
+        found["footprint"] = exc
+    try:
+        from benchmarks import scale
+
+        found["scale"] = scale
+    except ImportError as exc:
+        found["scale"] = exc
     return found
 
 

@@ -1,0 +1,96 @@
+"""Footprint benchmark: ``import reqfulfill`` time and memory per open request.
+
+* ``import`` -- ``python -X importtime -c "import reqfulfill"`` in a fresh
+  subprocess, several runs; the figure is the cumulative time of the
+  top-level ``reqfulfill`` import (median of the runs). Checked: the import
+  succeeds and the report names ``reqfulfill``.
+* ``memory-per-request`` -- ``tracemalloc`` around submitting N password
+  resets (open, in fulfillment) to a ``memory://`` store; the figure is the
+  traced memory that stays allocated, per request, with the service's cache
+  of recent states emptied first (so it is what the store holds). Checked: the
+  store's queue holds N open requests.
+
+For ``import`` ``median_s`` is seconds per import and ``ratio`` the target
+(150 ms) divided by the figure; for memory, ``ops_per_s`` is left 0,
+``median_s`` holds bytes per request (see ``bytes``) and ``ratio`` is the
+target (2 KiB) divided by the figure (>= 1 meets it).
+
+Run: ``python -m benchmarks footprint [--quick]``.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import subprocess
+import sys
+import tracemalloc
+from typing import Any
+
+from benchmarks.lifecycle import START, row
+from reqfulfill import Channel, FulfillmentService
+from reqfulfill.clock import FixedClock
+from reqfulfill.testing import demo_catalog, demo_requester
+
+IMPORT_TARGET_S = 0.150
+MEMORY_TARGET_B = 2048
+
+
+def import_time() -> float:
+    """Seconds ``import reqfulfill`` takes in a fresh interpreter (its importtime line)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import reqfulfill"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for line in done.stderr.splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) == 3 and parts[2] == "reqfulfill":
+            return int(parts[1]) / 1e6
+    raise AssertionError(f"no reqfulfill line in -X importtime output: {done.stderr[-500:]}")
+
+
+def memory_per_request(count: int) -> float:
+    service = FulfillmentService(
+        demo_catalog(), store="memory://", clock=FixedClock(START), load_entrypoints=False
+    )
+    requester = demo_requester()
+    service.submit(requester, "password-reset", Channel.PORTAL)  # warm caches and interned text
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(count):
+            service.submit(requester, "password-reset", Channel.PORTAL)
+        service._states.clear()  # the service's recent-state cache is not the store
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    open_now = service.store.query(state="in_fulfillment")
+    if len(open_now) != count + 1:
+        raise AssertionError(f"{len(open_now)} open requests, expected {count + 1}")
+    return (after - before) / count
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    runs = 3 if quick else 9
+    imports = [import_time() for _ in range(runs)]
+    count = 500 if quick else 10_000
+    per = [memory_per_request(count) for _ in range(1 if quick else 3)]
+    median_import = statistics.median(imports)
+    median_bytes = statistics.median(per)
+    return [
+        row("import", "reqfulfill", "importtime", imports, IMPORT_TARGET_S / median_import),
+        {
+            **row("memory-per-request", count, "memory", per, MEMORY_TARGET_B / median_bytes),
+            "ops_per_s": 0.0,
+            "bytes": round(median_bytes),
+        },
+    ]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for r in run(quick="--quick" in sys.argv):
+        print(r)
