@@ -162,3 +162,36 @@ def test_bad_store_url_parameter_is_reported(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*rf_store_url must be a store URL string*"])
+
+
+def test_third_party_example_suite_passes() -> None:
+    """examples/third_party_tests uses only the public kit, and passes."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    suite = Path(__file__).parents[2] / "examples" / "third_party_tests"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=suite,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout
+    assert "failed" not in result.stdout
+    assert "skipped" not in result.stdout
+
+
+def test_testing_page_python_blocks_run() -> None:
+    """docs/testing.md: every ``python`` block runs (``py`` blocks are excerpts)."""
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).parents[2] / "docs" / "testing.md"
+    blocks = re.findall(r"^```python\n(.*?)^```", page.read_text(), re.DOTALL | re.MULTILINE)
+    assert len(blocks) >= 2
+    namespace: dict[str, object] = {"__name__": "docs.testing"}
+    for block in blocks:
+        exec(compile(block, str(page), "exec"), namespace)
