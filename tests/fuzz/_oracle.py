@@ -72,6 +72,14 @@ KNOWN_BUGS: dict[tuple[str, str, str], str] = {
         "rules/_facts.py _plain() copies answers recursively when the facts are built: "
         "submit with 10,000-deep answers raises RecursionError (nothing is written)"
     ),
+    ("RecursionError", "_policy.py", "_policy_from_data"): (
+        "sla/_policy.py _policy_from_data(): RequestState(raw) on a 10,000-deep pause_in "
+        "entry raises RecursionError (the enum's error message repr()s the value)"
+    ),
+    ("RecursionError", "lifecycle.py", "_submit"): (
+        "lifecycle.py _submit(): f'unknown service item {command.item!r}' repr()s a "
+        "10,000-deep item: RecursionError (nothing is written)"
+    ),
 }
 """Crashes found by this suite, reported and not fixed yet: (type, file, function) -> what.
 Each has a strict xfail test; the property tests step over them so they keep looking

@@ -314,3 +314,14 @@ def test_toml_parser_agrees_on_the_example_catalog() -> None:
     assert (
         check_refusal(lambda: Catalog.from_toml(_write("ok.toml", _CATALOG_TOML.encode()))) is None
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RecursionError,
+    reason=KNOWN_BUGS[("RecursionError", "_policy.py", "_policy_from_data")],
+)
+def test_deeply_nested_pause_state_is_refused() -> None:
+    data = SlaPolicy.default().to_dict()
+    data["pause_in"] = [DEEP_LIST]
+    assert check_refusal(lambda: SlaPolicy.from_dict(data)) is not None

@@ -116,3 +116,16 @@ def test_huge_answer_round_trips(service: FulfillmentService) -> None:
         Requester("u", "U", "D", "L", manager="m"), "password-reset", "email", {"note": big}
     )
     assert service.get(request.id).answers["note"] == big
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RecursionError,
+    reason=KNOWN_BUGS[("RecursionError", "lifecycle.py", "_submit")],
+)
+def test_deeply_nested_item_is_refused(service: FulfillmentService) -> None:
+    error = check_refusal(
+        lambda: service.submit(demo_requester(), DEEP_LIST, "portal", request_id="REQ-DEEP")
+    )
+    assert error is not None
+    assert service.store.load("REQ-DEEP") == []
