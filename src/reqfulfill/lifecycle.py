@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
@@ -39,6 +40,8 @@ from reqfulfill.model.errors import (
     Problem,
     TransitionError,
     ValidationError,
+    nesting_problem,
+    short_repr,
 )
 from reqfulfill.model.request import (
     Approval,
@@ -739,7 +742,12 @@ def _validate_answers(answers: object) -> Mapping[str, Any]:
         raise ValidationError.single("answers", answers, "answers must be a table")
     bad = [k for k in answers if not isinstance(k, str)]
     if bad:
-        raise ValidationError.single(f"answers.{bad[0]!r}", bad[0], "answer keys must be strings")
+        raise ValidationError.single(
+            f"answers.{short_repr(bad[0])}", bad[0], "answer keys must be strings"
+        )
+    deep = nesting_problem(dict(answers), "answers")
+    if deep is not None:
+        raise ValidationError([deep])
     return dict(answers)
 
 
@@ -753,7 +761,9 @@ def _submit(batch: _Batch, command: Submit) -> None:
     if command.item is not None and (
         not isinstance(command.item, str) or not catalog.has_item(command.item)
     ):
-        problems.append(Problem("item", command.item, f"unknown service item {command.item!r}"))
+        problems.append(
+            Problem("item", command.item, f"unknown service item {short_repr(command.item)}")
+        )
     if command.item is None and command.channel is Channel.PORTAL:
         problems.append(Problem("item", None, "a portal request must name a catalog item"))
     if not command.request_id or not isinstance(command.request_id, str):
@@ -1723,6 +1733,7 @@ def _escalation_action(batch: _Batch, action: str, fraction: float) -> None:
 _Evolver = Callable[[ServiceRequest, Any], ServiceRequest]
 _EVOLVERS: dict[type[ev.Event], _Evolver] = {}
 E = TypeVar("E", bound=ev.Event)
+_T = TypeVar("_T")
 
 
 def _applies(
@@ -1773,8 +1784,8 @@ def evolve(state: ServiceRequest | None, event: ev.Event) -> ServiceRequest:
     target = change[1] if change is not None else None
     if new is state:
         if target is None:
-            return attrs.evolve(state, version=state.version + 1, updated_at=event.at)
-        return attrs.evolve(state, state=target, version=state.version + 1, updated_at=event.at)
+            return _replace(state, version=state.version + 1, updated_at=event.at)
+        return _replace(state, state=target, version=state.version + 1, updated_at=event.at)
     # ``new`` was built by the evolver just now and nobody else holds it yet: finish
     # it in place instead of copying its thirty fields again (most of replay's cost)
     if target is not None:
@@ -1785,6 +1796,43 @@ def evolve(state: ServiceRequest | None, event: ev.Event) -> ServiceRequest:
 
 
 _set_field = object.__setattr__
+
+_COPIERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
+
+
+def _copier(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
+    """A function copying an instance of the attrs class ``cls`` with some fields
+    changed, about twice as fast as ``attrs.evolve``: one C-level ``attrgetter`` reads
+    every field and ``__init__`` gets them positionally (``attrs.evolve`` reads them
+    one by one and passes keywords). Validators and converters still run. Classes
+    whose ``__init__`` does not take every field positionally (or with fewer than two
+    fields: ``attrgetter`` of one name returns no tuple) get ``attrs.evolve``."""
+    fields = attrs.fields(cls)
+    copy: Callable[[Any, dict[str, Any]], Any]
+    if len(fields) < 2 or not all(a.init and not a.kw_only and a.alias == a.name for a in fields):
+
+        def copy(inst: Any, changes: dict[str, Any]) -> Any:
+            return attrs.evolve(inst, **changes)
+
+    else:
+        read = operator.attrgetter(*(a.name for a in fields))
+        index = {a.name: i for i, a in enumerate(fields)}
+
+        def copy(inst: Any, changes: dict[str, Any]) -> Any:
+            values = list(read(inst))
+            for key, value in changes.items():
+                values[index[key]] = value
+            return cls(*values)
+
+    _COPIERS[cls] = copy
+    return copy
+
+
+def _replace(inst: _T, **changes: Any) -> _T:
+    """``attrs.evolve`` for the frozen model classes, faster (see :func:`_copier`)."""
+    copy = _COPIERS.get(type(inst)) or _copier(type(inst))
+    new: _T = copy(inst, changes)
+    return new
 
 
 def replay(events: Iterable[ev.Event]) -> ServiceRequest:
@@ -1808,29 +1856,29 @@ def _same(state: ServiceRequest, event: ev.Event) -> ServiceRequest:
 
 
 def _with_task(request: ServiceRequest, key: str, **changes: Any) -> ServiceRequest:
-    plan = tuple(attrs.evolve(t, **changes) if t.key == key else t for t in request.plan)
-    return attrs.evolve(request, plan=plan)
+    plan = tuple(_replace(t, **changes) if t.key == key else t for t in request.plan)
+    return _replace(request, plan=plan)
 
 
 def _settle(state: ServiceRequest, effect_id: str | None) -> ServiceRequest:
     if effect_id is None:
         return state
-    return attrs.evolve(state, settled=state.settled | {effect_id})
+    return _replace(state, settled=state.settled | {effect_id})
 
 
 @_applies(ev.ApprovalRequested)
 def _e_approval_requested(s: ServiceRequest, e: ev.ApprovalRequested) -> ServiceRequest:
-    return attrs.evolve(s, approvers=e.approvers)
+    return _replace(s, approvers=e.approvers)
 
 
 @_applies(ev.RequestApproved)
 def _e_approved(s: ServiceRequest, e: ev.RequestApproved) -> ServiceRequest:
-    return attrs.evolve(s, approval=Approval(True, e.actor, e.at))
+    return _replace(s, approval=Approval(True, e.actor, e.at))
 
 
 @_applies(ev.RequestRejected)
 def _e_rejected(s: ServiceRequest, e: ev.RequestRejected) -> ServiceRequest:
-    return attrs.evolve(s, approval=Approval(False, e.actor, e.at, e.reason))
+    return _replace(s, approval=Approval(False, e.actor, e.at, e.reason))
 
 
 @_applies(ev.RequestQueuedForTriage)
@@ -1847,7 +1895,7 @@ def _e_triaged(s: ServiceRequest, e: ev.RequestTriaged) -> ServiceRequest:
         if value is not None:
             changes[name] = value
             manual.add(name)
-    return attrs.evolve(s, manual=tuple(sorted(manual)), **changes)
+    return _replace(s, manual=tuple(sorted(manual)), **changes)
 
 
 @_applies(ev.RequestAssigned)
@@ -1855,23 +1903,23 @@ def _e_assigned(s: ServiceRequest, e: ev.RequestAssigned) -> ServiceRequest:
     manual = s.manual
     if e.rule == "manual" and "group" not in manual:
         manual = tuple(sorted({*manual, "group"}))
-    return attrs.evolve(s, assignment=Assignment(e.group, e.agent), manual=manual)
+    return _replace(s, assignment=Assignment(e.group, e.agent), manual=manual)
 
 
 @_applies(ev.RequestClaimed)
 def _e_claimed(s: ServiceRequest, e: ev.RequestClaimed) -> ServiceRequest:
     assert s.assignment is not None
-    return attrs.evolve(s, assignment=Assignment(s.assignment.group, e.agent))
+    return _replace(s, assignment=Assignment(s.assignment.group, e.agent))
 
 
 @_applies(ev.RequestCategorized)
 def _e_categorized(s: ServiceRequest, e: ev.RequestCategorized) -> ServiceRequest:
-    return attrs.evolve(s, category=e.category)
+    return _replace(s, category=e.category)
 
 
 @_applies(ev.RequestPrioritized)
 def _e_prioritized(s: ServiceRequest, e: ev.RequestPrioritized) -> ServiceRequest:
-    return attrs.evolve(s, impact=e.impact, urgency=e.urgency, priority=e.priority)
+    return _replace(s, impact=e.impact, urgency=e.urgency, priority=e.priority)
 
 
 @_applies(ev.PlanStarted)
@@ -1887,7 +1935,7 @@ def _e_plan_started(s: ServiceRequest, e: ev.PlanStarted) -> ServiceRequest:
         )
         for t in e.tasks
     )
-    return attrs.evolve(s, plan=plan)
+    return _replace(s, plan=plan)
 
 
 @_applies(ev.TaskStarted)
@@ -1946,7 +1994,7 @@ def _e_order_updated(s: ServiceRequest, e: ev.SupplierOrderUpdated) -> ServiceRe
 def _e_cancel_requested(s: ServiceRequest, e: ev.SupplierOrderCancelRequested) -> ServiceRequest:
     effects = dict(s.cancel_effects)
     effects[e.task_key] = (*effects.get(e.task_key, ()), e.event_id)
-    return attrs.evolve(s, cancel_effects=effects)
+    return _replace(s, cancel_effects=effects)
 
 
 @_applies(ev.ItemShipped)
@@ -1956,7 +2004,7 @@ def _e_shipped(s: ServiceRequest, e: ev.ItemShipped) -> ServiceRequest:
 
 @_applies(ev.ItemDelivered)
 def _e_delivered(s: ServiceRequest, e: ev.ItemDelivered) -> ServiceRequest:
-    return attrs.evolve(s, delivery_confirmed=True)
+    return _replace(s, delivery_confirmed=True)
 
 
 @_applies(ev.DeliveryDisputed)
@@ -1966,41 +2014,41 @@ def _e_disputed(s: ServiceRequest, e: ev.DeliveryDisputed) -> ServiceRequest:
 
 @_applies(ev.RequestFulfilled)
 def _e_fulfilled(s: ServiceRequest, e: ev.RequestFulfilled) -> ServiceRequest:
-    return attrs.evolve(s, fulfilled_at=e.at)
+    return _replace(s, fulfilled_at=e.at)
 
 
 @_applies(ev.RequestClosed)
 def _e_closed(s: ServiceRequest, e: ev.RequestClosed) -> ServiceRequest:
-    return attrs.evolve(s, closed_at=e.at)
+    return _replace(s, closed_at=e.at)
 
 
 @_applies(ev.RequestCancelled)
 def _e_cancelled(s: ServiceRequest, e: ev.RequestCancelled) -> ServiceRequest:
-    return attrs.evolve(s, cancel_reason=e.reason)
+    return _replace(s, cancel_reason=e.reason)
 
 
 @_applies(ev.RequestWaiting)
 def _e_waiting(s: ServiceRequest, e: ev.RequestWaiting) -> ServiceRequest:
-    return attrs.evolve(s, waiting_reason=e.reason, resume_to=s.state)
+    return _replace(s, waiting_reason=e.reason, resume_to=s.state)
 
 
 @_applies(ev.RequestResumed)
 def _e_resumed(s: ServiceRequest, e: ev.RequestResumed) -> ServiceRequest:
     back = s.resume_to or S.IN_FULFILLMENT
-    return attrs.evolve(s, state=back, waiting_reason=None, resume_to=None)
+    return _replace(s, state=back, waiting_reason=None, resume_to=None)
 
 
 @_applies(ev.NotificationRequested)
 def _e_notification_requested(s: ServiceRequest, e: ev.NotificationRequested) -> ServiceRequest:
     pending = dict(s.pending_notifications)
     pending[e.event_id] = e.notification
-    return attrs.evolve(s, pending_notifications=pending)
+    return _replace(s, pending_notifications=pending)
 
 
 def _e_notified(s: ServiceRequest, e: ev.NotificationSent | ev.RequesterNotified) -> ServiceRequest:
     pending = dict(s.pending_notifications)
     pending.pop(e.effect_id, None)
-    return _settle(attrs.evolve(s, pending_notifications=pending), e.effect_id)
+    return _settle(_replace(s, pending_notifications=pending), e.effect_id)
 
 
 _EVOLVERS[ev.NotificationSent] = _e_notified
@@ -2009,41 +2057,37 @@ _EVOLVERS[ev.RequesterNotified] = _e_notified
 
 @_applies(ev.SlaStarted)
 def _e_sla_started(s: ServiceRequest, e: ev.SlaStarted) -> ServiceRequest:
-    return attrs.evolve(s, sla=SlaStatus(target=e.target, due=e.due, used_at=e.at))
+    return _replace(s, sla=SlaStatus(target=e.target, due=e.due, used_at=e.at))
 
 
 @_applies(ev.SlaPaused)
 def _e_sla_paused(s: ServiceRequest, e: ev.SlaPaused) -> ServiceRequest:
-    return attrs.evolve(
-        s, sla=attrs.evolve(s.sla, paused=True, used=e.used, used_at=e.at, due=None)
-    )
+    return _replace(s, sla=_replace(s.sla, paused=True, used=e.used, used_at=e.at, due=None))
 
 
 @_applies(ev.SlaResumed)
 def _e_sla_resumed(s: ServiceRequest, e: ev.SlaResumed) -> ServiceRequest:
-    return attrs.evolve(s, sla=attrs.evolve(s.sla, paused=False, used_at=e.at, due=e.due))
+    return _replace(s, sla=_replace(s.sla, paused=False, used_at=e.at, due=e.due))
 
 
 @_applies(ev.SlaRetargeted)
 def _e_sla_retargeted(s: ServiceRequest, e: ev.SlaRetargeted) -> ServiceRequest:
-    return attrs.evolve(
-        s, sla=attrs.evolve(s.sla, target=e.target, due=e.due, used=e.used, used_at=e.at)
-    )
+    return _replace(s, sla=_replace(s.sla, target=e.target, due=e.due, used=e.used, used_at=e.at))
 
 
 @_applies(ev.SlaThresholdReached)
 def _e_sla_threshold(s: ServiceRequest, e: ev.SlaThresholdReached) -> ServiceRequest:
-    return attrs.evolve(s, sla=attrs.evolve(s.sla, fired=(*s.sla.fired, e.level)))
+    return _replace(s, sla=_replace(s.sla, fired=(*s.sla.fired, e.level)))
 
 
 @_applies(ev.SlaBreached)
 def _e_sla_breached(s: ServiceRequest, e: ev.SlaBreached) -> ServiceRequest:
-    return attrs.evolve(s, sla=attrs.evolve(s.sla, breached=True))
+    return _replace(s, sla=_replace(s.sla, breached=True))
 
 
 @_applies(ev.SlaStopped)
 def _e_sla_stopped(s: ServiceRequest, e: ev.SlaStopped) -> ServiceRequest:
-    sla = attrs.evolve(
+    sla = _replace(
         s.sla,
         stopped=True,
         used=e.used,
@@ -2051,31 +2095,31 @@ def _e_sla_stopped(s: ServiceRequest, e: ev.SlaStopped) -> ServiceRequest:
         due=None,
         breached=s.sla.breached or not e.met,
     )
-    return attrs.evolve(s, sla=sla)
+    return _replace(s, sla=sla)
 
 
 @_applies(ev.RequestEscalated)
 def _e_escalated(s: ServiceRequest, e: ev.RequestEscalated) -> ServiceRequest:
-    return attrs.evolve(s, sla=attrs.evolve(s.sla, level=e.level))
+    return _replace(s, sla=_replace(s.sla, level=e.level))
 
 
 @_applies(ev.FeedbackRecorded)
 def _e_feedback(s: ServiceRequest, e: ev.FeedbackRecorded) -> ServiceRequest:
-    return attrs.evolve(s, feedback=Feedback(e.rating, e.comment, e.at))
+    return _replace(s, feedback=Feedback(e.rating, e.comment, e.at))
 
 
 @_applies(ev.EffectAttempted)
 def _e_attempted(s: ServiceRequest, e: ev.EffectAttempted) -> ServiceRequest:
     attempted = dict(s.attempted)
     attempted[e.effect_id] = e.attempt
-    return attrs.evolve(s, attempted=attempted)
+    return _replace(s, attempted=attempted)
 
 
 @_applies(ev.EffectAbandoned)
 def _e_abandoned(s: ServiceRequest, e: ev.EffectAbandoned) -> ServiceRequest:
     pending = dict(s.pending_notifications)
     pending.pop(e.effect_id, None)
-    return _settle(attrs.evolve(s, pending_notifications=pending), e.effect_id)
+    return _settle(_replace(s, pending_notifications=pending), e.effect_id)
 
 
 _EVOLVERS[ev.RequestSubmitted] = _same

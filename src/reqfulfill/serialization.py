@@ -28,7 +28,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
-from reqfulfill.model.errors import Problem, ValidationError
+from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
 
 __all__ = [
     "EVENT_SCHEMA_VERSION",
@@ -300,6 +300,9 @@ def _get(data: Any, key: str) -> Any:
 
 def structure_config(data: Any, cls: type[T], *, source: str | None = None, path: str = "") -> T:
     """Structure ``data`` into ``cls`` strictly; raise ``ValidationError`` with every problem."""
+    deep = nesting_problem(data, path)
+    if deep is not None:
+        raise ValidationError([deep], source=source)
     try:
         return converter.structure(data, cls)
     except ValidationError:

@@ -51,39 +51,10 @@ DEEP_VALUES: list[Any] = [DEEP_LIST, DEEP_DICT]
 """10,000-deep nesting (kept apart: hypothesis cannot print them, and they are slow)."""
 
 
-KNOWN_BUGS: dict[tuple[str, str, str], str] = {
-    ("RecursionError", "errors.py", "_short"): (
-        "model/errors.py _short() repr()s a 10,000-deep offending value while the "
-        "ValidationError renders: RecursionError instead of ValidationError"
-    ),
-    ("TypeError", "_routing.py", "_then_problems"): (
-        "rules/_routing.py _then_problems() tests `then[key] not in {...}`: an unhashable "
-        "impact/urgency (list, table) raises TypeError"
-    ),
-    ("RecursionError", "_ruleset.py", "_plain_data"): (
-        "rules/_ruleset.py _plain_data() copies `then` tables recursively: a 10,000-deep "
-        "value raises RecursionError"
-    ),
-    ("OverflowError", "_conditions.py", "_compile_test"): (
-        "rules/_conditions.py _compile_test() catches re.error only: re.compile raises "
-        "OverflowError for a repeat count like a{99999999999}"
-    ),
-    ("RecursionError", "_facts.py", "_plain"): (
-        "rules/_facts.py _plain() copies answers recursively when the facts are built: "
-        "submit with 10,000-deep answers raises RecursionError (nothing is written)"
-    ),
-    ("RecursionError", "_policy.py", "_policy_from_data"): (
-        "sla/_policy.py _policy_from_data(): RequestState(raw) on a 10,000-deep pause_in "
-        "entry raises RecursionError (the enum's error message repr()s the value)"
-    ),
-    ("RecursionError", "lifecycle.py", "_submit"): (
-        "lifecycle.py _submit(): f'unknown service item {command.item!r}' repr()s a "
-        "10,000-deep item: RecursionError (nothing is written)"
-    ),
-}
-"""Crashes found by this suite, reported and not fixed yet: (type, file, function) -> what.
-Each has a strict xfail test; the property tests step over them so they keep looking
-for new ones. Remove an entry when its xfail test starts passing."""
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
+"""Crashes found by this suite and not fixed yet: (type, file, function) -> what.
+Each needs a strict xfail test; the property tests step over them so they keep looking
+for new ones. Empty since the first round of findings was fixed."""
 
 
 def known_bug(exc: BaseException) -> str | None:

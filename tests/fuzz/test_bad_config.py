@@ -19,7 +19,6 @@ from _oracle import (
     DEEP_DICT,
     DEEP_LIST,
     HUGE,
-    KNOWN_BUGS,
     WRONG_VALUES,
     check_refusal,
     mutate,
@@ -84,7 +83,7 @@ LOADERS: dict[str, tuple[Any, st.SearchStrategy[Any]]] = {
 def test_mutated_config_is_loaded_or_refused_with_paths(name: str, data: st.DataObject) -> None:
     load, forms = LOADERS[name]
     bad = data.draw(mutated(forms), label="mutated data form")
-    check_refusal(lambda: load(bad.data), tolerate_known=True)
+    check_refusal(lambda: load(bad.data))
 
 
 @pytest.mark.parametrize("name", sorted(LOADERS))
@@ -128,26 +127,11 @@ def test_known_bad_catalogs_name_their_path(mutation: Any, expected_path: str) -
     assert any(p.path.startswith(expected_path) for p in error.problems), error.problems
 
 
-DEEP_REPR_BUG = pytest.mark.xfail(
-    strict=True, raises=RecursionError, reason=KNOWN_BUGS[("RecursionError", "errors.py", "_short")]
-)
-UNHASHABLE_THEN_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason=KNOWN_BUGS[("TypeError", "_routing.py", "_then_problems")],
-)
-DEEP_THEN_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason=KNOWN_BUGS[("RecursionError", "_ruleset.py", "_plain_data")],
-)
-
-
 @pytest.mark.parametrize(
     "then",
     [
-        pytest.param({"impact": []}, id="impact-list", marks=UNHASHABLE_THEN_BUG),
-        pytest.param({"urgency": {"x": 1}}, id="urgency-table", marks=UNHASHABLE_THEN_BUG),
+        pytest.param({"impact": []}, id="impact-list"),
+        pytest.param({"urgency": {"x": 1}}, id="urgency-table"),
         pytest.param({"impact": 5}, id="impact-number"),
         pytest.param({"impact": "severe"}, id="impact-unknown"),
     ],
@@ -159,7 +143,6 @@ def test_bad_prioritization_then_is_refused_with_its_path(then: Any) -> None:
     assert any(p.path.startswith("prioritization.rules[0].then") for p in error.problems)
 
 
-@DEEP_THEN_BUG
 def test_deeply_nested_then_is_refused() -> None:
     data = {"rules": [{"name": "a", "when": {}, "then": {"group": "g", "x": DEEP_LIST}}]}
     check_refusal(lambda: RuleSet.from_dict(data))
@@ -168,13 +151,11 @@ def test_deeply_nested_then_is_refused() -> None:
 @pytest.mark.parametrize(
     ("where", "value"),
     [
-        pytest.param(
-            ("groups", 0, "members"), DEEP_LIST, id="members-deep-list", marks=DEEP_REPR_BUG
-        ),
+        pytest.param(("groups", 0, "members"), DEEP_LIST, id="members-deep-list"),
         pytest.param(("items", 0, "attributes"), DEEP_DICT, id="attributes-deep-dict"),
-        pytest.param(("items", 0, "name"), DEEP_LIST, id="name-deep-list", marks=DEEP_REPR_BUG),
-        pytest.param(("plans",), DEEP_LIST, id="plans-deep-list", marks=DEEP_REPR_BUG),
-        pytest.param((), DEEP_DICT, id="root-deep-dict", marks=DEEP_REPR_BUG),
+        pytest.param(("items", 0, "name"), DEEP_LIST, id="name-deep-list"),
+        pytest.param(("plans",), DEEP_LIST, id="plans-deep-list"),
+        pytest.param((), DEEP_DICT, id="root-deep-dict"),
     ],
 )
 def test_deeply_nested_catalog_values_are_refused_with_paths(where: Any, value: Any) -> None:
@@ -213,11 +194,6 @@ CATASTROPHIC = [
     "(",
     "x" * 300,
 ]
-OVERFLOW_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason=KNOWN_BUGS[("OverflowError", "_conditions.py", "_compile_test")],
-)
 
 
 @FUZZ
@@ -233,7 +209,7 @@ def test_rule_files_with_bad_conditions_are_refused_with_paths(
     path: Any, op: str, operand: Any, part: str
 ) -> None:
     data = {part: {"rules": [{"name": "r", "when": {path: {op: operand}}, "then": {}}]}}
-    error = check_refusal(lambda: Rules.from_dict(data), tolerate_known=True)
+    error = check_refusal(lambda: Rules.from_dict(data))
     if op == "regex" and operand in CATASTROPHIC:
         assert error is not None, f"regex {operand!r} was accepted"
 
@@ -243,7 +219,6 @@ def test_catastrophic_regexes_are_rejected_at_load(pattern: str) -> None:
     _rejected(pattern)
 
 
-@OVERFLOW_BUG
 def test_a_huge_repeat_count_is_rejected_at_load() -> None:
     _rejected("a{99999999999}")
 
@@ -316,11 +291,6 @@ def test_toml_parser_agrees_on_the_example_catalog() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason=KNOWN_BUGS[("RecursionError", "_policy.py", "_policy_from_data")],
-)
 def test_deeply_nested_pause_state_is_refused() -> None:
     data = SlaPolicy.default().to_dict()
     data["pause_in"] = [DEEP_LIST]

@@ -8,7 +8,7 @@ import tempfile
 from typing import Any
 
 import pytest
-from _oracle import DEEP_DICT, DEEP_LIST, KNOWN_BUGS, WRONG_VALUES, check_refusal, mutate, paths
+from _oracle import DEEP_DICT, DEEP_LIST, WRONG_VALUES, check_refusal, mutate, paths
 from _targets import REQUEST_SEED, submit_payload
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -91,9 +91,6 @@ def test_refused_submit_writes_nothing(
     assert service.store.query() == before
 
 
-@pytest.mark.xfail(
-    strict=True, raises=RecursionError, reason=KNOWN_BUGS[("RecursionError", "_facts.py", "_plain")]
-)
 @pytest.mark.parametrize("value", [DEEP_LIST, DEEP_DICT], ids=["deep-list", "deep-dict"])
 def test_deeply_nested_answers_are_stored_or_refused(
     service: FulfillmentService, value: Any
@@ -118,11 +115,6 @@ def test_huge_answer_round_trips(service: FulfillmentService) -> None:
     assert service.get(request.id).answers["note"] == big
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason=KNOWN_BUGS[("RecursionError", "lifecycle.py", "_submit")],
-)
 def test_deeply_nested_item_is_refused(service: FulfillmentService) -> None:
     error = check_refusal(
         lambda: service.submit(demo_requester(), DEEP_LIST, "portal", request_id="REQ-DEEP")

@@ -7,6 +7,7 @@ without parsing the message.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -21,6 +22,8 @@ __all__ = [
     "SupplierError",
     "TransitionError",
     "ValidationError",
+    "nesting_problem",
+    "short_repr",
 ]
 
 
@@ -48,9 +51,46 @@ class Problem:
 _MISSING_VALUE = object()
 
 
-def _short(value: object, limit: int = 80) -> str:
-    text = repr(value)
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = 60
+_REPR.maxother = 60
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+
+MAX_NESTING = 32
+"""How deep lists and tables in configuration and request input may nest."""
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """A bounded ``repr`` for messages: safe for huge and deeply nested values."""
+    text = _REPR.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_short = short_repr
+
+
+def nesting_problem(value: object, path: str = "", limit: int = MAX_NESTING) -> Problem | None:
+    """The first place where ``value`` nests lists/tables deeper than ``limit``, if any.
+
+    Iterative, so it cannot itself run out of stack on hostile input.
+
+    >>> nesting_problem({"a": [[1]]}, "answers", limit=2).path
+    'answers.a[0]'
+    """
+    stack: list[tuple[object, str, int]] = [(value, path, 0)]
+    while stack:
+        current, where, depth = stack.pop()
+        if isinstance(current, dict | list | tuple):
+            if depth >= limit:
+                return Problem(where, "<nested value>", f"nested deeper than {limit} levels")
+            if isinstance(current, dict):
+                for key, inner in current.items():
+                    stack.append((inner, f"{where}.{key}" if where else str(key), depth + 1))
+            else:
+                for index, inner in enumerate(current):
+                    stack.append((inner, f"{where}[{index}]", depth + 1))
+    return None
 
 
 class ValidationError(ReqfulfillError, ValueError):

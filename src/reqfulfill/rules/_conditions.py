@@ -28,6 +28,7 @@ from reqfulfill.model.errors import Problem, ValidationError
 from reqfulfill.rules._facts import FACT_ROOTS, MISSING, resolve
 
 __all__ = [
+    "MAX_REGEX_INPUT",
     "MAX_REGEX_LENGTH",
     "OPERATORS",
     "AllOf",
@@ -44,6 +45,9 @@ OPERATORS: Final = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "prefix"
 """The operators of the condition language, in documentation order."""
 
 MAX_REGEX_LENGTH: Final = 256
+
+MAX_REGEX_INPUT: Final = 10_000
+"""A ``regex`` condition looks at the first this-many characters of a fact."""
 """The longest regex a condition may hold."""
 
 Facts: TypeAlias = Mapping[str, Any]
@@ -386,7 +390,9 @@ def _make_check(
     if op == "regex":
         assert pattern is not None
         search = pattern.search
-        return lambda v: isinstance(v, str) and search(v) is not None
+        # even a pattern that passes the load-time checks can be quadratic in its input
+        # (``a+b$``); bounding the input bounds the time of any one decision
+        return lambda v: isinstance(v, str) and search(v[:MAX_REGEX_INPUT]) is not None
     if operand:
         return lambda v: v is not MISSING
     return lambda v: v is MISSING
@@ -539,7 +545,7 @@ def _compile_test(
             if reason is None:
                 try:
                     pattern = re.compile(operand)
-                except re.error as exc:
+                except (re.error, OverflowError, RecursionError, ValueError) as exc:
                     reason = f"invalid regex: {exc}"
             if reason:
                 problems.append(Problem(where, operand, reason))

@@ -10,7 +10,7 @@ import attrs
 
 from reqfulfill.model.catalog import ServiceItem
 from reqfulfill.model.enums import Impact, Priority, Urgency
-from reqfulfill.model.errors import Problem, ValidationError
+from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
 from reqfulfill.rules._conditions import Facts
 from reqfulfill.rules._matrix import PriorityMatrix
 from reqfulfill.rules._ruleset import Decision, RuleSet
@@ -91,7 +91,9 @@ def _then_problems(part: str, then: Mapping[str, Any], where: str) -> list[Probl
                 Problem(where, dict(then), "prioritization needs an impact or an urgency")
             )
         for key, enum_type in (("impact", Impact), ("urgency", Urgency)):
-            if key in then and then[key] not in {e.value for e in enum_type}:
+            if key in then and (
+                not isinstance(then[key], str) or then[key] not in {e.value for e in enum_type}
+            ):
                 problems.append(
                     Problem(
                         f"{where}.{key}", then[key], f"unknown {key}; expected high, medium or low"
@@ -238,6 +240,9 @@ class Rules:
         """Build the rules from their data form; every problem in every part at once."""
         if not isinstance(data, Mapping):
             raise ValidationError([Problem("", data, "expected a table")], source=source)
+        deep = nesting_problem(data)
+        if deep is not None:
+            raise ValidationError([deep], source=source)
         problems: list[Problem] = []
         parts: dict[str, Any] = {}
         for key, value in data.items():

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Final, Literal
 
 import attrs
 
-from reqfulfill.model.errors import Problem, ValidationError
+from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
 from reqfulfill.rules._conditions import AllOf, Facts, Failure, _compile, first_failure
 from reqfulfill.rules._matcher import Matcher
 
@@ -286,6 +286,9 @@ class RuleSet:
         if not isinstance(data, Mapping):
             problems.append(Problem("", data, f"expected a table, got {type(data).__name__}"))
             raise ValidationError(_prefixed(problems, path), source=source)
+        deep = nesting_problem(data)
+        if deep is not None:
+            raise ValidationError(_prefixed([deep], path), source=source)
         for key in data:
             if key not in ("rules", "hit_policy"):
                 problems.append(Problem(str(key), data[key], "unknown key"))

@@ -20,7 +20,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from reqfulfill.model.errors import Problem, ReqfulfillError, ValidationError
+from reqfulfill.model.errors import (
+    Problem,
+    ReqfulfillError,
+    ValidationError,
+    nesting_problem,
+)
 from reqfulfill.sla._zone import DAY, MINUTE, WEEK, ZoneOffsets, from_us, to_us
 
 __all__ = [
@@ -390,6 +395,9 @@ class BusinessCalendar:
         ... }).holidays
         (datetime.date(2026, 12, 24),)
         """
+        deep = nesting_problem(data)
+        if deep is not None:
+            raise ValidationError([deep], source=source)
         calendar, problems = _calendar_from_data(data)
         if calendar is None:
             raise ValidationError(problems, source=source)

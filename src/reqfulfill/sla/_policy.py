@@ -12,7 +12,7 @@ from typing import Any, Final, final
 import attrs
 
 from reqfulfill.model.enums import Priority, RequestState
-from reqfulfill.model.errors import Problem, ValidationError
+from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
 from reqfulfill.sla._calendar import BusinessCalendar, _calendar_from_data, _under
 
 __all__ = ["DEFAULT_ESCALATION", "ESCALATION_ACTIONS", "EscalationLevel", "SlaPolicy"]
@@ -246,6 +246,9 @@ class SlaPolicy:
         >>> policy.target_for(2)
         datetime.timedelta(seconds=5400)
         """
+        deep = nesting_problem(data)
+        if deep is not None:
+            raise ValidationError([deep], source=source)
         policy, problems = _policy_from_data(data)
         if policy is None:
             raise ValidationError(problems, source=source)
