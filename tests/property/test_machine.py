@@ -69,6 +69,8 @@ def test_machine_on_memory() -> None:
     _run(MemoryMachine, "memory")
     # the random walk is not stuck at the start: requests are approved, worked, closed, rated
     outcomes = MemoryMachine.outcomes
+    if not CI_PROFILE:
+        return  # the dev profile's dozen examples are a smoke run, too few to reach every stage
     for command in (
         "approve",
         "claim",
