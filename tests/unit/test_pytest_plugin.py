@@ -10,8 +10,9 @@ PLUGIN = "reqfulfill.testing.pytest_plugin"
 
 
 def _conftest(pytester: pytest.Pytester) -> None:
-    # until the pytest11 entry point is installed, a conftest loads the plugin
-    pytester.makeconftest(f"pytest_plugins = [{PLUGIN!r}]\n")
+    """Nothing to do: the ``pytest11`` entry point loads the plugin in every session;
+    a test file gets the ``rf_*`` fixtures just by naming them."""
+    del pytester
 
 
 def test_fixtures_wire_a_working_service(pytester: pytest.Pytester) -> None:
@@ -76,26 +77,24 @@ def test_store_url_is_parametrizable_indirectly(pytester: pytest.Pytester) -> No
 
 def test_overriding_fixtures_changes_the_service(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
-        f"""
+        """
         import pytest
         from reqfulfill import Catalog
 
-        pytest_plugins = [{PLUGIN!r}]
-
         @pytest.fixture
         def rf_store_url(tmp_path):
-            return f"sqlite:///{{tmp_path}}/mine.db"
+            return f"sqlite:///{tmp_path}/mine.db"
 
         @pytest.fixture
         def rf_catalog():
-            return Catalog.from_dict({{
-                "groups": [{{"id": "desk", "name": "Desk", "members": ["ann"]}}],
-                "plans": [{{"id": "p", "tasks": [
-                    {{"key": "buy", "kind": "supplier_order", "title": "Buy"}}]}}],
-                "items": [{{"id": "mouse", "name": "Mouse", "category": "HW", "group": "desk",
+            return Catalog.from_dict({
+                "groups": [{"id": "desk", "name": "Desk", "members": ["ann"]}],
+                "plans": [{"id": "p", "tasks": [
+                    {"key": "buy", "kind": "supplier_order", "title": "Buy"}]}],
+                "items": [{"id": "mouse", "name": "Mouse", "category": "HW", "group": "desk",
                            "impact": "low", "urgency": "low", "plan": "p",
-                           "supplier": "mice-r-us", "requires_approval": False}}],
-            }})
+                           "supplier": "mice-r-us", "requires_approval": False}],
+            })
 
         @pytest.fixture
         def rf_sla_policy():
