@@ -13,8 +13,18 @@ from reqfulfill.testing._journal import JournalSupplier
 __all__ = [
     "DEMO_CATALOG",
     "FakeOrder",
+    "FulfillmentMachine",
     "FakeSupplier",
     "JournalSupplier",
     "demo_catalog",
     "demo_requester",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # the stateful machine needs hypothesis: import it only when asked for
+    if name == "FulfillmentMachine":
+        from reqfulfill.testing.machine import FulfillmentMachine
+
+        return FulfillmentMachine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
