@@ -13,8 +13,8 @@ from reqfulfill.testing._journal import JournalSupplier
 __all__ = [
     "DEMO_CATALOG",
     "FakeOrder",
-    "FulfillmentMachine",
     "FakeSupplier",
+    "FulfillmentMachine",
     "JournalSupplier",
     "demo_catalog",
     "demo_requester",
