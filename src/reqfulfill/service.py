@@ -234,12 +234,24 @@ class FulfillmentService:
         return self.feedback.surveys(len(closed))
 
     def _load(self, request_id: str) -> ServiceRequest:
+        known = self._states.get(request_id)
+        load_after = getattr(self.store, "load_after", None)
+        if known is not None and load_after is not None:
+            # read (and decode) only the cached state's last event and what came after;
+            # another process may have written since, or the stream may differ
+            # altogether (a store wiped and refilled): then the last event differs
+            state, last = known
+            tail = load_after(request_id, state.version - 1)
+            if tail and tail[0] == last:
+                for event in tail[1:]:
+                    state = lifecycle.evolve(state, event)
+                self._remember(state, tail[-1])
+                return state
         events = self.store.load(request_id)
         if not events:
             raise NotFoundError("request", request_id)
         # A stream only grows, so a state folded earlier is still the fold of the
         # stream's first ``version`` events: fold only what came after it.
-        known = self._states.get(request_id)
         if known is not None:
             state, last = known
             if state.version <= len(events) and events[state.version - 1] == last:

@@ -75,6 +75,11 @@ class MemoryStore:
         with self._lock:
             return list(self._streams.get(request_id, ()))
 
+    def load_after(self, request_id: str, version: int) -> list[Event]:
+        """The events after the first ``version`` ones, in order."""
+        with self._lock:
+            return self._streams.get(request_id, [])[max(version, 0) :]
+
     def query(
         self,
         *,

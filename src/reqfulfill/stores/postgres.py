@@ -190,15 +190,21 @@ class PostgresStore:
         return db
 
     @contextmanager
-    def _tx(self, *, pipeline: bool = False) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    def _tx(
+        self, *, pipeline: bool = False, single: bool = False
+    ) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
         """A transaction; with ``pipeline``, its statements (BEGIN and COMMIT too) are
-        sent without waiting for each answer: a result fetched inside waits for it."""
+        sent without waiting for each answer: a result fetched inside waits for it.
+        With ``single`` (one statement, atomic on its own) no transaction is opened:
+        the connection is in autocommit mode, so no BEGIN and COMMIT round trips."""
         with self._lock:
             if self._closed:
                 raise ValidationError.single("store", self.schema or self.dsn, "store is closed")
             if self._db.closed or self._db.broken:
                 self._db = self._connect()
-            if pipeline:
+            if single:
+                yield self._db
+            elif pipeline:
                 with self._db.pipeline(), self._db.transaction():
                     yield self._db
             else:
@@ -366,10 +372,16 @@ class PostgresStore:
 
     def load(self, request_id: str) -> list[Event]:
         """The stream in order."""
-        with self._tx() as db:
+        return self.load_after(request_id, 0)
+
+    def load_after(self, request_id: str, version: int) -> list[Event]:
+        """The events after the first ``version`` ones, in order."""
+        # one statement: autocommit reads a consistent snapshot without BEGIN/COMMIT
+        with self._tx(single=True) as db:
             rows = db.execute(
-                "SELECT payload FROM rf_events WHERE request_id = %s ORDER BY version",
-                (request_id,),
+                "SELECT payload FROM rf_events WHERE request_id = %s AND version > %s"
+                " ORDER BY version",
+                (request_id, version),
             ).fetchall()
         return [event_from_json(payload) for (payload,) in rows]
 

@@ -246,10 +246,15 @@ class SQLiteStore:
 
     def load(self, request_id: str) -> list[Event]:
         """The stream in order."""
+        return self.load_after(request_id, 0)
+
+    def load_after(self, request_id: str, version: int) -> list[Event]:
+        """The events after the first ``version`` ones, in order."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT payload FROM rf_events WHERE request_id = ? ORDER BY version",
-                (request_id,),
+                "SELECT payload FROM rf_events WHERE request_id = ? AND version > ?"
+                " ORDER BY version",
+                (request_id, version),
             ).fetchall()
         return [event_from_json(payload) for (payload,) in rows]
 

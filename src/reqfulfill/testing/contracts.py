@@ -343,6 +343,10 @@ class StoreContract:
     enforces_unique_event_ids: ClassVar[bool] = True
     """An append whose event id is already stored fails (and writes nothing)."""
 
+    supports_load_after: ClassVar[bool] = True
+    """The store has the optional ``load_after(request_id, version)``: the events after
+    the first ``version`` ones (the service then reads only what it has not folded)."""
+
     contention_processes: ClassVar[int] = 4
     """How many processes the multi-process checks start."""
 
@@ -370,6 +374,26 @@ class StoreContract:
 
     def test_load_of_unknown_request_is_empty(self, store: Store) -> None:
         assert store.load(_new_id()) == []
+
+    def test_load_after_returns_the_events_after_a_version(self, store: Store) -> None:
+        if not self.supports_load_after:
+            pytest.skip("supports_load_after = False")
+        load_after = getattr(store, "load_after", None)
+        assert load_after is not None, "set supports_load_after = False or add load_after"
+        request_id = _new_id()
+        events = sample_events(request_id)[:6]
+        assert load_after(request_id, 0) == []
+        store.append(request_id, events[:4], 0)
+        store.append(request_id, events[4:], 4)
+        other = _new_id()
+        store.append(other, sample_events(other)[:2], 0)
+        for version in range(len(events) + 2):
+            assert load_after(request_id, version) == events[version:], version
+        assert load_after(request_id, -1) == events
+        assert load_after(_new_id(), 0) == []
+        # a fresh list each time: changing it changes nothing stored
+        load_after(request_id, 0).clear()
+        assert store.load(request_id) == events
 
     def test_every_event_type_round_trips(self, store: Store) -> None:
         request_id = _new_id()
