@@ -177,13 +177,13 @@ class Worker:
     def _run_effect(self, entry: OutboxEntry) -> None:
         store = self.service.store
         try:
-            events = store.load(entry.request_id)
-            effect = next((e for e in events if e.event_id == entry.effect_id), None)
+            effect = self._effect_event(entry)
             if effect is None:
                 log.error("effect %s has no event; dropping it", entry.effect_id)
                 store.complete_effect(entry.effect_id, worker=self.name)
                 return
-            state = lifecycle.replay(events)
+            # the service's cached state, brought up to date with what it has not folded
+            state = self.service.get(entry.request_id)
             command = self._perform(effect, state, entry)
             if command is not None:
                 self.service.execute(entry.request_id, command)
@@ -200,6 +200,22 @@ class Worker:
                 "effect %s attempt %d failed (%s); retry at %s", entry.effect_id, attempt, exc, when
             )
             store.retry_effect(entry.effect_id, worker=self.name, available_at=when, error=str(exc))
+
+    def _effect_event(self, entry: OutboxEntry) -> ev.Event | None:
+        """The request-for-effect event of an outbox entry (None if the stream lacks it).
+
+        Event ids are ``<request_id>/<n>``, so with the store's optional ``load_after``
+        only the stream from version n on is read and decoded, not all of it."""
+        store = self.service.store
+        load_after = getattr(store, "load_after", None)
+        prefix, _, number = entry.effect_id.rpartition("/")
+        if load_after is not None and prefix == entry.request_id and number.isdigit():
+            events: list[ev.Event] = load_after(entry.request_id, int(number) - 1)
+            if events and events[0].event_id == entry.effect_id:
+                return events[0]
+        return next(
+            (e for e in store.load(entry.request_id) if e.event_id == entry.effect_id), None
+        )
 
     def _give_up(self, entry: OutboxEntry, reason: str) -> None:
         log.error("effect %s failed for good: %s", entry.effect_id, reason)
