@@ -9,9 +9,9 @@ submodules :mod:`~reqfulfill.lifecycle`, :mod:`~reqfulfill.rules` and
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from reqfulfill import lifecycle, rules, sla
+from reqfulfill import lifecycle
 from reqfulfill._hooks import hookimpl
 from reqfulfill.clock import Clock, FixedClock, SystemClock
 from reqfulfill.connectors import SupplierConnector
@@ -99,15 +99,45 @@ from reqfulfill.model.request import (
 )
 from reqfulfill.model.supplier import Notification, OrderLine, OrderReceipt, SupplierOrder
 from reqfulfill.plugins import get_plugin_manager, open_store
-from reqfulfill.rules import Rules
 from reqfulfill.service import FulfillmentService, Progress
 from reqfulfill.stores import Store
-from reqfulfill.worker import Worker
 
-try:
-    __version__ = version("reqfulfill")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from reqfulfill import rules, sla
+    from reqfulfill.rules import Rules
+    from reqfulfill.worker import Worker
+
+__version__: str
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use (PEP 562), to keep ``import reqfulfill`` short: the rules
+    # and SLA packages (~15 ms, imported by a service only when it is built), the
+    # worker, and ``__version__`` (importlib.metadata costs ~40 ms)
+    if name in ("rules", "Rules", "sla"):
+        # importing a submodule binds it here (``from reqfulfill import`` would recurse)
+        import reqfulfill.rules
+        import reqfulfill.sla
+
+        if name == "Rules":
+            globals()["Rules"] = reqfulfill.rules.Rules
+        return globals()[name]
+    if name == "Worker":
+        from reqfulfill.worker import Worker
+
+        globals()["Worker"] = Worker
+        return Worker
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("reqfulfill")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            found = "0.0.0"
+        globals()["__version__"] = found
+        return found
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Approval",
@@ -203,3 +233,7 @@ __all__ = [
     "rules",
     "sla",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
