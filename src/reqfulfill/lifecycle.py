@@ -25,6 +25,7 @@ import attrs
 
 from reqfulfill.feedback import FeedbackPolicy
 from reqfulfill.model import events as ev
+from reqfulfill.model._json import json_problem
 from reqfulfill.model.catalog import Catalog, Requester, ServiceItem
 from reqfulfill.model.enums import (
     Channel,
@@ -63,6 +64,7 @@ __all__ = [
     "STATE_CHANGES",
     "SYSTEM",
     "TRANSITIONS",
+    "WORKER",
     "Approve",
     "Assign",
     "AutoClose",
@@ -104,6 +106,11 @@ __all__ = [
 S = RequestState
 SYSTEM = "system"
 """The actor of automatic decisions (routing, plan progress, SLA timers)."""
+
+WORKER = "worker"
+"""The actor the worker records effect outcomes as."""
+
+_INTERNAL_ACTORS = frozenset({SYSTEM, WORKER})
 
 DEFAULT_TASK = ev.PlannedTask(key="fulfil", kind=TaskKind.MANUAL, title="Fulfil the request")
 """The one task of a request triaged without a service item."""
@@ -433,6 +440,7 @@ class OrderCancelled(Command):
     name: ClassVar[str] = "record_order_cancelled"
     effect_id: str
     status: OrderStatus
+    ref: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -716,6 +724,12 @@ def _responsible_group(batch: _Batch) -> str | None:
     return catalog.triage_group
 
 
+def _require_internal(batch: _Batch, command: Command) -> None:
+    """Effect outcomes and timers are recorded by the worker, never by a person."""
+    if command.actor not in _INTERNAL_ACTORS:
+        raise _deny(batch, command, f"only the worker ({WORKER!r} or {SYSTEM!r}) may do this")
+
+
 def _require_requester(batch: _Batch, command: Command) -> None:
     if command.actor != batch.current.requester.id:
         raise _deny(batch, command, "only the requester may do this")
@@ -748,6 +762,9 @@ def _validate_answers(answers: object) -> Mapping[str, Any]:
     deep = nesting_problem(dict(answers), "answers")
     if deep is not None:
         raise ValidationError([deep])
+    not_json = json_problem(answers, "answers")
+    if not_json is not None:
+        raise ValidationError([not_json])
     return dict(answers)
 
 
@@ -852,7 +869,7 @@ def _prioritize(batch: _Batch, impact: Impact, urgency: Urgency, rule: str, reas
     priority = _rules(batch.context).matrix.priority(impact, urgency)
     batch.emit(
         ev.RequestPrioritized,
-        actor=SYSTEM if rule != "manual" else batch.actor,
+        actor=SYSTEM if rule not in ("manual", "triage") else batch.actor,
         impact=impact,
         urgency=urgency,
         priority=priority,
@@ -1010,6 +1027,9 @@ def _supplier_order(batch: _Batch, task: Task) -> SupplierOrder:
 
 
 def _start(batch: _Batch, task: Task, actor: str = SYSTEM) -> None:
+    if task.kind is TaskKind.SUPPLIER_ORDER and task.order_ref is not None and _order_open(task):
+        # a restart asks for a new order: the old one must not be left open at the supplier
+        _cancel_order(batch, task, actor)
     batch.emit(ev.TaskStarted, actor=actor, task_key=task.key)
     if task.kind is TaskKind.SUPPLIER_ORDER:
         order = _supplier_order(batch, task)
@@ -1229,7 +1249,7 @@ def _triage(batch: _Batch, command: Triage) -> None:
         and state.urgency is not None
         and (command.impact is not None or command.urgency is not None)
     ):
-        _prioritize(batch, state.impact, state.urgency, "manual", "set in triage")
+        _prioritize(batch, state.impact, state.urgency, "triage", "set in triage")
     if state.item is not None and context.catalog.item(state.item).requires_approval:
         _request_approval(batch)
     else:
@@ -1441,6 +1461,7 @@ def _close_cmd(batch: _Batch, command: Close) -> None:
 
 @_handles(AutoClose)
 def _auto_close(batch: _Batch, command: AutoClose) -> None:
+    _require_internal(batch, command)
     state = batch.current
     if state.state is S.CLOSED:
         return
@@ -1538,13 +1559,15 @@ def _order_task(batch: _Batch, supplier_id: str, ref: str) -> Task | None:
 def _record_supplier_update(batch: _Batch, command: RecordSupplierUpdate) -> None:
     task = _order_task(batch, command.supplier_id, command.ref)
     if task is None:
-        raise ValidationError.single(
-            "ref", command.ref, f"no order {command.ref!r} on this request"
-        )
+        # an order this request no longer follows (its task was restarted and the old
+        # order cancelled): updates for it are ignored, not refused
+        return
     _apply_order_status(batch, task, command.status, command.actor)
 
 
-def _apply_order_status(batch: _Batch, task: Task, status: OrderStatus, actor: str) -> None:
+def _apply_order_status(
+    batch: _Batch, task: Task, status: OrderStatus, actor: str, effect_id: str | None = None
+) -> None:
     current = task.order_status
     if current is not None and (current.final or status.rank <= current.rank):
         return  # forward-only: stale and duplicate updates are ignored
@@ -1557,6 +1580,7 @@ def _apply_order_status(batch: _Batch, task: Task, status: OrderStatus, actor: s
         supplier_id=task.supplier,
         ref=task.order_ref,
         status=status,
+        effect_id=effect_id,
     )
     if batch.current.state not in _WORKING or task.state is not TaskState.IN_PROGRESS:
         return
@@ -1569,12 +1593,37 @@ def _apply_order_status(batch: _Batch, task: Task, status: OrderStatus, actor: s
 
 @_handles(OrderPlaced)
 def _order_placed(batch: _Batch, command: OrderPlaced) -> None:
+    _require_internal(batch, command)
     state = batch.current
     if command.effect_id in state.settled:
         return
     task = next((t for t in state.plan if t.order_effect == command.effect_id), None)
     if task is None:
-        raise ValidationError.single("effect_id", command.effect_id, "no such order request")
+        key = state.order_tasks.get(command.effect_id)
+        if key is None:
+            raise ValidationError.single("effect_id", command.effect_id, "no such order request")
+        # the task was restarted and asked for a new order since: record this one and
+        # cancel it
+        old = state.task(key)
+        assert old.supplier is not None
+        batch.emit(
+            ev.SupplierOrderPlaced,
+            task_key=key,
+            supplier_id=old.supplier,
+            ref=command.ref,
+            status=command.status,
+            effect_id=command.effect_id,
+            superseded=True,
+        )
+        batch.emit(
+            ev.SupplierOrderCancelRequested,
+            actor=command.actor,
+            task_key=key,
+            supplier_id=old.supplier,
+            ref=command.ref,
+            order_effect=command.effect_id,
+        )
+        return
     assert task.supplier is not None
     batch.emit(
         ev.SupplierOrderPlaced,
@@ -1595,24 +1644,46 @@ def _order_placed(batch: _Batch, command: OrderPlaced) -> None:
 
 @_handles(OrderCancelled)
 def _order_cancelled(batch: _Batch, command: OrderCancelled) -> None:
+    _require_internal(batch, command)
     state = batch.current
     if command.effect_id in state.settled:
         return
     task = next(
         (t for t in state.plan if command.effect_id in state.cancel_effects.get(t.key, ())), None
     )
-    if task is None or task.order_ref is None:
+    if task is None:
         return
-    _apply_order_status(batch, task, command.status, command.actor)
+    ref = command.ref or task.order_ref
+    if ref is None:
+        return
+    if ref == task.order_ref:
+        _apply_order_status(batch, task, command.status, command.actor, command.effect_id)
+        return
+    assert task.supplier is not None
+    batch.emit(
+        ev.SupplierOrderUpdated,
+        actor=command.actor,
+        task_key=task.key,
+        supplier_id=task.supplier,
+        ref=ref,
+        status=command.status,
+        effect_id=command.effect_id,
+    )
 
 
 @_handles(AutomationSucceeded)
 def _automation_succeeded(batch: _Batch, command: AutomationSucceeded) -> None:
+    _require_internal(batch, command)
     state = batch.current
     if command.effect_id in state.settled:
         return
     task = next((t for t in state.plan if t.order_effect == command.effect_id), None)
     if task is None or state.state not in _WORKING or task.state is not TaskState.IN_PROGRESS:
+        return
+    bad = json_problem(command.result, "result")
+    if bad is not None:
+        reason = f"the automation's result is not JSON data: {bad}"
+        _fail(batch, task, reason, command.actor, command.effect_id)
         return
     batch.emit(
         ev.TaskCompleted,
@@ -1625,6 +1696,7 @@ def _automation_succeeded(batch: _Batch, command: AutomationSucceeded) -> None:
 
 @_handles(EffectFailed)
 def _effect_failed(batch: _Batch, command: EffectFailed) -> None:
+    _require_internal(batch, command)
     state = batch.current
     if command.effect_id in state.settled:
         return
@@ -1644,6 +1716,7 @@ def _effect_failed(batch: _Batch, command: EffectFailed) -> None:
 
 @_handles(RecordAttempt)
 def _record_attempt(batch: _Batch, command: RecordAttempt) -> None:
+    _require_internal(batch, command)
     state = batch.current
     if command.effect_id in state.settled:
         return
@@ -1653,6 +1726,7 @@ def _record_attempt(batch: _Batch, command: RecordAttempt) -> None:
 
 @_handles(NotificationDelivered)
 def _notification_delivered(batch: _Batch, command: NotificationDelivered) -> None:
+    _require_internal(batch, command)
     state = batch.current
     if command.effect_id in state.settled:
         return
@@ -1665,6 +1739,7 @@ def _notification_delivered(batch: _Batch, command: NotificationDelivered) -> No
 
 @_handles(FireSla)
 def _fire_sla(batch: _Batch, command: FireSla) -> None:
+    _require_internal(batch, command)
     policy = batch.context.sla
     state = batch.current
     if policy is None or not state.sla.running or state.sla.target is None:
@@ -1856,8 +1931,16 @@ def _same(state: ServiceRequest, event: ev.Event) -> ServiceRequest:
 
 
 def _with_task(request: ServiceRequest, key: str, **changes: Any) -> ServiceRequest:
+    if not request.has_task(key):
+        raise TransitionError(request.id, request.state, "evolve", f"no task {key!r} in the plan")
     plan = tuple(_replace(t, **changes) if t.key == key else t for t in request.plan)
     return _replace(request, plan=plan)
+
+
+def _task_of(request: ServiceRequest, key: str) -> Task:
+    if not request.has_task(key):
+        raise TransitionError(request.id, request.state, "evolve", f"no task {key!r} in the plan")
+    return request.task(key)
 
 
 def _settle(state: ServiceRequest, effect_id: str | None) -> ServiceRequest:
@@ -1919,7 +2002,11 @@ def _e_categorized(s: ServiceRequest, e: ev.RequestCategorized) -> ServiceReques
 
 @_applies(ev.RequestPrioritized)
 def _e_prioritized(s: ServiceRequest, e: ev.RequestPrioritized) -> ServiceRequest:
-    return _replace(s, impact=e.impact, urgency=e.urgency, priority=e.priority)
+    manual = s.manual
+    if e.rule == "manual" and not {"impact", "urgency"} <= set(manual):
+        # a priority set by hand survives routing at approval or after triage
+        manual = tuple(sorted({*manual, "impact", "urgency"}))
+    return _replace(s, impact=e.impact, urgency=e.urgency, priority=e.priority, manual=manual)
 
 
 @_applies(ev.PlanStarted)
@@ -1962,7 +2049,8 @@ def _e_task_skipped(s: ServiceRequest, e: ev.TaskSkipped) -> ServiceRequest:
 
 @_applies(ev.SupplierOrderRequested)
 def _e_order_requested(s: ServiceRequest, e: ev.SupplierOrderRequested) -> ServiceRequest:
-    task = s.task(e.task_key)
+    task = _task_of(s, e.task_key)
+    s = _replace(s, order_tasks={**s.order_tasks, e.event_id: e.task_key})
     return _with_task(
         s,
         e.task_key,
@@ -1975,19 +2063,22 @@ def _e_order_requested(s: ServiceRequest, e: ev.SupplierOrderRequested) -> Servi
 
 @_applies(ev.AutomationRequested)
 def _e_automation_requested(s: ServiceRequest, e: ev.AutomationRequested) -> ServiceRequest:
-    task = s.task(e.task_key)
+    task = _task_of(s, e.task_key)
     return _with_task(s, e.task_key, order_effect=e.event_id, attempts=task.attempts + 1)
 
 
 @_applies(ev.SupplierOrderPlaced)
 def _e_order_placed(s: ServiceRequest, e: ev.SupplierOrderPlaced) -> ServiceRequest:
-    s = _with_task(s, e.task_key, order_ref=e.ref, order_status=e.status)
+    if not e.superseded:
+        s = _with_task(s, e.task_key, order_ref=e.ref, order_status=e.status)
     return _settle(s, e.effect_id)
 
 
 @_applies(ev.SupplierOrderUpdated)
 def _e_order_updated(s: ServiceRequest, e: ev.SupplierOrderUpdated) -> ServiceRequest:
-    return _with_task(s, e.task_key, order_status=e.status)
+    if _task_of(s, e.task_key).order_ref == e.ref:
+        s = _with_task(s, e.task_key, order_status=e.status)
+    return _settle(s, e.effect_id)
 
 
 @_applies(ev.SupplierOrderCancelRequested)
@@ -2077,12 +2168,13 @@ def _e_sla_retargeted(s: ServiceRequest, e: ev.SlaRetargeted) -> ServiceRequest:
 
 @_applies(ev.SlaThresholdReached)
 def _e_sla_threshold(s: ServiceRequest, e: ev.SlaThresholdReached) -> ServiceRequest:
-    return _replace(s, sla=_replace(s.sla, fired=(*s.sla.fired, e.level)))
+    sla = _replace(s.sla, fired=(*s.sla.fired, e.level), used=e.used, used_at=e.at)
+    return _replace(s, sla=sla)
 
 
 @_applies(ev.SlaBreached)
 def _e_sla_breached(s: ServiceRequest, e: ev.SlaBreached) -> ServiceRequest:
-    return _replace(s, sla=_replace(s.sla, breached=True))
+    return _replace(s, sla=_replace(s.sla, breached=True, used=e.used, used_at=e.at))
 
 
 @_applies(ev.SlaStopped)

@@ -268,7 +268,7 @@ class Worker:
                 return None  # the order was never placed; the place effect compensates
             connector = self._connector(effect.supplier_id)
             status = connector.cancel_order(ref, key)
-            return lifecycle.OrderCancelled(actor="worker", effect_id=key, status=status)
+            return lifecycle.OrderCancelled(actor="worker", effect_id=key, status=status, ref=ref)
         if isinstance(effect, ev.AutomationRequested):
             if key in state.settled:
                 return None

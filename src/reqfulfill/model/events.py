@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from reqfulfill.model._json import freeze_optional, freeze_table
 from reqfulfill.model.catalog import Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, Priority, TaskKind, Urgency
 from reqfulfill.model.supplier import Notification, SupplierOrder
@@ -96,7 +97,7 @@ class RequestSubmitted(Event):
     requester: Requester
     item: str | None
     channel: Channel
-    answers: Mapping[str, Any] = attrs.field(factory=dict)
+    answers: Mapping[str, Any] = attrs.field(factory=dict, converter=freeze_table)
 
 
 @attrs.frozen(kw_only=True)
@@ -210,7 +211,7 @@ class TaskCompleted(Event):
     """A task is done. ``result`` is an automation's result mapping, if any."""
 
     task_key: str
-    result: Mapping[str, Any] | None = None
+    result: Mapping[str, Any] | None = attrs.field(default=None, converter=freeze_optional)
     effect_id: str | None = None
 
 
@@ -244,23 +245,30 @@ class SupplierOrderRequested(Event):
 
 @attrs.frozen(kw_only=True)
 class SupplierOrderPlaced(Event):
-    """The supplier accepted the order under ``ref``."""
+    """The supplier accepted the order under ``ref``.
+
+    ``superseded`` marks an order whose task had since asked for a new one (it was
+    restarted): the order is recorded and cancelled, the task keeps its new order.
+    """
 
     task_key: str
     supplier_id: str
     ref: str
     status: OrderStatus
     effect_id: str
+    superseded: bool = False
 
 
 @attrs.frozen(kw_only=True)
 class SupplierOrderUpdated(Event):
-    """The supplier reported a newer status for an order."""
+    """The supplier reported a newer status for an order (``effect_id``: the cancel
+    request it answers, if any)."""
 
     task_key: str
     supplier_id: str
     ref: str
     status: OrderStatus
+    effect_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -150,6 +150,7 @@ class ServiceRequest:
     manual: tuple[str, ...] = ()
     settled: frozenset[str] = frozenset()
     attempted: Mapping[str, int] = attrs.field(factory=dict)
+    order_tasks: Mapping[str, str] = attrs.field(factory=dict)
     cancel_effects: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     pending_notifications: Mapping[str, Notification] = attrs.field(factory=dict)
 
