@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -9,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from reqfulfill.lifecycle import Submit
+from reqfulfill import lifecycle
+from reqfulfill.lifecycle import Command, Context, Submit
 from reqfulfill.model.catalog import (
     Catalog,
     PlanTemplate,
@@ -18,9 +21,17 @@ from reqfulfill.model.catalog import (
     SupportGroup,
     TaskTemplate,
 )
-from reqfulfill.model.enums import Channel, TaskKind
+from reqfulfill.model.enums import Channel, RequestState, TaskKind
+from reqfulfill.model.errors import ReqfulfillError
+from reqfulfill.model.events import Event, RequestSubmitted
+from reqfulfill.model.request import ServiceRequest
 from reqfulfill.rules import Condition, Rule, Rules, RuleSet, build_facts, condition_problems
-from reqfulfill.serialization import structure_config, unstructure_config
+from reqfulfill.serialization import (
+    event_from_json,
+    event_to_json,
+    structure_config,
+    unstructure_config,
+)
 from reqfulfill.sla import BusinessCalendar, EscalationLevel, SlaPolicy
 from reqfulfill.testing import demo_catalog, strategies
 from reqfulfill.testing._hypothesis_plugin import _hypothesis_setup_hook
@@ -156,6 +167,70 @@ def test_channels(channel: Channel) -> None:
     assert isinstance(channel, Channel)
 
 
+# -- commands, histories, requests and events --------------------------------------------
+
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+@FEW
+@given(strategies.command_sequences(max_size=15))
+def test_command_sequences_feed_decide_one_by_one(commands: list[Command]) -> None:
+    assert isinstance(commands[0], Submit)
+    assert 1 <= len(commands) <= 16
+    assert not any(isinstance(c, Submit) for c in commands[1:])
+    context = Context(catalog=demo_catalog(), now=START)
+    history: list[Event] = []
+    state: ServiceRequest | None = None
+    for command in commands:
+        try:
+            new = lifecycle.decide(state, command, context)
+        except ReqfulfillError:
+            continue  # refused: part of what the sequences are for
+        history += new
+        state = lifecycle.replay(history) if history else None
+    assert state is not None  # the drawn Submit is always valid
+    assert state.version == len(history)
+
+
+@given(strategies.command_sequences(min_size=2, max_size=3))
+def test_command_sequences_honour_their_sizes(commands: list[Command]) -> None:
+    assert 3 <= len(commands) <= 4
+
+
+@FEW
+@given(strategies.histories())
+def test_histories_replay_to_their_state(history: tuple[list[Event], ServiceRequest]) -> None:
+    events, state = history
+    assert lifecycle.replay(events) == state
+    assert isinstance(events[0], RequestSubmitted)
+    assert state.version == len(events)
+    assert [e.event_id for e in events] == [f"{state.id}/{n}" for n in range(1, len(events) + 1)]
+    assert all(a.at <= b.at for a, b in itertools.pairwise(events))
+    for event in events:
+        assert event_from_json(event_to_json(event)) == event
+
+
+@FEW
+@given(strategies.service_requests(catalog=strategies.catalogs(max_items=3), max_steps=15))
+def test_service_requests_of_drawn_catalogs(drawn: ServiceRequest) -> None:
+    assert isinstance(drawn.state, RequestState)
+    assert drawn.version >= 1
+
+
+@FEW
+@given(strategies.requests())
+def test_requests_is_service_requests(drawn: ServiceRequest) -> None:
+    assert strategies.requests is strategies.service_requests
+    assert isinstance(drawn.state, RequestState)
+
+
+@FEW
+@given(strategies.events())
+def test_events_round_trip_through_json(event: Event) -> None:
+    assert isinstance(event, Event)
+    assert event_from_json(event_to_json(event)) == event
+
+
 @pytest.mark.parametrize(
     "strategy",
     [
@@ -171,6 +246,16 @@ def test_channels(channel: Channel) -> None:
         strategies.calendars(timezones=[]),
         strategies.calendars(max_shifts=0),
         strategies.support_groups(escalates_to="desk"),
+        strategies.command_sequences(min_size=3, max_size=1),
+        strategies.command_sequences(max_size=-1),
+        strategies.command_sequences(catalog="demo"),  # type: ignore[arg-type]
+        strategies.histories(max_steps=-1),
+        strategies.histories(rules={"rules": []}),  # type: ignore[arg-type]
+        strategies.service_requests(max_steps=1.5),  # type: ignore[arg-type]
+        strategies.service_requests(sla="fast"),  # type: ignore[arg-type]
+        strategies.requests(catalog=42),  # type: ignore[arg-type]
+        strategies.events(max_steps=-2),
+        strategies.events(catalog=[]),  # type: ignore[arg-type]
     ],
     ids=repr,
 )
@@ -195,6 +280,9 @@ def test_bad_arguments_are_reported_when_drawn(strategy: st.SearchStrategy[Any])
         BusinessCalendar,
         EscalationLevel,
         SlaPolicy,
+        ServiceRequest,
+        Event,
+        RequestSubmitted,
     ],
 )
 def test_from_type_after_the_setup_hook(cls: type) -> None:

@@ -23,6 +23,8 @@ def _hypothesis_setup_hook() -> None:
         SupportGroup,
         TaskTemplate,
     )
+    from reqfulfill.model.events import Event, RequestSubmitted
+    from reqfulfill.model.request import ServiceRequest
     from reqfulfill.rules import Rule, Rules, RuleSet
     from reqfulfill.sla import BusinessCalendar, EscalationLevel, SlaPolicy
     from reqfulfill.testing import strategies as rs
@@ -40,6 +42,10 @@ def _hypothesis_setup_hook() -> None:
         (BusinessCalendar, rs.calendars()),
         (EscalationLevel, rs.escalation_levels()),
         (SlaPolicy, rs.sla_policies()),
+        (ServiceRequest, rs.service_requests()),
+        (Event, rs.events()),
+        # every stream starts with one; rarer event types have no strategy of their own
+        (RequestSubmitted, rs.histories(max_steps=0).map(lambda pair: pair[0][0])),
     ]
     for cls, strategy in registrations:
         st.register_type_strategy(cls, strategy)

@@ -20,13 +20,15 @@ Needs the ``testing`` extra (``pip install 'reqfulfill[testing]'``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, TypeVar
 
+import attrs
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from reqfulfill import lifecycle
 from reqfulfill.lifecycle import Submit
 from reqfulfill.model.catalog import (
     Catalog,
@@ -36,7 +38,18 @@ from reqfulfill.model.catalog import (
     SupportGroup,
     TaskTemplate,
 )
-from reqfulfill.model.enums import Channel, Impact, Priority, RequestState, TaskKind, Urgency
+from reqfulfill.model.enums import (
+    Channel,
+    Impact,
+    OrderStatus,
+    Priority,
+    RequestState,
+    TaskKind,
+    Urgency,
+)
+from reqfulfill.model.errors import ReqfulfillError
+from reqfulfill.model.events import Event
+from reqfulfill.model.request import ServiceRequest
 from reqfulfill.rules import (
     HIT_POLICIES,
     OPERATORS,
@@ -53,6 +66,7 @@ from reqfulfill.sla import (
     EscalationLevel,
     SlaPolicy,
 )
+from reqfulfill.testing._demo import demo_catalog
 
 __all__ = [
     "DEFAULT_SUPPLIERS",
@@ -61,15 +75,20 @@ __all__ = [
     "calendars",
     "catalogs",
     "channels",
+    "command_sequences",
     "conditions",
     "escalation_levels",
+    "events",
+    "histories",
     "plan_templates",
     "priority_matrices",
     "requesters",
+    "requests",
     "routing_rules",
     "rule_sets",
     "rules",
     "service_items",
+    "service_requests",
     "sla_policies",
     "submissions",
     "support_groups",
@@ -847,3 +866,396 @@ _calendars_fn = calendars
 
 def _default_calendars() -> st.SearchStrategy[BusinessCalendar]:
     return _calendars_fn()
+
+
+# -- commands, histories, requests and events ----------------------------------------------
+
+_START: Final = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+_STRANGERS: Final = ("mallory", "eve.outsider")
+_REFS: Final = ("R-1", "R-2", "R-3")
+_REASONS: Final = ("no longer needed", "from stock", "not here", "info", "broken")
+_WORKER: Final = "worker"
+
+_COMMAND_KINDS: Final[tuple[type[lifecycle.Command], ...]] = tuple(
+    cls for cls in lifecycle.COMMAND_STATES if cls is not lifecycle.Submit
+)
+"""Every lifecycle command but ``Submit``: the kinds :func:`command_sequences` draws."""
+
+# commands that end a request early or only count attempts: drawn less often by histories()
+_RARE: Final = (lifecycle.Cancel, lifecycle.Reject, lifecycle.EffectFailed, lifecycle.RecordAttempt)
+_BY_APPROVER: Final = (lifecycle.Approve, lifecycle.Reject)
+_BY_REQUESTER: Final = (
+    lifecycle.ConfirmDelivery,
+    lifecycle.DisputeDelivery,
+    lifecycle.RecordFeedback,
+)
+
+# minutes the clock moves before a step: mostly a little, sometimes days (SLA thresholds)
+_pauses: st.SearchStrategy[int] = st.one_of(
+    st.integers(0, 90), st.integers(90, 3 * 24 * 60), st.just(0)
+)
+_starts: st.SearchStrategy[datetime] = st.datetimes(
+    datetime(2024, 1, 1), datetime(2030, 12, 31), timezones=st.just(UTC)
+).map(lambda at: at.replace(second=0, microsecond=0))
+
+
+@attrs.frozen
+class _Pools:
+    """What the arguments of a command are drawn from."""
+
+    actors: tuple[str, ...]
+    likely: tuple[str, ...]  # actors who may well be allowed to run the command
+    approvers: tuple[str, ...]
+    requester: str
+    tasks: tuple[str, ...]
+    effects: tuple[str, ...]  # any effect id
+    orders: tuple[str, ...]  # ids of supplier order requests
+    automations: tuple[str, ...]
+    notifications: tuple[str, ...]
+    cancels: tuple[str, ...]  # ids of order cancel requests
+    refs: tuple[str, ...]
+    suppliers: tuple[str, ...]
+    items: tuple[str | None, ...]
+    groups: tuple[str, ...]
+    categories: tuple[str, ...]
+
+
+def _catalog_suppliers(catalog: Catalog) -> tuple[str, ...]:
+    found = {i.supplier for i in catalog.items if i.supplier}
+    found |= {t.supplier for p in catalog.plans for t in p.tasks if t.supplier}
+    return tuple(sorted(found)) or DEFAULT_SUPPLIERS[:1]
+
+
+def _everyone(catalog: Catalog, requester: Requester) -> tuple[str, ...]:
+    members = {m for g in catalog.groups for m in g.members}
+    people = [requester.id, *([requester.manager] if requester.manager else [])]
+    return tuple(dict.fromkeys([*people, *sorted(members), *_STRANGERS]))
+
+
+def _blind_pools(catalog: Catalog, submit: lifecycle.Submit, max_size: int) -> _Pools:
+    """Pools that do not look at the request's state: some commands will miss."""
+    keys = {t.key for p in catalog.plans for t in p.tasks} | {lifecycle.DEFAULT_TASK.key}
+    actors = _everyone(catalog, submit.requester)
+    # effect ids are the event ids of the requests for effect: "<request id>/<version>"
+    effects = tuple(f"{submit.request_id}/{n}" for n in range(1, 4 * max_size + 8))
+    return _Pools(
+        actors=actors,
+        likely=actors,
+        approvers=(submit.requester.manager,) if submit.requester.manager else actors,
+        requester=submit.requester.id,
+        tasks=(*sorted(keys), "no-such-task"),
+        effects=effects,
+        orders=effects,
+        automations=effects,
+        notifications=effects,
+        cancels=effects,
+        refs=_REFS,
+        suppliers=_catalog_suppliers(catalog),
+        items=(None, *sorted(i.id for i in catalog.items)),
+        groups=tuple(sorted(g.id for g in catalog.groups)) or ("no-such-group",),
+        categories=tuple(sorted(catalog.categories)) or _WORDS[:1],
+    )
+
+
+def _state_pools(catalog: Catalog, state: ServiceRequest, blind: _Pools) -> _Pools:
+    """Pools aimed at ``state``: its tasks, open effects, order refs and likely actors."""
+    groups = {state.group, catalog.triage_group, *(t.group for t in state.plan)}
+    if state.item is not None and catalog.has_item(state.item):
+        groups.add(catalog.item(state.item).group)
+    likely = [state.requester.id, *([state.requester.manager] if state.requester.manager else [])]
+    for group in sorted(g for g in groups if g is not None and catalog.has_group(g)):
+        likely.extend(catalog.group(group).members)
+
+    def ids(found: Iterable[str | None]) -> tuple[str, ...]:
+        return tuple(sorted({e for e in found if e})) or blind.effects[:1]
+
+    orders = ids(t.order_effect for t in state.plan if t.kind is TaskKind.SUPPLIER_ORDER)
+    automations = ids(t.order_effect for t in state.plan if t.kind is TaskKind.AUTOMATED)
+    notifications = ids(state.pending_notifications)
+    cancels = ids(e for found in state.cancel_effects.values() for e in found)
+    refs = {t.order_ref for t in state.plan if t.order_ref}
+    return attrs.evolve(
+        blind,
+        likely=tuple(dict.fromkeys(likely)) or blind.actors,
+        approvers=state.approvers or blind.approvers,
+        tasks=tuple(t.key for t in state.plan) or blind.tasks,
+        effects=ids([*orders, *automations, *notifications, *cancels]),
+        orders=orders,
+        automations=automations,
+        notifications=notifications,
+        cancels=cancels,
+        refs=tuple(sorted(r for r in refs if r)) or blind.refs[:1],
+        suppliers=tuple(sorted({t.supplier for t in state.plan if t.supplier})) or blind.suppliers,
+    )
+
+
+def _command(draw: st.DrawFn, kind: type[lifecycle.Command], pools: _Pools) -> lifecycle.Command:
+    """A command of ``kind`` with arguments from ``pools``."""
+    c = lifecycle
+    if kind in _BY_APPROVER:
+        likely = st.sampled_from(pools.approvers)
+    elif kind in _BY_REQUESTER:
+        likely = st.just(pools.requester)
+    else:
+        likely = st.sampled_from(pools.likely)
+    actor = draw(likely | st.sampled_from(pools.actors))
+    task = draw(st.sampled_from(pools.tasks))
+    effect = draw(st.sampled_from(pools.effects))
+    reason = draw(st.sampled_from(_REASONS))
+    impact = draw(st.none() | st.sampled_from(Impact))
+    urgency = draw(st.none() | st.sampled_from(Urgency))
+    status = draw(st.sampled_from(OrderStatus))
+    simple: dict[type[c.Command], Callable[[], c.Command]] = {
+        c.Approve: lambda: c.Approve(actor=actor),
+        c.Reject: lambda: c.Reject(actor=actor, reason=reason),
+        c.Claim: lambda: c.Claim(actor=actor),
+        c.StartTask: lambda: c.StartTask(actor=actor, task_key=task),
+        c.CompleteTask: lambda: c.CompleteTask(actor=actor, task_key=task),
+        c.FailTask: lambda: c.FailTask(actor=actor, task_key=task, reason=reason),
+        c.SkipTask: lambda: c.SkipTask(actor=actor, task_key=task, reason=reason),
+        c.Ship: lambda: c.Ship(actor=actor, task_key=task, tracking=draw(st.none() | _slugs)),
+        c.ConfirmDelivery: lambda: c.ConfirmDelivery(actor=actor),
+        c.DisputeDelivery: lambda: c.DisputeDelivery(actor=actor, reason=reason),
+        c.Close: lambda: c.Close(actor=actor),
+        c.AutoClose: lambda: c.AutoClose(actor=lifecycle.SYSTEM, reason="no reply"),
+        c.Cancel: lambda: c.Cancel(actor=actor, reason=reason),
+        c.Wait: lambda: c.Wait(actor=actor, reason=reason),
+        c.Resume: lambda: c.Resume(actor=actor),
+        c.Reprioritize: lambda: c.Reprioritize(actor=actor, impact=impact, urgency=urgency),
+        c.RecordFeedback: lambda: c.RecordFeedback(
+            actor=actor, rating=draw(st.integers(0, 6)), comment=draw(_names)
+        ),
+        c.OrderPlaced: lambda: c.OrderPlaced(
+            actor=_WORKER,
+            effect_id=draw(st.sampled_from(pools.orders)),
+            ref=draw(st.sampled_from(_REFS)),
+            status=draw(st.just(OrderStatus.PLACED) | st.sampled_from(OrderStatus)),
+        ),
+        c.OrderCancelled: lambda: c.OrderCancelled(
+            actor=_WORKER, effect_id=draw(st.sampled_from(pools.cancels)), status=status
+        ),
+        c.AutomationSucceeded: lambda: c.AutomationSucceeded(
+            actor=_WORKER,
+            effect_id=draw(st.sampled_from(pools.automations)),
+            result=draw(_attributes),
+        ),
+        c.EffectFailed: lambda: c.EffectFailed(actor=_WORKER, effect_id=effect, reason=reason),
+        c.NotificationDelivered: lambda: c.NotificationDelivered(
+            actor=_WORKER, effect_id=draw(st.sampled_from(pools.notifications))
+        ),
+        c.RecordAttempt: lambda: c.RecordAttempt(actor=_WORKER, effect_id=effect),
+        c.FireSla: lambda: c.FireSla(actor=lifecycle.SYSTEM),
+    }
+    if kind in simple:
+        return simple[kind]()
+    if kind is c.Triage:
+        return c.Triage(
+            actor=actor,
+            item=draw(st.sampled_from(pools.items)),
+            category=draw(st.none() | st.sampled_from(pools.categories)),
+            impact=impact,
+            urgency=urgency,
+        )
+    if kind is c.Assign:
+        return c.Assign(
+            actor=actor,
+            group=draw(st.sampled_from(pools.groups)),
+            agent=draw(st.none() | st.sampled_from(pools.actors)),
+        )
+    if kind is c.RecordSupplierUpdate:
+        supplier = draw(st.sampled_from(pools.suppliers))
+        return c.RecordSupplierUpdate(
+            actor=f"supplier:{supplier}",
+            supplier_id=supplier,
+            ref=draw(st.sampled_from(pools.refs)),
+            status=status,
+        )
+    raise AssertionError(f"no strategy for {kind.__name__}")  # pragma: no cover
+
+
+def _check_catalog(catalog: object) -> Catalog | st.SearchStrategy[Catalog]:
+    if catalog is None:
+        return demo_catalog()
+    if not isinstance(catalog, Catalog | st.SearchStrategy):
+        raise InvalidArgument(f"catalog={catalog!r} must be a Catalog, a strategy of them or None")
+    return catalog
+
+
+def _draw_catalog(draw: st.DrawFn, catalog: Catalog | st.SearchStrategy[Catalog]) -> Catalog:
+    if isinstance(catalog, Catalog):
+        return catalog
+    drawn = draw(catalog)
+    if not isinstance(drawn, Catalog):
+        raise InvalidArgument(f"the catalog strategy drew {drawn!r}, not a Catalog")
+    return drawn
+
+
+@st.composite
+def _command_sequences(
+    draw: st.DrawFn, catalog: Catalog | st.SearchStrategy[Catalog], sizes: tuple[int, int]
+) -> list[lifecycle.Command]:
+    the_catalog = _draw_catalog(draw, catalog)
+    submit = draw(submissions(catalog=the_catalog))
+    pools = _blind_pools(the_catalog, submit, sizes[1])
+    kinds = draw(st.lists(st.sampled_from(_COMMAND_KINDS), min_size=sizes[0], max_size=sizes[1]))
+    return [submit, *(_command(draw, kind, pools) for kind in kinds)]
+
+
+def command_sequences(
+    *,
+    catalog: Catalog | st.SearchStrategy[Catalog] | None = None,
+    min_size: int = 0,
+    max_size: int = 30,
+) -> st.SearchStrategy[list[lifecycle.Command]]:
+    """A ``Submit`` for ``catalog`` followed by ``min_size`` to ``max_size`` other commands.
+
+    The first command is always a valid :func:`submissions` draw, so a drawn
+    list has ``1 + n`` commands with ``min_size <= n <= max_size``. The rest
+    are any lifecycle command, drawn without looking at the request's state:
+    actors are the catalog's group members, the requester, the requester's
+    manager and a few strangers (plus ``worker``, ``system`` and
+    ``supplier:<id>`` for the commands of the worker, the SLA timer and
+    suppliers); task keys are the catalog's plan keys, ``fulfil`` and a key no
+    plan has; effect ids are ``"<request id>/<n>"``. Feed them to
+    :func:`reqfulfill.lifecycle.decide` one by one: **many are refused**
+    (``TransitionError``, ``AuthorizationError``, ``ValidationError`` — all
+    ``ReqfulfillError``), and that is the point: refusals are part of what a
+    test checks. ``catalog`` is a ``Catalog``, a strategy of catalogs, or None
+    for :func:`reqfulfill.testing.demo_catalog`.
+
+    A test drives them like this::
+
+        history, state = [], None
+        for command in commands:
+            try:
+                new = lifecycle.decide(state, command, context)
+            except ReqfulfillError:
+                continue  # refused: nothing changed
+            history += new
+            state = lifecycle.replay(history) if history else None
+    """
+
+    def build() -> st.SearchStrategy[list[lifecycle.Command]]:
+        sizes = _check_sizes("size", min_size, max_size)
+        return _command_sequences(_check_catalog(catalog), sizes)
+
+    return _lazy(build)
+
+
+@st.composite
+def _histories(
+    draw: st.DrawFn,
+    catalog: Catalog | st.SearchStrategy[Catalog],
+    sla: SlaPolicy | None,
+    rules: Rules | None,
+    max_steps: int,
+) -> tuple[list[Event], ServiceRequest]:
+    the_catalog = _draw_catalog(draw, catalog)
+    submit = draw(submissions(catalog=the_catalog))
+    now = draw(_starts)
+
+    def context() -> lifecycle.Context:
+        return lifecycle.Context(catalog=the_catalog, now=now, sla=sla, rules=rules)
+
+    history, state = lifecycle.decide_and_evolve(None, submit, context())
+    assert state is not None
+    blind = _blind_pools(the_catalog, submit, max_steps)
+    for _ in range(draw(st.integers(0, max_steps))):
+        now += timedelta(minutes=draw(_pauses))
+        # mostly a command the state accepts that moves it on, aimed at its tasks and effects
+        fitting = [
+            k
+            for k in _COMMAND_KINDS
+            if state.state in lifecycle.COMMAND_STATES[k] and k not in _RARE
+        ]
+        aimed = draw(st.integers(0, 3)) < 3 and fitting
+        kind = draw(st.sampled_from(fitting if aimed else _COMMAND_KINDS))
+        command = _command(draw, kind, _state_pools(the_catalog, state, blind))
+        try:
+            new, after = lifecycle.decide_and_evolve(state, command, context())
+        except ReqfulfillError:
+            continue  # refused: nothing happened
+        if after is not None:
+            history.extend(new)
+            state = after
+    return history, state
+
+
+def histories(
+    *,
+    catalog: Catalog | st.SearchStrategy[Catalog] | None = None,
+    sla: SlaPolicy | None = None,
+    rules: Rules | None = None,
+    max_steps: int = 30,
+) -> st.SearchStrategy[tuple[list[Event], ServiceRequest]]:
+    """``(events, state)``: a request's whole event stream and the state it folds to.
+
+    A drawn :func:`submissions` command is decided, then up to ``max_steps``
+    further commands (mostly ones the current state accepts, aimed at its
+    tasks, open effects and likely actors), each with the clock moved on by
+    minutes to days; refused commands are dropped and the events of the
+    accepted ones kept, so every stream is one :func:`reqfulfill.lifecycle.decide`
+    can produce and ``lifecycle.replay(events) == state``. ``sla`` defaults to
+    ``SlaPolicy.default()`` and ``rules`` to the built-in routing;
+    ``catalog`` is a ``Catalog``, a strategy of catalogs, or None for
+    :func:`reqfulfill.testing.demo_catalog`.
+
+    >>> events, state = histories(max_steps=10).example()  # doctest: +SKIP
+    """
+
+    def build() -> st.SearchStrategy[tuple[list[Event], ServiceRequest]]:
+        steps = _check_int("max_steps", max_steps)
+        if sla is not None and not isinstance(sla, SlaPolicy):
+            raise InvalidArgument(f"sla={sla!r} must be a SlaPolicy or None")
+        if rules is not None and not isinstance(rules, Rules):
+            raise InvalidArgument(f"rules={rules!r} must be a Rules or None")
+        policy = sla if sla is not None else SlaPolicy.default()
+        return _histories(_check_catalog(catalog), policy, rules, steps)
+
+    return _lazy(build)
+
+
+def service_requests(
+    *,
+    catalog: Catalog | st.SearchStrategy[Catalog] | None = None,
+    sla: SlaPolicy | None = None,
+    rules: Rules | None = None,
+    max_steps: int = 30,
+) -> st.SearchStrategy[ServiceRequest]:
+    """Service requests in any reachable state: the state of a :func:`histories` draw.
+
+    Every drawn request is reachable by construction (it is the fold of events
+    ``decide`` produced), in any state from ``awaiting_approval`` to
+    ``closed`` with feedback. Arguments as for :func:`histories`.
+
+    >>> request = service_requests(catalog=demo_catalog()).example()  # doctest: +SKIP
+    """
+    return histories(catalog=catalog, sla=sla, rules=rules, max_steps=max_steps).map(
+        lambda pair: pair[1]
+    )
+
+
+requests = service_requests
+"""The name DESIGN.md uses for :func:`service_requests`."""
+
+
+def events(
+    *,
+    catalog: Catalog | st.SearchStrategy[Catalog] | None = None,
+    sla: SlaPolicy | None = None,
+    rules: Rules | None = None,
+    max_steps: int = 30,
+) -> st.SearchStrategy[Event]:
+    """Single events of any type a :func:`histories` stream holds, valid by construction.
+
+    Each one was produced by ``decide`` for some request, so it serializes and
+    fits the state before it. Arguments as for :func:`histories`.
+
+    >>> event = events().example()  # doctest: +SKIP
+    """
+
+    def build() -> st.SearchStrategy[Event]:
+        streams = histories(catalog=catalog, sla=sla, rules=rules, max_steps=max_steps)
+        return streams.flatmap(lambda pair: st.sampled_from(pair[0]))
+
+    return _lazy(build)
