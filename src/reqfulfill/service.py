@@ -304,6 +304,16 @@ class FulfillmentService:
             timers["poll"] = None
         return timers
 
+    def refresh_timers(self, request_id: str) -> None:
+        """Set the request's ``sla`` and ``close`` timers from its current state.
+
+        The worker calls this after a timer's command; it is idempotent, so two
+        workers firing the same timer both leave the right one behind.
+        """
+        state = self.get(request_id)
+        timers = self._timers(state, state)
+        self.store.set_timers(request_id, {k: timers[k] for k in ("sla", "close") if k in timers})
+
     def _execute(
         self,
         request_id: str,

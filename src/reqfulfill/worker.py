@@ -109,6 +109,7 @@ class Worker:
         waits out its lease because the worker stopped.
         """
         done = 0
+        fired: set[tuple[str, str, object]] = set()
         while limit is None or done < limit:
             if stoppable and self._stop.is_set():
                 break
@@ -122,9 +123,13 @@ class Worker:
                 done += 1
             room = size - len(entries)
             timers = self.service.store.due_timers(now, limit=room) if room > 0 else []
+            # a timer that is still due after it ran (nothing was due yet) waits for the next
+            # run instead of spinning this one
+            timers = [t for t in timers if (t.request_id, t.key, t.due) not in fired]
             for timer in timers:
                 if stoppable and self._stop.is_set():
                     break
+                fired.add((timer.request_id, timer.key, timer.due))
                 self._run_timer(timer)
                 done += 1
             if not entries and not timers:
@@ -170,9 +175,10 @@ class Worker:
     # -- effects -------------------------------------------------------------------------
 
     def _delay(self, attempt: int) -> timedelta:
+        # from ``backoff`` doubling to ``max_backoff``; the jitter only ever adds (up to a
+        # quarter) so no retry comes sooner than the schedule says
         base: timedelta = min(self.backoff * (2 ** max(0, attempt - 1)), self.max_backoff)
-        jitter = 0.5 + self._random.random() / 2
-        return base * jitter
+        return min(base * (1 + self._random.random() / 4), self.max_backoff)
 
     def _run_effect(self, entry: OutboxEntry) -> None:
         store = self.service.store
@@ -298,12 +304,19 @@ class Worker:
     def _run_timer(self, timer: Timer) -> None:
         service = self.service
         try:
-            if timer.key == "sla":
-                service.store.set_timers(timer.request_id, {"sla": None})
-                service.execute(timer.request_id, lifecycle.FireSla(actor=lifecycle.SYSTEM))
-            elif timer.key == "close":
-                service.store.set_timers(timer.request_id, {"close": None})
-                service.execute(timer.request_id, lifecycle.AutoClose(actor=lifecycle.SYSTEM))
+            if timer.key in ("sla", "close"):
+                # never delete a timer before its command: another worker may have re-armed it
+                # (timers are not leased), and a crash in between would lose it. Run the
+                # command, then set the timer from the request as it now stands.
+                command: lifecycle.Command = (
+                    lifecycle.FireSla(actor=lifecycle.SYSTEM)
+                    if timer.key == "sla"
+                    else lifecycle.AutoClose(actor=lifecycle.SYSTEM)
+                )
+                try:
+                    service.execute(timer.request_id, command)
+                finally:
+                    service.refresh_timers(timer.request_id)
             elif timer.key == "poll":
                 self._poll(timer)
             else:

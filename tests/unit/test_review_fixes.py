@@ -189,3 +189,32 @@ def test_evolve_refuses_events_for_tasks_the_plan_does_not_have(clock: FixedCloc
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 3, 2, 8, 30, tzinfo=UTC))
+
+
+def test_two_workers_firing_the_same_sla_timer_do_not_lose_it(clock: FixedClock) -> None:
+    policy = SlaPolicy(
+        targets={p: timedelta(hours=8) for p in Priority},
+        calendar=BusinessCalendar.always(),
+        hold_notifications=False,
+    )
+    service = make(clock, sla=policy)
+    first, second = Worker(service, name="w1"), Worker(service, name="w2")
+    rid = service.submit(ERIN, "password-reset", Channel.PORTAL).id
+    clock.advance(hours=6)
+    stale = service.store.due_timers(clock.now())  # the second worker lists the due timers
+    first.run_pending()  # fires 75 % and re-arms the timer for the breach
+    for timer in stale:
+        second._run_timer(timer)  # then the second worker fires its stale copy
+    clock.advance(hours=3)
+    first.run_pending()
+    request = service.get(rid)
+    assert request.sla.breached
+    assert request.group == "desk-l2"  # escalated at 100 %
+
+
+def test_retries_never_come_before_the_schedule(clock: FixedClock) -> None:
+    worker = Worker(make(clock), seed=5)
+    delays = [worker._delay(n) for n in range(1, 12)]
+    assert delays[0] >= timedelta(minutes=1)
+    assert all(d <= timedelta(hours=1) for d in delays)
+    assert delays[-1] == timedelta(hours=1)
