@@ -38,7 +38,7 @@ from reqfulfill.model.enums import (
     TaskState,
     Urgency,
 )
-from reqfulfill.model.errors import ConcurrencyError, NotFoundError, ValidationError
+from reqfulfill.model.errors import ConcurrencyError, NotFoundError, Problem, ValidationError
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.plugins import PluginHost, get_plugin_manager
@@ -177,6 +177,7 @@ class FulfillmentService:
             from reqfulfill.rules import Rules
 
             rules = Rules()
+        _check_rule_groups(rules, catalog)
         self.catalog = catalog
         self.rules = rules
         self.sla = sla
@@ -637,6 +638,22 @@ class FulfillmentService:
             history = self.store.load(row.request_id)
             facts.append(request_facts(lifecycle.replay(history), history))
         return metrics_rows(facts, by)  # type: ignore[arg-type]
+
+
+def _check_rule_groups(rules: Rules, catalog: Catalog) -> None:
+    """An assignment rule naming a group the catalog lacks would strand every request it
+    routes (no one could act on it): refuse it when the service is built."""
+    problems = [
+        Problem(
+            f"assignment.rules[{index}].then.group",
+            rule.then.get("group"),
+            f"rule {rule.name!r} assigns to a group the catalog does not have",
+        )
+        for index, rule in enumerate(rules.assignment.rules)
+        if isinstance(rule.then.get("group"), str) and not catalog.has_group(rule.then["group"])
+    ]
+    if problems:
+        raise ValidationError(problems, source="rules")
 
 
 def _enum(cls: Any, value: Any, path: str) -> Any:

@@ -218,3 +218,25 @@ def test_retries_never_come_before_the_schedule(clock: FixedClock) -> None:
     assert delays[0] >= timedelta(minutes=1)
     assert all(d <= timedelta(hours=1) for d in delays)
     assert delays[-1] == timedelta(hours=1)
+
+
+def test_rules_assigning_to_an_unknown_group_are_refused(clock: FixedClock) -> None:
+    from reqfulfill.rules import Rules
+
+    rules = Rules.from_dict(
+        {
+            "assignment": {
+                "rules": [
+                    {
+                        "name": "typo",
+                        "when": {"item.id": "password-reset"},
+                        "then": {"group": "servcie-desk"},
+                    }
+                ]
+            }
+        }
+    )
+    with pytest.raises(ValidationError) as info:
+        make(clock, rules=rules)
+    assert info.value.paths == ["assignment.rules[0].then.group"]
+    assert info.value.problems[0].value == "servcie-desk"
