@@ -874,7 +874,6 @@ _START: Final = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 _STRANGERS: Final = ("mallory", "eve.outsider")
 _REFS: Final = ("R-1", "R-2", "R-3")
 _REASONS: Final = ("no longer needed", "from stock", "not here", "info", "broken")
-_WORKER: Final = "worker"
 
 _COMMAND_KINDS: Final[tuple[type[lifecycle.Command], ...]] = tuple(
     cls for cls in lifecycle.COMMAND_STATES if cls is not lifecycle.Submit
@@ -999,6 +998,9 @@ def _command(draw: st.DrawFn, kind: type[lifecycle.Command], pools: _Pools) -> l
     else:
         likely = st.sampled_from(pools.likely)
     actor = draw(likely | st.sampled_from(pools.actors))
+    # effect outcomes and timers: mostly the worker, sometimes a person (who is refused)
+    worker = draw(st.sampled_from((lifecycle.WORKER,) * 3 + (actor,)))
+    system = draw(st.sampled_from((lifecycle.SYSTEM,) * 3 + (actor,)))
     task = draw(st.sampled_from(pools.tasks))
     effect = draw(st.sampled_from(pools.effects))
     reason = draw(st.sampled_from(_REASONS))
@@ -1017,7 +1019,7 @@ def _command(draw: st.DrawFn, kind: type[lifecycle.Command], pools: _Pools) -> l
         c.ConfirmDelivery: lambda: c.ConfirmDelivery(actor=actor),
         c.DisputeDelivery: lambda: c.DisputeDelivery(actor=actor, reason=reason),
         c.Close: lambda: c.Close(actor=actor),
-        c.AutoClose: lambda: c.AutoClose(actor=lifecycle.SYSTEM, reason="no reply"),
+        c.AutoClose: lambda: c.AutoClose(actor=system, reason="no reply"),
         c.Cancel: lambda: c.Cancel(actor=actor, reason=reason),
         c.Wait: lambda: c.Wait(actor=actor, reason=reason),
         c.Resume: lambda: c.Resume(actor=actor),
@@ -1026,25 +1028,25 @@ def _command(draw: st.DrawFn, kind: type[lifecycle.Command], pools: _Pools) -> l
             actor=actor, rating=draw(st.integers(0, 6)), comment=draw(_names)
         ),
         c.OrderPlaced: lambda: c.OrderPlaced(
-            actor=_WORKER,
+            actor=worker,
             effect_id=draw(st.sampled_from(pools.orders)),
             ref=draw(st.sampled_from(_REFS)),
             status=draw(st.just(OrderStatus.PLACED) | st.sampled_from(OrderStatus)),
         ),
         c.OrderCancelled: lambda: c.OrderCancelled(
-            actor=_WORKER, effect_id=draw(st.sampled_from(pools.cancels)), status=status
+            actor=worker, effect_id=draw(st.sampled_from(pools.cancels)), status=status
         ),
         c.AutomationSucceeded: lambda: c.AutomationSucceeded(
-            actor=_WORKER,
+            actor=worker,
             effect_id=draw(st.sampled_from(pools.automations)),
             result=draw(_attributes),
         ),
-        c.EffectFailed: lambda: c.EffectFailed(actor=_WORKER, effect_id=effect, reason=reason),
+        c.EffectFailed: lambda: c.EffectFailed(actor=worker, effect_id=effect, reason=reason),
         c.NotificationDelivered: lambda: c.NotificationDelivered(
-            actor=_WORKER, effect_id=draw(st.sampled_from(pools.notifications))
+            actor=worker, effect_id=draw(st.sampled_from(pools.notifications))
         ),
-        c.RecordAttempt: lambda: c.RecordAttempt(actor=_WORKER, effect_id=effect),
-        c.FireSla: lambda: c.FireSla(actor=lifecycle.SYSTEM),
+        c.RecordAttempt: lambda: c.RecordAttempt(actor=worker, effect_id=effect),
+        c.FireSla: lambda: c.FireSla(actor=system),
     }
     if kind in simple:
         return simple[kind]()
@@ -1113,7 +1115,7 @@ def command_sequences(
     list has ``1 + n`` commands with ``min_size <= n <= max_size``. The rest
     are any lifecycle command, drawn without looking at the request's state:
     actors are the catalog's group members, the requester, the requester's
-    manager and a few strangers (plus ``worker``, ``system`` and
+    manager and a few strangers (plus, mostly, ``worker`` and ``system``, and
     ``supplier:<id>`` for the commands of the worker, the SLA timer and
     suppliers); task keys are the catalog's plan keys, ``fulfil`` and a key no
     plan has; effect ids are ``"<request id>/<n>"``. Feed them to
