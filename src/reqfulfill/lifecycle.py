@@ -1597,7 +1597,14 @@ def _order_placed(batch: _Batch, command: OrderPlaced) -> None:
     state = batch.current
     if command.effect_id in state.settled:
         return
-    task = next((t for t in state.plan if t.order_effect == command.effect_id), None)
+    task = next(
+        (
+            t
+            for t in state.plan
+            if t.order_effect == command.effect_id and t.kind is TaskKind.SUPPLIER_ORDER
+        ),
+        None,
+    )
     if task is None:
         key = state.order_tasks.get(command.effect_id)
         if key is None:

@@ -316,17 +316,30 @@ def structure_config(data: Any, cls: type[T], *, source: str | None = None, path
         ) from None
 
 
-def _drop_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [_drop_none(v) for v in value]
-    return value
+def _drop_none_fields(obj: Any, data: Any) -> Any:
+    """Leave out the attrs fields whose value is ``None``, guided by the object, so a
+    ``None`` inside free-form data (item attributes, conditions) is kept."""
+    if attrs.has(type(obj)) and isinstance(data, dict):
+        out = dict(data)
+        for field in attrs.fields(type(obj)):
+            key = field.alias if field.alias in out else field.name
+            if key not in out:
+                continue
+            value = getattr(obj, field.name)
+            if value is None:
+                del out[key]
+            else:
+                out[key] = _drop_none_fields(value, out[key])
+        return out
+    if isinstance(obj, list | tuple) and isinstance(data, list):
+        return [_drop_none_fields(o, d) for o, d in zip(obj, data, strict=False)]
+    return data
 
 
 def unstructure_config(value: Any) -> Any:
-    """The data form of a configuration value, with ``None`` values left out."""
-    return _drop_none(converter.unstructure(value))
+    """The data form of a configuration value: ``None`` fields are left out (so it can be
+    written as TOML); free-form tables inside it are kept as they are."""
+    return _drop_none_fields(value, converter.unstructure(value))
 
 
 def load_data_file(path: str | PathLike[str]) -> dict[str, Any]:

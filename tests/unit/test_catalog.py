@@ -132,3 +132,28 @@ def test_events_round_trip_through_json() -> None:
     assert again == history
     assert lifecycle.replay(again) == request
     assert type(again[-1]).__name__ == "FeedbackRecorded"
+
+
+def test_every_catalog_type_round_trips_on_its_own() -> None:
+    from reqfulfill import PlanTemplate, Requester, ServiceItem, SupportGroup, TaskTemplate
+
+    catalog = demo_catalog()
+    item, group, plan = catalog.items[0], catalog.groups[0], catalog.plans[0]
+    assert ServiceItem.from_dict(item.to_dict()) == item
+    assert SupportGroup.from_dict(group.to_dict()) == group
+    assert PlanTemplate.from_dict(plan.to_dict()) == plan
+    assert TaskTemplate.from_dict(plan.tasks[0].to_dict()) == plan.tasks[0]
+    erin = Requester("erin", "Erin", "Finance", "HQ", manager="max")
+    assert Requester.from_dict(erin.to_dict()) == erin
+    with pytest.raises(ValidationError) as info:
+        ServiceItem.from_dict({**item.to_dict(), "impact": "huge", "extra": 1})
+    assert set(info.value.paths) == {"impact", "extra"}
+
+
+def test_none_inside_free_form_data_survives_the_round_trip() -> None:
+    d = data()
+    d["items"][0]["attributes"]["warranty"] = None
+    catalog = Catalog.from_dict(d)
+    assert catalog.to_dict()["items"][0]["attributes"] == {"cost": 899, "warranty": None}
+    assert Catalog.from_dict(catalog.to_dict()) == catalog
+    assert "supplier" not in catalog.to_dict()["items"][1]  # None fields are left out

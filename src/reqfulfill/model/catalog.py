@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from os import PathLike
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -35,8 +35,34 @@ def _str_tuple(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+T = TypeVar("T", bound="_DataForm")
+
+
+class _DataForm:
+    """``from_dict``/``to_dict`` for the catalog's value types.
+
+    ``X.from_dict(x.to_dict()) == x`` for each of them.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def from_dict(cls: type[T], data: Mapping[str, Any], *, source: str | None = None) -> T:
+        """Build from the data form, strictly; ``ValidationError`` lists every problem."""
+        from reqfulfill.serialization import structure_config
+
+        return structure_config(data, cls, source=source)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The data form; ``None`` fields are left out."""
+        from reqfulfill.serialization import unstructure_config
+
+        data: dict[str, Any] = unstructure_config(self)
+        return data
+
+
 @attrs.frozen
-class Requester:
+class Requester(_DataForm):
     """The person a request is for (and, on the portal, who submits it)."""
 
     id: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
@@ -50,7 +76,7 @@ class Requester:
 
 
 @attrs.frozen
-class SupportGroup:
+class SupportGroup(_DataForm):
     """A team that fulfils requests. ``escalates_to`` names the group above it."""
 
     id: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
@@ -60,7 +86,7 @@ class SupportGroup:
 
 
 @attrs.frozen
-class TaskTemplate:
+class TaskTemplate(_DataForm):
     """One step of a plan template.
 
     ``after`` lists the keys of the tasks that must be done first (a DAG);
@@ -78,7 +104,7 @@ class TaskTemplate:
 
 
 @attrs.frozen
-class PlanTemplate:
+class PlanTemplate(_DataForm):
     """A small DAG of tasks that fulfils a service item."""
 
     id: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
@@ -93,7 +119,7 @@ class PlanTemplate:
 
 
 @attrs.frozen
-class ServiceItem:
+class ServiceItem(_DataForm):
     """Something a requester can order from the catalog, with its defaults."""
 
     id: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])

@@ -45,6 +45,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path or "<root>"
+        if self.reason.startswith("missing"):
+            return f"{where}: {self.reason}"
         return f"{where}: {self.reason} (got {_short(self.value)})"
 
 
