@@ -420,7 +420,7 @@ class PostgresStore:
         if limit is not None:
             statement += sql.SQL(" LIMIT %s")
             params.append(int(limit))
-        with self._tx() as db:
+        with self._tx(single=True) as db:
             rows = db.execute(statement, params).fetchall()
         return [
             RequestSummary(
@@ -439,7 +439,7 @@ class PostgresStore:
 
     def find_order(self, supplier_id: str, ref: str) -> str | None:
         """The request holding the order."""
-        with self._tx() as db:
+        with self._tx(single=True) as db:
             row = db.execute(
                 "SELECT request_id FROM rf_orders WHERE supplier_id = %s AND ref = %s",
                 (supplier_id, ref),
@@ -454,7 +454,7 @@ class PostgresStore:
         """Claim due, unleased effects; rows another worker is claiming are skipped, not awaited."""
         t = to_micros(now)
         until = to_micros(now + lease)
-        with self._tx() as db:
+        with self._tx(single=True) as db:
             rows = db.execute(
                 "WITH due AS ("
                 " SELECT effect_id FROM rf_outbox"
@@ -485,7 +485,7 @@ class PostgresStore:
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
         """Remove the effect, unless another worker holds it now (its lease lapsed and
         was claimed again: that worker finishes it)."""
-        with self._tx() as db:
+        with self._tx(single=True) as db:
             db.execute(
                 "DELETE FROM rf_outbox WHERE effect_id = %s AND (worker = %s OR worker IS NULL)",
                 (effect_id, worker),
@@ -495,7 +495,7 @@ class PostgresStore:
         self, effect_id: str, *, worker: str, available_at: datetime, error: str
     ) -> None:
         """Count the attempt and release the lease."""
-        with self._tx() as db:
+        with self._tx(single=True) as db:
             db.execute(
                 "UPDATE rf_outbox SET attempts = attempts + 1, available_at = %s,"
                 " lease_until = NULL, worker = NULL, last_error = %s WHERE effect_id = %s"
@@ -505,7 +505,7 @@ class PostgresStore:
 
     def outbox(self) -> list[OutboxEntry]:
         """Every entry still in the outbox (for tests and diagnostics)."""
-        with self._tx() as db:
+        with self._tx(single=True) as db:
             rows = db.execute(
                 "SELECT effect_id, request_id, kind, attempts, available_at, lease_until, worker,"
                 " last_error FROM rf_outbox ORDER BY available_at, effect_id"
@@ -527,13 +527,13 @@ class PostgresStore:
     # -- timers ----------------------------------------------------------------------------------
 
     def set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:
-        """Set or delete timers."""
-        with self._tx() as db:
+        """Set or delete timers (one round trip: the statements are pipelined)."""
+        with self._tx(pipeline=True) as db:
             self._write_timers(db, request_id, timers)
 
     def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
         """Due timers, earliest first (an index range scan on ``due``)."""
-        with self._tx() as db:
+        with self._tx(single=True) as db:
             rows = db.execute(
                 "SELECT request_id, key, due FROM rf_timers WHERE due <= %s"
                 " ORDER BY due, request_id, key LIMIT %s",
