@@ -46,7 +46,10 @@ OPERATORS: Final = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "prefix"
 
 MAX_REGEX_LENGTH: Final = 256
 
-MAX_REGEX_INPUT: Final = 10_000
+MAX_UNBOUNDED: Final = 2
+"""How many unbounded repetitions (``*``, ``+``, ``{n,}``) one regex may hold."""
+
+MAX_REGEX_INPUT: Final = 1_000
 """A ``regex`` condition looks at the first this-many characters of a fact."""
 """The longest regex a condition may hold."""
 
@@ -429,6 +432,12 @@ def regex_problem(pattern: str) -> str | None:
     """
     if len(pattern) > MAX_REGEX_LENGTH:
         return f"a regex may be at most {MAX_REGEX_LENGTH} characters"
+    unbounded = 0  # '*', '+' and '{n,}' seen so far
+    endless_last = False  # the last thing seen was an atom repeated without bound
+    after_endless = False  # the atom being read follows an atom repeated without bound
+    atom = ""  # the text of the last single-character atom ("" for a group)
+    endless_atom = ""  # the text of the last atom repeated without bound
+    before = ""  # the endless atom the current atom follows
     # Each frame records whether its group holds a quantifier or an alternation.
     frames: list[list[bool]] = [[False, False]]
     last: str | None = None  # "atom", "group", "quant" or None (nothing to repeat)
@@ -440,8 +449,11 @@ def regex_problem(pattern: str) -> str | None:
             nxt = pattern[i + 1 : i + 2]
             if nxt.isdigit() and nxt != "0":
                 return "backreferences are not allowed"
+            atom = pattern[i : i + 2]
             i += 2
             last = "atom"
+            after_endless, endless_last = endless_last, False
+            before = endless_atom
             continue
         if c == "[":
             j = i + 1
@@ -451,8 +463,11 @@ def regex_problem(pattern: str) -> str | None:
                 j += 1
             while j < n and pattern[j] != "]":
                 j += 2 if pattern[j] == "\\" else 1
+            atom = pattern[i : j + 1]
             i = j + 1
             last = "atom"
+            after_endless, endless_last = endless_last, False
+            before = endless_atom
             continue
         if c == "(":
             if pattern.startswith("(?P=", i):
@@ -469,6 +484,7 @@ def regex_problem(pattern: str) -> str | None:
             frames[-1][1] |= closed[1]
             i += 1
             last = "group"
+            atom = ""
             continue
         if c == "|":
             frames[-1][1] = True
@@ -483,6 +499,20 @@ def regex_problem(pattern: str) -> str | None:
                 i += width
                 last = None
                 continue
+            endless = c in "*+" or bool(bounded and bounded.group().endswith(",}"))
+            repeats_atom = last == "atom"
+            if endless:
+                if after_endless and not (repeats_atom and _disjoint(before, atom)):
+                    return (
+                        "two unbounded repetitions in a row (like \\w*\\w*) are not allowed: "
+                        "their backtracking grows with the power of the input"
+                    )
+                unbounded += 1
+                if unbounded > MAX_UNBOUNDED:
+                    return (
+                        f"at most {MAX_UNBOUNDED} unbounded repetitions (*, +, {{n,}}) per regex; "
+                        "bound the others, e.g. {0,50}"
+                    )
             if last == "group" and c != "?":
                 if closed[0]:
                     return "nested quantifiers like (a+)+ are not allowed"
@@ -491,10 +521,31 @@ def regex_problem(pattern: str) -> str | None:
             frames[-1][0] = True
             i += width
             last = "quant"
+            endless_last = endless
+            endless_atom = atom if endless and repeats_atom else ""
             continue
+        atom = c
         i += 1
         last = "atom"
+        after_endless, endless_last = endless_last, False
+        before = endless_atom
     return None
+
+
+_PROBE = [chr(c) for c in range(128)] + ["é", "ß", "Ж", "中", "٣", "\u00a0", "\u2028"]
+
+
+def _disjoint(first: str, second: str) -> bool:
+    """True when two single-character atoms (``a``, ``\\d``, ``[a-z]``, ``.``) match no
+    character in common: then a run of one cannot trade characters with the other, and
+    backtracking stays linear. Unknown shapes count as overlapping."""
+    if not first or not second:
+        return False
+    try:
+        one, two = re.compile(first), re.compile(second)
+    except (re.error, OverflowError, RecursionError, ValueError):
+        return False
+    return not any(one.fullmatch(ch) and two.fullmatch(ch) for ch in _PROBE)
 
 
 def _compile_test(
