@@ -48,6 +48,8 @@ from reqfulfill.model.events import (
     ApprovalRequested,
     AutomationRequested,
     DeliveryDisputed,
+    EffectAbandoned,
+    EffectAttempted,
     Event,
     FeedbackRecorded,
     ItemDelivered,
@@ -104,8 +106,27 @@ from reqfulfill.stores import Store
 
 if TYPE_CHECKING:
     from reqfulfill import rules, sla
-    from reqfulfill.rules import Rules
+    from reqfulfill.feedback import FeedbackPolicy
+    from reqfulfill.metrics import MetricsRow
+    from reqfulfill.rules import Decision, PriorityMatrix, Rule, Rules, RuleSet
+    from reqfulfill.rules.analysis import Finding
+    from reqfulfill.sla import BusinessCalendar, EscalationLevel, SlaPolicy
     from reqfulfill.worker import Worker
+
+# public names loaded on first use: name -> module that defines it
+_LAZY = {
+    "Rules": "reqfulfill.rules",
+    "Rule": "reqfulfill.rules",
+    "RuleSet": "reqfulfill.rules",
+    "Decision": "reqfulfill.rules",
+    "PriorityMatrix": "reqfulfill.rules",
+    "Finding": "reqfulfill.rules.analysis",
+    "BusinessCalendar": "reqfulfill.sla",
+    "SlaPolicy": "reqfulfill.sla",
+    "EscalationLevel": "reqfulfill.sla",
+    "FeedbackPolicy": "reqfulfill.feedback",
+    "MetricsRow": "reqfulfill.metrics",
+}
 
 __version__: str
 
@@ -114,13 +135,23 @@ def __getattr__(name: str) -> Any:
     # Loaded on first use (PEP 562), to keep ``import reqfulfill`` short: the rules
     # and SLA packages (~15 ms, imported by a service only when it is built), the
     # worker, and ``__version__`` (importlib.metadata costs ~40 ms)
-    if name in ("rules", "Rules", "sla"):
+    if name in ("rules", "sla") or name in _LAZY:
         # importing a submodule binds it here (``from reqfulfill import`` would recurse)
+        import reqfulfill.feedback
+        import reqfulfill.metrics
         import reqfulfill.rules
+        import reqfulfill.rules.analysis
         import reqfulfill.sla
 
-        if name == "Rules":
-            globals()["Rules"] = reqfulfill.rules.Rules
+        if name in _LAZY:
+            module = {
+                "reqfulfill.rules": reqfulfill.rules,
+                "reqfulfill.rules.analysis": reqfulfill.rules.analysis,
+                "reqfulfill.sla": reqfulfill.sla,
+                "reqfulfill.feedback": reqfulfill.feedback,
+                "reqfulfill.metrics": reqfulfill.metrics,
+            }[_LAZY[name]]
+            globals()[name] = getattr(module, name)
         return globals()[name]
     if name == "Worker":
         from reqfulfill.worker import Worker
@@ -146,19 +177,27 @@ __all__ = [
     "AuthorizationError",
     "AutomationError",
     "AutomationRequested",
+    "BusinessCalendar",
     "Catalog",
     "Channel",
     "Clock",
     "ConcurrencyError",
+    "Decision",
     "DeliveryDisputed",
+    "EffectAbandoned",
+    "EffectAttempted",
+    "EscalationLevel",
     "Event",
     "Feedback",
+    "FeedbackPolicy",
     "FeedbackRecorded",
+    "Finding",
     "FixedClock",
     "FulfillmentService",
     "Impact",
     "ItemDelivered",
     "ItemShipped",
+    "MetricsRow",
     "NotFoundError",
     "Notification",
     "NotificationRequested",
@@ -170,6 +209,7 @@ __all__ = [
     "PlanTemplate",
     "PlannedTask",
     "Priority",
+    "PriorityMatrix",
     "Problem",
     "Progress",
     "ReqfulfillError",
@@ -192,11 +232,14 @@ __all__ = [
     "Requester",
     "RequesterNotified",
     "ReviewRequested",
+    "Rule",
+    "RuleSet",
     "Rules",
     "ServiceItem",
     "ServiceRequest",
     "SlaBreached",
     "SlaPaused",
+    "SlaPolicy",
     "SlaResumed",
     "SlaRetargeted",
     "SlaStarted",

@@ -294,3 +294,22 @@ def test_from_type_after_the_setup_hook(cls: type) -> None:
         assert isinstance(value, cls)
 
     check()
+
+
+def test_strategies_import_first_in_a_fresh_interpreter() -> None:
+    # hypothesis runs reqfulfill's entry-point hook while it is being imported; the hook
+    # must not need the (then half-imported) strategies module
+    import subprocess
+    import sys
+
+    code = (
+        "import reqfulfill.testing.strategies as rs\n"
+        "from hypothesis import strategies as st\n"
+        "from reqfulfill import ServiceItem\n"
+        "assert rs.catalogs() is not None\n"
+        "assert isinstance(st.from_type(ServiceItem).example(), ServiceItem)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr

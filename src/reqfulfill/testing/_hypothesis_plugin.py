@@ -27,25 +27,36 @@ def _hypothesis_setup_hook() -> None:
     from reqfulfill.model.request import ServiceRequest
     from reqfulfill.rules import Rule, Rules, RuleSet
     from reqfulfill.sla import BusinessCalendar, EscalationLevel, SlaPolicy
-    from reqfulfill.testing import strategies as rs
+
+    def drawn_by(name: str, *args: object) -> st.SearchStrategy[object]:
+        # deferred: hypothesis runs this hook while it is being imported, possibly
+        # because ``reqfulfill.testing.strategies`` itself is being imported, so the
+        # strategies module is only looked at when a value is first drawn
+        def build() -> st.SearchStrategy[object]:
+            from reqfulfill.testing import strategies as rs
+
+            strategy: st.SearchStrategy[object] = getattr(rs, name)(*args)
+            return strategy
+
+        return st.deferred(build)
 
     registrations: list[tuple[type, st.SearchStrategy[object]]] = [
-        (Requester, rs.requesters()),
-        (SupportGroup, rs.support_groups()),
-        (TaskTemplate, rs.task_templates()),
-        (PlanTemplate, rs.plan_templates()),
-        (ServiceItem, rs.service_items()),
-        (Catalog, rs.catalogs()),
-        (Rule, rs.rules()),
-        (RuleSet, rs.rule_sets()),
-        (Rules, rs.routing_rules()),
-        (BusinessCalendar, rs.calendars()),
-        (EscalationLevel, rs.escalation_levels()),
-        (SlaPolicy, rs.sla_policies()),
-        (ServiceRequest, rs.service_requests()),
-        (Event, rs.events()),
+        (Requester, drawn_by("requesters")),
+        (SupportGroup, drawn_by("support_groups")),
+        (TaskTemplate, drawn_by("task_templates")),
+        (PlanTemplate, drawn_by("plan_templates")),
+        (ServiceItem, drawn_by("service_items")),
+        (Catalog, drawn_by("catalogs")),
+        (Rule, drawn_by("rules")),
+        (RuleSet, drawn_by("rule_sets")),
+        (Rules, drawn_by("routing_rules")),
+        (BusinessCalendar, drawn_by("calendars")),
+        (EscalationLevel, drawn_by("escalation_levels")),
+        (SlaPolicy, drawn_by("sla_policies")),
+        (ServiceRequest, drawn_by("service_requests")),
+        (Event, drawn_by("events")),
         # every stream starts with one; rarer event types have no strategy of their own
-        (RequestSubmitted, rs.histories(max_steps=0).map(lambda pair: pair[0][0])),
+        (RequestSubmitted, drawn_by("submitted_events")),
     ]
     for cls, strategy in registrations:
         st.register_type_strategy(cls, strategy)

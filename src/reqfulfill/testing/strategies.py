@@ -91,6 +91,7 @@ __all__ = [
     "service_requests",
     "sla_policies",
     "submissions",
+    "submitted_events",
     "support_groups",
     "task_templates",
 ]
@@ -1261,3 +1262,14 @@ def events(
         return streams.flatmap(lambda pair: st.sampled_from(pair[0]))
 
     return _lazy(build)
+
+
+def submitted_events(
+    *, catalog: Catalog | st.SearchStrategy[Catalog] | None = None
+) -> st.SearchStrategy[Event]:
+    """``RequestSubmitted`` events: the first event of drawn request streams.
+
+    >>> submitted_events().example().type  # doctest: +SKIP
+    'RequestSubmitted'
+    """
+    return histories(catalog=catalog, max_steps=0).map(lambda pair: pair[0][0])
