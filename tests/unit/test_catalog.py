@@ -157,3 +157,12 @@ def test_none_inside_free_form_data_survives_the_round_trip() -> None:
     assert catalog.to_dict()["items"][0]["attributes"] == {"cost": 899, "warranty": None}
     assert Catalog.from_dict(catalog.to_dict()) == catalog
     assert "supplier" not in catalog.to_dict()["items"][1]  # None fields are left out
+
+
+def test_reference_problems_are_reported_with_type_problems() -> None:
+    d = data()
+    d["items"][0]["impact"] = "huge"
+    d["items"][2]["group"] = "desk-l9"
+    with pytest.raises(ValidationError) as info:
+        Catalog.from_dict(d)
+    assert set(info.value.paths) == {"items[0].impact", "items[2].group"}

@@ -266,7 +266,15 @@ class Catalog:
         """Build a catalog from its data form, checking types and references."""
         from reqfulfill.serialization import structure_config
 
-        catalog = structure_config(data, cls, source=source)
+        try:
+            catalog = structure_config(data, cls, source=source)
+        except ValidationError as error:
+            # report the reference problems too, as far as the raw data shows them,
+            # so one run names every problem
+            extra = [p for p in _raw_reference_problems(data) if p.path not in error.paths]
+            if extra:
+                raise ValidationError([*error.problems, *extra], source=source) from None
+            raise
         found = catalog.problems()
         if found:
             raise ValidationError(found, source=source)
@@ -285,6 +293,32 @@ class Catalog:
 
         data: dict[str, Any] = unstructure_config(self)
         return data
+
+
+def _raw_reference_problems(data: object) -> list[Problem]:
+    """Unknown groups and plans named by items, read from data that did not structure."""
+    if not isinstance(data, Mapping):
+        return []
+
+    def ids(kind: str) -> set[str] | None:
+        entries = data.get(kind)
+        if not isinstance(entries, list):
+            return None
+        return {e["id"] for e in entries if isinstance(e, Mapping) and isinstance(e.get("id"), str)}
+
+    groups, plans = ids("groups"), ids("plans")
+    items = data.get("items")
+    found: list[Problem] = []
+    if not isinstance(items, list):
+        return found
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            continue
+        for key, known, what in (("group", groups, "group"), ("plan", plans, "plan")):
+            value = item.get(key)
+            if known is not None and isinstance(value, str) and value not in known:
+                found.append(Problem(f"items[{index}].{key}", value, f"unknown {what} {value!r}"))
+    return found
 
 
 def _plan_problems(
