@@ -1,0 +1,34 @@
+"""A SQLite database written by the first schema (store schema 1, event schema 1) still
+loads: the reference scenario recorded by release 0.1.0, read back by this code."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from reqfulfill import FulfillmentService, RequestState, lifecycle
+from reqfulfill.model import events as ev
+from reqfulfill.serialization import event_from_json, event_to_json
+from reqfulfill.testing import demo_catalog
+
+FIXTURE = Path(__file__).parents[1] / "data" / "stores" / "schema-v1.db"
+
+
+def test_a_schema_v1_database_loads(tmp_path: Path) -> None:
+    copy = tmp_path / "old.db"
+    shutil.copyfile(FIXTURE, copy)  # opening migrates in place: never touch the fixture
+    service = FulfillmentService(demo_catalog(), store=f"sqlite:///{copy}", load_entrypoints=False)
+    try:
+        (row,) = service.store.query()
+        request = service.get(row.request_id)
+        history = service.history(row.request_id)
+    finally:
+        service.store.close()
+    assert request.state is RequestState.CLOSED
+    assert request.item == "iphone-15"
+    assert request.feedback is not None
+    assert request.feedback.rating == 5
+    assert request.version == len(history) == 34
+    assert lifecycle.replay(history) == request
+    assert isinstance(history[0], ev.RequestSubmitted)
+    assert [event_from_json(event_to_json(e)) for e in history] == history
