@@ -7,6 +7,7 @@ or unreadable input.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 import tempfile
@@ -103,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReqfulfillError as exc:
         print(f"reqfulfill: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (``reqfulfill simulate ... | head``): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return status
 
 
