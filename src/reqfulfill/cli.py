@@ -7,8 +7,8 @@ or unreadable input.
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
