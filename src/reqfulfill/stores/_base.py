@@ -17,7 +17,9 @@ __all__ = [
     "Store",
     "Timer",
     "effect_due",
+    "event_rows",
     "from_micros",
+    "outbox_rows",
     "to_micros",
 ]
 
@@ -171,6 +173,32 @@ def effect_due(event: Event) -> datetime:
     (notifications held until business hours), else when it was recorded."""
     not_before: datetime | None = getattr(event, "not_before", None)
     return not_before if not_before is not None else event.at
+
+
+def event_rows(
+    request_id: str, events: Sequence[Event], expected_version: int
+) -> list[tuple[str, int, str, str, int, str]]:
+    """The rows a SQL store writes for an append: (request_id, version, event_id, type,
+    at in micros, JSON payload), versions counting on from ``expected_version``."""
+    from reqfulfill.serialization import event_to_json
+
+    return [
+        (
+            request_id,
+            expected_version + i + 1,
+            e.event_id,
+            e.type,
+            to_micros(e.at),
+            event_to_json(e),
+        )
+        for i, e in enumerate(events)
+    ]
+
+
+def outbox_rows(request_id: str, events: Sequence[Event]) -> list[tuple[str, str, str, int]]:
+    """The outbox rows of an append: (effect_id, request_id, kind, due in micros) for each
+    request-for-effect event."""
+    return [(e.event_id, request_id, e.type, to_micros(effect_due(e))) for e in events if e.effect]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -35,13 +35,14 @@ from psycopg import sql
 
 from reqfulfill.model.errors import ConcurrencyError, ValidationError
 from reqfulfill.model.events import Event
-from reqfulfill.serialization import event_from_json, event_to_json
+from reqfulfill.serialization import event_from_json
 from reqfulfill.stores._base import (
     OutboxEntry,
     RequestSummary,
     Timer,
-    effect_due,
+    event_rows,
     from_micros,
+    outbox_rows,
     to_micros,
 )
 
@@ -273,20 +274,8 @@ class PostgresStore:
         timers: Mapping[str, datetime | None] | None = None,
     ) -> None:
         """Append atomically; stale ``expected_version`` raises ``ConcurrencyError``."""
-        rows = [
-            (
-                request_id,
-                expected_version + i + 1,
-                e.event_id,
-                e.type,
-                to_micros(e.at),
-                event_to_json(e),
-            )
-            for i, e in enumerate(events)
-        ]
-        effects = [
-            (e.event_id, request_id, e.type, to_micros(effect_due(e))) for e in events if e.effect
-        ]
+        rows = event_rows(request_id, events, expected_version)
+        effects = outbox_rows(request_id, events)
         try:
             # one pipeline: BEGIN, the lock and the version check share a round trip, and
             # the writes and COMMIT go out together (a round trip instead of one each)

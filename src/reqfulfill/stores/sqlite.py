@@ -17,13 +17,14 @@ from typing import final
 
 from reqfulfill.model.errors import ConcurrencyError, ValidationError
 from reqfulfill.model.events import Event
-from reqfulfill.serialization import event_from_json, event_to_json
+from reqfulfill.serialization import event_from_json
 from reqfulfill.stores._base import (
     OutboxEntry,
     RequestSummary,
     Timer,
-    effect_due,
+    event_rows,
     from_micros,
+    outbox_rows,
     to_micros,
 )
 
@@ -162,17 +163,7 @@ class SQLiteStore:
         timers: Mapping[str, datetime | None] | None = None,
     ) -> None:
         """Append atomically; stale ``expected_version`` raises ``ConcurrencyError``."""
-        rows = [
-            (
-                request_id,
-                expected_version + i + 1,
-                e.event_id,
-                e.type,
-                to_micros(e.at),
-                event_to_json(e),
-            )
-            for i, e in enumerate(events)
-        ]
+        rows = event_rows(request_id, events, expected_version)
         with self._tx() as db:
             (current,) = db.execute(
                 "SELECT COALESCE(MAX(version), 0) FROM rf_events WHERE request_id = ?",
@@ -193,11 +184,7 @@ class SQLiteStore:
             db.executemany(
                 "INSERT OR IGNORE INTO rf_outbox (effect_id, request_id, kind, available_at)"
                 " VALUES (?, ?, ?, ?)",
-                [
-                    (e.event_id, request_id, e.type, to_micros(effect_due(e)))
-                    for e in events
-                    if e.effect
-                ],
+                outbox_rows(request_id, events),
             )
             if summary is not None:
                 self._write_summary(db, summary, expected_version + len(rows))
