@@ -10,7 +10,7 @@ requester notified; the requester rates it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from reqfulfill.clock import FixedClock
 from reqfulfill.model import events as ev
@@ -74,6 +74,13 @@ def play_reference_scenario(store: str = "memory://") -> tuple[FulfillmentServic
     return service, service.get(rid)
 
 
+def _hours(value: timedelta) -> str:
+    """Business time in hours and minutes (``40h``, ``21h10m``): a business day is not 24h."""
+    minutes = int(value.total_seconds() // 60)
+    hours, rest = divmod(minutes, 60)
+    return f"{hours}h{rest:02d}m" if rest else f"{hours}h"
+
+
 def describe(event: Event) -> str:
     """One line in plain words for an event."""
     match event:
@@ -129,9 +136,12 @@ def describe(event: Event) -> str:
         case ev.RequesterNotified() | ev.NotificationSent():
             return f"notified {event.recipient} ({event.kind})"
         case ev.SlaStarted():
-            return f"SLA started: {event.target} business time, due {event.due:%Y-%m-%d %H:%M}"
+            return (
+                f"SLA started: {_hours(event.target)} of business time, "
+                f"due {event.due:%Y-%m-%d %H:%M}"
+            )
         case ev.SlaStopped():
-            return f"SLA stopped: {event.used} used, {'met' if event.met else 'missed'}"
+            return f"SLA stopped: {_hours(event.used)} used, {'met' if event.met else 'missed'}"
         case ev.FeedbackRecorded():
             return f"rated {event.rating}/5: {event.comment}"
         case _:
@@ -142,10 +152,12 @@ def timeline(events: Iterable[Event]) -> list[str]:
     """The readable timeline: time, actor, what happened, and the rule for automatic decisions."""
     lines = []
     for event in events:
+        what = describe(event)
         rule = getattr(event, "rule", None)
-        reason = getattr(event, "reason", "") if rule is not None else ""
-        why = ""
-        if rule:
-            why = f"  [rule: {rule}" + (f"; {reason}" if reason else "") + "]"
-        lines.append(f"{event.at:%Y-%m-%d %H:%M}  {event.actor:<18} {describe(event)}{why}")
+        reason = getattr(event, "reason", "") if rule else ""
+        # the reason only when it says more than the rule's name and the line itself
+        if reason and (rule in reason or reason in what):
+            reason = ""
+        why = f"  [rule: {rule}" + (f"; {reason}" if reason else "") + "]" if rule else ""
+        lines.append(f"{event.at:%Y-%m-%d %H:%M}  {event.actor:<18} {what}{why}")
     return lines
