@@ -198,16 +198,24 @@ class FulfillmentService:
     def _context(self, state: ServiceRequest | None, command: Command | None = None) -> Context:
         now = self.clock.now()
         approvers: frozenset[str] = frozenset()
-        if state is None and isinstance(command, lifecycle.Submit):
+        # no plugin adds approvers (the usual case): skip building the submitted
+        # request for the hook and pluggy's call; asked per command, like ``on_event``
+        ask = bool(self.plugins.pm.hook.reqfulfill_approvers.get_hookimpls())
+        if ask and state is None and isinstance(command, lifecycle.Submit):
             # the approvers hook takes a request: show it the request as submitted
             try:
                 state = lifecycle.evolve(None, lifecycle.submitted_event(command, now))
             except (TypeError, ValueError):
                 state = None  # bad input: decide reports it
-        if state is not None and state.state in (
-            RequestState.AWAITING_APPROVAL,
-            RequestState.SUBMITTED,
-            RequestState.TRIAGE,
+        if (
+            ask
+            and state is not None
+            and state.state
+            in (
+                RequestState.AWAITING_APPROVAL,
+                RequestState.SUBMITTED,
+                RequestState.TRIAGE,
+            )
         ):
             approvers = frozenset(self.plugins.approvers(state))
         survey = True
