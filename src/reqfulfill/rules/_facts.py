@@ -42,7 +42,14 @@ REQUESTER_FIELDS: Final = frozenset(f.name for f in attrs.fields(Requester))
 """Field names of a requester, as they appear under ``requester.``."""
 
 
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+"""Exact types ``_plain`` returns as they are (checked first: most fact values are
+these, and ``isinstance`` against the ``Mapping`` ABC is comparatively slow)."""
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):
