@@ -111,9 +111,23 @@ class _Directory:
 
     def members(self, group_id: str) -> tuple[str, ...]:
         if group_id not in self._members:
-            catalog = self._service.catalog
+            service = self._service
+            catalog = service.catalog
+            if not service.plugins.pm.hook.reqfulfill_group_members.get_hookimpls():
+                # no plugin adds members (asked per decision): the catalog's alone, the
+                # same for every decision on this catalog, so sorted once per service
+                known = service._catalog_members
+                if known[0] is not catalog:
+                    known = service._catalog_members = (catalog, {})
+                members = known[1].get(group_id)
+                if members is None:
+                    group = catalog.group(group_id) if catalog.has_group(group_id) else None
+                    members = tuple(sorted(set(group.members) if group is not None else ()))
+                    known[1][group_id] = members
+                self._members[group_id] = members
+                return members
             base = set(catalog.group(group_id).members) if catalog.has_group(group_id) else set()
-            base |= self._service.plugins.group_members(group_id)
+            base |= service.plugins.group_members(group_id)
             self._members[group_id] = tuple(sorted(base))
         return self._members[group_id]
 
@@ -192,6 +206,8 @@ class FulfillmentService:
         self._new_id = id_factory or (lambda: "REQ-" + uuid.uuid4().hex[:12].upper())
         # request id -> (state, the last event folded into it), most recent last
         self._states: dict[str, tuple[ServiceRequest, Event]] = {}
+        # the catalog's group members, sorted (used while no plugin adds members)
+        self._catalog_members: tuple[Catalog | None, dict[str, tuple[str, ...]]] = (None, {})
 
     # -- plumbing ---------------------------------------------------------------------
 
