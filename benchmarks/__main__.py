@@ -8,6 +8,7 @@ Each module has ``run(quick: bool = False) -> list[dict]`` returning rows with
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -15,52 +16,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+MODULES = ("routing", "sla_calendar", "lifecycle", "stores", "timers", "footprint", "scale")
+
 
 def _modules() -> dict[str, Any]:
     """The benchmark modules that import (a peer of the bench extra may be missing)."""
     found: dict[str, Any] = {}
-    try:
-        from benchmarks import routing
-
-        found["routing"] = routing
-    except ImportError as exc:
-        found["routing"] = exc
-    try:
-        from benchmarks import sla_calendar
-
-        found["sla_calendar"] = sla_calendar
-    except ImportError as exc:
-        found["sla_calendar"] = exc
-    try:
-        from benchmarks import lifecycle
-
-        found["lifecycle"] = lifecycle
-    except ImportError as exc:
-        found["lifecycle"] = exc
-    try:
-        from benchmarks import stores
-
-        found["stores"] = stores
-    except ImportError as exc:
-        found["stores"] = exc
-    try:
-        from benchmarks import timers
-
-        found["timers"] = timers
-    except ImportError as exc:
-        found["timers"] = exc
-    try:
-        from benchmarks import footprint
-
-        found["footprint"] = footprint
-    except ImportError as exc:
-        found["footprint"] = exc
-    try:
-        from benchmarks import scale
-
-        found["scale"] = scale
-    except ImportError as exc:
-        found["scale"] = exc
+    for name in MODULES:
+        try:
+            # a fixed list of this package's own modules, never names from data
+            found[name] = importlib.import_module(f"benchmarks.{name}")  # noqa: TID251
+        except ImportError as exc:
+            found[name] = exc
     return found
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -19,6 +19,7 @@ __all__ = [
     "effect_due",
     "event_rows",
     "from_micros",
+    "outbox_entry",
     "outbox_rows",
     "to_micros",
 ]
@@ -199,6 +200,21 @@ def outbox_rows(request_id: str, events: Sequence[Event]) -> list[tuple[str, str
     """The outbox rows of an append: (effect_id, request_id, kind, due in micros) for each
     request-for-effect event."""
     return [(e.event_id, request_id, e.type, to_micros(effect_due(e))) for e in events if e.effect]
+
+
+def outbox_entry(row: Sequence[Any]) -> OutboxEntry:
+    """An outbox entry from a SQL row (effect_id, request_id, kind, attempts,
+    available_at, lease_until, worker, last_error), times in micros."""
+    return OutboxEntry(
+        effect_id=row[0],
+        request_id=row[1],
+        kind=row[2],
+        attempts=row[3],
+        available_at=from_micros(row[4]),
+        lease_until=from_micros(row[5]) if row[5] is not None else None,
+        worker=row[6],
+        last_error=row[7],
+    )
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -42,6 +42,7 @@ from reqfulfill.stores._base import (
     Timer,
     event_rows,
     from_micros,
+    outbox_entry,
     outbox_rows,
     to_micros,
 )
@@ -499,19 +500,7 @@ class PostgresStore:
                 "SELECT effect_id, request_id, kind, attempts, available_at, lease_until, worker,"
                 " last_error FROM rf_outbox ORDER BY available_at, effect_id"
             ).fetchall()
-        return [
-            OutboxEntry(
-                effect_id=r[0],
-                request_id=r[1],
-                kind=r[2],
-                attempts=r[3],
-                available_at=from_micros(r[4]),
-                lease_until=from_micros(r[5]) if r[5] is not None else None,
-                worker=r[6],
-                last_error=r[7],
-            )
-            for r in rows
-        ]
+        return [outbox_entry(r) for r in rows]
 
     # -- timers ----------------------------------------------------------------------------------
 
