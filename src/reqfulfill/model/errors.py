@@ -80,6 +80,8 @@ def nesting_problem(value: object, path: str = "", limit: int = MAX_NESTING) -> 
     >>> nesting_problem({"a": [[1]]}, "answers", limit=2).path
     'answers.a[0]'
     """
+    if not nests_deeper(value, limit):
+        return None  # the common case: no path strings built at all
     stack: list[tuple[object, str, int]] = [(value, path, 0)]
     while stack:
         current, where, depth = stack.pop()
@@ -93,6 +95,39 @@ def nesting_problem(value: object, path: str = "", limit: int = MAX_NESTING) -> 
                 for index, inner in enumerate(current):
                     stack.append((inner, f"{where}[{index}]", depth + 1))
     return None
+
+
+_NESTED = (dict, list, tuple)
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def nests_deeper(value: object, limit: int = MAX_NESTING) -> bool:
+    """Whether ``value`` holds a list/table at depth ``limit`` or more (``value`` itself
+    is at depth 0): exactly when :func:`nesting_problem` finds a problem, but without
+    building any paths.
+
+    Iterative (one iterator per open level, at most ``limit`` of them).
+
+    >>> nests_deeper({"a": [[1]]}, limit=2), nests_deeper({"a": [1]}, limit=2)
+    (True, False)
+    """
+    if not isinstance(value, _NESTED):
+        return False
+    if limit <= 0:
+        return True
+    open_levels = [iter(value.values() if isinstance(value, dict) else value)]
+    while open_levels:
+        for inner in open_levels[-1]:
+            if type(inner) in _LEAVES:
+                continue  # the usual element: skip the isinstance checks
+            if isinstance(inner, _NESTED):
+                if len(open_levels) >= limit:
+                    return True
+                open_levels.append(iter(inner.values() if isinstance(inner, dict) else inner))
+                break
+        else:
+            open_levels.pop()
+    return False
 
 
 class ValidationError(ReqfulfillError, ValueError):
