@@ -7,13 +7,36 @@ reference the fast ones are compared with.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reqfulfill.model.errors import MAX_NESTING, Problem, nesting_problem, nests_deeper
+from reqfulfill.model import events as ev
+from reqfulfill.model.catalog import Requester
+from reqfulfill.model.enums import Channel, Impact, OrderStatus, Priority, TaskKind, Urgency
+from reqfulfill.model.errors import (
+    MAX_NESTING,
+    Problem,
+    ValidationError,
+    nesting_problem,
+    nests_deeper,
+)
+from reqfulfill.model.supplier import Notification, OrderLine, SupplierOrder
+from reqfulfill.serialization import (
+    EVENT_SCHEMA_VERSION,
+    converter,
+    event_from_dict,
+    event_from_json,
+    event_to_dict,
+    event_to_json,
+    structure_config,
+)
+from reqfulfill.testing import strategies
 
 # -- the reference: nesting_problem as it was ------------------------------------------
 
@@ -34,6 +57,29 @@ def reference_nesting_problem(
                 for index, inner in enumerate(current):
                     stack.append((inner, f"{where}[{index}]", depth + 1))
     return None
+
+
+def reference_event_to_json(event: Any) -> str:
+    data: dict[str, Any] = converter.unstructure(event)
+    data["type"] = type(event).__name__
+    data["v"] = EVENT_SCHEMA_VERSION
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+def reference_event_from_dict(data: Mapping[str, Any]) -> Any:
+    payload = dict(data)
+    version = payload.pop("v", 1)
+    kind = payload.pop("type", None)
+    if version != EVENT_SCHEMA_VERSION:
+        raise ValidationError.single("v", version, "unsupported event schema version")
+    cls = ev.EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValidationError.single("type", kind, "unknown event type")
+    return structure_config(payload, cls, path=str(kind))
+
+
+def reference_event_from_json(text: str | bytes) -> Any:
+    return reference_event_from_dict(json.loads(text))
 
 
 # -- nesting_problem ---------------------------------------------------------------------
@@ -107,3 +153,371 @@ def test_subclasses_count_as_containers() -> None:
     assert nests_deeper(value, 2)
     assert not nests_deeper(value, 3)
     assert nesting_problem(value, "p", 2) == reference_nesting_problem(value, "p", 2)
+
+
+# -- the stored JSON of events, pinned ------------------------------------------------
+# Stored data and tests/data/stores/schema-v1.db depend on these exact bytes: keys
+# sorted, compact separators, ASCII only, enums by value, durations as "4h30m".
+
+AT = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+HELSINKI = datetime(2026, 3, 2, 10, 30, 0, 250_000, tzinfo=timezone(timedelta(hours=2)))
+COMMON = {"request_id": "REQ-1", "at": AT, "actor": "erin.user"}
+
+
+def pinned_events() -> dict[str, ev.Event]:
+    return {
+        "submitted": ev.RequestSubmitted(
+            event_id="REQ-1/1",
+            **COMMON,
+            requester=Requester("erin.user", "Erin Ärrä", "Finance", "HQ", manager="max"),
+            item="iphone-15",
+            channel=Channel.PORTAL,
+            answers={
+                "zeta": [1, 2.5, None, True, {"b": "\u2713", "a": "tab\there"}],
+                "alpha": {"quote": 'say "hi"\\', "n": -0.0, "big": 10**20},
+                "Émoji": "\U0001f600",
+                "empty": {},
+            },
+        ),
+        "assigned": ev.RequestAssigned(
+            event_id="REQ-1/2", **COMMON, group="service-desk", rule="item default"
+        ),
+        "triaged": ev.RequestTriaged(
+            event_id="REQ-1/3", **COMMON, item=None, impact=Impact.HIGH, urgency=Urgency.LOW
+        ),
+        "plan": ev.PlanStarted(
+            event_id="REQ-1/4",
+            **COMMON,
+            plan="phone",
+            tasks=(
+                ev.PlannedTask("order", TaskKind.SUPPLIER_ORDER, "Order it", supplier="acme"),
+                ev.PlannedTask("ship", TaskKind.DELIVERY, "Ship it", after=("order",)),
+            ),
+            left_out=("setup", "wipe"),
+        ),
+        "order": ev.SupplierOrderRequested(
+            event_id="REQ-1/5",
+            **COMMON,
+            task_key="order",
+            supplier_id="acme",
+            order=SupplierOrder(
+                supplier_id="acme",
+                request_id="REQ-1",
+                task_key="order",
+                lines=(OrderLine("iphone-15", 2, "Phone\nblack"), OrderLine("case")),
+                deliver_to="HQ, floor 3",
+                requester="erin.user",
+                reference="REQ-1/order",
+                attributes={"cost": 899, "colour": "black", "tags": ["a", "b"]},
+            ),
+        ),
+        "placed": ev.SupplierOrderPlaced(
+            event_id="REQ-1/6",
+            **COMMON,
+            task_key="order",
+            supplier_id="acme",
+            ref="PO-7",
+            status=OrderStatus.CONFIRMED,
+            effect_id="REQ-1/5",
+            superseded=True,
+        ),
+        "completed": ev.TaskCompleted(
+            event_id="REQ-1/7", **COMMON, task_key="setup", result={"ok": True, "id": 7}
+        ),
+        "notify": ev.NotificationRequested(
+            event_id="REQ-1/8",
+            **COMMON,
+            notification=Notification(
+                "request_closed", "group:desk", "REQ-1", "Closed", "Bye <b>&</b>", "REQ-1/8"
+            ),
+            not_before=HELSINKI,
+        ),
+        "sla": ev.SlaStarted(
+            event_id="REQ-1/9",
+            **COMMON,
+            target=timedelta(hours=4, minutes=30),
+            due=HELSINKI,
+            priority=Priority.HIGH,
+        ),
+        "threshold": ev.SlaThresholdReached(
+            event_id="REQ-1/10",
+            **COMMON,
+            level=1,
+            fraction=0.75,
+            action="notify",
+            used=timedelta(hours=3, seconds=1.5),
+        ),
+        "closed": ev.RequestClosed(event_id="REQ-1/11", **COMMON, survey=False),
+        "feedback": ev.FeedbackRecorded(event_id="REQ-1/12", **COMMON, rating=2, comment=""),
+    }
+
+
+PINNED_JSON = {
+    "submitted": (
+        '{"actor":"erin.user","answers":{"alpha":{"big":100000000000000000000'
+        ',"n":-0.0,"quote":"say \\"hi\\"\\\\"},"empty":{},"zeta":[1,2.5,null,true'
+        ',{"a":"tab\\there","b":"\\u2713"}],"\\u00c9moji":"\\ud83d\\ude00"}'
+        ',"at":"2026-03-02T08:30:00+00:00","channel":"portal","event_id":"REQ-1/1"'
+        ',"item":"iphone-15","request_id":"REQ-1","requester":{"department":"Finance"'
+        ',"id":"erin.user","location":"HQ","manager":"max"'
+        ',"name":"Erin \\u00c4rr\\u00e4","vip":false},"type":"RequestSubmitted"'
+        ',"v":1}'
+    ),
+    "assigned": (
+        '{"actor":"erin.user","agent":null,"at":"2026-03-02T08:30:00+00:00"'
+        ',"event_id":"REQ-1/2","group":"service-desk","reason":""'
+        ',"request_id":"REQ-1","rule":"item default","strategy":"queue"'
+        ',"type":"RequestAssigned","v":1}'
+    ),
+    "triaged": (
+        '{"actor":"erin.user","at":"2026-03-02T08:30:00+00:00","category":null'
+        ',"event_id":"REQ-1/3","impact":"high","item":null,"request_id":"REQ-1"'
+        ',"rule":"manual","type":"RequestTriaged","urgency":"low","v":1}'
+    ),
+    "plan": (
+        '{"actor":"erin.user","at":"2026-03-02T08:30:00+00:00","event_id":"REQ-1/4"'
+        ',"left_out":["setup","wipe"],"plan":"phone","request_id":"REQ-1","rule":null'
+        ',"tasks":[{"after":[],"group":null,"key":"order","kind":"supplier_order"'
+        ',"supplier":"acme","title":"Order it"},{"after":["order"],"group":null'
+        ',"key":"ship","kind":"delivery","supplier":null,"title":"Ship it"}]'
+        ',"type":"PlanStarted","v":1}'
+    ),
+    "order": (
+        '{"actor":"erin.user","at":"2026-03-02T08:30:00+00:00","event_id":"REQ-1/5"'
+        ',"order":{"attributes":{"colour":"black","cost":899,"tags":["a","b"]}'
+        ',"deliver_to":"HQ, floor 3","lines":[{"description":"Phone\\nblack"'
+        ',"item":"iphone-15","quantity":2},{"description":"","item":"case"'
+        ',"quantity":1}],"reference":"REQ-1/order","request_id":"REQ-1"'
+        ',"requester":"erin.user","supplier_id":"acme","task_key":"order"}'
+        ',"request_id":"REQ-1","supplier_id":"acme","task_key":"order"'
+        ',"type":"SupplierOrderRequested","v":1}'
+    ),
+    "placed": (
+        '{"actor":"erin.user","at":"2026-03-02T08:30:00+00:00","effect_id":"REQ-1/5"'
+        ',"event_id":"REQ-1/6","ref":"PO-7","request_id":"REQ-1","status":"confirmed"'
+        ',"superseded":true,"supplier_id":"acme","task_key":"order"'
+        ',"type":"SupplierOrderPlaced","v":1}'
+    ),
+    "completed": (
+        '{"actor":"erin.user","at":"2026-03-02T08:30:00+00:00","effect_id":null'
+        ',"event_id":"REQ-1/7","request_id":"REQ-1","result":{"id":7,"ok":true}'
+        ',"task_key":"setup","type":"TaskCompleted","v":1}'
+    ),
+    "notify": (
+        '{"actor":"erin.user","at":"2026-03-02T08:30:00+00:00","event_id":"REQ-1/8"'
+        ',"not_before":"2026-03-02T10:30:00.250000+02:00"'
+        ',"notification":{"body":"Bye <b>&</b>","key":"REQ-1/8"'
+        ',"kind":"request_closed","recipient":"group:desk","request_id":"REQ-1"'
+        ',"subject":"Closed"},"request_id":"REQ-1","type":"NotificationRequested"'
+        ',"v":1}'
+    ),
+    "sla": (
+        '{"actor":"erin.user","at":"2026-03-02T08:30:00+00:00"'
+        ',"due":"2026-03-02T10:30:00.250000+02:00","event_id":"REQ-1/9","priority":2'
+        ',"request_id":"REQ-1","rule":null,"target":"4h30m","type":"SlaStarted"'
+        ',"v":1}'
+    ),
+    "threshold": (
+        '{"action":"notify","actor":"erin.user","at":"2026-03-02T08:30:00+00:00"'
+        ',"event_id":"REQ-1/10","fraction":0.75,"level":1,"request_id":"REQ-1"'
+        ',"type":"SlaThresholdReached","used":"3h1.5s","v":1}'
+    ),
+    "closed": (
+        '{"actor":"erin.user","at":"2026-03-02T08:30:00+00:00","event_id":"REQ-1/11"'
+        ',"reason":"","request_id":"REQ-1","rule":null,"survey":false'
+        ',"type":"RequestClosed","v":1}'
+    ),
+    "feedback": (
+        '{"actor":"erin.user","at":"2026-03-02T08:30:00+00:00","comment":""'
+        ',"event_id":"REQ-1/12","rating":2,"request_id":"REQ-1"'
+        ',"type":"FeedbackRecorded","v":1}'
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_JSON))
+def test_event_json_is_pinned(name: str) -> None:
+    event = pinned_events()[name]
+    expected = "".join(PINNED_JSON[name])
+    assert event_to_json(event) == expected
+    assert reference_event_to_json(event) == expected
+    assert event_from_json(expected) == event
+    assert event_from_json(expected.encode()) == event
+    assert json.loads(expected) == event_to_dict(event)
+
+
+def test_every_event_type_is_pinned_or_drawn() -> None:
+    assert set(ev.EVENT_TYPES) >= {type(e).__name__ for e in pinned_events().values()}
+
+
+# -- drawn events: same bytes and same events as the reference ---------------------------
+
+HISTORIES = settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+
+
+@HISTORIES
+@given(strategies.histories(max_steps=20))
+def test_drawn_histories_encode_like_the_reference(drawn: tuple[list[ev.Event], Any]) -> None:
+    for event in drawn[0]:
+        text = event_to_json(event)
+        assert text == reference_event_to_json(event)
+        assert event_from_json(text) == event
+        assert reference_event_from_json(text) == event
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(strategies.events())
+def test_drawn_events_round_trip_and_encode_like_the_reference(event: ev.Event) -> None:
+    text = event_to_json(event)
+    assert text == reference_event_to_json(event)
+    again = event_from_json(text)
+    assert again == event
+    assert type(again) is type(event)
+    assert event_to_json(again) == text
+
+
+# -- decoding stays strict: corrupt payloads fail exactly as before ------------------------
+
+
+def outcome(decode: Any, data: Any) -> tuple[Any, ...]:
+    """What decoding gave: the event, or the error with every problem."""
+    try:
+        return ("event", decode(data))
+    except ValidationError as exc:
+        problems = [(p.path, repr(p.value), p.reason) for p in exc.problems]
+        return ("invalid", problems, exc.source, str(exc))
+    except Exception as exc:
+        return ("error", type(exc), str(exc))
+
+
+WRONG_VALUES: list[Any] = [
+    None,
+    0,
+    -1,
+    1.5,
+    True,
+    "",
+    "x",
+    "high",
+    "3h",
+    "-1h",
+    "2026-03-02T08:30:00",
+    "2026-03-02T08:30:00+00:00",
+    [],
+    ["x"],
+    [1],
+    {},
+    {"a": 1},
+    {"kind": "manual"},
+    {"nested": _chain(MAX_NESTING + 2)},
+    _chain(MAX_NESTING - 1),
+]
+
+
+def _paths(value: Any, where: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [where]
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found.extend(_paths(inner, (*where, key)))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found.extend(_paths(inner, (*where, index)))
+    return found
+
+
+def _mutated(data: Any, where: tuple[Any, ...], how: str, value: Any) -> Any:
+    copy = json.loads(json.dumps(data))
+    if not where:
+        return value if how == "replace" else copy
+    parent = copy
+    for step in where[:-1]:
+        parent = parent[step]
+    last = where[-1]
+    if how == "replace":
+        parent[last] = value
+    elif how == "delete":
+        del parent[last]
+    elif isinstance(parent, dict):
+        parent[f"{last}_extra"] = value
+    else:
+        parent.append(value)
+    return copy
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(sorted(PINNED_JSON)),
+    st.data(),
+    st.sampled_from(["replace", "delete", "add"]),
+    st.sampled_from(WRONG_VALUES),
+)
+def test_corrupt_payloads_fail_like_the_reference(
+    name: str, data: st.DataObject, how: str, value: Any
+) -> None:
+    stored = json.loads("".join(PINNED_JSON[name]))
+    where = data.draw(st.sampled_from(_paths(stored)))
+    corrupt = _mutated(stored, where, how, value)
+    expected = outcome(reference_event_from_dict, corrupt)
+    assert outcome(event_from_dict, corrupt) == expected
+    assert outcome(event_from_json, json.dumps(corrupt)) == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "reason"),
+    [
+        ({"type": "NoSuchEvent"}, "type", "unknown event type"),
+        ({"type": 7}, "type", "unknown event type"),
+        ({"v": 2}, "v", "unsupported event schema version"),
+        ({"rating": "5"}, "FeedbackRecorded.rating", "expected an integer, got str"),
+        ({"rating": True}, "FeedbackRecorded.rating", "expected an integer, got bool"),
+        ({"at": "2026-03-02T08:30:00"}, "FeedbackRecorded.at", "a date-time needs a time zone"),
+        ({"surprise": 1}, "FeedbackRecorded.surprise", "unknown key"),
+        ({"comment": None}, "FeedbackRecorded.comment", "expected a string, got NoneType"),
+    ],
+)
+def test_corrupt_feedback_names_path_and_value(
+    change: dict[str, Any], path: str, reason: str
+) -> None:
+    stored = {**json.loads("".join(PINNED_JSON["feedback"])), **change}
+    with pytest.raises(ValidationError) as info:
+        event_from_json(json.dumps(stored))
+    (problem,) = info.value.problems
+    assert problem.path == path
+    assert problem.reason.startswith(reason)
+    key = path.rpartition(".")[2]
+    assert problem.value == stored[key]
+    assert outcome(event_from_dict, stored) == outcome(reference_event_from_dict, stored)
+
+
+def test_missing_and_too_deep_are_reported_as_before() -> None:
+    stored = json.loads("".join(PINNED_JSON["submitted"]))
+    del stored["requester"]["name"]
+    stored["answers"]["deep"] = _chain(MAX_NESTING + 3)
+    expected = outcome(reference_event_from_dict, stored)
+    assert expected[0] == "invalid"
+    assert outcome(event_from_dict, stored) == expected
+    del stored["answers"]["deep"]
+    expected = outcome(reference_event_from_dict, stored)
+    assert expected[1] == [("RequestSubmitted.requester.name", "None", "missing required key")]
+    assert outcome(event_from_dict, stored) == expected
+
+
+def test_old_payloads_without_defaulted_fields_still_load() -> None:
+    stored = json.loads("".join(PINNED_JSON["assigned"]))
+    for key in ("agent", "strategy", "rule", "reason", "v"):
+        del stored[key]
+    event = event_from_dict(stored)
+    assert event == reference_event_from_dict(stored)
+    assert event.strategy == "queue"
+    assert event.rule is None
+
+
+def test_any_mapping_decodes_and_the_input_is_not_kept() -> None:
+    from types import MappingProxyType
+
+    stored = json.loads("".join(PINNED_JSON["order"]))
+    event = event_from_dict(MappingProxyType(stored))
+    assert event == reference_event_from_dict(stored) == pinned_events()["order"]
+    again = event_from_dict(stored)
+    stored["order"]["attributes"]["cost"] = 1
+    assert again.order.attributes["cost"] == 899
