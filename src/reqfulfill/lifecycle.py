@@ -1811,8 +1811,14 @@ def _escalation_action(batch: _Batch, action: str, fraction: float) -> None:
 # ---------------------------------------------------------------------------
 # evolve
 # ---------------------------------------------------------------------------
+#
+# An evolver returns the fields an event changes (a new dict, the state untouched);
+# ``evolve`` copies the state once with those changes, while ``replay`` and the
+# decider's batch set them in place on a state they built themselves and nobody
+# else has seen yet (see ``_Batch``).
 
-_Evolver = Callable[[ServiceRequest, Any], ServiceRequest]
+_Changes = dict[str, Any]
+_Evolver = Callable[[ServiceRequest, Any], _Changes]
 _EVOLVERS: dict[type[ev.Event], _Evolver] = {}
 E = TypeVar("E", bound=ev.Event)
 _T = TypeVar("_T")
@@ -1820,12 +1826,10 @@ _T = TypeVar("_T")
 
 def _applies(
     cls: type[E],
-) -> Callable[
-    [Callable[[ServiceRequest, E], ServiceRequest]], Callable[[ServiceRequest, E], ServiceRequest]
-]:
+) -> Callable[[Callable[[ServiceRequest, E], _Changes]], Callable[[ServiceRequest, E], _Changes]]:
     def register(
-        fn: Callable[[ServiceRequest, E], ServiceRequest],
-    ) -> Callable[[ServiceRequest, E], ServiceRequest]:
+        fn: Callable[[ServiceRequest, E], _Changes],
+    ) -> Callable[[ServiceRequest, E], _Changes]:
         _EVOLVERS[cls] = fn
         return fn
 
@@ -1838,46 +1842,51 @@ def evolve(state: ServiceRequest | None, event: ev.Event) -> ServiceRequest:
     Raises :class:`TransitionError` when the event does not fit the state (a
     corrupt or misordered stream).
     """
-    cls = type(event)
-    current = state.state if state is not None else None
-    change = STATE_CHANGES.get(cls)
-    if change is not None:
-        sources = change[0]
-        if current not in sources:
-            raise TransitionError(event.request_id, current, event.type, "event does not fit")
-    elif current is None or current not in EVENT_STATES[cls]:
-        raise TransitionError(event.request_id, current, event.type, "event does not fit")
-    if isinstance(event, ev.RequestSubmitted):
-        return ServiceRequest(
-            id=event.request_id,
-            requester=event.requester,
-            item=event.item,
-            channel=event.channel,
-            answers=event.answers,
-            state=S.SUBMITTED,
-            created_at=event.at,
-            updated_at=event.at,
-            version=1,
-        )
-    assert state is not None
+    if state is None:
+        return _first(event)
+    return _copy_request(state, _changes(state, event))
+
+
+def _first(event: ev.Event) -> ServiceRequest:
+    """The state of a stream's first event (a new object: nobody else holds it)."""
+    if type(event) is not ev.RequestSubmitted:
+        raise TransitionError(event.request_id, None, event.type, "event does not fit")
+    return ServiceRequest(
+        id=event.request_id,
+        requester=event.requester,
+        item=event.item,
+        channel=event.channel,
+        answers=event.answers,
+        state=S.SUBMITTED,
+        created_at=event.at,
+        updated_at=event.at,
+        version=1,
+    )
+
+
+def _changes(state: ServiceRequest, event: ev.Event) -> _Changes:
+    """The fields ``event`` changes on ``state`` (``state`` itself is left alone)."""
+    fits, target, evolver = _STEPS[type(event)]
+    if state.state not in fits:
+        raise TransitionError(event.request_id, state.state, event.type, "event does not fit")
     if state.id != event.request_id:
-        raise TransitionError(state.id, current, event.type, "event of another request")
-    new = _EVOLVERS[cls](state, event)
-    target = change[1] if change is not None else None
-    if new is state:
-        if target is None:
-            return _replace(state, version=state.version + 1, updated_at=event.at)
-        return _replace(state, state=target, version=state.version + 1, updated_at=event.at)
-    # ``new`` was built by the evolver just now and nobody else holds it yet: finish
-    # it in place instead of copying its thirty fields again (most of replay's cost)
+        raise TransitionError(state.id, state.state, event.type, "event of another request")
+    changes = evolver(state, event)
     if target is not None:
-        _set_field(new, "state", target)
-    _set_field(new, "version", state.version + 1)
-    _set_field(new, "updated_at", event.at)
-    return new
+        changes["state"] = target
+    changes["version"] = state.version + 1
+    changes["updated_at"] = event.at
+    return changes
 
 
 _set_field = object.__setattr__
+
+
+def _apply_in_place(state: ServiceRequest, changes: _Changes) -> None:
+    """Set ``changes`` on a state that nobody but the caller has seen yet."""
+    for name, value in changes.items():
+        _set_field(state, name, value)
+
 
 _COPIERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
 
@@ -1917,107 +1926,130 @@ def _replace(inst: _T, **changes: Any) -> _T:
     return new
 
 
+_copy_request: Callable[[ServiceRequest, _Changes], ServiceRequest] = _copier(ServiceRequest)
+
+
 def replay(events: Iterable[ev.Event]) -> ServiceRequest:
     """Fold a request's whole stream into its current state.
+
+    The same as folding :func:`evolve` over the events, without copying the state
+    per event: the state being built is seen by nobody until it is returned.
 
     >>> replay([])
     Traceback (most recent call last):
     ...
     ValueError: cannot replay an empty stream
     """
-    state: ServiceRequest | None = None
-    for event in events:
-        state = evolve(state, event)
-    if state is None:
+    stream = iter(events)
+    first = next(stream, None)
+    if first is None:
         raise ValueError("cannot replay an empty stream")
+    state = _first(first)
+    for event in stream:
+        _apply_in_place(state, _changes(state, event))
     return state
 
 
-def _same(state: ServiceRequest, event: ev.Event) -> ServiceRequest:
-    return state
+def _same(state: ServiceRequest, event: ev.Event) -> _Changes:
+    return {}
 
 
-def _with_task(request: ServiceRequest, key: str, **changes: Any) -> ServiceRequest:
-    if not request.has_task(key):
-        raise TransitionError(request.id, request.state, "evolve", f"no task {key!r} in the plan")
-    plan = tuple(_replace(t, **changes) if t.key == key else t for t in request.plan)
-    return _replace(request, plan=plan)
+def _no_task(request: ServiceRequest, key: str) -> TransitionError:
+    return TransitionError(request.id, request.state, "evolve", f"no task {key!r} in the plan")
+
+
+def _plan_with(request: ServiceRequest, key: str, **changes: Any) -> tuple[Task, ...]:
+    """The plan with task ``key`` changed."""
+    plan: list[Task] = []
+    found = False
+    for task in request.plan:
+        if task.key == key:
+            task = _replace(task, **changes)
+            found = True
+        plan.append(task)
+    if not found:
+        raise _no_task(request, key)
+    return tuple(plan)
 
 
 def _task_of(request: ServiceRequest, key: str) -> Task:
-    if not request.has_task(key):
-        raise TransitionError(request.id, request.state, "evolve", f"no task {key!r} in the plan")
-    return request.task(key)
+    for task in request.plan:
+        if task.key == key:
+            return task
+    raise _no_task(request, key)
 
 
-def _settle(state: ServiceRequest, effect_id: str | None) -> ServiceRequest:
-    if effect_id is None:
-        return state
-    return _replace(state, settled=state.settled | {effect_id})
+def _settle(state: ServiceRequest, effect_id: str | None, changes: _Changes) -> _Changes:
+    if effect_id is not None:
+        changes["settled"] = state.settled | {effect_id}
+    return changes
 
 
 @_applies(ev.ApprovalRequested)
-def _e_approval_requested(s: ServiceRequest, e: ev.ApprovalRequested) -> ServiceRequest:
-    return _replace(s, approvers=e.approvers)
+def _e_approval_requested(s: ServiceRequest, e: ev.ApprovalRequested) -> _Changes:
+    return {"approvers": e.approvers}
 
 
 @_applies(ev.RequestApproved)
-def _e_approved(s: ServiceRequest, e: ev.RequestApproved) -> ServiceRequest:
-    return _replace(s, approval=Approval(True, e.actor, e.at))
+def _e_approved(s: ServiceRequest, e: ev.RequestApproved) -> _Changes:
+    return {"approval": Approval(True, e.actor, e.at)}
 
 
 @_applies(ev.RequestRejected)
-def _e_rejected(s: ServiceRequest, e: ev.RequestRejected) -> ServiceRequest:
-    return _replace(s, approval=Approval(False, e.actor, e.at, e.reason))
+def _e_rejected(s: ServiceRequest, e: ev.RequestRejected) -> _Changes:
+    return {"approval": Approval(False, e.actor, e.at, e.reason)}
 
 
 @_applies(ev.RequestQueuedForTriage)
-def _e_triage(s: ServiceRequest, e: ev.RequestQueuedForTriage) -> ServiceRequest:
-    return s
+def _e_triage(s: ServiceRequest, e: ev.RequestQueuedForTriage) -> _Changes:
+    return {}
 
 
 @_applies(ev.RequestTriaged)
-def _e_triaged(s: ServiceRequest, e: ev.RequestTriaged) -> ServiceRequest:
+def _e_triaged(s: ServiceRequest, e: ev.RequestTriaged) -> _Changes:
     manual = set(s.manual)
-    changes: dict[str, Any] = {}
+    changes: _Changes = {}
     for name in ("item", "category", "impact", "urgency"):
         value = getattr(e, name)
         if value is not None:
             changes[name] = value
             manual.add(name)
-    return _replace(s, manual=tuple(sorted(manual)), **changes)
+    changes["manual"] = tuple(sorted(manual))
+    return changes
 
 
 @_applies(ev.RequestAssigned)
-def _e_assigned(s: ServiceRequest, e: ev.RequestAssigned) -> ServiceRequest:
+def _e_assigned(s: ServiceRequest, e: ev.RequestAssigned) -> _Changes:
+    changes: _Changes = {"assignment": Assignment(e.group, e.agent)}
     manual = s.manual
     if e.rule == "manual" and "group" not in manual:
-        manual = tuple(sorted({*manual, "group"}))
-    return _replace(s, assignment=Assignment(e.group, e.agent), manual=manual)
+        changes["manual"] = tuple(sorted({*manual, "group"}))
+    return changes
 
 
 @_applies(ev.RequestClaimed)
-def _e_claimed(s: ServiceRequest, e: ev.RequestClaimed) -> ServiceRequest:
+def _e_claimed(s: ServiceRequest, e: ev.RequestClaimed) -> _Changes:
     assert s.assignment is not None
-    return _replace(s, assignment=Assignment(s.assignment.group, e.agent))
+    return {"assignment": Assignment(s.assignment.group, e.agent)}
 
 
 @_applies(ev.RequestCategorized)
-def _e_categorized(s: ServiceRequest, e: ev.RequestCategorized) -> ServiceRequest:
-    return _replace(s, category=e.category)
+def _e_categorized(s: ServiceRequest, e: ev.RequestCategorized) -> _Changes:
+    return {"category": e.category}
 
 
 @_applies(ev.RequestPrioritized)
-def _e_prioritized(s: ServiceRequest, e: ev.RequestPrioritized) -> ServiceRequest:
+def _e_prioritized(s: ServiceRequest, e: ev.RequestPrioritized) -> _Changes:
+    changes: _Changes = {"impact": e.impact, "urgency": e.urgency, "priority": e.priority}
     manual = s.manual
     if e.rule == "manual" and not {"impact", "urgency"} <= set(manual):
         # a priority set by hand survives routing at approval or after triage
-        manual = tuple(sorted({*manual, "impact", "urgency"}))
-    return _replace(s, impact=e.impact, urgency=e.urgency, priority=e.priority, manual=manual)
+        changes["manual"] = tuple(sorted({*manual, "impact", "urgency"}))
+    return changes
 
 
 @_applies(ev.PlanStarted)
-def _e_plan_started(s: ServiceRequest, e: ev.PlanStarted) -> ServiceRequest:
+def _e_plan_started(s: ServiceRequest, e: ev.PlanStarted) -> _Changes:
     plan = tuple(
         Task(
             key=t.key,
@@ -2029,36 +2061,37 @@ def _e_plan_started(s: ServiceRequest, e: ev.PlanStarted) -> ServiceRequest:
         )
         for t in e.tasks
     )
-    return _replace(s, plan=plan)
+    return {"plan": plan}
 
 
 @_applies(ev.TaskStarted)
-def _e_task_started(s: ServiceRequest, e: ev.TaskStarted) -> ServiceRequest:
-    return _with_task(s, e.task_key, state=TaskState.IN_PROGRESS, reason="", shipped=False)
+def _e_task_started(s: ServiceRequest, e: ev.TaskStarted) -> _Changes:
+    return {
+        "plan": _plan_with(s, e.task_key, state=TaskState.IN_PROGRESS, reason="", shipped=False)
+    }
 
 
 @_applies(ev.TaskCompleted)
-def _e_task_completed(s: ServiceRequest, e: ev.TaskCompleted) -> ServiceRequest:
-    s = _with_task(s, e.task_key, state=TaskState.DONE, result=e.result)
-    return _settle(s, e.effect_id)
+def _e_task_completed(s: ServiceRequest, e: ev.TaskCompleted) -> _Changes:
+    plan = _plan_with(s, e.task_key, state=TaskState.DONE, result=e.result)
+    return _settle(s, e.effect_id, {"plan": plan})
 
 
 @_applies(ev.TaskFailed)
-def _e_task_failed(s: ServiceRequest, e: ev.TaskFailed) -> ServiceRequest:
-    s = _with_task(s, e.task_key, state=TaskState.FAILED, reason=e.reason)
-    return _settle(s, e.effect_id)
+def _e_task_failed(s: ServiceRequest, e: ev.TaskFailed) -> _Changes:
+    plan = _plan_with(s, e.task_key, state=TaskState.FAILED, reason=e.reason)
+    return _settle(s, e.effect_id, {"plan": plan})
 
 
 @_applies(ev.TaskSkipped)
-def _e_task_skipped(s: ServiceRequest, e: ev.TaskSkipped) -> ServiceRequest:
-    return _with_task(s, e.task_key, state=TaskState.SKIPPED, reason=e.reason)
+def _e_task_skipped(s: ServiceRequest, e: ev.TaskSkipped) -> _Changes:
+    return {"plan": _plan_with(s, e.task_key, state=TaskState.SKIPPED, reason=e.reason)}
 
 
 @_applies(ev.SupplierOrderRequested)
-def _e_order_requested(s: ServiceRequest, e: ev.SupplierOrderRequested) -> ServiceRequest:
+def _e_order_requested(s: ServiceRequest, e: ev.SupplierOrderRequested) -> _Changes:
     task = _task_of(s, e.task_key)
-    s = _replace(s, order_tasks={**s.order_tasks, e.event_id: e.task_key})
-    return _with_task(
+    plan = _plan_with(
         s,
         e.task_key,
         order_effect=e.event_id,
@@ -2066,87 +2099,90 @@ def _e_order_requested(s: ServiceRequest, e: ev.SupplierOrderRequested) -> Servi
         order_status=None,
         attempts=task.attempts + 1,
     )
+    return {"order_tasks": {**s.order_tasks, e.event_id: e.task_key}, "plan": plan}
 
 
 @_applies(ev.AutomationRequested)
-def _e_automation_requested(s: ServiceRequest, e: ev.AutomationRequested) -> ServiceRequest:
+def _e_automation_requested(s: ServiceRequest, e: ev.AutomationRequested) -> _Changes:
     task = _task_of(s, e.task_key)
-    return _with_task(s, e.task_key, order_effect=e.event_id, attempts=task.attempts + 1)
+    return {"plan": _plan_with(s, e.task_key, order_effect=e.event_id, attempts=task.attempts + 1)}
 
 
 @_applies(ev.SupplierOrderPlaced)
-def _e_order_placed(s: ServiceRequest, e: ev.SupplierOrderPlaced) -> ServiceRequest:
+def _e_order_placed(s: ServiceRequest, e: ev.SupplierOrderPlaced) -> _Changes:
+    changes: _Changes = {}
     if not e.superseded:
-        s = _with_task(s, e.task_key, order_ref=e.ref, order_status=e.status)
-    return _settle(s, e.effect_id)
+        changes["plan"] = _plan_with(s, e.task_key, order_ref=e.ref, order_status=e.status)
+    return _settle(s, e.effect_id, changes)
 
 
 @_applies(ev.SupplierOrderUpdated)
-def _e_order_updated(s: ServiceRequest, e: ev.SupplierOrderUpdated) -> ServiceRequest:
+def _e_order_updated(s: ServiceRequest, e: ev.SupplierOrderUpdated) -> _Changes:
+    changes: _Changes = {}
     if _task_of(s, e.task_key).order_ref == e.ref:
-        s = _with_task(s, e.task_key, order_status=e.status)
-    return _settle(s, e.effect_id)
+        changes["plan"] = _plan_with(s, e.task_key, order_status=e.status)
+    return _settle(s, e.effect_id, changes)
 
 
 @_applies(ev.SupplierOrderCancelRequested)
-def _e_cancel_requested(s: ServiceRequest, e: ev.SupplierOrderCancelRequested) -> ServiceRequest:
+def _e_cancel_requested(s: ServiceRequest, e: ev.SupplierOrderCancelRequested) -> _Changes:
     effects = dict(s.cancel_effects)
     effects[e.task_key] = (*effects.get(e.task_key, ()), e.event_id)
-    return _replace(s, cancel_effects=effects)
+    return {"cancel_effects": effects}
 
 
 @_applies(ev.ItemShipped)
-def _e_shipped(s: ServiceRequest, e: ev.ItemShipped) -> ServiceRequest:
-    return _with_task(s, e.task_key, shipped=True, tracking=e.tracking)
+def _e_shipped(s: ServiceRequest, e: ev.ItemShipped) -> _Changes:
+    return {"plan": _plan_with(s, e.task_key, shipped=True, tracking=e.tracking)}
 
 
 @_applies(ev.ItemDelivered)
-def _e_delivered(s: ServiceRequest, e: ev.ItemDelivered) -> ServiceRequest:
-    return _replace(s, delivery_confirmed=True)
+def _e_delivered(s: ServiceRequest, e: ev.ItemDelivered) -> _Changes:
+    return {"delivery_confirmed": True}
 
 
 @_applies(ev.DeliveryDisputed)
-def _e_disputed(s: ServiceRequest, e: ev.DeliveryDisputed) -> ServiceRequest:
-    return _with_task(s, e.task_key, shipped=False, reason=e.reason)
+def _e_disputed(s: ServiceRequest, e: ev.DeliveryDisputed) -> _Changes:
+    return {"plan": _plan_with(s, e.task_key, shipped=False, reason=e.reason)}
 
 
 @_applies(ev.RequestFulfilled)
-def _e_fulfilled(s: ServiceRequest, e: ev.RequestFulfilled) -> ServiceRequest:
-    return _replace(s, fulfilled_at=e.at)
+def _e_fulfilled(s: ServiceRequest, e: ev.RequestFulfilled) -> _Changes:
+    return {"fulfilled_at": e.at}
 
 
 @_applies(ev.RequestClosed)
-def _e_closed(s: ServiceRequest, e: ev.RequestClosed) -> ServiceRequest:
-    return _replace(s, closed_at=e.at)
+def _e_closed(s: ServiceRequest, e: ev.RequestClosed) -> _Changes:
+    return {"closed_at": e.at}
 
 
 @_applies(ev.RequestCancelled)
-def _e_cancelled(s: ServiceRequest, e: ev.RequestCancelled) -> ServiceRequest:
-    return _replace(s, cancel_reason=e.reason)
+def _e_cancelled(s: ServiceRequest, e: ev.RequestCancelled) -> _Changes:
+    return {"cancel_reason": e.reason}
 
 
 @_applies(ev.RequestWaiting)
-def _e_waiting(s: ServiceRequest, e: ev.RequestWaiting) -> ServiceRequest:
-    return _replace(s, waiting_reason=e.reason, resume_to=s.state)
+def _e_waiting(s: ServiceRequest, e: ev.RequestWaiting) -> _Changes:
+    return {"waiting_reason": e.reason, "resume_to": s.state}
 
 
 @_applies(ev.RequestResumed)
-def _e_resumed(s: ServiceRequest, e: ev.RequestResumed) -> ServiceRequest:
+def _e_resumed(s: ServiceRequest, e: ev.RequestResumed) -> _Changes:
     back = s.resume_to or S.IN_FULFILLMENT
-    return _replace(s, state=back, waiting_reason=None, resume_to=None)
+    return {"state": back, "waiting_reason": None, "resume_to": None}
 
 
 @_applies(ev.NotificationRequested)
-def _e_notification_requested(s: ServiceRequest, e: ev.NotificationRequested) -> ServiceRequest:
+def _e_notification_requested(s: ServiceRequest, e: ev.NotificationRequested) -> _Changes:
     pending = dict(s.pending_notifications)
     pending[e.event_id] = e.notification
-    return _replace(s, pending_notifications=pending)
+    return {"pending_notifications": pending}
 
 
-def _e_notified(s: ServiceRequest, e: ev.NotificationSent | ev.RequesterNotified) -> ServiceRequest:
+def _e_notified(s: ServiceRequest, e: ev.NotificationSent | ev.RequesterNotified) -> _Changes:
     pending = dict(s.pending_notifications)
     pending.pop(e.effect_id, None)
-    return _settle(_replace(s, pending_notifications=pending), e.effect_id)
+    return _settle(s, e.effect_id, {"pending_notifications": pending})
 
 
 _EVOLVERS[ev.NotificationSent] = _e_notified
@@ -2154,38 +2190,37 @@ _EVOLVERS[ev.RequesterNotified] = _e_notified
 
 
 @_applies(ev.SlaStarted)
-def _e_sla_started(s: ServiceRequest, e: ev.SlaStarted) -> ServiceRequest:
-    return _replace(s, sla=SlaStatus(target=e.target, due=e.due, used_at=e.at))
+def _e_sla_started(s: ServiceRequest, e: ev.SlaStarted) -> _Changes:
+    return {"sla": SlaStatus(target=e.target, due=e.due, used_at=e.at)}
 
 
 @_applies(ev.SlaPaused)
-def _e_sla_paused(s: ServiceRequest, e: ev.SlaPaused) -> ServiceRequest:
-    return _replace(s, sla=_replace(s.sla, paused=True, used=e.used, used_at=e.at, due=None))
+def _e_sla_paused(s: ServiceRequest, e: ev.SlaPaused) -> _Changes:
+    return {"sla": _replace(s.sla, paused=True, used=e.used, used_at=e.at, due=None)}
 
 
 @_applies(ev.SlaResumed)
-def _e_sla_resumed(s: ServiceRequest, e: ev.SlaResumed) -> ServiceRequest:
-    return _replace(s, sla=_replace(s.sla, paused=False, used_at=e.at, due=e.due))
+def _e_sla_resumed(s: ServiceRequest, e: ev.SlaResumed) -> _Changes:
+    return {"sla": _replace(s.sla, paused=False, used_at=e.at, due=e.due)}
 
 
 @_applies(ev.SlaRetargeted)
-def _e_sla_retargeted(s: ServiceRequest, e: ev.SlaRetargeted) -> ServiceRequest:
-    return _replace(s, sla=_replace(s.sla, target=e.target, due=e.due, used=e.used, used_at=e.at))
+def _e_sla_retargeted(s: ServiceRequest, e: ev.SlaRetargeted) -> _Changes:
+    return {"sla": _replace(s.sla, target=e.target, due=e.due, used=e.used, used_at=e.at)}
 
 
 @_applies(ev.SlaThresholdReached)
-def _e_sla_threshold(s: ServiceRequest, e: ev.SlaThresholdReached) -> ServiceRequest:
-    sla = _replace(s.sla, fired=(*s.sla.fired, e.level), used=e.used, used_at=e.at)
-    return _replace(s, sla=sla)
+def _e_sla_threshold(s: ServiceRequest, e: ev.SlaThresholdReached) -> _Changes:
+    return {"sla": _replace(s.sla, fired=(*s.sla.fired, e.level), used=e.used, used_at=e.at)}
 
 
 @_applies(ev.SlaBreached)
-def _e_sla_breached(s: ServiceRequest, e: ev.SlaBreached) -> ServiceRequest:
-    return _replace(s, sla=_replace(s.sla, breached=True, used=e.used, used_at=e.at))
+def _e_sla_breached(s: ServiceRequest, e: ev.SlaBreached) -> _Changes:
+    return {"sla": _replace(s.sla, breached=True, used=e.used, used_at=e.at)}
 
 
 @_applies(ev.SlaStopped)
-def _e_sla_stopped(s: ServiceRequest, e: ev.SlaStopped) -> ServiceRequest:
+def _e_sla_stopped(s: ServiceRequest, e: ev.SlaStopped) -> _Changes:
     sla = _replace(
         s.sla,
         stopped=True,
@@ -2194,31 +2229,31 @@ def _e_sla_stopped(s: ServiceRequest, e: ev.SlaStopped) -> ServiceRequest:
         due=None,
         breached=s.sla.breached or not e.met,
     )
-    return _replace(s, sla=sla)
+    return {"sla": sla}
 
 
 @_applies(ev.RequestEscalated)
-def _e_escalated(s: ServiceRequest, e: ev.RequestEscalated) -> ServiceRequest:
-    return _replace(s, sla=_replace(s.sla, level=e.level))
+def _e_escalated(s: ServiceRequest, e: ev.RequestEscalated) -> _Changes:
+    return {"sla": _replace(s.sla, level=e.level)}
 
 
 @_applies(ev.FeedbackRecorded)
-def _e_feedback(s: ServiceRequest, e: ev.FeedbackRecorded) -> ServiceRequest:
-    return _replace(s, feedback=Feedback(e.rating, e.comment, e.at))
+def _e_feedback(s: ServiceRequest, e: ev.FeedbackRecorded) -> _Changes:
+    return {"feedback": Feedback(e.rating, e.comment, e.at)}
 
 
 @_applies(ev.EffectAttempted)
-def _e_attempted(s: ServiceRequest, e: ev.EffectAttempted) -> ServiceRequest:
+def _e_attempted(s: ServiceRequest, e: ev.EffectAttempted) -> _Changes:
     attempted = dict(s.attempted)
     attempted[e.effect_id] = e.attempt
-    return _replace(s, attempted=attempted)
+    return {"attempted": attempted}
 
 
 @_applies(ev.EffectAbandoned)
-def _e_abandoned(s: ServiceRequest, e: ev.EffectAbandoned) -> ServiceRequest:
+def _e_abandoned(s: ServiceRequest, e: ev.EffectAbandoned) -> _Changes:
     pending = dict(s.pending_notifications)
     pending.pop(e.effect_id, None)
-    return _settle(_replace(s, pending_notifications=pending), e.effect_id)
+    return _settle(s, e.effect_id, {"pending_notifications": pending})
 
 
 _EVOLVERS[ev.RequestSubmitted] = _same
@@ -2230,6 +2265,24 @@ if _missing_evolvers:  # pragma: no cover - caught by the import itself
 _missing_handlers = set(COMMAND_STATES) - set(_HANDLERS)
 if _missing_handlers:  # pragma: no cover
     raise AssertionError(f"commands without a handler: {_missing_handlers}")
+
+
+def _steps() -> dict[
+    type[ev.Event], tuple[frozenset[RequestState | None], RequestState | None, _Evolver]
+]:
+    """Per event type, from the tables: the states it fits, the state it leads to (None:
+    it keeps the state, or its evolver decides) and its evolver -- one look-up per event."""
+    out: dict[
+        type[ev.Event], tuple[frozenset[RequestState | None], RequestState | None, _Evolver]
+    ] = {}
+    for cls, (sources, target) in STATE_CHANGES.items():
+        out[cls] = (sources, target, _EVOLVERS[cls])
+    for cls, states in EVENT_STATES.items():
+        out[cls] = (frozenset(states), None, _EVOLVERS[cls])
+    return out
+
+
+_STEPS = _steps()
 
 
 def commands() -> Sequence[type[Command]]:
