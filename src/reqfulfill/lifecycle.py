@@ -618,9 +618,16 @@ class Context:
 
 
 class _Batch:
-    """The events of one decision, applied as they are emitted."""
+    """The events of one decision, applied as they are emitted.
 
-    __slots__ = ("actor", "context", "events", "request_id", "state")
+    ``current`` is the state after the events so far. A state the batch built itself
+    and has not handed out yet (``owned``) takes the next event's changes in place;
+    once ``current`` hands it out, the next event copies it, so a handler may keep
+    any state it read and compare it with later ones. ``peek`` reads without handing
+    out: what it returns is read there and then, never kept across an ``emit``.
+    """
+
+    __slots__ = ("actor", "context", "events", "owned", "request_id", "state")
 
     def __init__(
         self, state: ServiceRequest | None, request_id: str, context: Context, actor: str
@@ -630,22 +637,38 @@ class _Batch:
         self.context = context
         self.actor = actor
         self.events: list[ev.Event] = []
+        self.owned = False
 
     @property
     def current(self) -> ServiceRequest:
+        """The state after the events so far; the caller may keep it."""
+        assert self.state is not None
+        self.owned = False
+        return self.state
+
+    @property
+    def peek(self) -> ServiceRequest:
+        """The state after the events so far, to read now: never kept past an ``emit``
+        (the next event may change it in place)."""
         assert self.state is not None
         return self.state
 
     def emit(self, cls: type[ev.Event], *, actor: str | None = None, **fields: Any) -> ev.Event:
-        version = (self.state.version if self.state is not None else 0) + 1
+        state = self.state
         event = cls(
-            event_id=f"{self.request_id}/{version}",
+            event_id=f"{self.request_id}/{(state.version if state is not None else 0) + 1}",
             request_id=self.request_id,
             at=self.context.now,
             actor=actor if actor is not None else self.actor,
             **fields,
         )
-        self.state = evolve(self.state, event)
+        if state is None:
+            self.state = _first(event)
+        elif self.owned:
+            _apply_in_place(state, _changes(state, event))
+        else:
+            self.state = _copy_request(state, _changes(state, event))
+        self.owned = True
         self.events.append(event)
         return event
 
@@ -880,13 +903,15 @@ def _prioritize(batch: _Batch, impact: Impact, urgency: Urgency, rule: str, reas
 
 def _enter_fulfillment(batch: _Batch) -> None:
     """Route (assign, categorize, prioritize), instantiate the plan, start the SLA."""
-    state = batch.current
+    state = batch.peek  # read here, before the first emit
     context = batch.context
     item = context.catalog.item(state.item) if state.item else None
     facts = _facts(state, item)
     routing = _rules(context).route(facts, item=item)
     manual = set(state.manual)
     group = routing.group if routing.group else (state.group)
+    impact = state.impact if "impact" in manual else routing.impact
+    urgency = state.urgency if "urgency" in manual else routing.urgency
     if group is not None and "group" not in manual:
         agent = _pick_agent(context, group, routing.strategy)
         if state.assignment != Assignment(group, agent):
@@ -907,14 +932,12 @@ def _enter_fulfillment(batch: _Batch) -> None:
             rule=routing.category_rule,
             reason=routing.category_reason,
         )
-    impact = state.impact if "impact" in manual else routing.impact
-    urgency = state.urgency if "urgency" in manual else routing.urgency
     if impact is not None and urgency is not None:
         rule = routing.priority_rule or "item default"
         reason = routing.priority_reason
         if "impact" in manual and "urgency" in manual:
             rule, reason = "manual", "set in triage"
-        current = batch.current
+        current = batch.peek
         if (current.impact, current.urgency) != (impact, urgency) or current.priority is None:
             _prioritize(batch, impact, urgency, rule, reason)
     tasks, left_out = _plan_tasks(context, item, facts)
@@ -926,7 +949,7 @@ def _enter_fulfillment(batch: _Batch) -> None:
         left_out=left_out,
         rule="item plan" if item else "no item: one manual task",
     )
-    if batch.current.sla.target is None:
+    if batch.peek.sla.target is None:
         _start_sla(batch)
     else:
         _retarget_sla(batch)
@@ -1046,10 +1069,10 @@ def _start(batch: _Batch, task: Task, actor: str = SYSTEM) -> None:
 
 def _advance(batch: _Batch) -> None:
     """Start every task whose ``after`` tasks are done; fulfil when all are done."""
-    if batch.current.state is not S.IN_FULFILLMENT:
+    if batch.peek.state is not S.IN_FULFILLMENT:
         return
     while True:
-        state = batch.current
+        state = batch.peek  # read before the tasks start
         done = {t.key for t in state.plan if t.finished}
         ready = [
             t
@@ -1060,17 +1083,13 @@ def _advance(batch: _Batch) -> None:
             break
         for task in ready:
             _start(batch, task)
-    state = batch.current
+    state = batch.peek
     if state.plan and all(t.finished for t in state.plan):
+        requester, subject = state.requester.id, f"Your request {state.id} is fulfilled"
+        body = f"Everything for your request {state.id} ({state.item or 'request'}) is done."
         batch.emit(ev.RequestFulfilled, actor=SYSTEM)
         _stop_sla(batch)
-        _notify(
-            batch,
-            "request_fulfilled",
-            state.requester.id,
-            f"Your request {state.id} is fulfilled",
-            f"Everything for your request {state.id} ({state.item or 'request'}) is done.",
-        )
+        _notify(batch, "request_fulfilled", requester, subject, body)
 
 
 def _notify(batch: _Batch, kind: str, recipient: str, subject: str, body: str) -> None:
@@ -1090,12 +1109,12 @@ def _notify(batch: _Batch, kind: str, recipient: str, subject: str, body: str) -
 
 
 def _notify_group(batch: _Batch, kind: str, subject: str, body: str) -> None:
-    state = batch.current
-    if state.assignment is None:
+    assignment = batch.peek.assignment
+    if assignment is None:
         return
-    _notify(batch, kind, f"group:{state.assignment.group}", subject, body)
-    if state.assignment.agent:
-        _notify(batch, kind, state.assignment.agent, subject, body)
+    _notify(batch, kind, f"group:{assignment.group}", subject, body)
+    if assignment.agent:
+        _notify(batch, kind, assignment.agent, subject, body)
 
 
 # -- SLA ------------------------------------------------------------------------------
@@ -1118,7 +1137,7 @@ def _due(context: Context, target: timedelta, used: timedelta) -> datetime:
 
 def _start_sla(batch: _Batch) -> None:
     policy = batch.context.sla
-    state = batch.current
+    state = batch.peek
     if policy is None or state.priority is None:
         return
     target = policy.target_for(state.priority)
@@ -1134,7 +1153,7 @@ def _start_sla(batch: _Batch) -> None:
 
 def _retarget_sla(batch: _Batch) -> None:
     policy = batch.context.sla
-    state = batch.current
+    state = batch.peek
     if policy is None or state.priority is None or state.sla.target is None or state.sla.stopped:
         return
     target = policy.target_for(state.priority)
@@ -1148,7 +1167,7 @@ def _retarget_sla(batch: _Batch) -> None:
 
 
 def _stop_sla(batch: _Batch) -> None:
-    state = batch.current
+    state = batch.peek
     if state.sla.target is None or state.sla.stopped or batch.context.sla is None:
         return
     used = _sla_used(state, batch.context)
@@ -1159,7 +1178,7 @@ def _sync_sla(batch: _Batch) -> None:
     """Pause the SLA in the policy's pause states (and awaiting approval); resume after."""
     if batch.state is None or batch.context.sla is None:
         return
-    state = batch.current
+    state = batch.peek
     sla = state.sla
     if sla.target is None or sla.stopped:
         return
