@@ -16,7 +16,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -297,17 +297,32 @@ class FulfillmentService:
                 del states[next(iter(states))]
         states[state.id] = (state, last)
 
+    def _close_at(self, state: ServiceRequest) -> datetime | None:
+        if state.state is RequestState.FULFILLED and state.fulfilled_at is not None:
+            if state.delivery_confirmed:
+                return state.fulfilled_at
+            if self.close_after is not None:
+                return state.fulfilled_at + self.close_after
+        return None
+
     def _timers(self, before: ServiceRequest | None, after: ServiceRequest) -> dict[str, Any]:
+        """The timers an append sets (a time) or deletes (``None``).
+
+        A timer that is unset both before and after the append is left out: the append
+        that produced ``before`` deleted it already (or it never existed), so writing
+        the deletion again would only cost statements. A timer with a time is always
+        written, which re-arms one a failed timer run deleted.
+        """
         timers: dict[str, datetime | None] = {}
         if self.sla is not None:
-            timers["sla"] = lifecycle.next_sla_deadline(after, self.sla)
-        close_at: datetime | None = None
-        if after.state is RequestState.FULFILLED and after.fulfilled_at is not None:
-            if after.delivery_confirmed:
-                close_at = after.fulfilled_at
-            elif self.close_after is not None:
-                close_at = after.fulfilled_at + self.close_after
-        timers["close"] = close_at
+            due = lifecycle.next_sla_deadline(after, self.sla)
+            if due is not None or (
+                before is not None and lifecycle.next_sla_deadline(before, self.sla) is not None
+            ):
+                timers["sla"] = due
+        close_at = self._close_at(after)
+        if close_at is not None or (before is not None and self._close_at(before) is not None):
+            timers["close"] = close_at
         open_orders = [
             t
             for t in after.plan
@@ -325,7 +340,7 @@ class FulfillmentService:
         )
         if open_orders and not had_open:
             timers["poll"] = after.updated_at + self.poll_interval
-        elif not open_orders:
+        elif not open_orders and had_open:
             timers["poll"] = None
         return timers
 
@@ -336,36 +351,56 @@ class FulfillmentService:
         workers firing the same timer both leave the right one behind.
         """
         state = self.get(request_id)
-        timers = self._timers(state, state)
-        self.store.set_timers(request_id, {k: timers[k] for k in ("sla", "close") if k in timers})
+        timers: dict[str, datetime | None] = {"close": self._close_at(state)}
+        if self.sla is not None:
+            timers["sla"] = lifecycle.next_sla_deadline(state, self.sla)
+        self.store.set_timers(request_id, timers)
 
     def _execute(
         self,
         request_id: str,
-        make: Callable[[ServiceRequest | None], Command],
+        make: Callable[[ServiceRequest | None], Command | Sequence[Command]],
         *,
         new: bool = False,
+        known: ServiceRequest | None = None,
+        completes: tuple[Sequence[str], str] | None = None,
     ) -> ServiceRequest:
+        """Load, decide, append; on a concurrent write, again on fresh state.
+
+        ``make`` gives the command, or several decided one after the other whose
+        events go in one append. ``known``: a state the caller has just loaded; the
+        first attempt decides on it without reading the store again if it is still
+        the one this service folded last (a stale one fails the append's version
+        check and is read afresh). ``completes``: ``(effect_ids, worker)`` of the
+        outbox entries whose outcomes the commands record; they leave the outbox
+        with the append (see :meth:`_append`).
+        """
         for attempt in range(_RETRIES):
             if new:
                 state: ServiceRequest | None = None
+            elif attempt == 0 and known is not None and self._cached(request_id) is known:
+                state = known
             else:
                 state = self._load(request_id)
-            command = make(state)
-            context = self._context(state, command)
-            events, after = lifecycle.decide_and_evolve(state, command, context)
+            made = make(state)
+            events: list[Event] = []
+            after = state
+            for command in [made] if isinstance(made, Command) else made:
+                decided, folded = lifecycle.decide_and_evolve(
+                    after, command, self._context(after, command)
+                )
+                if decided:
+                    events += decided
+                    after = folded
             if not events:
                 assert state is not None
+                if completes is not None:
+                    for effect_id in completes[0]:
+                        self.store.complete_effect(effect_id, worker=completes[1])
                 return state
             assert after is not None
             try:
-                self.store.append(
-                    request_id,
-                    events,
-                    state.version if state is not None else 0,
-                    summary=RequestSummary.of(after),
-                    timers=self._timers(state, after),
-                )
+                self._append(request_id, events, state, after, completes)
             except ConcurrencyError:
                 if new or attempt == _RETRIES - 1:
                     raise
@@ -382,6 +417,88 @@ class FulfillmentService:
                     self.plugins.on_event(event)
             return after
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _append(
+        self,
+        request_id: str,
+        events: list[Event],
+        before: ServiceRequest | None,
+        after: ServiceRequest,
+        completes: tuple[Sequence[str], str] | None,
+    ) -> None:
+        """Append a decision's events with the summary and timers of ``after``; with
+        ``completes``, also complete those outbox entries, in the same transaction when
+        the store has the optional ``append_and_complete`` (else right after)."""
+        expected = before.version if before is not None else 0
+        summary = RequestSummary.of(after)
+        timers = self._timers(before, after)
+        if completes is None:
+            self.store.append(request_id, events, expected, summary=summary, timers=timers)
+            return
+        effect_ids, worker = completes
+        both = getattr(self.store, "append_and_complete", None)
+        if both is not None:
+            both(
+                request_id,
+                events,
+                expected,
+                effect_ids=effect_ids,
+                worker=worker,
+                summary=summary,
+                timers=timers,
+            )
+            return
+        self.store.append(request_id, events, expected, summary=summary, timers=timers)
+        for effect_id in effect_ids:
+            self.store.complete_effect(effect_id, worker=worker)
+
+    def _cached(self, request_id: str) -> ServiceRequest | None:
+        known = self._states.get(request_id)
+        return known[0] if known is not None else None
+
+    def _state_and_effects(
+        self, request_id: str, effect_ids: Sequence[str]
+    ) -> tuple[ServiceRequest, dict[str, Event]]:
+        """The request's current state and its events ``effect_ids`` (for the worker;
+        an id the stream lacks is left out). ``NotFoundError`` for an unknown request.
+
+        Event ids are ``<request_id>/<n>``: with the store's optional ``load_after``,
+        one read of the stream from the earliest effect's version on gives the
+        effects' events and brings the cached state up to date (when the cache holds
+        that version or a later one), instead of one read for each.
+        """
+        load_after = getattr(self.store, "load_after", None)
+        versions = [_version_in(request_id, effect_id) for effect_id in effect_ids]
+        events: list[Event]
+        if load_after is not None and versions and None not in versions:
+            first = min(v for v in versions if v is not None)
+            events = load_after(request_id, first - 1)
+            known = self._states.get(request_id)
+            if events and known is not None:
+                state, last = known
+                at = state.version - first  # where the cached state's last event is
+                if 0 <= at < len(events) and events[at] == last:
+                    for event in events[at + 1 :]:
+                        state = lifecycle.evolve(state, event)
+                    self._remember(state, events[-1])
+                    return state, _by_id(events, effect_ids)
+        else:
+            events = self.store.load(request_id)
+        return self._load(request_id), _by_id(events, effect_ids)
+
+    def _record_outcomes(
+        self,
+        state: ServiceRequest,
+        commands: Sequence[Command],
+        effect_ids: Sequence[str],
+        worker: str,
+    ) -> ServiceRequest:
+        """Record effects' outcomes (for the worker): decide ``commands`` on ``state``
+        (just loaded), append their events in one go and complete the effects with
+        the append."""
+        return self._execute(
+            state.id, lambda _state: commands, known=state, completes=(effect_ids, worker)
+        )
 
     def execute(self, request_id: str, command: Command) -> ServiceRequest:
         """Run any lifecycle command on a request (the typed methods call this)."""
@@ -662,6 +779,17 @@ class FulfillmentService:
             history = self.store.load(row.request_id)
             facts.append(request_facts(lifecycle.replay(history), history))
         return metrics_rows(facts, by)  # type: ignore[arg-type]
+
+
+def _version_in(request_id: str, event_id: str) -> int | None:
+    """``n`` of an event id ``<request_id>/<n>`` (None for any other form)."""
+    prefix, _, number = event_id.rpartition("/")
+    return int(number) if prefix == request_id and number.isdigit() else None
+
+
+def _by_id(events: Iterable[Event], ids: Iterable[str]) -> dict[str, Event]:
+    wanted = set(ids)
+    return {e.event_id: e for e in events if e.event_id in wanted}
 
 
 def _check_rule_groups(rules: Rules, catalog: Catalog) -> None:

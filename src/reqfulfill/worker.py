@@ -118,9 +118,8 @@ class Worker:
             entries = self.service.store.claim_effects(
                 now, worker=self.name, lease=self.lease, limit=size
             )
-            for entry in entries:
-                self._run_effect(entry)
-                done += 1
+            self._run_effects(entries)
+            done += len(entries)
             room = size - len(entries)
             timers = self.service.store.due_timers(now, limit=room) if room > 0 else []
             # a timer that is still due after it ran (nothing was due yet) waits for the next
@@ -180,47 +179,99 @@ class Worker:
         base: timedelta = min(self.backoff * (2 ** max(0, attempt - 1)), self.max_backoff)
         return min(base * (1 + self._random.random() / 4), self.max_backoff)
 
-    def _run_effect(self, entry: OutboxEntry) -> None:
-        store = self.service.store
+    def _run_effects(self, entries: list[OutboxEntry]) -> None:
+        """Run claimed effects, request by request (in claim order within a request).
+
+        One read of the store gives each request's state and its effects' events.
+        When every effect of a request is a notification, they are sent one after
+        the other and their outcomes are recorded in one append that also takes
+        them off the outbox. Other effects change what the next one sees (an order
+        placed, then cancelled), so each is recorded before the next one runs.
+        """
+        by_request: dict[str, list[OutboxEntry]] = {}
+        for entry in entries:
+            by_request.setdefault(entry.request_id, []).append(entry)
+        for request_id, group in by_request.items():
+            try:
+                state, events = self.service._state_and_effects(
+                    request_id, [e.effect_id for e in group]
+                )
+            except NotFoundError:
+                state, events = None, {}
+            except Exception as exc:
+                for entry in group:
+                    self._failed(entry, exc)
+                continue
+            if state is not None and all(
+                isinstance(events.get(e.effect_id), ev.NotificationRequested) for e in group
+            ):
+                self._notify_all(state, group, events)
+                continue
+            current = state
+            for entry in group:
+                effect = events.get(entry.effect_id)
+                if state is None or effect is None:
+                    log.error("effect %s has no event; dropping it", entry.effect_id)
+                    self.service.store.complete_effect(entry.effect_id, worker=self.name)
+                    continue
+                self._run_effect(entry, effect, current)
+                current = None  # the effect may have changed the request: the next one reads it
+
+    def _run_effect(
+        self, entry: OutboxEntry, effect: ev.Event, state: ServiceRequest | None
+    ) -> None:
         try:
-            effect = self._effect_event(entry)
-            if effect is None:
-                log.error("effect %s has no event; dropping it", entry.effect_id)
-                store.complete_effect(entry.effect_id, worker=self.name)
-                return
-            # the service's cached state, brought up to date with what it has not folded
-            state = self.service.get(entry.request_id)
+            if state is None:
+                state = self.service.get(entry.request_id)
             command = self._perform(effect, state, entry)
-            if command is not None:
-                self.service.execute(entry.request_id, command)
-            store.complete_effect(entry.effect_id, worker=self.name)
-        except _Permanent as exc:
-            self._give_up(entry, str(exc))
+            if command is None:
+                self.service.store.complete_effect(entry.effect_id, worker=self.name)
+            else:
+                # the outcome's events and the effect's completion: one transaction
+                self.service._record_outcomes(state, [command], [entry.effect_id], self.name)
         except Exception as exc:
-            attempt = entry.attempts + 1
-            if attempt >= self.max_attempts or not _retryable(exc):
-                self._give_up(entry, f"{type(exc).__name__}: {exc}")
-                return
-            when = self.service.clock.now() + self._delay(attempt)
-            log.warning(
-                "effect %s attempt %d failed (%s); retry at %s", entry.effect_id, attempt, exc, when
+            self._failed(entry, exc)
+
+    def _notify_all(
+        self, state: ServiceRequest, group: list[OutboxEntry], events: dict[str, ev.Event]
+    ) -> None:
+        """Send a request's notifications, then record every delivery in one append."""
+        sent: list[tuple[OutboxEntry, lifecycle.Command]] = []
+        for entry in group:
+            try:
+                command = self._perform(events[entry.effect_id], state, entry)
+            except Exception as exc:
+                self._failed(entry, exc)
+                continue
+            if command is None:
+                self.service.store.complete_effect(entry.effect_id, worker=self.name)
+            else:
+                sent.append((entry, command))
+        if not sent:
+            return
+        try:
+            self.service._record_outcomes(
+                state, [c for _, c in sent], [e.effect_id for e, _ in sent], self.name
             )
-            store.retry_effect(entry.effect_id, worker=self.name, available_at=when, error=str(exc))
+        except Exception as exc:
+            for entry, _command in sent:
+                self._failed(entry, exc)
 
-    def _effect_event(self, entry: OutboxEntry) -> ev.Event | None:
-        """The request-for-effect event of an outbox entry (None if the stream lacks it).
-
-        Event ids are ``<request_id>/<n>``, so with the store's optional ``load_after``
-        only the stream from version n on is read and decoded, not all of it."""
-        store = self.service.store
-        load_after = getattr(store, "load_after", None)
-        prefix, _, number = entry.effect_id.rpartition("/")
-        if load_after is not None and prefix == entry.request_id and number.isdigit():
-            events: list[ev.Event] = load_after(entry.request_id, int(number) - 1)
-            if events and events[0].event_id == entry.effect_id:
-                return events[0]
-        return next(
-            (e for e in store.load(entry.request_id) if e.event_id == entry.effect_id), None
+    def _failed(self, entry: OutboxEntry, exc: Exception) -> None:
+        """An attempt at ``entry`` raised ``exc``: retry it later, or give up on it."""
+        if isinstance(exc, _Permanent):
+            self._give_up(entry, str(exc))
+            return
+        attempt = entry.attempts + 1
+        if attempt >= self.max_attempts or not _retryable(exc):
+            self._give_up(entry, f"{type(exc).__name__}: {exc}")
+            return
+        when = self.service.clock.now() + self._delay(attempt)
+        log.warning(
+            "effect %s attempt %d failed (%s); retry at %s", entry.effect_id, attempt, exc, when
+        )
+        self.service.store.retry_effect(
+            entry.effect_id, worker=self.name, available_at=when, error=str(exc)
         )
 
     def _give_up(self, entry: OutboxEntry, reason: str) -> None:

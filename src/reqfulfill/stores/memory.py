@@ -43,32 +43,61 @@ class MemoryStore:
     ) -> None:
         """Append atomically; stale ``expected_version`` raises ``ConcurrencyError``."""
         with self._lock:
-            stream = self._streams.get(request_id, [])
-            if len(stream) != expected_version:
-                raise ConcurrencyError(request_id, expected_version, len(stream))
-            if not events:
-                return
-            ids = [e.event_id for e in events]
-            if len(set(ids)) != len(ids) or not self._event_ids.isdisjoint(ids):
-                # the same guarantee the SQL stores give with a unique key
-                raise ConcurrencyError(request_id, expected_version, len(stream))
-            self._streams[request_id] = [*stream, *events]
-            self._event_ids.update(ids)
-            for event in events:
-                if event.effect:
-                    self._outbox[event.event_id] = OutboxEntry(
-                        effect_id=event.event_id,
-                        request_id=request_id,
-                        kind=event.type,
-                        attempts=0,
-                        available_at=effect_due(event),
-                    )
-            if summary is not None:
-                self._summaries[request_id] = summary
-                for supplier, ref in summary.orders:
-                    self._orders[(supplier, ref)] = request_id
-            if timers:
-                self._set_timers(request_id, timers)
+            self._append(request_id, events, expected_version, summary, timers)
+
+    def append_and_complete(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        effect_ids: Sequence[str],
+        worker: str,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> None:
+        """:meth:`append` and :meth:`complete_effect` of each of ``effect_ids`` as one
+        atomic step."""
+        with self._lock:
+            self._append(request_id, events, expected_version, summary, timers)
+            for effect_id in effect_ids:
+                self._complete(effect_id, worker)
+
+    def _append(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        summary: RequestSummary | None,
+        timers: Mapping[str, datetime | None] | None,
+    ) -> None:
+        # the caller holds the lock
+        stream = self._streams.get(request_id, [])
+        if len(stream) != expected_version:
+            raise ConcurrencyError(request_id, expected_version, len(stream))
+        if not events:
+            return
+        ids = [e.event_id for e in events]
+        if len(set(ids)) != len(ids) or not self._event_ids.isdisjoint(ids):
+            # the same guarantee the SQL stores give with a unique key
+            raise ConcurrencyError(request_id, expected_version, len(stream))
+        self._streams[request_id] = [*stream, *events]
+        self._event_ids.update(ids)
+        for event in events:
+            if event.effect:
+                self._outbox[event.event_id] = OutboxEntry(
+                    effect_id=event.event_id,
+                    request_id=request_id,
+                    kind=event.type,
+                    attempts=0,
+                    available_at=effect_due(event),
+                )
+        if summary is not None:
+            self._summaries[request_id] = summary
+            for supplier, ref in summary.orders:
+                self._orders[(supplier, ref)] = request_id
+        if timers:
+            self._set_timers(request_id, timers)
 
     def load(self, request_id: str) -> list[Event]:
         """The stream in order."""
@@ -132,9 +161,12 @@ class MemoryStore:
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
         """Remove the effect, unless another worker holds it now."""
         with self._lock:
-            entry = self._outbox.get(effect_id)
-            if entry is not None and entry.worker in (worker, None):
-                del self._outbox[effect_id]
+            self._complete(effect_id, worker)
+
+    def _complete(self, effect_id: str, worker: str) -> None:
+        entry = self._outbox.get(effect_id)
+        if entry is not None and entry.worker in (worker, None):
+            del self._outbox[effect_id]
 
     def retry_effect(
         self, effect_id: str, *, worker: str, available_at: datetime, error: str

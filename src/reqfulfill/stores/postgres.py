@@ -275,6 +275,32 @@ class PostgresStore:
         timers: Mapping[str, datetime | None] | None = None,
     ) -> None:
         """Append atomically; stale ``expected_version`` raises ``ConcurrencyError``."""
+        self._append(request_id, events, expected_version, summary, timers, None)
+
+    def append_and_complete(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        effect_ids: Sequence[str],
+        worker: str,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> None:
+        """:meth:`append` and :meth:`complete_effect` of each of ``effect_ids`` in one
+        transaction."""
+        self._append(request_id, events, expected_version, summary, timers, (effect_ids, worker))
+
+    def _append(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        summary: RequestSummary | None,
+        timers: Mapping[str, datetime | None] | None,
+        completes: tuple[Sequence[str], str] | None,
+    ) -> None:
         rows = event_rows(request_id, events, expected_version)
         effects = outbox_rows(request_id, events)
         try:
@@ -289,6 +315,13 @@ class PostgresStore:
                 current = int(row[0]) if row is not None else 0
                 if current != expected_version:
                     raise ConcurrencyError(request_id, expected_version, current)
+                if completes is not None:
+                    with db.cursor() as cur:
+                        cur.executemany(
+                            "DELETE FROM rf_outbox WHERE effect_id = %s"
+                            " AND (worker = %s OR worker IS NULL)",
+                            [(effect_id, completes[1]) for effect_id in completes[0]],
+                        )
                 if not rows:
                     return
                 with db.cursor() as cur:

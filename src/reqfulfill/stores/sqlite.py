@@ -166,31 +166,64 @@ class SQLiteStore:
         """Append atomically; stale ``expected_version`` raises ``ConcurrencyError``."""
         rows = event_rows(request_id, events, expected_version)
         with self._tx() as db:
-            (current,) = db.execute(
-                "SELECT COALESCE(MAX(version), 0) FROM rf_events WHERE request_id = ?",
-                (request_id,),
-            ).fetchone()
-            if current != expected_version:
-                raise ConcurrencyError(request_id, expected_version, current)
-            if not rows:
-                return
-            try:
-                db.executemany(
-                    "INSERT INTO rf_events (request_id, version, event_id, type, at, payload)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-            except sqlite3.IntegrityError as exc:
-                raise ConcurrencyError(request_id, expected_version) from exc
+            self._append(db, request_id, events, rows, expected_version, summary, timers)
+
+    def append_and_complete(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        effect_ids: Sequence[str],
+        worker: str,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> None:
+        """:meth:`append` and :meth:`complete_effect` of each of ``effect_ids`` in one
+        transaction."""
+        rows = event_rows(request_id, events, expected_version)
+        with self._tx() as db:
+            self._append(db, request_id, events, rows, expected_version, summary, timers)
             db.executemany(
-                "INSERT OR IGNORE INTO rf_outbox (effect_id, request_id, kind, available_at)"
-                " VALUES (?, ?, ?, ?)",
-                outbox_rows(request_id, events),
+                "DELETE FROM rf_outbox WHERE effect_id = ? AND (worker = ? OR worker IS NULL)",
+                [(effect_id, worker) for effect_id in effect_ids],
             )
-            if summary is not None:
-                self._write_summary(db, summary, expected_version + len(rows))
-            if timers:
-                self._write_timers(db, request_id, timers)
+
+    def _append(
+        self,
+        db: sqlite3.Connection,
+        request_id: str,
+        events: Sequence[Event],
+        rows: list[tuple[str, int, str, str, int, str]],
+        expected_version: int,
+        summary: RequestSummary | None,
+        timers: Mapping[str, datetime | None] | None,
+    ) -> None:
+        (current,) = db.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM rf_events WHERE request_id = ?",
+            (request_id,),
+        ).fetchone()
+        if current != expected_version:
+            raise ConcurrencyError(request_id, expected_version, current)
+        if not rows:
+            return
+        try:
+            db.executemany(
+                "INSERT INTO rf_events (request_id, version, event_id, type, at, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrencyError(request_id, expected_version) from exc
+        db.executemany(
+            "INSERT OR IGNORE INTO rf_outbox (effect_id, request_id, kind, available_at)"
+            " VALUES (?, ?, ?, ?)",
+            outbox_rows(request_id, events),
+        )
+        if summary is not None:
+            self._write_summary(db, summary, expected_version + len(rows))
+        if timers:
+            self._write_timers(db, request_id, timers)
 
     def _write_summary(self, db: sqlite3.Connection, s: RequestSummary, version: int) -> None:
         db.execute(

@@ -347,6 +347,13 @@ class StoreContract:
     """The store has the optional ``load_after(request_id, version)``: the events after
     the first ``version`` ones (the service then reads only what it has not folded)."""
 
+    supports_append_and_complete: ClassVar[bool] = True
+    """The store has the optional ``append_and_complete(request_id, events,
+    expected_version, *, effect_ids, worker, summary=None, timers=None)``: an append and
+    ``complete_effect(effect_id, worker=worker)`` of each of ``effect_ids`` in one
+    transaction (the worker then records effects' outcomes and removes them from the
+    outbox in one step)."""
+
     contention_processes: ClassVar[int] = 4
     """How many processes the multi-process checks start."""
 
@@ -633,6 +640,88 @@ class StoreContract:
         store.complete_effect(effect_id, worker="fresh")
         later = T0 + timedelta(days=1)
         assert store.claim_effects(later, worker="x", lease=lease) == []
+
+    def _append_and_complete(self, store: Store) -> Any:
+        if not self.supports_append_and_complete:
+            pytest.skip("supports_append_and_complete = False")
+        both = getattr(store, "append_and_complete", None)
+        assert both is not None, (
+            "set supports_append_and_complete = False or add append_and_complete"
+        )
+        return both
+
+    def test_append_and_complete_records_outcomes_and_removes_the_effects(
+        self, store: Store
+    ) -> None:
+        both = self._append_and_complete(store)
+        request_id = _new_id()
+        store.append(request_id, [_notification(request_id, n) for n in (1, 2, 3)], 0)
+        lease = timedelta(minutes=5)
+        claimed = store.claim_effects(T0, worker="w1", lease=lease, limit=2)
+        assert [c.effect_id for c in claimed] == [f"{request_id}/1", f"{request_id}/2"]
+        outcomes = [_waiting(request_id, 4, "first outcome"), _waiting(request_id, 5, "second")]
+        summary = _summary(request_id, state="waiting")
+        both(
+            request_id,
+            outcomes,
+            3,
+            effect_ids=[c.effect_id for c in claimed],
+            worker="w1",
+            summary=summary,
+            timers={"close": T0 + timedelta(days=3)},
+        )
+        assert store.load(request_id)[3:] == outcomes
+        assert [_fields(s) for s in store.query(state="waiting") if s.request_id == request_id] == [
+            _fields(summary)
+        ]
+        later = T0 + timedelta(days=1)
+        claimed = store.claim_effects(later, worker="w2", lease=lease)
+        assert [c.effect_id for c in claimed] == [f"{request_id}/3"]
+        assert (request_id, "close", T0 + timedelta(days=3)) in {
+            (t.request_id, t.key, t.due) for t in store.due_timers(later + timedelta(days=3))
+        }
+
+    def test_append_and_complete_with_a_stale_version_changes_nothing(self, store: Store) -> None:
+        both = self._append_and_complete(store)
+        request_id = _new_id()
+        effect_id = f"{request_id}/1"
+        store.append(request_id, [_notification(request_id, 1)], 0)
+        store.append(request_id, [_waiting(request_id, 2, "first")], 1)
+        lease = timedelta(minutes=5)
+        assert len(store.claim_effects(T0, worker="w1", lease=lease)) == 1
+        with pytest.raises(ConcurrencyError):
+            both(
+                request_id,
+                [_waiting(request_id, 2, "stale")],
+                1,
+                effect_ids=[effect_id],
+                worker="w1",
+                timers={"close": T0},
+            )
+        assert store.load(request_id)[1:] == [_waiting(request_id, 2, "first")]
+        later = T0 + timedelta(days=1)
+        claimed = store.claim_effects(later, worker="w2", lease=lease)
+        assert [c.effect_id for c in claimed] == [effect_id]
+        assert store.due_timers(later) == []
+
+    def test_append_and_complete_leaves_an_effect_another_worker_reclaimed(
+        self, store: Store
+    ) -> None:
+        both = self._append_and_complete(store)
+        request_id = _new_id()
+        effect_id = f"{request_id}/1"
+        store.append(request_id, [_notification(request_id, 1)], 0)
+        lease = timedelta(minutes=5)
+        assert len(store.claim_effects(T0, worker="slow", lease=lease)) == 1
+        assert len(store.claim_effects(T0 + lease, worker="fresh", lease=lease)) == 1
+        both(
+            request_id, [_waiting(request_id, 2, "late")], 1, effect_ids=[effect_id], worker="slow"
+        )
+        assert len(store.load(request_id)) == 2
+        # still the fresh worker's: nobody else gets it while its lease lasts, then it is due
+        assert store.claim_effects(T0 + lease, worker="x", lease=lease) == []
+        claimed = store.claim_effects(T0 + 2 * lease, worker="x", lease=lease)
+        assert [c.effect_id for c in claimed] == [effect_id]
 
     # -- timers ----------------------------------------------------------------------------------
 
