@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -111,6 +112,9 @@ WORKER = "worker"
 """The actor the worker records effect outcomes as."""
 
 _INTERNAL_ACTORS = frozenset({SYSTEM, WORKER})
+
+_FINISHED = frozenset(s for s in TaskState if s.finished)
+"""Task states that count as done (``Task.finished``), for the decider's loops."""
 
 DEFAULT_TASK = ev.PlannedTask(key="fulfil", kind=TaskKind.MANUAL, title="Fulfil the request")
 """The one task of a request triaged without a service item."""
@@ -655,19 +659,40 @@ class _Batch:
 
     def emit(self, cls: type[ev.Event], *, actor: str | None = None, **fields: Any) -> ev.Event:
         state = self.state
-        event = cls(
-            event_id=f"{self.request_id}/{(state.version if state is not None else 0) + 1}",
-            request_id=self.request_id,
-            at=self.context.now,
-            actor=actor if actor is not None else self.actor,
-            **fields,
-        )
         if state is None:
+            event = cls(
+                event_id=f"{self.request_id}/1",
+                request_id=self.request_id,
+                at=self.context.now,
+                actor=actor if actor is not None else self.actor,
+                **fields,
+            )
             self.state = _first(event)
-        elif self.owned:
-            _apply_in_place(state, _changes(state, event))
         else:
-            self.state = _copy_request(state, _changes(state, event))
+            version = state.version + 1
+            event = cls(
+                event_id=f"{self.request_id}/{version}",
+                request_id=self.request_id,
+                at=self.context.now,
+                actor=actor if actor is not None else self.actor,
+                **fields,
+            )
+            # ``_changes``, inlined: this runs for every event the decider records
+            fits, target, evolver = _STEPS[cls]
+            if state.state not in fits:
+                raise TransitionError(
+                    self.request_id, state.state, event.type, "event does not fit"
+                )
+            changes = evolver(state, event)
+            if target is not None:
+                changes["state"] = target
+            changes["version"] = version
+            changes["updated_at"] = event.at
+            if self.owned:
+                for name, value in changes.items():
+                    _set_field(state, name, value)
+            else:
+                self.state = _copy_request(state, changes)
         self.owned = True
         self.events.append(event)
         return event
@@ -758,18 +783,23 @@ def _require_requester(batch: _Batch, command: Command) -> None:
         raise _deny(batch, command, "only the requester may do this")
 
 
+@functools.cache
+def _rules_api() -> tuple[Rules, Callable[..., dict[str, object]], Callable[..., bool]]:
+    """The default rules, ``build_facts`` and ``matches``: ``reqfulfill.rules`` is
+    imported on first use (``import reqfulfill`` stays short), once."""
+    from reqfulfill.rules import Rules, build_facts, matches
+
+    return Rules(), build_facts, matches
+
+
 def _rules(context: Context) -> Rules:
     if context.rules is not None:
         return context.rules
-    from reqfulfill.rules import Rules
-
-    return Rules()
+    return _rules_api()[0]
 
 
 def _facts(state: ServiceRequest, item: ServiceItem | None) -> dict[str, object]:
-    from reqfulfill.rules import build_facts
-
-    return build_facts(
+    return _rules_api()[1](
         item=item, requester=state.requester, channel=state.channel, answers=state.answers
     )
 
@@ -976,8 +1006,7 @@ def _plan_tasks(
 ) -> tuple[tuple[ev.PlannedTask, ...], tuple[str, ...]]:
     if item is None:
         return (DEFAULT_TASK,), ()
-    from reqfulfill.rules import matches
-
+    matches = _rules_api()[2]
     template = context.catalog.plan(item.plan)
     keep = {t.key for t in template.tasks if t.when is None or matches(t.when, facts)}
     deps = {t.key: t.after for t in template.tasks}
@@ -1072,19 +1101,15 @@ def _advance(batch: _Batch) -> None:
     if batch.peek.state is not S.IN_FULFILLMENT:
         return
     while True:
-        state = batch.peek  # read before the tasks start
-        done = {t.key for t in state.plan if t.finished}
-        ready = [
-            t
-            for t in state.plan
-            if t.state is TaskState.PENDING and all(d in done for d in t.after)
-        ]
+        plan = batch.peek.plan  # read before the tasks start
+        done = {t.key for t in plan if t.state in _FINISHED}
+        ready = [t for t in plan if t.state is TaskState.PENDING and done.issuperset(t.after)]
         if not ready:
             break
         for task in ready:
             _start(batch, task)
     state = batch.peek
-    if state.plan and all(t.finished for t in state.plan):
+    if plan and all(t.state in _FINISHED for t in plan):
         requester, subject = state.requester.id, f"Your request {state.id} is fulfilled"
         body = f"Everything for your request {state.id} ({state.item or 'request'}) is done."
         batch.emit(ev.RequestFulfilled, actor=SYSTEM)
@@ -1319,7 +1344,7 @@ def _require_task_member(batch: _Batch, command: Command, task: Task) -> None:
 def _start_task(batch: _Batch, command: StartTask) -> None:
     task = _task(batch, command, command.task_key)
     _require_task_member(batch, command, task)
-    done = {t.key for t in batch.current.plan if t.finished}
+    done = {t.key for t in batch.current.plan if t.state in _FINISHED}
     if task.state is TaskState.FAILED or (
         task.state is TaskState.PENDING and all(d in done for d in task.after)
     ):
@@ -1901,12 +1926,6 @@ def _changes(state: ServiceRequest, event: ev.Event) -> _Changes:
 _set_field = object.__setattr__
 
 
-def _apply_in_place(state: ServiceRequest, changes: _Changes) -> None:
-    """Set ``changes`` on a state that nobody but the caller has seen yet."""
-    for name, value in changes.items():
-        _set_field(state, name, value)
-
-
 _COPIERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
 
 
@@ -1965,7 +1984,19 @@ def replay(events: Iterable[ev.Event]) -> ServiceRequest:
         raise ValueError("cannot replay an empty stream")
     state = _first(first)
     for event in stream:
-        _apply_in_place(state, _changes(state, event))
+        # ``_changes``, inlined, and the changes set on ``state`` itself
+        fits, target, evolver = _STEPS[type(event)]
+        current = state.state
+        if current not in fits:
+            raise TransitionError(event.request_id, current, event.type, "event does not fit")
+        if state.id != event.request_id:
+            raise TransitionError(state.id, current, event.type, "event of another request")
+        for name, value in evolver(state, event).items():
+            _set_field(state, name, value)
+        if target is not None:
+            _set_field(state, "state", target)
+        _set_field(state, "version", state.version + 1)
+        _set_field(state, "updated_at", event.at)
     return state
 
 
