@@ -38,11 +38,13 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 @pytest.mark.postgres
 def test_postgres_upgrade_is_idempotent(pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from reqfulfill.stores.postgres import SCHEMA_VERSION as PG_SCHEMA_VERSION
+
     assert _run(["db", "upgrade", pg_url]) == 0
     assert _run(["db", "upgrade", "--json", pg_url]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].endswith("schema version 1")
-    assert json.loads(out[1])["schema_version"] == 1
+    assert out[0].endswith(f"schema version {PG_SCHEMA_VERSION}")
+    assert json.loads(out[1])["schema_version"] == PG_SCHEMA_VERSION
 
 
 @pytest.mark.parametrize(

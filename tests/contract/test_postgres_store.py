@@ -102,6 +102,41 @@ def test_a_newer_database_is_refused(pg_url: str) -> None:
         store.close()
 
 
+def test_a_schema_1_store_upgrades_and_keeps_its_events(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reqfulfill.model.errors import ConcurrencyError
+    from reqfulfill.stores import _base
+    from reqfulfill.stores import postgres as pg
+
+    # a store as release 0.1.0 left it: schema 1, one event written by then
+    monkeypatch.setattr(pg, "SCHEMA_VERSION", 1)
+    store = PostgresStore.from_url(pg_url)
+    assert store.schema_version() == 1
+    with store._tx() as db:  # schema 1 had no rf_expect_version: write the row directly
+        db.execute(
+            "INSERT INTO rf_events (request_id, version, event_id, type, at, payload)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            _base.event_rows("R-1", [_event("R-1", 1)], 0)[0],
+        )
+    store.close()
+    monkeypatch.undo()
+    store = PostgresStore.from_url(pg_url)  # opening migrates to the current schema
+    try:
+        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.load("R-1") == [_event("R-1", 1)]
+        store.append("R-1", [_event("R-1", 2)], 1)
+        with pytest.raises(ConcurrencyError) as stale:
+            store.append("R-1", [_event("R-1", 2)], 1)
+        assert (stale.value.expected, stale.value.actual) == (1, 2)
+        with pytest.raises(ConcurrencyError) as ahead:  # a gap is refused too
+            store.append("R-1", [_event("R-1", 9)], 8)
+        assert ahead.value.actual == 2
+        assert [e.event_id for e in store.load("R-1")] == ["R-1/1", "R-1/2"]
+    finally:
+        store.close()
+
+
 def test_many_first_uses_at_once_migrate_once(pg_url: str) -> None:
     errors: list[BaseException] = []
     stores: list[PostgresStore] = []
@@ -128,7 +163,7 @@ def test_many_first_uses_at_once_migrate_once(pg_url: str) -> None:
                     psycopg.sql.Identifier(_schema_of(pg_url))
                 )
             ).fetchall()
-        assert rows == [(SCHEMA_VERSION,)]
+        assert sorted(rows) == [(v,) for v in range(1, SCHEMA_VERSION + 1)]  # each step once
     finally:
         for store in stores:
             store.close()

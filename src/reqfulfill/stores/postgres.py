@@ -5,11 +5,13 @@ The schema mirrors the SQLite store: an events table keyed by
 the same transaction, a supplier-order lookup, an outbox and timers (times are
 ``bigint`` microseconds since the epoch, see :func:`~reqfulfill.stores._base.to_micros`).
 
-Appends take a transaction-scoped advisory lock per request, then check the
-stream's version, so a stale writer gets ``ConcurrencyError`` and writes nothing;
-the unique keys back this up. Workers claim outbox entries with
-``SELECT … FOR UPDATE SKIP LOCKED`` and a lease, so they never wait for each
-other and never run one effect at the same time.
+An append is one round trip: BEGIN, the expected-version check (a function
+in the database that raises when the stream has moved on, so a stale writer gets
+``ConcurrencyError`` and writes nothing), the writes and COMMIT are pipelined.
+Two writers of the same version both pass the check; the ``(request_id,
+version)`` key makes the second wait for the first and fail. Workers claim
+outbox entries with ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease, so they
+never wait for each other and never run one effect at the same time.
 
 ``postgresql://user@host:5432/db?schema=NAME`` keeps the tables in schema
 ``NAME`` (created on first use); any other URL parameter goes to libpq.
@@ -49,12 +51,16 @@ from reqfulfill.stores._base import (
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "split_url"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version this release writes; :meth:`PostgresStore.upgrade` migrates to it."""
 
 # Advisory lock namespace (first key of the two-key form): "rf" in ASCII, so our
 # locks do not collide with an application's own single-key advisory locks.
 _LOCK_NAMESPACE = 0x7266
+
+# The SQLSTATE rf_expect_version (migration 2) raises for a stale expected version (a
+# class of our own: "RF"), mapped to ConcurrencyError.
+_STALE_VERSION = "RF409"
 
 # Migration steps by the version they lead to. Never edit a released step: add one.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -109,6 +115,23 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (request_id, key)
         )""",
         "CREATE INDEX rf_timers_due ON rf_timers (due)",
+    ),
+    # The expected-version check of an append, inside the database: an append then
+    # sends every statement and its COMMIT without waiting for an answer in between.
+    2: (
+        """CREATE FUNCTION rf_expect_version(p_request_id text, p_expected integer)
+        RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            found integer;
+        BEGIN
+            SELECT coalesce(max(version), 0) INTO found
+                FROM rf_events WHERE request_id = p_request_id;
+            IF found <> p_expected THEN
+                RAISE EXCEPTION 'request %: expected version %, found %',
+                    p_request_id, p_expected, found
+                    USING ERRCODE = 'RF409', DETAIL = found::text;
+            END IF;
+        END $$""",
     ),
 }
 
@@ -213,10 +236,6 @@ class PostgresStore:
                 with self._db.transaction():
                     yield self._db
 
-    def _request_lock(self, db: psycopg.Connection[tuple[Any, ...]], request_id: str) -> None:
-        # hashtext is stable within a server; collisions only serialize two requests.
-        db.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_NAMESPACE, request_id))
-
     # -- schema ------------------------------------------------------------------------------
 
     def schema_version(self) -> int:
@@ -304,17 +323,12 @@ class PostgresStore:
         rows = event_rows(request_id, events, expected_version)
         effects = outbox_rows(request_id, events)
         try:
-            # one pipeline: BEGIN, the lock and the version check share a round trip, and
-            # the writes and COMMIT go out together (a round trip instead of one each)
+            # one pipeline, one round trip: BEGIN, the version check (which raises in the
+            # database when the stream has moved on), the writes and COMMIT go out
+            # together. Two writers of the same version both pass the check; the
+            # (request_id, version) key makes the second wait for the first and fail.
             with self._tx(pipeline=True) as db:
-                self._request_lock(db, request_id)
-                row = db.execute(
-                    "SELECT coalesce(max(version), 0) FROM rf_events WHERE request_id = %s",
-                    (request_id,),
-                ).fetchone()
-                current = int(row[0]) if row is not None else 0
-                if current != expected_version:
-                    raise ConcurrencyError(request_id, expected_version, current)
+                db.execute("SELECT rf_expect_version(%s, %s)", (request_id, expected_version))
                 if completes is not None:
                     with db.cursor() as cur:
                         cur.executemany(
@@ -343,6 +357,12 @@ class PostgresStore:
         except pg_errors.UniqueViolation as exc:
             # Another writer got this version (or these event ids) first.
             raise ConcurrencyError(request_id, expected_version) from exc
+        except psycopg.Error as exc:
+            if exc.sqlstate != _STALE_VERSION:
+                raise
+            detail = exc.diag.message_detail
+            found = int(detail) if detail is not None and detail.isdigit() else None
+            raise ConcurrencyError(request_id, expected_version, found) from None
 
     def _write_summary(
         self, db: psycopg.Connection[tuple[Any, ...]], s: RequestSummary, version: int
