@@ -27,7 +27,7 @@ import attrs
 from reqfulfill.feedback import FeedbackPolicy
 from reqfulfill.model import events as ev
 from reqfulfill.model._json import json_problem
-from reqfulfill.model.catalog import Catalog, Requester, ServiceItem
+from reqfulfill.model.catalog import Catalog, PlanTemplate, Requester, ServiceItem
 from reqfulfill.model.enums import (
     Channel,
     Impact,
@@ -1003,11 +1003,15 @@ def _pick_agent(context: Context, group: str, strategy: str) -> str | None:
 
 def _plan_tasks(
     context: Context, item: ServiceItem | None, facts: Mapping[str, object]
-) -> tuple[tuple[ev.PlannedTask, ...], tuple[str, ...]]:
+) -> _Planned:
     if item is None:
         return (DEFAULT_TASK,), ()
-    matches = _rules_api()[2]
     template = context.catalog.plan(item.plan)
+    key = (id(template), id(item))
+    known = _PLANS.get(key)
+    if known is not None and known[0] is template and known[1] is item:
+        return known[2]
+    matches = _rules_api()[2]
     keep = {t.key for t in template.tasks if t.when is None or matches(t.when, facts)}
     deps = {t.key: t.after for t in template.tasks}
 
@@ -1041,7 +1045,20 @@ def _plan_tasks(
             )
         )
     left_out = tuple(t.key for t in template.tasks if t.key not in keep)
-    return tuple(tasks), left_out
+    planned = tuple(tasks), left_out
+    if all(t.when is None for t in template.tasks):
+        # no condition: every request for the item gets this plan (the same immutable
+        # tasks); kept per template and item while both live here
+        if len(_PLANS) >= _PLANS_KEPT:
+            _PLANS.clear()
+        _PLANS[key] = (template, item, planned)
+    return planned
+
+
+_Planned = tuple[tuple[ev.PlannedTask, ...], tuple[str, ...]]
+_PLANS: dict[tuple[int, int], tuple[PlanTemplate, ServiceItem, _Planned]] = {}
+"""``_plan_tasks`` of plans without conditions, by template and item (identity)."""
+_PLANS_KEPT = 256
 
 
 def _supplier_order(batch: _Batch, task: Task) -> SupplierOrder:

@@ -26,9 +26,11 @@ from hypothesis import strategies as st
 from reqfulfill import lifecycle
 from reqfulfill.lifecycle import Context
 from reqfulfill.model import events as ev
+from reqfulfill.model.catalog import Catalog
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, TaskKind, TaskState, Urgency
 from reqfulfill.model.errors import ReqfulfillError, TransitionError
 from reqfulfill.model.request import ServiceRequest, Task
+from reqfulfill.rules import matches
 from reqfulfill.sla import SlaPolicy
 from reqfulfill.testing import demo_catalog, demo_requester
 
@@ -364,3 +366,95 @@ def test_plan_with_changes_the_tasks_like_the_reference(keys, key, state, reason
     except TransitionError as exc:
         got = str(exc)
     assert got == expected
+
+
+# -- submit: plans -------------------------------------------------------------
+
+
+def _plan_tasks_reference(
+    catalog: Any, item: Any, facts: Any
+) -> tuple[tuple[ev.PlannedTask, ...], tuple[str, ...]]:
+    """``_plan_tasks`` as it was written first: no cache."""
+    if item is None:
+        return (lifecycle.DEFAULT_TASK,), ()
+    template = catalog.plan(item.plan)
+    keep = {t.key for t in template.tasks if t.when is None or matches(t.when, facts)}
+    deps = {t.key: t.after for t in template.tasks}
+
+    def resolve(key: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        if key in keep:
+            return {key}
+        out: set[str] = set()
+        for dep in deps.get(key, ()):
+            if dep not in seen:
+                out |= resolve(dep, seen | {key})
+        return out
+
+    tasks = []
+    for t in template.tasks:
+        if t.key not in keep:
+            continue
+        after: list[str] = []
+        for dep in t.after:
+            for resolved in sorted(resolve(dep)):
+                if resolved not in after:
+                    after.append(resolved)
+        supplier = t.supplier or (item.supplier if t.kind is TaskKind.SUPPLIER_ORDER else None)
+        tasks.append(
+            ev.PlannedTask(
+                key=t.key,
+                kind=t.kind,
+                title=t.title,
+                after=tuple(after),
+                group=t.group,
+                supplier=supplier,
+            )
+        )
+    return tuple(tasks), tuple(t.key for t in template.tasks if t.key not in keep)
+
+
+def _catalog_with_plans(whens: list[bool], chain: bool) -> Catalog:
+    tasks = []
+    for index, conditional in enumerate(whens):
+        task: dict[str, Any] = {"key": f"t{index}", "kind": "manual", "title": f"T{index}"}
+        if chain and index:
+            task["after"] = [f"t{index - 1}"]
+        if conditional:
+            task["when"] = {"answers.skip": {"ne": f"t{index}"}}
+        tasks.append(task)
+    return Catalog.from_dict(
+        {
+            "groups": [{"id": "desk", "name": "Desk", "members": ["ann"]}],
+            "plans": [{"id": "p", "tasks": tasks}],
+            "items": [
+                {
+                    "id": "x",
+                    "name": "X",
+                    "category": "C",
+                    "group": "desk",
+                    "impact": "low",
+                    "urgency": "low",
+                    "plan": "p",
+                    "requires_approval": False,
+                }
+            ],
+        }
+    )
+
+
+@given(
+    whens=st.lists(st.booleans(), min_size=1, max_size=4),
+    chain=st.booleans(),
+    skips=st.lists(st.sampled_from(["t0", "t1", "t2", "t3", "none"]), min_size=1, max_size=4),
+    demo_item=st.sampled_from([*ITEMS]),
+)
+def test_plans_are_the_same_from_the_cache(whens, chain, skips, demo_item) -> None:  # type: ignore[no-untyped-def]
+    """Plans of items without conditions are kept; each request still gets the plan
+    the uncached planning gives, with or without conditions, whatever came before."""
+    for catalog, item_id in ((_catalog_with_plans(whens, chain), "x"), (CATALOG, demo_item)):
+        item = catalog.item(item_id) if item_id else None
+        context = Context(catalog=catalog, now=START)
+        for skip in skips:
+            facts = {"answers": {"skip": skip, "from_stock": skip == "t1"}}
+            got = lifecycle._plan_tasks(context, item, facts)
+            assert got == _plan_tasks_reference(catalog, item, facts)
