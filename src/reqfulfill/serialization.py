@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
+import threading
 import tomllib
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta, timezone
+from json.encoder import encode_basestring_ascii as _esc
+from operator import attrgetter, call
 from os import PathLike
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -26,9 +31,11 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
+from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn
 
-from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
+from reqfulfill.model._json import FrozenDict, FrozenList
+from reqfulfill.model.errors import MAX_NESTING, Problem, ValidationError, nesting_problem
 
 __all__ = [
     "EVENT_SCHEMA_VERSION",
@@ -411,9 +418,288 @@ def _upgrade(payload: dict[str, Any], kind: object, version: object) -> dict[str
 
 def event_to_json(event: Any) -> str:
     """The event as compact JSON text."""
+    encode = _event_encoder_for(type(event))
+    if encode is not None:
+        try:
+            return encode(event)
+        except Exception:  # not sure: the plain way decides (the same text, or its error)
+            return _plain_event_to_json(event)
+    return _plain_event_to_json(event)
+
+
+def _plain_event_to_json(event: Any) -> str:
     return json.dumps(event_to_dict(event), separators=(",", ":"), sort_keys=True)
 
 
 def event_from_json(text: str | bytes) -> Any:
     """Rebuild an event from :func:`event_to_json`'s text."""
     return event_from_dict(json.loads(text))
+
+
+# -- events as JSON: specialised per-class functions ------------------------------------
+#
+# The plain functions above define the stored format. Every event is written once and
+# read again and again, so for each event class an encoder is built once from its
+# attrs fields that gives the same text for the usual event, much faster: it fills a
+# per-class template (keys already sorted) with each field's JSON text. It copies the
+# converter's hooks above, and gives up (raises) on anything it is not sure of, such
+# as a value of an unexpected type: then the plain function runs and its result or
+# error is what the caller gets. No code is generated: these are closures over tables
+# built from the fields.
+
+_Encode = Callable[[Any], str]
+
+
+class _GiveUp(Exception):
+    """A fast path is not sure: the plain function decides."""
+
+
+class _Unsupported(Exception):
+    """A field type the fast path does not cover: the class always takes the plain way."""
+
+
+_BUILDING = threading.RLock()
+"""Held while the functions of a class are built (once per class)."""
+_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+"""What ``json.dumps(..., separators=(",", ":"), sort_keys=True)`` uses."""
+_STRINGS = frozenset({str})
+_JSON_LEAVES = frozenset({str, int, float, bool, type(None)})
+_JSON_TABLES: frozenset[type[Any]] = frozenset((dict, FrozenDict))
+_JSON_LISTS: frozenset[type[Any]] = frozenset({list, FrozenList, tuple})
+
+
+def _resolved_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
+    attrs.resolve_types(cls)
+    fields: tuple[attrs.Attribute[Any], ...] = attrs.fields(cls)
+    for field in fields:
+        if not field.init or field.alias != field.name or field.type is None:
+            raise _Unsupported(f"{cls.__name__}.{field.name}")
+    return fields
+
+
+def _optional_of(t: Any) -> Any:
+    """``X`` for ``X | None`` (or ``Optional[X]``), else None."""
+    if get_origin(t) in (Union, UnionType):
+        args = get_args(t)
+        if len(args) == 2 and type(None) in args:
+            return args[0] if args[1] is type(None) else args[1]
+    return None
+
+
+def _tuple_getter(
+    make: Callable[..., Callable[[Any], Any]], names: Sequence[str]
+) -> Callable[[Any], tuple[Any, ...]]:
+    """``make(*names)`` (an ``attrgetter`` or ``itemgetter``), always giving a tuple."""
+    if len(names) > 1:
+        return make(*names)
+    if names:
+        one = make(names[0])
+        return lambda obj: (one(obj),)
+    return lambda obj: ()
+
+
+# -- encoding: each value to its JSON text, as json.dumps writes what the converter gives
+
+
+def _encode_optional_str(value: Any) -> str:
+    return "null" if value is None else _esc(value)
+
+
+def _encode_bool(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return _JSON.encode(value)
+
+
+def _encode_int(value: Any) -> str:
+    return int.__repr__(value) if type(value) is int else _JSON.encode(value)
+
+
+def _encode_float(value: Any) -> str:
+    if type(value) is float and math.isfinite(value):
+        return float.__repr__(value)
+    return _JSON.encode(value)
+
+
+def _is_plain_json(value: Any, limit: int = 2 * MAX_NESTING) -> bool:
+    """Whether ``value`` is tables with string keys, lists and scalars of exactly the
+    built-in types (and our frozen ones), for which the converter changes nothing that
+    shows in JSON; iterative, giving up beyond ``limit`` levels."""
+    open_levels = [iter((value,))]
+    while open_levels:
+        for inner in open_levels[-1]:
+            kind = type(inner)
+            if kind in _JSON_LEAVES:
+                continue
+            if len(open_levels) > limit:
+                return False
+            if kind in _JSON_TABLES:
+                if not _STRINGS.issuperset(map(type, inner)):
+                    return False
+                open_levels.append(iter(inner.values()))
+            elif kind in _JSON_LISTS:
+                open_levels.append(iter(inner))
+            else:
+                return False
+            break
+        else:
+            open_levels.pop()
+    return True
+
+
+def _encode_table(value: Any) -> str:
+    if type(value) in _JSON_TABLES:
+        if not value:
+            return "{}"
+        if _is_plain_json(value):
+            return _JSON.encode(value)
+    raise _GiveUp
+
+
+def _encode_with(hook: Callable[[Any], Any]) -> _Encode:
+    """For types whose unstructure hook gives a string (dates, durations)."""
+
+    def encode(value: Any) -> str:
+        return _esc(hook(value))
+
+    return encode
+
+
+def _encode_datetime_with(hook: Callable[[Any], Any]) -> _Encode:
+    """Like :func:`_encode_with`, remembering the last text: the events of one command
+    usually share one ``at``, and ``isoformat`` is slow. Only plain datetimes with a
+    fixed offset are remembered, so the same object always gives the same text."""
+    last: list[tuple[object, str]] = [(None, "")]
+
+    def encode(value: Any) -> str:
+        seen, text = last[0]
+        if value is seen:
+            return text
+        text = _esc(hook(value))
+        if type(value) is datetime and type(value.tzinfo) is timezone:
+            last[0] = (value, text)
+        return text
+
+    return encode
+
+
+def _encode_enum(cls: type[enum.Enum]) -> _Encode:
+    hook = converter.get_unstructure_hook(cls)
+    texts = {member: _JSON.encode(hook(member)) for member in cls}
+
+    def encode(value: Any) -> str:
+        if type(value) is cls:
+            return texts[value]
+        raise _GiveUp
+
+    return encode
+
+
+def _encode_sequence(inner: _Encode) -> _Encode:
+    def encode(value: Any) -> str:
+        return "[" + ",".join(map(inner, value)) + "]"
+
+    return encode
+
+
+def _encode_optional(inner: _Encode) -> _Encode:
+    def encode(value: Any) -> str:
+        return "null" if value is None else inner(value)
+
+    return encode
+
+
+_OBJECT_ENCODERS: dict[type[Any], _Encode] = {}
+
+
+def _value_encoder(t: Any) -> _Encode:
+    """The JSON text of a field value declared as ``t``, as the plain way writes it."""
+    if t in (str, bool, int, float):
+        if converter.get_unstructure_hook(t) is not identity:
+            raise _Unsupported(repr(t))  # someone changed how these unstructure
+        simple: dict[Any, _Encode] = {
+            str: _esc,
+            bool: _encode_bool,
+            int: _encode_int,
+            float: _encode_float,
+        }
+        return simple[t]
+    if t is datetime:
+        return _encode_datetime_with(converter.get_unstructure_hook(datetime))
+    if t in (date, timedelta):
+        return _encode_with(converter.get_unstructure_hook(t))
+    if isinstance(t, type) and issubclass(t, enum.Enum):
+        return _encode_enum(t)
+    inner = _optional_of(t)
+    if inner is not None:
+        if inner is str and converter.get_unstructure_hook(str) is identity:
+            return _encode_optional_str
+        return _encode_optional(_value_encoder(inner))
+    args = get_args(t)
+    if get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return _encode_sequence(_value_encoder(args[0]))
+    if get_origin(t) in (Mapping, dict) and args == (str, Any):
+        return _encode_table
+    if isinstance(t, type) and attrs.has(t):
+        return _object_encoder(t)
+    raise _Unsupported(repr(t))
+
+
+def _object_encoder(cls: type[Any], extra: Mapping[str, str] | None = None) -> _Encode:
+    """The JSON text of an attrs object, keys sorted; ``extra`` adds keys with fixed JSON
+    text (an event's ``type`` and ``v``)."""
+    if extra is None and cls in _OBJECT_ENCODERS:
+        return _OBJECT_ENCODERS[cls]
+    if cls in _ENCODERS_BUILDING:
+        raise _Unsupported(f"{cls.__name__} contains itself")
+    _ENCODERS_BUILDING.add(cls)
+    try:
+        fields = {f.name: _value_encoder(f.type) for f in _resolved_fields(cls)}
+    finally:
+        _ENCODERS_BUILDING.discard(cls)
+    fixed = dict(extra or {})
+    parts: list[str] = []
+    names: list[str] = []
+    encoders: list[_Encode] = []
+    for key in sorted({*fields, *fixed}):
+        head = _esc(key) + ":"
+        if key in fixed:
+            parts.append((head + fixed[key]).replace("%", "%%"))
+        else:
+            parts.append(head.replace("%", "%%") + "%s")
+            names.append(key)
+            encoders.append(fields[key])
+    template = "{" + ",".join(parts) + "}"
+    values = _tuple_getter(attrgetter, names)
+    field_encoders = tuple(encoders)
+
+    def encode(obj: Any) -> str:
+        return template % tuple(map(call, field_encoders, values(obj)))
+
+    if extra is None:
+        _OBJECT_ENCODERS[cls] = encode
+    return encode
+
+
+_ENCODERS_BUILDING: set[type[Any]] = set()
+_EVENT_ENCODERS: dict[type[Any], _Encode | None] = {}
+
+
+def _event_encoder_for(cls: type[Any]) -> _Encode | None:
+    """The fast :func:`event_to_json` of an event class, or None to take the plain way."""
+    try:
+        return _EVENT_ENCODERS[cls]
+    except KeyError:
+        pass
+    encode: _Encode | None = None
+    with _BUILDING:
+        if attrs.has(cls):
+            fixed = {"type": _esc(cls.__name__), "v": _JSON.encode(EVENT_SCHEMA_VERSION)}
+            try:
+                encode = _object_encoder(cls, fixed)
+            except Exception:  # a field type not covered (or odd): always the plain way
+                encode = None
+        _EVENT_ENCODERS[cls] = encode
+    return encode

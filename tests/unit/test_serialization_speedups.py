@@ -521,3 +521,164 @@ def test_any_mapping_decodes_and_the_input_is_not_kept() -> None:
     again = event_from_dict(stored)
     stored["order"]["attributes"]["cost"] = 1
     assert again.order.attributes["cost"] == 899
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=4)
+    | st.sampled_from(["high", "manual", "4h", "2026-03-02T08:30:00+02:00"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(PINNED_JSON)), st.data(), _json_values)
+def test_payloads_with_any_json_anywhere_decode_like_the_reference(
+    name: str, data: st.DataObject, value: Any
+) -> None:
+    stored = json.loads("".join(PINNED_JSON[name]))
+    where = data.draw(st.sampled_from(_paths(stored)))
+    changed = _mutated(stored, where, "replace", value)
+    expected = outcome(reference_event_from_dict, changed)
+    assert outcome(event_from_dict, changed) == expected
+
+
+# -- encoding values the fast path does not expect: the plain way decides ---------------
+
+
+def _free_form() -> st.SearchStrategy[Any]:
+    keys = st.text(max_size=3)
+    return st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats()
+        | st.text(max_size=5)
+        | st.sampled_from([Priority.HIGH, Channel.EMAIL, AT, timedelta(hours=1)]),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.lists(inner, max_size=3).map(tuple)
+            | st.dictionaries(keys, inner, max_size=3)
+            | st.dictionaries(st.integers(0, 3), inner, max_size=2)
+            | st.frozensets(st.integers(0, 9), max_size=3)
+        ),
+        max_leaves=12,
+    )
+
+
+@settings(max_examples=300)
+@given(_free_form(), _free_form())
+def test_free_form_values_encode_like_the_reference(result: Any, attributes: Any) -> None:
+    completed = ev.TaskCompleted(event_id="R/1", **COMMON, task_key="t")
+    object.__setattr__(completed, "result", result)  # past the freezing converter
+    order = pinned_events()["order"]
+    assert isinstance(order, ev.SupplierOrderRequested)
+    object.__setattr__(order.order, "attributes", attributes)
+    for event in (completed, order):
+        assert outcome(event_to_json, event) == outcome(reference_event_to_json, event)
+
+
+class _Text(str):
+    pass
+
+
+class _Level(int):
+    def __repr__(self) -> str:
+        return "level"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("actor", 7),
+        ("actor", None),
+        ("actor", _Text("sub\u00e9")),
+        ("rating", True),
+        ("rating", _Level(3)),
+        ("rating", Priority.LOW),
+        ("rating", 2.5),
+        ("rating", "5"),
+        ("comment", ["x"]),
+        ("at", datetime(2026, 3, 2, 8, 30)),
+        ("at", "2026-03-02"),
+        ("at", None),
+    ],
+)
+def test_unexpected_field_values_encode_like_the_reference(field: str, value: Any) -> None:
+    event = pinned_events()["feedback"]
+    object.__setattr__(event, field, value)
+    assert outcome(event_to_json, event) == outcome(reference_event_to_json, event)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("priority", 2),
+        ("priority", "high"),
+        ("target", "4h"),
+        ("due", AT.date()),
+        ("rule", 1),
+    ],
+)
+def test_unexpected_values_in_other_fields_encode_like_the_reference(
+    field: str, value: Any
+) -> None:
+    event = pinned_events()["sla"]
+    object.__setattr__(event, field, value)
+    assert outcome(event_to_json, event) == outcome(reference_event_to_json, event)
+
+
+def test_unexpected_nested_values_encode_like_the_reference() -> None:
+    plan = pinned_events()["plan"]
+    assert isinstance(plan, ev.PlanStarted)
+    for tasks in ((), [plan.tasks[0]], "ab", None, (plan.tasks[0], "x")):
+        object.__setattr__(plan, "tasks", tasks)
+        assert outcome(event_to_json, plan) == outcome(reference_event_to_json, plan)
+    for left_out in (["a"], ("a", 1), frozenset({"b", "a"}), {"k": 1}, "ab"):
+        object.__setattr__(plan, "left_out", left_out)
+        assert outcome(event_to_json, plan) == outcome(reference_event_to_json, plan)
+
+
+def test_one_datetime_object_in_many_events_and_many_zones() -> None:
+    zones = [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
+    for zone in zones:
+        at = datetime(2026, 3, 2, 8, 30, 15, 7, tzinfo=zone)
+        for n in range(3):
+            event = ev.TaskStarted(
+                event_id=f"R/{n}", request_id="R", at=at, actor="a", task_key="t"
+            )
+            assert event_to_json(event) == reference_event_to_json(event)
+            assert event_from_json(event_to_json(event)) == event
+    naive = ev.TaskStarted(
+        event_id="R/9", request_id="R", at=datetime(2026, 3, 2), actor="a", task_key="t"
+    )
+    assert event_to_json(naive) == reference_event_to_json(naive)
+
+
+def test_every_event_type_has_a_fast_encoder() -> None:
+    from reqfulfill import serialization
+
+    for name, cls in ev.EVENT_TYPES.items():
+        assert serialization._event_encoder_for(cls) is not None, name
+
+
+def test_a_class_the_fast_paths_do_not_cover_takes_the_plain_way() -> None:
+    import attrs
+
+    from reqfulfill import serialization
+
+    @attrs.frozen
+    class Odd:  # not an Event subclass: EVENT_TYPES and its users stay as they are
+        at: datetime
+        values: list[int]
+
+    odd = Odd(AT, [3, 1])
+    assert serialization._event_encoder_for(Odd) is None
+    assert event_to_json(odd) == reference_event_to_json(odd)
+    assert event_to_json(odd) == (
+        '{"at":"2026-03-02T08:30:00+00:00","type":"Odd","v":1,"values":[3,1]}'
+    )
