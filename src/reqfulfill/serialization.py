@@ -612,6 +612,7 @@ def _encode_optional(inner: _Encode) -> _Encode:
 
 
 _OBJECT_ENCODERS: dict[type[Any], _Encode] = {}
+_DATETIME_ENCODERS: dict[Callable[[Any], Any], _Encode] = {}
 
 
 def _value_encoder(t: Any) -> _Encode:
@@ -627,7 +628,10 @@ def _value_encoder(t: Any) -> _Encode:
         }
         return simple[t]
     if t is datetime:
-        return _encode_datetime_with(converter.get_unstructure_hook(datetime))
+        hook = converter.get_unstructure_hook(datetime)
+        if hook not in _DATETIME_ENCODERS:  # one for every field: all share the last text
+            _DATETIME_ENCODERS[hook] = _encode_datetime_with(hook)
+        return _DATETIME_ENCODERS[hook]
     if t in (date, timedelta):
         return _encode_with(converter.get_unstructure_hook(t))
     if isinstance(t, type) and issubclass(t, enum.Enum):
