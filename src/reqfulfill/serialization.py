@@ -9,19 +9,21 @@ carry the path and the offending value.
 from __future__ import annotations
 
 import enum
+import itertools
 import json
 import math
 import re
+import sys
 import threading
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from json.encoder import encode_basestring_ascii as _esc
-from operator import attrgetter, call
+from operator import attrgetter, call, itemgetter
 from os import PathLike
 from pathlib import Path
 from types import UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, Protocol, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -35,7 +37,13 @@ from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn
 
 from reqfulfill.model._json import FrozenDict, FrozenList
-from reqfulfill.model.errors import MAX_NESTING, Problem, ValidationError, nesting_problem
+from reqfulfill.model.errors import (
+    MAX_NESTING,
+    Problem,
+    ValidationError,
+    nesting_problem,
+    nests_deeper,
+)
 
 __all__ = [
     "EVENT_SCHEMA_VERSION",
@@ -398,6 +406,16 @@ def event_to_dict(event: Any) -> dict[str, Any]:
 
 def event_from_dict(data: Mapping[str, Any]) -> Any:
     """Rebuild an event from :func:`event_to_dict`'s form (any schema version so far)."""
+    decode = _event_decoder_for(data)
+    if decode is not None:
+        try:
+            return decode(data, 0, 1 + ("v" in data))  # its fields, "type" and maybe "v"
+        except Exception:  # not sure: the plain way decides (the same event, or its errors)
+            return _plain_event_from_dict(data)
+    return _plain_event_from_dict(data)
+
+
+def _plain_event_from_dict(data: Mapping[str, Any]) -> Any:
     from reqfulfill.model.events import EVENT_TYPES
 
     payload = dict(data)
@@ -411,6 +429,7 @@ def event_from_dict(data: Mapping[str, Any]) -> Any:
 
 
 def _upgrade(payload: dict[str, Any], kind: object, version: object) -> dict[str, Any]:
+    # Payloads of the current version pass unchanged: the fast decoders rely on it.
     if version != EVENT_SCHEMA_VERSION:
         raise ValidationError.single("v", version, "unsupported event schema version")
     return payload
@@ -433,21 +452,45 @@ def _plain_event_to_json(event: Any) -> str:
 
 def event_from_json(text: str | bytes) -> Any:
     """Rebuild an event from :func:`event_to_json`'s text."""
-    return event_from_dict(json.loads(text))
+    return event_from_dict(_load_json(text))
+
+
+_DECODER = json.JSONDecoder()
+"""What ``json.loads`` uses (its default decoder)."""
+
+
+def _load_json(text: str | bytes) -> Any:
+    """``json.loads(text)``; a string that is one JSON document and nothing else (as
+    stored events are) skips its slower checks, which would pass."""
+    if type(text) is str:
+        try:
+            value, end = _DECODER.raw_decode(text)
+        except Exception:  # json.loads raises it again, or its own error for the same text
+            return json.loads(text)
+        if end == len(text):
+            return value
+    return json.loads(text)
 
 
 # -- events as JSON: specialised per-class functions ------------------------------------
 #
-# The plain functions above define the stored format. Every event is written once and
-# read again and again, so for each event class an encoder is built once from its
-# attrs fields that gives the same text for the usual event, much faster: it fills a
-# per-class template (keys already sorted) with each field's JSON text. It copies the
-# converter's hooks above, and gives up (raises) on anything it is not sure of, such
-# as a value of an unexpected type: then the plain function runs and its result or
-# error is what the caller gets. No code is generated: these are closures over tables
-# built from the fields.
+# The plain functions above define the stored format and the errors. Every event is
+# written and read again and again, so for each event class a pair of functions is
+# built once from its attrs fields that does the same for the usual input, much
+# faster: the encoder fills a per-class template (keys already sorted) with each
+# field's JSON text, the decoder checks and converts each field of a payload that has
+# exactly the keys event_to_json writes. Both copy the converter's hooks above, and
+# give up (raise) on anything they are not sure of, such as a value of an unexpected
+# type, a payload with missing or unknown keys, a value nested too deeply: then the
+# plain function runs and its result or error is what the caller gets. No code is
+# generated: these are closures over tables built from the fields.
 
 _Encode = Callable[[Any], str]
+_Decode = Callable[[Any, int], Any]
+
+
+class _DecodeObject(Protocol):
+    def __call__(self, data: Any, depth: int, extra: int = 0, /) -> Any: ...
 
 
 class _GiveUp(Exception):
@@ -455,7 +498,7 @@ class _GiveUp(Exception):
 
 
 class _Unsupported(Exception):
-    """A field type the fast path does not cover: the class always takes the plain way."""
+    """A field type the fast paths do not cover: the class always takes the plain way."""
 
 
 _BUILDING = threading.RLock()
@@ -707,3 +750,260 @@ def _event_encoder_for(cls: type[Any]) -> _Encode | None:
                 encode = None
         _EVENT_ENCODERS[cls] = encode
     return encode
+
+
+# -- decoding: each value checked and converted as the structure hooks above would -----
+
+
+def _decode_str(value: Any, depth: int) -> Any:
+    if type(value) is str:
+        return value
+    raise _GiveUp
+
+
+def _decode_optional_str(value: Any, depth: int) -> Any:
+    if value is None or type(value) is str:
+        return value
+    raise _GiveUp
+
+
+def _decode_int(value: Any, depth: int) -> Any:
+    if type(value) is int:
+        return value
+    raise _GiveUp
+
+
+def _decode_float(value: Any, depth: int) -> Any:
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    raise _GiveUp
+
+
+def _decode_bool(value: Any, depth: int) -> Any:
+    if value is True or value is False:
+        return value
+    raise _GiveUp
+
+
+def _decode_datetime(value: Any, depth: int) -> Any:
+    if type(value) is str:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is not None:
+            return parsed
+    raise _GiveUp
+
+
+def _decode_date(value: Any, depth: int) -> Any:
+    if type(value) is str:
+        return date.fromisoformat(value)
+    raise _GiveUp
+
+
+def _decode_timedelta(value: Any, depth: int) -> Any:
+    if type(value) is str:
+        return parse_duration(value)
+    raise _GiveUp
+
+
+def _decode_table(value: Any, depth: int) -> Any:
+    """A free-form table (``Mapping[str, Any]``) at ``depth``, copied like the hook does."""
+    if (
+        type(value) is dict
+        and _STRINGS.issuperset(map(type, value))
+        and not nests_deeper(value, MAX_NESTING - depth)
+    ):
+        return dict(value)
+    raise _GiveUp
+
+
+def _decode_enum(cls: type[enum.Enum]) -> _Decode:
+    wanted = int if issubclass(cls, int) else str
+    members = {m.value: m for m in cls if type(m.value) is wanted}
+
+    def decode(value: Any, depth: int) -> Any:
+        if type(value) is wanted:
+            return members[value]  # KeyError for others: the hook says which values exist
+        raise _GiveUp
+
+    return decode
+
+
+def _decode_optional(inner: _Decode) -> _Decode:
+    def decode(value: Any, depth: int) -> Any:
+        return None if value is None else inner(value, depth)
+
+    return decode
+
+
+def _decode_tuple(inner: _Decode) -> _Decode:
+    if inner is _decode_str:
+
+        def decode_strings(value: Any, depth: int) -> Any:
+            if (
+                type(value) is list
+                and depth < MAX_NESTING
+                and _STRINGS.issuperset(map(type, value))
+            ):
+                return tuple(value)
+            raise _GiveUp
+
+        return decode_strings
+
+    def decode(value: Any, depth: int) -> Any:
+        if type(value) is list and depth < MAX_NESTING:
+            return tuple([inner(element, depth + 1) for element in value])
+        raise _GiveUp
+
+    return decode
+
+
+_STRICT_HOOKS: dict[Any, tuple[Callable[..., Any], _Decode]] = {
+    str: (_strict_str, _decode_str),
+    int: (_strict_int, _decode_int),
+    float: (_strict_float, _decode_float),
+    bool: (_strict_bool, _decode_bool),
+    datetime: (_structure_datetime, _decode_datetime),
+    date: (_structure_date, _decode_date),
+    timedelta: (_structure_timedelta, _decode_timedelta),
+}
+
+
+def _value_decoder(t: Any) -> _Decode:
+    """Check and convert a JSON value for a field declared as ``t`` at some depth."""
+    if t in _STRICT_HOOKS:
+        hook, decode = _STRICT_HOOKS[t]
+        if converter.get_structure_hook(t) is not hook:
+            raise _Unsupported(repr(t))  # someone changed how these structure
+        return decode
+    if isinstance(t, type) and issubclass(t, enum.Enum):
+        if converter.get_structure_hook(t) is not _structure_enum:
+            raise _Unsupported(repr(t))
+        return _decode_enum(t)
+    inner = _optional_of(t)
+    if inner is not None:
+        decode_inner = _value_decoder(inner)
+        if decode_inner is _decode_str:
+            return _decode_optional_str
+        return _decode_optional(decode_inner)
+    args = get_args(t)
+    if get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if converter.get_structure_hook(t) is not _structure_sequence:
+            raise _Unsupported(repr(t))
+        return _decode_tuple(_value_decoder(args[0]))
+    if get_origin(t) in (Mapping, dict) and args == (str, Any):
+        if converter.get_structure_hook(t) is not _structure_mapping:
+            raise _Unsupported(repr(t))
+        return _decode_table
+    if isinstance(t, type) and attrs.has(t):
+        return _object_decoder(t)
+    raise _Unsupported(repr(t))
+
+
+_OBJECT_DECODERS: dict[type[Any], _DecodeObject] = {}
+_DECODERS_BUILDING: set[type[Any]] = set()
+_KEPT_TYPES: dict[_Decode, frozenset[type[Any]]] = {
+    _decode_str: frozenset((str,)),
+    _decode_optional_str: frozenset((str, type(None))),
+    _decode_int: frozenset((int,)),
+    _decode_bool: frozenset((bool,)),
+}
+"""The decoders that keep a value as it is when it has one of these exact types."""
+_MAX_SIGNATURES = 64
+
+
+def _object_decoder(cls: type[Any]) -> _DecodeObject:
+    """Build ``cls`` from a table with exactly its fields' keys (and a given number of
+    others: a stored event also holds ``type`` and maybe ``v``)."""
+    if cls in _OBJECT_DECODERS:
+        return _OBJECT_DECODERS[cls]
+    if cls in _DECODERS_BUILDING:
+        raise _Unsupported(f"{cls.__name__} contains itself")
+    _DECODERS_BUILDING.add(cls)
+    try:
+        fields = _resolved_fields(cls)
+        decoders = tuple(_value_decoder(f.type) for f in fields)
+    finally:
+        _DECODERS_BUILDING.discard(cls)
+    count = len(fields)
+    # The argument names, interned: the call below then matches them by identity.
+    names = tuple(sys.intern(f.name) for f in fields)
+    values = _tuple_getter(itemgetter, names)
+    # Values kept as they are only need their type checked, all at once: the tuple of
+    # their types must be one of the allowed ones (few: only optional fields add some).
+    kept: list[tuple[str, frozenset[type[Any]]]] = []
+    converted: list[tuple[int, str, _Decode]] = []
+    for index, (name, decode_value) in enumerate(zip(names, decoders, strict=True)):
+        if decode_value in _KEPT_TYPES:
+            kept.append((name, _KEPT_TYPES[decode_value]))
+        else:
+            converted.append((index, name, decode_value))
+    while math.prod(len(allowed) for _, allowed in kept) > _MAX_SIGNATURES:
+        name, _ = kept.pop()  # too many optional fields: check the last ones one by one
+        index = names.index(name)
+        converted.append((index, name, decoders[index]))
+    kept_types = _tuple_getter(itemgetter, [name for name, _ in kept])
+    signatures = frozenset(itertools.product(*[allowed for _, allowed in kept]))
+
+    def decode_by_name(data: Any, depth: int, extra: int = 0) -> Any:
+        """``cls`` from its table at ``depth``, which has exactly its fields' keys and
+        ``extra`` more (an event's ``type`` and ``v``, checked by the caller)."""
+        if type(data) is not dict or depth >= MAX_NESTING or len(data) != count + extra:
+            raise _GiveUp
+        arguments = dict(zip(names, values(data), strict=False))  # KeyError: one is missing
+        if tuple(map(type, kept_types(data))) not in signatures:
+            raise _GiveUp
+        for _, name, decode_value in converted:
+            arguments[name] = decode_value(arguments[name], depth + 1)
+        return cls(**arguments)
+
+    def decode_by_position(data: Any, depth: int, extra: int = 0) -> Any:
+        """The same for a class without keyword-only fields: a little faster."""
+        if type(data) is not dict or depth >= MAX_NESTING or len(data) != count + extra:
+            raise _GiveUp
+        arguments = list(values(data))  # KeyError: one is missing
+        if tuple(map(type, kept_types(data))) not in signatures:
+            raise _GiveUp
+        for index, _, decode_value in converted:
+            arguments[index] = decode_value(arguments[index], depth + 1)
+        return cls(*arguments)
+
+    decode = decode_by_name if any(f.kw_only for f in fields) else decode_by_position
+    _OBJECT_DECODERS[cls] = decode
+    return decode
+
+
+_EVENT_DECODERS: dict[type[Any], _DecodeObject | None] = {}
+_events_module: Any = None
+
+
+def _event_decoder_for(data: Any) -> _DecodeObject | None:
+    """The fast :func:`event_from_dict` for ``data``, or None to take the plain way: only
+    plain dicts of the current schema version naming a known event type qualify."""
+    global _events_module
+    if type(data) is not dict:
+        return None
+    kind = data.get("type")
+    if type(kind) is not str or data.get("v", 1) != EVENT_SCHEMA_VERSION:
+        return None
+    if _events_module is None:
+        from reqfulfill.model import events
+
+        _events_module = events
+    cls = _events_module.EVENT_TYPES.get(kind)
+    if cls is None:
+        return None
+    try:
+        return _EVENT_DECODERS[cls]
+    except KeyError:
+        pass
+    decode: _DecodeObject | None = None
+    with _BUILDING:
+        if attrs.has(cls) and not {"type", "v"} & {f.name for f in attrs.fields(cls)}:
+            try:
+                decode = _object_decoder(cls)
+            except Exception:  # a field type not covered (or odd): always the plain way
+                decode = None
+        _EVENT_DECODERS[cls] = decode
+    return decode

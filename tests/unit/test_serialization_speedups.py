@@ -659,11 +659,12 @@ def test_one_datetime_object_in_many_events_and_many_zones() -> None:
     assert event_to_json(naive) == reference_event_to_json(naive)
 
 
-def test_every_event_type_has_a_fast_encoder() -> None:
+def test_every_event_type_has_both_fast_paths() -> None:
     from reqfulfill import serialization
 
     for name, cls in ev.EVENT_TYPES.items():
         assert serialization._event_encoder_for(cls) is not None, name
+        assert serialization._event_decoder_for({"type": name}) is not None, name
 
 
 def test_a_class_the_fast_paths_do_not_cover_takes_the_plain_way() -> None:
@@ -682,3 +683,63 @@ def test_a_class_the_fast_paths_do_not_cover_takes_the_plain_way() -> None:
     assert event_to_json(odd) == (
         '{"at":"2026-03-02T08:30:00+00:00","type":"Odd","v":1,"values":[3,1]}'
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a":1}',
+        ' {"a":1}',
+        '{"a":1}\n',
+        '{"a":1} x',
+        '{"a":1}{"b":2}',
+        "\ufeff{}",
+        "",
+        "nul",
+        '{"a":',
+        "[1,2]",
+        '"text"',
+        "[" * 100_000 + "]" * 100_000,
+        b'{"a":1}',
+        '{"a":1}'.encode("utf-16"),
+    ],
+)
+def test_reading_json_text_is_json_loads(text: str | bytes) -> None:
+    from reqfulfill.serialization import _load_json
+
+    def loads(text: str | bytes) -> Any:
+        return json.loads(text)
+
+    def error(call: Any) -> tuple[Any, ...]:
+        try:
+            return ("value", call(text))
+        except Exception as exc:
+            return ("error", type(exc), str(exc))
+
+    assert error(_load_json) == error(loads)
+
+
+def test_decoding_leaves_the_input_alone() -> None:
+    for name in PINNED_JSON:
+        stored = json.loads("".join(PINNED_JSON[name]))
+        before = json.dumps(stored, sort_keys=True)
+        assert event_from_dict(stored) == pinned_events()[name]
+        assert json.dumps(stored, sort_keys=True) == before
+        assert "type" in stored
+
+
+def test_stored_events_take_the_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plain functions are the fallback only: the usual events never need them."""
+    from reqfulfill import serialization
+    from reqfulfill.demo import play_reference_scenario
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("took the plain way")
+
+    service, request = play_reference_scenario()
+    events = [*pinned_events().values(), *service.history(request.id)]
+    texts = [event_to_json(event) for event in events]
+    monkeypatch.setattr(serialization, "_plain_event_to_json", refuse)
+    monkeypatch.setattr(serialization, "_plain_event_from_dict", refuse)
+    assert [event_to_json(event) for event in events] == texts
+    assert [event_from_json(text) for text in texts] == events
