@@ -113,7 +113,7 @@ def test_a_schema_1_store_upgrades_and_keeps_its_events(
     monkeypatch.setattr(pg, "SCHEMA_VERSION", 1)
     store = PostgresStore.from_url(pg_url)
     assert store.schema_version() == 1
-    with store._tx() as db:  # schema 1 had no rf_expect_version: write the row directly
+    with store._tx() as db:  # schema 1 had no rf_check_append: write the row directly
         db.execute(
             "INSERT INTO rf_events (request_id, version, event_id, type, at, payload)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
@@ -197,3 +197,30 @@ def test_repr_hides_the_password() -> None:
     store.dsn = "postgresql://u:s3cret@h/db"
     store.schema = "s"
     assert "s3cret" not in repr(store)
+
+
+def test_refused_appends_leave_the_connection_clean(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # More rounds than psycopg's prepare threshold (5): statements get prepared while
+    # appends fail, and every later append must still find them
+    from reqfulfill.model.errors import ConcurrencyError
+
+    store = PostgresStore.from_url(pg_url)
+    try:
+        store.append("R-1", [_event("R-1", 1)], 0)
+        with caplog.at_level("WARNING", logger="psycopg"):
+            for n in range(2, 14):
+                with pytest.raises(ConcurrencyError) as stale:
+                    store.append("R-1", [_event("R-1", n - 1)], n - 2)
+                assert stale.value.actual == n - 1
+                with pytest.raises(ConcurrencyError):  # ahead of the stream: a gap
+                    store.append("R-1", [_event("R-1", n + 5)], n + 4)
+                with pytest.raises(ConcurrencyError):  # no events, stale version
+                    store.append("R-1", [], n - 2)
+                store.append("R-1", [_event("R-1", n)], n - 1)
+        # psycopg had no aborted pipeline to warn about
+        assert [r.getMessage() for r in caplog.records] == []
+        assert [e.event_id for e in store.load("R-1")] == [f"R-1/{n}" for n in range(1, 14)]
+    finally:
+        store.close()

@@ -5,11 +5,12 @@ The schema mirrors the SQLite store: an events table keyed by
 the same transaction, a supplier-order lookup, an outbox and timers (times are
 ``bigint`` microseconds since the epoch, see :func:`~reqfulfill.stores._base.to_micros`).
 
-An append is one round trip: BEGIN, the expected-version check (a function
-in the database that raises when the stream has moved on, so a stale writer gets
-``ConcurrencyError`` and writes nothing), the writes and COMMIT are pipelined.
-Two writers of the same version both pass the check; the ``(request_id,
-version)`` key makes the second wait for the first and fail. Workers claim
+An append is one round trip: BEGIN, the writes, the expected-version check (a
+function in the database that raises when the stream is not "the expected
+version, then these events", so a stale writer gets ``ConcurrencyError`` and
+writes nothing) and COMMIT are pipelined. Of two writers of the same version the
+``(request_id, version)`` key makes the second wait for the first's commit; its
+events are then skipped and its check fails. Workers claim
 outbox entries with ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease, so they
 never wait for each other and never run one effect at the same time.
 
@@ -32,8 +33,8 @@ from typing import Any, final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
-from psycopg import errors as pg_errors
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from reqfulfill.model.errors import ConcurrencyError, ValidationError
 from reqfulfill.model.events import Event
@@ -58,7 +59,7 @@ SCHEMA_VERSION = 2
 # locks do not collide with an application's own single-key advisory locks.
 _LOCK_NAMESPACE = 0x7266
 
-# The SQLSTATE rf_expect_version (migration 2) raises for a stale expected version (a
+# The SQLSTATE rf_check_append (migration 2) raises for a stale expected version (a
 # class of our own: "RF"), mapped to ConcurrencyError.
 _STALE_VERSION = "RF409"
 
@@ -116,24 +117,49 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE INDEX rf_timers_due ON rf_timers (due)",
     ),
-    # The expected-version check of an append, inside the database: an append then
-    # sends every statement and its COMMIT without waiting for an answer in between.
+    # The expected-version check of an append, inside the database, run after the
+    # append's writes: an append then sends every statement and its COMMIT without
+    # waiting for an answer in between (see PostgresStore._append).
     2: (
-        """CREATE FUNCTION rf_expect_version(p_request_id text, p_expected integer)
-        RETURNS void LANGUAGE plpgsql AS $$
-        DECLARE
-            found integer;
+        """CREATE FUNCTION rf_check_append(
+            p_request_id text, p_expected integer, p_found integer,
+            p_inserted integer, p_count integer
+        ) RETURNS void LANGUAGE plpgsql AS $$
         BEGIN
-            SELECT coalesce(max(version), 0) INTO found
-                FROM rf_events WHERE request_id = p_request_id;
-            IF found <> p_expected THEN
+            IF p_found <> p_expected OR p_inserted <> p_count THEN
                 RAISE EXCEPTION 'request %: expected version %, found %',
-                    p_request_id, p_expected, found
-                    USING ERRCODE = 'RF409', DETAIL = found::text;
+                    p_request_id, p_expected,
+                    CASE WHEN p_found = p_expected THEN 'a concurrent write'
+                         ELSE p_found::text END
+                    USING ERRCODE = 'RF409',
+                          DETAIL = CASE WHEN p_found = p_expected THEN ''
+                                        ELSE p_found::text END;
             END IF;
         END $$""",
     ),
 }
+
+
+_EVENT_COLUMNS = ("request_ids", "versions", "event_ids", "types", "ats", "payloads")
+
+# An append's events, and its version check in the same statement: the main query's
+# snapshot does not see what the WITH part inserts, so max(version) is the stream's
+# last version before the append.
+_APPEND_EVENTS = """WITH inserted AS (
+    INSERT INTO rf_events (request_id, version, event_id, type, at, payload)
+    SELECT * FROM unnest(%(request_ids)s::text[], %(versions)s::integer[],
+        %(event_ids)s::text[], %(types)s::text[], %(ats)s::bigint[], %(payloads)s::text[])
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT rf_check_append(%(request_id)s, %(expected)s,
+    (SELECT coalesce(max(version), 0) FROM rf_events WHERE request_id = %(request_id)s),
+    (SELECT count(*)::integer FROM inserted), %(count)s)"""
+
+# The version check alone (an append with no events, which may still complete effects).
+_CHECK_VERSION = """SELECT rf_check_append(%(request_id)s, %(expected)s,
+    (SELECT coalesce(max(version), 0) FROM rf_events WHERE request_id = %(request_id)s),
+    0, 0)"""
 
 
 def split_url(url: str) -> tuple[str, str | None]:
@@ -230,11 +256,49 @@ class PostgresStore:
             if single:
                 yield self._db
             elif pipeline:
-                with self._db.pipeline(), self._db.transaction():
-                    yield self._db
+                yield from self._pipelined(self._db)
             else:
                 with self._db.transaction():
                     yield self._db
+
+    def _pipelined(
+        self, db: psycopg.Connection[tuple[Any, ...]]
+    ) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """The body of a pipelined transaction (see :meth:`_tx`).
+
+        BEGIN, the caller's statements and COMMIT are queued and sent together. A
+        statement's error may surface at any later statement or when the pipeline
+        syncs; the first one is kept, raised once the pipeline has closed (so psycopg
+        has no aborted pipeline to warn about on the way out), and the transaction
+        block it left open is rolled back. An exception of the caller's own queues a
+        ROLLBACK instead of the COMMIT.
+
+        A statement the server skips because an earlier one failed may be one psycopg
+        was preparing just then (it prepares a statement on its fifth use); its cache
+        would then name a statement the server never made. So callers put the
+        statement that may fail last, and BEGIN, COMMIT and ROLLBACK are never
+        prepared.
+        """
+        failure: psycopg.Error | None = None
+        try:
+            with db.pipeline():
+                try:
+                    db.execute("BEGIN", prepare=False)
+                    yield db
+                    db.execute("COMMIT", prepare=False)
+                except psycopg.Error as exc:
+                    failure = exc
+                except BaseException:
+                    db.execute("ROLLBACK", prepare=False)
+                    raise
+        except psycopg.Error as exc:
+            failure = failure or exc
+        finally:
+            if not db.broken and db.info.transaction_status != TransactionStatus.IDLE:
+                # a statement failed: the block is still open
+                db.execute("ROLLBACK", prepare=False)
+        if failure is not None:
+            raise failure
 
     # -- schema ------------------------------------------------------------------------------
 
@@ -323,40 +387,43 @@ class PostgresStore:
         rows = event_rows(request_id, events, expected_version)
         effects = outbox_rows(request_id, events)
         try:
-            # one pipeline, one round trip: BEGIN, the version check (which raises in the
-            # database when the stream has moved on), the writes and COMMIT go out
-            # together. Two writers of the same version both pass the check; the
-            # (request_id, version) key makes the second wait for the first and fail.
+            # One pipeline, one round trip: BEGIN, the writes, the events with the
+            # version check, COMMIT. The events go in with ON CONFLICT DO NOTHING, so a
+            # version someone else holds (or is writing: the key makes us wait for their
+            # commit) is skipped rather than failing mid-pipeline. In the same statement
+            # rf_check_append (schema 2) compares the stream's last version before it
+            # (the statement's snapshot does not see its own inserts) with the expected
+            # one, and the rows inserted with the events given; it raises on any
+            # difference, which rolls all of it back. It comes last because a statement
+            # after a failed one is skipped, and psycopg may be preparing it just then:
+            # its cache would name a statement the server never made.
             with self._tx(pipeline=True) as db:
-                db.execute("SELECT rf_expect_version(%s, %s)", (request_id, expected_version))
-                if completes is not None:
-                    with db.cursor() as cur:
-                        cur.executemany(
-                            "DELETE FROM rf_outbox WHERE effect_id = %s"
-                            " AND (worker = %s OR worker IS NULL)",
-                            [(effect_id, completes[1]) for effect_id in completes[0]],
-                        )
-                if not rows:
-                    return
                 with db.cursor() as cur:
-                    cur.executemany(
-                        "INSERT INTO rf_events (request_id, version, event_id, type, at, payload)"
-                        " VALUES (%s, %s, %s, %s, %s, %s)",
-                        rows,
-                    )
                     if effects:
                         cur.executemany(
                             "INSERT INTO rf_outbox (effect_id, request_id, kind, available_at)"
                             " VALUES (%s, %s, %s, %s) ON CONFLICT (effect_id) DO NOTHING",
                             effects,
                         )
-                    if summary is not None:
-                        self._write_summary(db, summary, expected_version + len(rows))
-                    if timers:
-                        self._write_timers(db, request_id, timers)
-        except pg_errors.UniqueViolation as exc:
-            # Another writer got this version (or these event ids) first.
-            raise ConcurrencyError(request_id, expected_version) from exc
+                    if completes is not None:
+                        cur.executemany(
+                            "DELETE FROM rf_outbox WHERE effect_id = %s"
+                            " AND (worker = %s OR worker IS NULL)",
+                            [(effect_id, completes[1]) for effect_id in completes[0]],
+                        )
+                if rows and summary is not None:
+                    self._write_summary(db, summary, expected_version + len(rows))
+                if rows and timers:
+                    self._write_timers(db, request_id, timers)
+                params: dict[str, Any] = {
+                    "request_id": request_id,
+                    "expected": expected_version,
+                    "count": len(rows),
+                }
+                if rows:
+                    columns = map(list, zip(*rows, strict=True))
+                    params.update(zip(_EVENT_COLUMNS, columns, strict=True))
+                db.execute(_APPEND_EVENTS if rows else _CHECK_VERSION, params)
         except psycopg.Error as exc:
             if exc.sqlstate != _STALE_VERSION:
                 raise
