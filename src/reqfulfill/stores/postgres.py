@@ -144,11 +144,12 @@ _EVENT_COLUMNS = ("request_ids", "versions", "event_ids", "types", "ats", "paylo
 
 # An append's events, and its version check in the same statement: the main query's
 # snapshot does not see what the WITH part inserts, so max(version) is the stream's
-# last version before the append.
+# last version before the append. The arrays go in binary (%b): the text form would
+# quote every JSON payload's quotes.
 _APPEND_EVENTS = """WITH inserted AS (
     INSERT INTO rf_events (request_id, version, event_id, type, at, payload)
-    SELECT * FROM unnest(%(request_ids)s::text[], %(versions)s::integer[],
-        %(event_ids)s::text[], %(types)s::text[], %(ats)s::bigint[], %(payloads)s::text[])
+    SELECT * FROM unnest(%(request_ids)b::text[], %(versions)b::integer[],
+        %(event_ids)b::text[], %(types)b::text[], %(ats)b::bigint[], %(payloads)b::text[])
     ON CONFLICT DO NOTHING
     RETURNING 1
 )
