@@ -2,7 +2,9 @@
 
 * ``password-reset`` -- the demo catalog's ``password-reset`` item (no
   approval, one manual task): ``submit`` -> ``complete_task`` -> ``close``,
-  one request after the other (11 events, 3 appends per request);
+  then the worker sends the two notifications (fulfilled, closed) and records
+  their delivery; one request after the other (13 events, 4 appends per
+  request);
 * ``phone-worker`` -- the reference scenario's phone (``iphone-15``) through
   the worker with a :class:`~reqfulfill.testing.FakeSupplier` that delivers
   on the first poll: submit, approve, claim, the worker places the order and
@@ -59,6 +61,10 @@ RESET_EVENTS = [
     "RequestClosed",
     "NotificationRequested",
 ]
+"""The password reset's events before the worker runs (``play_reset`` without one)."""
+
+RESET_EVENTS_SENT = [*RESET_EVENTS, "RequesterNotified", "RequesterNotified"]
+"""... and after the worker delivered both notifications to the requester."""
 
 
 # -- shared helpers ----------------------------------------------------------------------
@@ -152,20 +158,27 @@ def reset_service(url: str) -> FulfillmentService:
     )
 
 
-def play_reset(service: FulfillmentService) -> str:
-    """One password reset, submitted to closed; returns its id."""
+def play_reset(service: FulfillmentService, worker: Worker | None = None) -> str:
+    """One password reset, submitted to closed, and with ``worker`` its notifications
+    sent; returns its id."""
     request = service.submit(demo_requester(), "password-reset", Channel.PORTAL)
     service.complete_task(request.id, "reset", AGENT)
     service.close(request.id, AGENT)
+    if worker is not None:
+        worker.run_pending()
     return request.id
 
 
-def check_reset(service: FulfillmentService) -> None:
-    rid = play_reset(service)
+def check_reset(service: FulfillmentService, worker: Worker) -> None:
+    rid = play_reset(service, worker)
     state = service.get(rid)
     types = [e.type for e in service.history(rid)]
-    if state.state is not RequestState.CLOSED or types != RESET_EVENTS:
+    if state.state is not RequestState.CLOSED or types != RESET_EVENTS_SENT:
         raise AssertionError(f"password reset ended {state.state}: {types}")
+    if state.pending_notifications or service.store.claim_effects(
+        START + timedelta(days=365), worker="check", lease=timedelta(seconds=1)
+    ):
+        raise AssertionError("password reset: notifications left unsent")
 
 
 def phone_service(url: str) -> tuple[FulfillmentService, FixedClock, Worker]:
@@ -226,20 +239,21 @@ def run(quick: bool = False, *, counts: dict[str, int] | None = None) -> list[di
     )
     rows: list[dict[str, Any]] = []
     with store_urls(quick) as urls:
-        resets: dict[str, FulfillmentService] = {}
+        resets: dict[str, tuple[FulfillmentService, Worker]] = {}
         phones: dict[str, tuple[FulfillmentService, FixedClock, Worker]] = {}
         for impl, make in urls:
-            resets[impl] = reset_service(make())
-            check_reset(resets[impl])
+            service = reset_service(make())
+            resets[impl] = (service, Worker(service, seed=1))
+            check_reset(*resets[impl])
             phones[impl] = phone_service(make())
             check_phones(*phones[impl])
         times: dict[tuple[str, str], list[float]] = {}
         for _ in range(rounds):
             for impl, _make in urls:
                 n = per_round[impl]
-                svc = resets[impl]
+                reset = resets[impl]
                 times.setdefault(("password-reset", impl), []).append(
-                    _time(lambda svc=svc, n=n: [play_reset(svc) for _ in range(n)], n)
+                    _time(lambda reset=reset, n=n: [play_reset(*reset) for _ in range(n)], n)
                 )
                 m = max(2, n // 5)
                 ph = phones[impl]
@@ -252,7 +266,7 @@ def run(quick: bool = False, *, counts: dict[str, int] | None = None) -> list[di
                 values = times[flow, impl]
                 size = per_round[impl] if flow == "password-reset" else max(2, per_round[impl] // 5)
                 rows.append(row(flow, size, impl, values, base / statistics.median(values)))
-        for svc in resets.values():
+        for svc, _worker in resets.values():
             svc.store.close()
         for svc, _clock, _worker in phones.values():
             svc.store.close()
