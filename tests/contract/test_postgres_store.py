@@ -224,3 +224,47 @@ def test_refused_appends_leave_the_connection_clean(
         assert [e.event_id for e in store.load("R-1")] == [f"R-1/{n}" for n in range(1, 14)]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("option", "expected"), [("", "off"), ("&outcome_commit=on", "on")])
+def test_outcome_commit_from_the_url(pg_url: str, option: str, expected: str) -> None:
+    store = PostgresStore.from_url(pg_url + option)
+    try:
+        assert store.outcome_commit == expected
+        store.append("R-1", [_event("R-1", 1)], 0)  # libpq never saw the parameter
+    finally:
+        store.close()
+
+
+def test_an_unknown_outcome_commit_is_refused(pg_url: str) -> None:
+    with pytest.raises(ValidationError, match="outcome_commit") as refused:
+        PostgresStore.from_url(pg_url + "&outcome_commit=sometimes")
+    assert refused.value.problems[0].value == "sometimes"
+
+
+@pytest.mark.parametrize("setting", ["off", "on"])
+def test_only_outcomes_relax_the_commit(
+    pg_url: str, setting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PostgresStore.from_url(pg_url + f"&outcome_commit={setting}")
+    sent: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def spy(self, query, *args, **kw):  # type: ignore[no-untyped-def]
+        sent.append(str(query))
+        return execute(self, query, *args, **kw)
+
+    try:
+        store.append("R-1", [_event("R-1", 1)], 0)
+        monkeypatch.setattr(psycopg.Connection, "execute", spy)
+        store.append("R-1", [_event("R-1", 2)], 1)
+        plain = list(sent)
+        sent.clear()
+        store.append_and_complete("R-1", [_event("R-1", 3)], 2, effect_ids=["R-1/1"], worker="w")
+        relaxed = [q for q in sent if "synchronous_commit" in q]
+        assert not [q for q in plain if "synchronous_commit" in q]
+        assert relaxed == (["SET LOCAL synchronous_commit = off"] if setting == "off" else [])
+        assert [e.event_id for e in store.load("R-1")] == ["R-1/1", "R-1/2", "R-1/3"]
+    finally:
+        monkeypatch.undo()
+        store.close()

@@ -188,6 +188,28 @@ def split_url(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=urlencode(kept))), schema
 
 
+# ``outcome_commit``: how a worker's outcome transaction (``append_and_complete``)
+# commits; one literal statement per value of PostgreSQL's synchronous_commit.
+_OUTCOME_COMMIT: dict[str, str | None] = {
+    "on": None,  # the server's setting, like every other transaction
+    "off": "SET LOCAL synchronous_commit = off",
+    "local": "SET LOCAL synchronous_commit = local",
+    "remote_write": "SET LOCAL synchronous_commit = remote_write",
+    "remote_apply": "SET LOCAL synchronous_commit = remote_apply",
+}
+
+
+def _take_option(url: str, name: str) -> tuple[str, str | None]:
+    """``url`` without the query parameter ``name``, and that parameter's value."""
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    values = [value for key, value in pairs if key == name]
+    if not values:
+        return url, None
+    kept = [(key, value) for key, value in pairs if key != name]
+    return urlunsplit(parts._replace(query=urlencode(kept))), values[-1]
+
+
 def _lock_key(text: str) -> int:
     """A stable signed 32-bit key for an advisory lock (the same in every process)."""
     value = zlib.crc32(text.encode("utf-8"))
@@ -207,6 +229,13 @@ class PostgresStore:
     :param migrate: run :meth:`upgrade` now (the default). With ``False`` the
         schema must already be at :data:`SCHEMA_VERSION` (``reqfulfill db upgrade``).
     :param connect_timeout: seconds to wait for the server when connecting.
+    :param outcome_commit: ``synchronous_commit`` for the transactions that store an
+        effect's outcome and take it off the outbox (:meth:`append_and_complete`).
+        The default ``"off"`` does not wait for the WAL flush: a database crash can
+        lose the last outcomes (a fraction of a second's worth), and their effects
+        then run again with the same idempotency key, exactly as after a worker
+        crash. Every other write waits as the server is configured. ``"on"`` makes
+        outcomes wait too. URL parameter: ``?outcome_commit=on``.
     """
 
     def __init__(
@@ -216,9 +245,17 @@ class PostgresStore:
         schema: str | None = None,
         migrate: bool = True,
         connect_timeout: int = 10,
+        outcome_commit: str = "off",
     ) -> None:
+        if outcome_commit not in _OUTCOME_COMMIT:
+            raise ValidationError.single(
+                "outcome_commit",
+                outcome_commit,
+                "expected one of " + ", ".join(repr(v) for v in _OUTCOME_COMMIT),
+            )
         self.dsn = dsn
         self.schema = schema
+        self.outcome_commit = outcome_commit
         self._connect_timeout = connect_timeout
         self._lock = threading.RLock()
         self._closed = False
@@ -228,9 +265,11 @@ class PostgresStore:
 
     @classmethod
     def from_url(cls, url: str, *, migrate: bool = True) -> PostgresStore:
-        """Open the store a ``postgresql://`` URL names (``?schema=NAME`` selects a schema)."""
+        """Open the store a ``postgresql://`` URL names (``?schema=NAME`` selects a schema,
+        ``?outcome_commit=on`` makes outcomes wait for the WAL flush)."""
+        url, outcome_commit = _take_option(url, "outcome_commit")
         dsn, schema = split_url(url)
-        return cls(dsn, schema=schema, migrate=migrate)
+        return cls(dsn, schema=schema, migrate=migrate, outcome_commit=outcome_commit or "off")
 
     # -- connection and transactions -----------------------------------------------------
 
@@ -399,6 +438,9 @@ class PostgresStore:
             # after a failed one is skipped, and psycopg may be preparing it just then:
             # its cache would name a statement the server never made.
             with self._tx(pipeline=True) as db:
+                setting = _OUTCOME_COMMIT[self.outcome_commit]
+                if completes is not None and setting is not None:
+                    db.execute(setting, prepare=False)  # an outcome: see outcome_commit
                 with db.cursor() as cur:
                     if effects:
                         cur.executemany(
