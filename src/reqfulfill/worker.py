@@ -19,8 +19,6 @@ from datetime import timedelta
 from types import FrameType
 from typing import Any
 
-import attrs
-
 from reqfulfill import lifecycle
 from reqfulfill.model import events as ev
 from reqfulfill.model.enums import OrderStatus, RequestState, TaskKind, TaskState
@@ -295,7 +293,7 @@ class Worker:
         if isinstance(effect, ev.NotificationRequested):
             if key in state.settled:
                 return None
-            note = attrs.evolve(effect.notification, key=key)
+            note = lifecycle._replace(effect.notification, key=key)
             plugins.notify(plugins.render_notification(note, state))
             return lifecycle.NotificationDelivered(actor="worker", effect_id=key)
         if isinstance(effect, ev.SupplierOrderRequested):

@@ -153,7 +153,16 @@ class MemoryStore:
             )[:limit]
             claimed = []
             for entry in due:
-                leased = attrs.evolve(entry, lease_until=now + lease, worker=worker)
+                leased = OutboxEntry(
+                    effect_id=entry.effect_id,
+                    request_id=entry.request_id,
+                    kind=entry.kind,
+                    attempts=entry.attempts,
+                    available_at=entry.available_at,
+                    lease_until=now + lease,
+                    worker=worker,
+                    last_error=entry.last_error,
+                )
                 self._outbox[entry.effect_id] = leased
                 claimed.append(leased)
             return claimed
