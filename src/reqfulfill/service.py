@@ -39,7 +39,7 @@ from reqfulfill.model.enums import (
     Urgency,
 )
 from reqfulfill.model.errors import ConcurrencyError, NotFoundError, Problem, ValidationError
-from reqfulfill.model.events import Event
+from reqfulfill.model.events import Event, RequestAssigned
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.plugins import PluginHost, get_plugin_manager
 from reqfulfill.stores import RequestSummary, Store
@@ -142,7 +142,13 @@ class _Directory:
         )
 
     def assigned_count(self, group_id: str) -> int:
-        return sum(1 for s in self._service.store.query(group=group_id) if s.agent is not None)
+        # the group's requests held by an agent, counted from the store once per service;
+        # after that the service advances the count with each round-robin pick it stores
+        turns = self._service._turns
+        if group_id not in turns:
+            store = self._service.store
+            turns[group_id] = sum(1 for s in store.query(group=group_id) if s.agent is not None)
+        return turns[group_id]
 
 
 class FulfillmentService:
@@ -208,6 +214,9 @@ class FulfillmentService:
         self._states: dict[str, tuple[ServiceRequest, Event]] = {}
         # the catalog's group members, sorted (used while no plugin adds members)
         self._catalog_members: tuple[Catalog | None, dict[str, tuple[str, ...]]] = (None, {})
+        # group -> round-robin turn: counted from the store on first use, then advanced
+        # by this service's round-robin assignments (not a query per assignment)
+        self._turns: dict[str, int] = {}
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -410,6 +419,8 @@ class FulfillmentService:
                     time.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
                 continue
             self._remember(after, events[-1])
+            if self._turns:
+                self._advance_turns(events)
             # no observer (the usual case): skip pluggy's call per event; asked per
             # command, so a plugin registered on ``plugins.pm`` later is still told
             if self.plugins.pm.hook.reqfulfill_on_event.get_hookimpls():
@@ -451,6 +462,16 @@ class FulfillmentService:
         self.store.append(request_id, events, expected, summary=summary, timers=timers)
         for effect_id in effect_ids:
             self.store.complete_effect(effect_id, worker=worker)
+
+    def _advance_turns(self, events: Iterable[Event]) -> None:
+        for event in events:
+            if (
+                isinstance(event, RequestAssigned)
+                and event.strategy == "round_robin"
+                and event.agent is not None
+                and event.group in self._turns
+            ):
+                self._turns[event.group] += 1
 
     def _cached(self, request_id: str) -> ServiceRequest | None:
         known = self._states.get(request_id)

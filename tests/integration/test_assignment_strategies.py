@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from reqfulfill import Channel, FixedClock, FulfillmentService, hookimpl
 from reqfulfill.model import events as ev
 from reqfulfill.rules import Rules
@@ -52,6 +54,36 @@ def test_round_robin_takes_turns(clock: FixedClock) -> None:
     assigned = next(e for e in svc.history(rid) if isinstance(e, ev.RequestAssigned))
     assert assigned.rule == "resets to the desk"
     assert assigned.strategy == "round_robin"
+
+
+def test_round_robin_counts_the_group_once_then_keeps_its_own_turn(
+    clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = service(clock, "round_robin")
+    queries: list[dict[str, object]] = []
+    query = svc.store.query
+
+    def counting(**filters: object) -> object:
+        queries.append(filters)
+        return query(**filters)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(svc.store, "query", counting)
+    agents = [svc.get(submit(svc, clock)).agent for _ in range(5)]
+    assert agents == ["sam.agent", "tia.agent"] * 2 + ["sam.agent"]
+    # one count of the group's assignments, not one per assignment
+    assert queries == [{"group": "service-desk"}]
+    # a service that starts later on the same store counts from what is stored
+    later = FulfillmentService(
+        demo_catalog(),
+        rules=rules("round_robin"),
+        store=svc.store,
+        clock=clock,
+        load_entrypoints=False,
+    )
+    assert [later.get(submit(later, clock)).agent for _ in range(2)] == [
+        "tia.agent",
+        "sam.agent",
+    ]
 
 
 def test_least_loaded_prefers_the_agent_with_less_open_work(clock: FixedClock) -> None:
