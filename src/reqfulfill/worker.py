@@ -210,7 +210,7 @@ class Worker:
                 effect = events.get(entry.effect_id)
                 if state is None or effect is None:
                     log.error("effect %s has no event; dropping it", entry.effect_id)
-                    self.service.store.complete_effect(entry.effect_id, worker=self.name)
+                    self._complete(entry)
                     continue
                 self._run_effect(entry, effect, current)
                 current = None  # the effect may have changed the request: the next one reads it
@@ -242,7 +242,7 @@ class Worker:
                 self._failed(entry, exc)
                 continue
             if command is None:
-                self.service.store.complete_effect(entry.effect_id, worker=self.name)
+                self._complete(entry)
             else:
                 sent.append((entry, command))
         if not sent:
@@ -254,6 +254,14 @@ class Worker:
         except Exception as exc:
             for entry, _command in sent:
                 self._failed(entry, exc)
+
+    def _complete(self, entry: OutboxEntry) -> None:
+        """Take an effect with nothing to record off the outbox; a store error makes it
+        a failed attempt like any other (retried later), not the end of the run."""
+        try:
+            self.service.store.complete_effect(entry.effect_id, worker=self.name)
+        except Exception as exc:
+            self._failed(entry, exc)
 
     def _failed(self, entry: OutboxEntry, exc: Exception) -> None:
         """An attempt at ``entry`` raised ``exc``: retry it later, or give up on it."""

@@ -224,3 +224,33 @@ def test_refresh_timers_still_deletes_a_fired_timer(clock: FixedClock) -> None:
     store.inner.set_timers(rid, {"close": clock.now()})  # as if left behind
     service.refresh_timers(rid)
     assert store.inner.due_timers(clock.now() + timedelta(days=30)) == []
+
+
+def test_a_store_error_on_completion_is_a_failed_attempt_not_a_crash(clock: FixedClock) -> None:
+    # without append_and_complete, deliveries are appended and then completed. The first
+    # completion fails: the run goes on and both effects wait for a retry. The retry
+    # finds them settled and only takes them off the outbox; one of those completions
+    # fails too, and that effect is retried once more instead of ending the run.
+    store, inbox = Recording(complete_in_append=False), Inbox()
+    service, rid = reset(clock, store, inbox)
+    failures = iter([OSError("disk full"), OSError("disk full again")])
+
+    def flaky(effect_id: str, *, worker: str) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        store.inner.complete_effect(effect_id, worker=worker)
+
+    store.complete_effect = flaky  # type: ignore[method-assign]
+    worker = Worker(service)
+    worker.run_pending()  # must not raise
+    assert len(delivered(service, rid)) == 2
+    assert sorted(e.attempts for e in store.inner.outbox()) == [1, 1]
+    clock.advance(timedelta(hours=2))
+    worker.run_pending()  # must not raise either
+    assert [e.attempts for e in store.inner.outbox()] == [2]
+    clock.advance(timedelta(hours=2))
+    worker.run_pending()
+    assert store.inner.outbox() == []
+    assert len(inbox.got) == 2  # settled: never sent again
+    assert len(delivered(service, rid)) == 2

@@ -63,6 +63,10 @@ _LOCK_NAMESPACE = 0x7266
 # class of our own: "RF"), mapped to ConcurrencyError.
 _STALE_VERSION = "RF409"
 
+# SQLSTATEs after which an append wrote nothing and may be decided again:
+# serialization_failure, deadlock_detected, lock_not_available.
+_TRANSIENT = frozenset({"40001", "40P01", "55P03"})
+
 # Migration steps by the version they lead to. Never edit a released step: add one.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -310,14 +314,15 @@ class PostgresStore:
         statement's error may surface at any later statement or when the pipeline
         syncs; the first one is kept, raised once the pipeline has closed (so psycopg
         has no aborted pipeline to warn about on the way out), and the transaction
-        block it left open is rolled back. An exception of the caller's own queues a
-        ROLLBACK instead of the COMMIT.
+        block it left open is rolled back. An exception of the caller's own leaves
+        the COMMIT unsent, and the block is rolled back the same way.
 
         A statement the server skips because an earlier one failed may be one psycopg
-        was preparing just then (it prepares a statement on its fifth use); its cache
-        would then name a statement the server never made. So callers put the
-        statement that may fail last, and BEGIN, COMMIT and ROLLBACK are never
-        prepared.
+        was preparing just then (it prepares a statement on its sixth use); its cache
+        would then name a statement the server never made. So BEGIN and COMMIT are
+        never prepared, callers put the statement that is expected to fail (the
+        version check) last, and any failure ends with ``Connection.rollback()``,
+        which clears psycopg's cache of prepared statements.
         """
         failure: psycopg.Error | None = None
         try:
@@ -328,15 +333,14 @@ class PostgresStore:
                     db.execute("COMMIT", prepare=False)
                 except psycopg.Error as exc:
                     failure = exc
-                except BaseException:
-                    db.execute("ROLLBACK", prepare=False)
-                    raise
         except psycopg.Error as exc:
             failure = failure or exc
         finally:
             if not db.broken and db.info.transaction_status != TransactionStatus.IDLE:
-                # a statement failed: the block is still open
-                db.execute("ROLLBACK", prepare=False)
+                # a statement failed or the caller raised: the block is still open.
+                # rollback() also makes psycopg forget its prepared statements (and
+                # deallocate them), one of which the server may have skipped
+                db.rollback()
         if failure is not None:
             raise failure
 
@@ -468,6 +472,10 @@ class PostgresStore:
                     params.update(zip(_EVENT_COLUMNS, columns, strict=True))
                 db.execute(_APPEND_EVENTS if rows else _CHECK_VERSION, params)
         except psycopg.Error as exc:
+            if exc.sqlstate in _TRANSIENT:
+                # a deadlock, serialization failure or lock timeout: nothing was written,
+                # and deciding again on fresh state is the right answer
+                raise ConcurrencyError(request_id, expected_version) from exc
             if exc.sqlstate != _STALE_VERSION:
                 raise
             detail = exc.diag.message_detail
@@ -511,7 +519,9 @@ class PostgresStore:
         request_id: str,
         timers: Mapping[str, datetime | None],
     ) -> None:
-        for key, due in timers.items():
+        # keys in one order everywhere: two transactions writing the same request's
+        # timers (an append, a worker's refresh) lock their rows in the same order
+        for key, due in sorted(timers.items()):
             if due is None:
                 db.execute(
                     "DELETE FROM rf_timers WHERE request_id = %s AND key = %s", (request_id, key)

@@ -253,7 +253,7 @@ class SQLiteStore:
     def _write_timers(
         self, db: sqlite3.Connection, request_id: str, timers: Mapping[str, datetime | None]
     ) -> None:
-        for key, due in timers.items():
+        for key, due in sorted(timers.items()):  # one order everywhere, as in PostgreSQL
             if due is None:
                 db.execute(
                     "DELETE FROM rf_timers WHERE request_id = ? AND key = ?", (request_id, key)

@@ -704,6 +704,22 @@ class StoreContract:
         assert [c.effect_id for c in claimed] == [effect_id]
         assert store.due_timers(later) == []
 
+    def test_append_and_complete_without_events_checks_the_version_and_completes(
+        self, store: Store
+    ) -> None:
+        both = self._append_and_complete(store)
+        request_id = _new_id()
+        store.append(request_id, [_notification(request_id, 1), _notification(request_id, 2)], 0)
+        lease = timedelta(minutes=5)
+        assert len(store.claim_effects(T0, worker="w1", lease=lease)) == 2
+        with pytest.raises(ConcurrencyError):
+            both(request_id, [], 1, effect_ids=[f"{request_id}/1"], worker="w1")
+        both(request_id, [], 2, effect_ids=[f"{request_id}/1"], worker="w1")
+        assert len(store.load(request_id)) == 2
+        later = T0 + timedelta(days=1)
+        claimed = store.claim_effects(later, worker="w2", lease=lease)
+        assert [c.effect_id for c in claimed] == [f"{request_id}/2"]
+
     def test_append_and_complete_leaves_an_effect_another_worker_reclaimed(
         self, store: Store
     ) -> None:
