@@ -404,8 +404,7 @@ class FulfillmentService:
             if not events:
                 assert state is not None
                 if completes is not None:
-                    for effect_id in completes[0]:
-                        self.store.complete_effect(effect_id, worker=completes[1])
+                    self._complete_effects(*completes)
                 return state
             assert after is not None
             try:
@@ -460,6 +459,9 @@ class FulfillmentService:
             )
             return
         self.store.append(request_id, events, expected, summary=summary, timers=timers)
+        self._complete_effects(effect_ids, worker)
+
+    def _complete_effects(self, effect_ids: Sequence[str], worker: str) -> None:
         for effect_id in effect_ids:
             self.store.complete_effect(effect_id, worker=worker)
 
