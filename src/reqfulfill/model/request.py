@@ -110,6 +110,15 @@ class Task:
         """Done or skipped."""
         return self.state.finished
 
+    @property
+    def order_open(self) -> bool:
+        """True while this task's supplier order is requested or placed and has not
+        reached a final status (delivered, failed, cancelled): the order that a
+        cancellation, a skip or a restart must cancel at the supplier."""
+        if self.kind is not TaskKind.SUPPLIER_ORDER or self.order_effect is None:
+            return False
+        return self.order_status is None or not self.order_status.final
+
 
 @attrs.frozen
 class ServiceRequest:
