@@ -96,12 +96,17 @@ class Timer:
 class Store(Protocol):
     """An event store with an outbox and timers, for one set of requests.
 
-    Guarantees every implementation gives (the contract kit checks them):
+    Guarantees every implementation gives (the contract kit,
+    :class:`reqfulfill.testing.contracts.StoreContract`, checks each method):
 
     - ``append`` is atomic: all events, the summary, the outbox entries for the
       events with ``effect = True`` and the timers are written, or nothing is.
       A stale ``expected_version`` raises ``ConcurrencyError`` and writes nothing.
-    - ``load`` returns the stream in order (``[]`` for an unknown request).
+    - ``append_and_complete`` is an ``append`` and the completion of outbox
+      entries in the same transaction (the worker records effects' outcomes with it).
+    - ``load`` returns the stream in order (``[]`` for an unknown request);
+      ``load_after`` the part of it after a version (the service reads only the
+      events it has not folded yet).
     - an outbox entry is claimed by at most one worker while its lease lasts.
     """
 
@@ -117,8 +122,32 @@ class Store(Protocol):
         """Append ``events`` after version ``expected_version`` (0 for a new request)."""
         ...
 
+    def append_and_complete(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        effect_ids: Sequence[str],
+        worker: str,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> None:
+        """:meth:`append`, and :meth:`complete_effect` of each of ``effect_ids`` for
+        ``worker``, in one transaction: a stale ``expected_version`` raises
+        ``ConcurrencyError`` and neither writes the events nor completes an effect.
+        With no events it still checks ``expected_version``, then completes the
+        effects. An effect another worker has claimed since stays with that worker."""
+        ...
+
     def load(self, request_id: str) -> list[Event]:
         """The request's events in order; ``[]`` if it has none."""
+        ...
+
+    def load_after(self, request_id: str, version: int) -> list[Event]:
+        """The request's events after the first ``version`` ones, in order (all of them
+        for ``version <= 0``; ``[]`` for an unknown request or when there are none
+        after). A fresh list each call."""
         ...
 
     def query(

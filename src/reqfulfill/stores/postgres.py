@@ -445,19 +445,7 @@ class PostgresStore:
                 setting = _OUTCOME_COMMIT[self.outcome_commit]
                 if completes is not None and setting is not None:
                     db.execute(setting, prepare=False)  # an outcome: see outcome_commit
-                with db.cursor() as cur:
-                    if effects:
-                        cur.executemany(
-                            "INSERT INTO rf_outbox (effect_id, request_id, kind, available_at)"
-                            " VALUES (%s, %s, %s, %s) ON CONFLICT (effect_id) DO NOTHING",
-                            effects,
-                        )
-                    if completes is not None:
-                        cur.executemany(
-                            "DELETE FROM rf_outbox WHERE effect_id = %s"
-                            " AND (worker = %s OR worker IS NULL)",
-                            [(effect_id, completes[1]) for effect_id in completes[0]],
-                        )
+                self._write_outbox(db, effects, completes)
                 if rows and summary is not None:
                     self._write_summary(db, summary, expected_version + len(rows))
                 if rows and timers:
@@ -481,6 +469,28 @@ class PostgresStore:
             detail = exc.diag.message_detail
             found = int(detail) if detail is not None and detail.isdigit() else None
             raise ConcurrencyError(request_id, expected_version, found) from None
+
+    def _write_outbox(
+        self,
+        db: psycopg.Connection[tuple[Any, ...]],
+        effects: list[tuple[str, str, str, int]],
+        completes: tuple[Sequence[str], str] | None,
+    ) -> None:
+        """Queue an append's outbox rows and, with ``completes`` (effect ids, worker),
+        the deletion of the entries whose outcomes it records."""
+        with db.cursor() as cur:
+            if effects:
+                cur.executemany(
+                    "INSERT INTO rf_outbox (effect_id, request_id, kind, available_at)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (effect_id) DO NOTHING",
+                    effects,
+                )
+            if completes is not None:
+                cur.executemany(
+                    "DELETE FROM rf_outbox WHERE effect_id = %s"
+                    " AND (worker = %s OR worker IS NULL)",
+                    [(effect_id, completes[1]) for effect_id in completes[0]],
+                )
 
     def _write_summary(
         self, db: psycopg.Connection[tuple[Any, ...]], s: RequestSummary, version: int
