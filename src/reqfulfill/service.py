@@ -19,29 +19,22 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import attrs
+from typing import TYPE_CHECKING, Any, cast
 
 from reqfulfill import lifecycle
 from reqfulfill.clock import Clock, SystemClock
+from reqfulfill.directory import DirectoryMemory, ServiceDirectory
 from reqfulfill.feedback import FeedbackPolicy
 from reqfulfill.lifecycle import Command, Context
-from reqfulfill.metrics import MetricsRow, metrics_rows, request_facts
+from reqfulfill.metrics import GroupBy, MetricsRow, metrics_rows, request_facts
 from reqfulfill.model.catalog import Catalog, Requester
-from reqfulfill.model.enums import (
-    Channel,
-    Impact,
-    OrderStatus,
-    RequestState,
-    TaskKind,
-    TaskState,
-    Urgency,
-)
+from reqfulfill.model.enums import Channel, Impact, OrderStatus, RequestState, Urgency
 from reqfulfill.model.errors import ConcurrencyError, NotFoundError, Problem, ValidationError
-from reqfulfill.model.events import Event, RequestAssigned
+from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.plugins import PluginHost, get_plugin_manager
+from reqfulfill.progress import Progress, progress_of
+from reqfulfill.schedule import current_timers, timer_changes
 from reqfulfill.stores import RequestSummary, Store
 
 if TYPE_CHECKING:
@@ -71,84 +64,6 @@ def default_store_url() -> str:
         return url
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return "sqlite:///" + str(Path(base) / "reqfulfill" / "reqfulfill.db")
-
-
-@attrs.frozen
-class Progress:
-    """What a requester may see of their request."""
-
-    request_id: str
-    state: str
-    summary: str
-    done: tuple[str, ...]
-    open: tuple[str, ...]
-    waiting_on: str | None
-    expected_by: datetime | None
-
-
-_STATE_WORDS = {
-    RequestState.SUBMITTED: "received",
-    RequestState.AWAITING_APPROVAL: "waiting for approval",
-    RequestState.REJECTED: "rejected",
-    RequestState.APPROVED: "approved",
-    RequestState.TRIAGE: "being reviewed by the service desk",
-    RequestState.IN_FULFILLMENT: "being worked on",
-    RequestState.WAITING: "on hold",
-    RequestState.FULFILLED: "done, about to be closed",
-    RequestState.CLOSED: "closed",
-    RequestState.CANCELLED: "cancelled",
-}
-
-
-class _Directory:
-    """The directory snapshot for one decision: catalog members, hook members,
-    availability from the hook, open work counted from the store (lazily)."""
-
-    def __init__(self, service: FulfillmentService, at: datetime) -> None:
-        self._service = service
-        self._at = at
-        self._members: dict[str, tuple[str, ...]] = {}
-
-    def members(self, group_id: str) -> tuple[str, ...]:
-        if group_id not in self._members:
-            service = self._service
-            catalog = service.catalog
-            if not service.plugins.pm.hook.reqfulfill_group_members.get_hookimpls():
-                # no plugin adds members (asked per decision): the catalog's alone, the
-                # same for every decision on this catalog, so sorted once per service
-                known = service._catalog_members
-                if known[0] is not catalog:
-                    known = service._catalog_members = (catalog, {})
-                members = known[1].get(group_id)
-                if members is None:
-                    group = catalog.group(group_id) if catalog.has_group(group_id) else None
-                    members = tuple(sorted(set(group.members) if group is not None else ()))
-                    known[1][group_id] = members
-                self._members[group_id] = members
-                return members
-            base = set(catalog.group(group_id).members) if catalog.has_group(group_id) else set()
-            base |= service.plugins.group_members(group_id)
-            self._members[group_id] = tuple(sorted(base))
-        return self._members[group_id]
-
-    def available(self, agent_id: str) -> bool:
-        return self._service.plugins.agent_available(agent_id, self._at)
-
-    def open_work(self, agent_id: str) -> int:
-        store = self._service.store
-        return sum(
-            len(store.query(agent=agent_id, state=s.value))
-            for s in (RequestState.TRIAGE, RequestState.IN_FULFILLMENT, RequestState.WAITING)
-        )
-
-    def assigned_count(self, group_id: str) -> int:
-        # the group's requests held by an agent, counted from the store once per service;
-        # after that the service advances the count with each round-robin pick it stores
-        turns = self._service._turns
-        if group_id not in turns:
-            store = self._service.store
-            turns[group_id] = sum(1 for s in store.query(group=group_id) if s.agent is not None)
-        return turns[group_id]
 
 
 class FulfillmentService:
@@ -212,11 +127,8 @@ class FulfillmentService:
         self._new_id = id_factory or (lambda: "REQ-" + uuid.uuid4().hex[:12].upper())
         # request id -> (state, the last event folded into it), most recent last
         self._states: dict[str, tuple[ServiceRequest, Event]] = {}
-        # the catalog's group members, sorted (used while no plugin adds members)
-        self._catalog_members: tuple[Catalog | None, dict[str, tuple[str, ...]]] = (None, {})
-        # group -> round-robin turn: counted from the store on first use, then advanced
-        # by this service's round-robin assignments (not a query per assignment)
-        self._turns: dict[str, int] = {}
+        # sorted catalog members and round-robin counts, kept between decisions
+        self._directory = DirectoryMemory()
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -251,7 +163,9 @@ class FulfillmentService:
             now=now,
             rules=self.rules,
             sla=self.sla,
-            directory=_Directory(self, now),
+            directory=ServiceDirectory(
+                self.catalog, self.plugins, self.store, now, self._directory
+            ),
             approvers=approvers,
             feedback=self.feedback,
             survey=survey,
@@ -269,13 +183,14 @@ class FulfillmentService:
 
     def _load(self, request_id: str) -> ServiceRequest:
         known = self._states.get(request_id)
-        load_after = getattr(self.store, "load_after", None)
-        if known is not None and load_after is not None:
-            # read (and decode) only the cached state's last event and what came after;
-            # another process may have written since, or the stream may differ
-            # altogether (a store wiped and refilled): then the last event differs
+        if known is not None:
+            # A stream only grows, so a state folded earlier is still the fold of the
+            # stream's first ``version`` events: read (and decode) only its last event
+            # and what came after. Another process may have written since, or the
+            # stream may differ altogether (a store wiped and refilled): then the
+            # last event differs, and the whole stream is read again.
             state, last = known
-            tail = load_after(request_id, state.version - 1)
+            tail = self.store.load_after(request_id, state.version - 1)
             if tail and tail[0] == last:
                 for event in tail[1:]:
                     state = lifecycle.evolve(state, event)
@@ -284,15 +199,6 @@ class FulfillmentService:
         events = self.store.load(request_id)
         if not events:
             raise NotFoundError("request", request_id)
-        # A stream only grows, so a state folded earlier is still the fold of the
-        # stream's first ``version`` events: fold only what came after it.
-        if known is not None:
-            state, last = known
-            if state.version <= len(events) and events[state.version - 1] == last:
-                for event in events[state.version :]:
-                    state = lifecycle.evolve(state, event)
-                self._remember(state, events[-1])
-                return state
         state = lifecycle.replay(events)
         self._remember(state, events[-1])
         return state
@@ -306,53 +212,6 @@ class FulfillmentService:
                 del states[next(iter(states))]
         states[state.id] = (state, last)
 
-    def _close_at(self, state: ServiceRequest) -> datetime | None:
-        if state.state is RequestState.FULFILLED and state.fulfilled_at is not None:
-            if state.delivery_confirmed:
-                return state.fulfilled_at
-            if self.close_after is not None:
-                return state.fulfilled_at + self.close_after
-        return None
-
-    def _timers(self, before: ServiceRequest | None, after: ServiceRequest) -> dict[str, Any]:
-        """The timers an append sets (a time) or deletes (``None``).
-
-        A timer that is unset both before and after the append is left out: the append
-        that produced ``before`` deleted it already (or it never existed), so writing
-        the deletion again would only cost statements. A timer with a time is always
-        written, which re-arms one a failed timer run deleted.
-        """
-        timers: dict[str, datetime | None] = {}
-        if self.sla is not None:
-            due = lifecycle.next_sla_deadline(after, self.sla)
-            if due is not None or (
-                before is not None and lifecycle.next_sla_deadline(before, self.sla) is not None
-            ):
-                timers["sla"] = due
-        close_at = self._close_at(after)
-        if close_at is not None or (before is not None and self._close_at(before) is not None):
-            timers["close"] = close_at
-        open_orders = [
-            t
-            for t in after.plan
-            if t.kind is TaskKind.SUPPLIER_ORDER
-            and t.order_ref is not None
-            and t.state is TaskState.IN_PROGRESS
-            and (t.order_status is None or not t.order_status.final)
-        ]
-        had_open = before is not None and any(
-            t.order_ref is not None
-            and t.state is TaskState.IN_PROGRESS
-            and (t.order_status is None or not t.order_status.final)
-            for t in before.plan
-            if t.kind is TaskKind.SUPPLIER_ORDER
-        )
-        if open_orders and not had_open:
-            timers["poll"] = after.updated_at + self.poll_interval
-        elif not open_orders and had_open:
-            timers["poll"] = None
-        return timers
-
     def refresh_timers(self, request_id: str) -> None:
         """Set the request's ``sla`` and ``close`` timers from its current state.
 
@@ -360,9 +219,7 @@ class FulfillmentService:
         workers firing the same timer both leave the right one behind.
         """
         state = self.get(request_id)
-        timers: dict[str, datetime | None] = {"close": self._close_at(state)}
-        if self.sla is not None:
-            timers["sla"] = lifecycle.next_sla_deadline(state, self.sla)
+        timers = current_timers(state, sla=self.sla, close_after=self.close_after)
         self.store.set_timers(request_id, timers)
 
     def _execute(
@@ -391,16 +248,7 @@ class FulfillmentService:
                 state = known
             else:
                 state = self._load(request_id)
-            made = make(state)
-            events: list[Event] = []
-            after = state
-            for command in [made] if isinstance(made, Command) else made:
-                decided, folded = lifecycle.decide_and_evolve(
-                    after, command, self._context(after, command)
-                )
-                if decided:
-                    events += decided
-                    after = folded
+            events, after = self._decide(state, make(state))
             if not events:
                 assert state is not None
                 if completes is not None:
@@ -417,16 +265,35 @@ class FulfillmentService:
                 if attempt:
                     time.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
                 continue
-            self._remember(after, events[-1])
-            if self._turns:
-                self._advance_turns(events)
-            # no observer (the usual case): skip pluggy's call per event; asked per
-            # command, so a plugin registered on ``plugins.pm`` later is still told
-            if self.plugins.pm.hook.reqfulfill_on_event.get_hookimpls():
-                for event in events:
-                    self.plugins.on_event(event)
+            self._appended(after, events)
             return after
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _decide(
+        self, state: ServiceRequest | None, made: Command | Sequence[Command]
+    ) -> tuple[list[Event], ServiceRequest | None]:
+        """The events of ``made`` (one command, or several decided one after the other
+        on the state the previous one left) and the state they lead to."""
+        events: list[Event] = []
+        after = state
+        for command in [made] if isinstance(made, Command) else made:
+            decided, folded = lifecycle.decide_and_evolve(
+                after, command, self._context(after, command)
+            )
+            if decided:
+                events += decided
+                after = folded
+        return events, after
+
+    def _appended(self, after: ServiceRequest, events: list[Event]) -> None:
+        """What follows a stored append: the state cache, round-robin counts, observers."""
+        self._remember(after, events[-1])
+        self._directory.count_assignments(events)
+        # no observer (the usual case): skip pluggy's call per event; asked per
+        # command, so a plugin registered on ``plugins.pm`` later is still told
+        if self.plugins.pm.hook.reqfulfill_on_event.get_hookimpls():
+            for event in events:
+                self.plugins.on_event(event)
 
     def _append(
         self,
@@ -437,65 +304,59 @@ class FulfillmentService:
         completes: tuple[Sequence[str], str] | None,
     ) -> None:
         """Append a decision's events with the summary and timers of ``after``; with
-        ``completes``, also complete those outbox entries, in the same transaction when
-        the store has the optional ``append_and_complete`` (else right after)."""
+        ``completes``, complete those outbox entries in the same transaction."""
         expected = before.version if before is not None else 0
         summary = RequestSummary.of(after)
-        timers = self._timers(before, after)
+        timers = timer_changes(
+            before,
+            after,
+            sla=self.sla,
+            close_after=self.close_after,
+            poll_interval=self.poll_interval,
+        )
         if completes is None:
             self.store.append(request_id, events, expected, summary=summary, timers=timers)
             return
         effect_ids, worker = completes
-        both = getattr(self.store, "append_and_complete", None)
-        if both is not None:
-            both(
-                request_id,
-                events,
-                expected,
-                effect_ids=effect_ids,
-                worker=worker,
-                summary=summary,
-                timers=timers,
-            )
-            return
-        self.store.append(request_id, events, expected, summary=summary, timers=timers)
-        self._complete_effects(effect_ids, worker)
+        self.store.append_and_complete(
+            request_id,
+            events,
+            expected,
+            effect_ids=effect_ids,
+            worker=worker,
+            summary=summary,
+            timers=timers,
+        )
 
     def _complete_effects(self, effect_ids: Sequence[str], worker: str) -> None:
+        """Take effects whose outcome decided nothing off the outbox (no append)."""
         for effect_id in effect_ids:
             self.store.complete_effect(effect_id, worker=worker)
-
-    def _advance_turns(self, events: Iterable[Event]) -> None:
-        for event in events:
-            if (
-                isinstance(event, RequestAssigned)
-                and event.strategy == "round_robin"
-                and event.agent is not None
-                and event.group in self._turns
-            ):
-                self._turns[event.group] += 1
 
     def _cached(self, request_id: str) -> ServiceRequest | None:
         known = self._states.get(request_id)
         return known[0] if known is not None else None
 
-    def _state_and_effects(
+    # -- for workers ----------------------------------------------------------------------
+
+    def effects_of(
         self, request_id: str, effect_ids: Sequence[str]
     ) -> tuple[ServiceRequest, dict[str, Event]]:
-        """The request's current state and its events ``effect_ids`` (for the worker;
-        an id the stream lacks is left out). ``NotFoundError`` for an unknown request.
+        """The request's current state and its request-for-effect events ``effect_ids``
+        by id (an id the stream lacks is left out). For worker implementations: the
+        outbox names effects by event id, and this reads what running them needs.
+        ``NotFoundError`` for an unknown request.
 
-        Event ids are ``<request_id>/<n>``: with the store's optional ``load_after``,
-        one read of the stream from the earliest effect's version on gives the
-        effects' events and brings the cached state up to date (when the cache holds
-        that version or a later one), instead of one read for each.
+        Event ids are ``<request_id>/<n>``: one :meth:`~reqfulfill.stores.Store.load_after`
+        from the earliest effect's version on gives the effects' events and brings
+        the cached state up to date (when the cache holds that version or a later
+        one), instead of one read for each.
         """
-        load_after = getattr(self.store, "load_after", None)
         versions = [_version_in(request_id, effect_id) for effect_id in effect_ids]
         events: list[Event]
-        if load_after is not None and versions and None not in versions:
+        if versions and None not in versions:
             first = min(v for v in versions if v is not None)
-            events = load_after(request_id, first - 1)
+            events = self.store.load_after(request_id, first - 1)
             known = self._states.get(request_id)
             if events and known is not None:
                 state, last = known
@@ -509,25 +370,35 @@ class FulfillmentService:
             events = self.store.load(request_id)
         return self._load(request_id), _by_id(events, effect_ids)
 
-    def _record_outcomes(
+    def record_outcomes(
         self,
         state: ServiceRequest,
         commands: Sequence[Command],
         effect_ids: Sequence[str],
         worker: str,
     ) -> ServiceRequest:
-        """Record effects' outcomes (for the worker): decide ``commands`` on ``state``
-        (just loaded), append their events in one go and complete the effects with
-        the append."""
+        """Record effects' outcomes and take the effects off the outbox. For worker
+        implementations.
+
+        Decides ``commands`` (the worker commands such as
+        :class:`~reqfulfill.lifecycle.NotificationDelivered`) one after the other on
+        ``state``, the request as :meth:`effects_of` just read it, and appends their
+        events together with the completion of the outbox entries ``effect_ids``
+        claimed by ``worker``, in one transaction
+        (:meth:`~reqfulfill.stores.Store.append_and_complete`). A concurrent write
+        makes it decide again on fresh state; when the commands decide nothing (the
+        outcomes were recorded already), the entries are only completed. Returns the
+        request as it then stands.
+        """
         return self._execute(
             state.id, lambda _state: commands, known=state, completes=(effect_ids, worker)
         )
 
+    # -- commands -----------------------------------------------------------------------
+
     def execute(self, request_id: str, command: Command) -> ServiceRequest:
         """Run any lifecycle command on a request (the typed methods call this)."""
         return self._execute(request_id, lambda _state: command)
-
-    # -- commands -----------------------------------------------------------------------
 
     def submit(
         self,
@@ -747,36 +618,9 @@ class FulfillmentService:
         return [self._load(r.request_id) for r in rows]
 
     def progress(self, request_id: str) -> Progress:
-        """What the requester may see: state in plain words, tasks, waits, expected time."""
-        state = self._load(request_id)
-        done = tuple(t.title for t in state.plan if t.finished)
-        open_ = tuple(t.title for t in state.plan if not t.finished)
-        waiting_on: str | None = None
-        if state.state is RequestState.AWAITING_APPROVAL:
-            waiting_on = "approval by " + (", ".join(state.approvers) or "an approver")
-        elif state.state is RequestState.WAITING:
-            waiting_on = state.waiting_reason
-        else:
-            for task in state.plan:
-                if task.state is TaskState.IN_PROGRESS:
-                    if task.kind is TaskKind.SUPPLIER_ORDER:
-                        status = task.order_status.value if task.order_status else "being ordered"
-                        waiting_on = f"supplier {task.supplier}: {status}"
-                    elif task.kind is TaskKind.DELIVERY:
-                        waiting_on = "your confirmation of receipt" if task.shipped else "shipping"
-                    else:
-                        waiting_on = task.title
-                    break
-        words = _STATE_WORDS[state.state]
-        return Progress(
-            request_id=state.id,
-            state=state.state.value,
-            summary=f"Your request for {state.item or 'help'} is {words}.",
-            done=done,
-            open=open_,
-            waiting_on=waiting_on,
-            expected_by=state.sla.due,
-        )
+        """What the requester may see: state in plain words, tasks, waits, expected time
+        (see :func:`reqfulfill.progress.progress_of`)."""
+        return progress_of(self._load(request_id))
 
     def metrics(
         self,
@@ -801,7 +645,7 @@ class FulfillmentService:
                 continue
             history = self.store.load(row.request_id)
             facts.append(request_facts(lifecycle.replay(history), history))
-        return metrics_rows(facts, by)  # type: ignore[arg-type]
+        return metrics_rows(facts, cast(GroupBy, by))
 
 
 def _version_in(request_id: str, event_id: str) -> int | None:
