@@ -19,9 +19,11 @@ from datetime import timedelta
 from types import FrameType
 from typing import Any
 
+import attrs
+
 from reqfulfill import lifecycle
 from reqfulfill.model import events as ev
-from reqfulfill.model.enums import OrderStatus, RequestState, TaskKind, TaskState
+from reqfulfill.model.enums import RequestState, TaskState
 from reqfulfill.model.errors import (
     AutomationError,
     ConcurrencyError,
@@ -30,6 +32,7 @@ from reqfulfill.model.errors import (
     SupplierError,
 )
 from reqfulfill.model.request import ServiceRequest
+from reqfulfill.schedule import orders_to_poll
 from reqfulfill.service import FulfillmentService
 from reqfulfill.stores import OutboxEntry, Timer
 
@@ -191,9 +194,7 @@ class Worker:
             by_request.setdefault(entry.request_id, []).append(entry)
         for request_id, group in by_request.items():
             try:
-                state, events = self.service._state_and_effects(
-                    request_id, [e.effect_id for e in group]
-                )
+                state, events = self.service.effects_of(request_id, [e.effect_id for e in group])
             except NotFoundError:
                 state, events = None, {}
             except Exception as exc:
@@ -226,7 +227,7 @@ class Worker:
                 self.service.store.complete_effect(entry.effect_id, worker=self.name)
             else:
                 # the outcome's events and the effect's completion: one transaction
-                self.service._record_outcomes(state, [command], [entry.effect_id], self.name)
+                self.service.record_outcomes(state, [command], [entry.effect_id], self.name)
         except Exception as exc:
             self._failed(entry, exc)
 
@@ -248,7 +249,7 @@ class Worker:
         if not sent:
             return
         try:
-            self.service._record_outcomes(
+            self.service.record_outcomes(
                 state, [c for _, c in sent], [e.effect_id for e, _ in sent], self.name
             )
         except Exception as exc:
@@ -301,7 +302,7 @@ class Worker:
         if isinstance(effect, ev.NotificationRequested):
             if key in state.settled:
                 return None
-            note = lifecycle._replace(effect.notification, key=key)
+            note = attrs.evolve(effect.notification, key=key)
             plugins.notify(plugins.render_notification(note, state))
             return lifecycle.NotificationDelivered(actor="worker", effect_id=key)
         if isinstance(effect, ev.SupplierOrderRequested):
@@ -387,13 +388,8 @@ class Worker:
         service = self.service
         state = service.get(timer.request_id)
         still_open = False
-        for task in state.plan:
-            if (
-                task.kind is not TaskKind.SUPPLIER_ORDER
-                or task.order_ref is None
-                or task.state is not TaskState.IN_PROGRESS
-                or task.supplier is None
-            ):
+        for task in orders_to_poll(state):
+            if task.supplier is None or task.order_ref is None:
                 continue
             try:
                 status = self._connector(task.supplier).order_status(task.order_ref)
@@ -410,7 +406,7 @@ class Worker:
                     status=status,
                 ),
             )
-            if status not in (OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED):
+            if not status.final:
                 still_open = True
         next_poll = service.clock.now() + service.poll_interval if still_open else None
         service.store.set_timers(state.id, {"poll": next_poll})
