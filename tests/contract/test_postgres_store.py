@@ -277,7 +277,7 @@ def test_an_append_that_fails_mid_pipeline_leaves_later_appends_working(
     # timeout) while psycopg prepares the events statement (its sixth use): the
     # server skips that statement, and psycopg must not keep naming it.
     from reqfulfill.model.errors import ConcurrencyError
-    from reqfulfill.testing.contracts import _summary
+    from reqfulfill.testing.samples import sample_summary
 
     store = PostgresStore.from_url(pg_url)
     other = psycopg.connect(pg_dsn, autocommit=True)
@@ -285,7 +285,7 @@ def test_an_append_that_fails_mid_pipeline_leaves_later_appends_working(
         with pytest.raises(ConcurrencyError):  # a refused append before anything is prepared
             store.append("R-1", [_event("R-1", 5)], 4)
         for n in range(1, 6):
-            store.append("R-1", [_event("R-1", n)], n - 1, summary=_summary("R-1"))
+            store.append("R-1", [_event("R-1", n)], n - 1, summary=sample_summary("R-1"))
         other.execute(
             psycopg.sql.SQL("SET search_path TO {}").format(
                 psycopg.sql.Identifier(_schema_of(pg_url))
@@ -296,10 +296,10 @@ def test_an_append_that_fails_mid_pipeline_leaves_later_appends_working(
         with store._tx(single=True) as db:
             db.execute("SET lock_timeout = '200ms'")
         with pytest.raises(ConcurrencyError):  # lock_not_available: decided again later
-            store.append("R-1", [_event("R-1", 6)], 5, summary=_summary("R-1"))
+            store.append("R-1", [_event("R-1", 6)], 5, summary=sample_summary("R-1"))
         other.execute("ROLLBACK")
         for n in range(6, 10):
-            store.append("R-1", [_event("R-1", n)], n - 1, summary=_summary("R-1"))
+            store.append("R-1", [_event("R-1", n)], n - 1, summary=sample_summary("R-1"))
         assert [e.event_id for e in store.load("R-1")] == [f"R-1/{n}" for n in range(1, 10)]
     finally:
         other.close()

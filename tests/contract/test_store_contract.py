@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from reqfulfill.model.supplier import OrderLine, SupplierOrder
+from reqfulfill.stores import MemoryStore, SQLiteStore, Store
 from reqfulfill.testing import FakeSupplier
 from reqfulfill.testing.contracts import StoreContract, SupplierConnectorContract
+from reqfulfill.testing.store_contract import protocol_methods
 
 
 class TestMemoryStore(StoreContract):
@@ -77,3 +81,19 @@ def test_testing_package_imports_without_pytest_or_hypothesis() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_contract_exercises_every_protocol_method() -> None:
+    source = inspect.getsource(StoreContract)
+    unchecked = [m for m in protocol_methods() if not re.search(rf"\.{m}\b", source)]
+    assert unchecked == [], f"StoreContract never calls Store.{unchecked}"
+
+
+def test_the_protocol_declares_what_the_built_in_stores_offer_the_service() -> None:
+    # the service and the worker call only protocol methods; the stores' other public
+    # methods are for tests and operations (MemoryStore.outbox, SQLiteStore.upgrade...)
+    assert {"load_after", "append_and_complete"} <= set(protocol_methods())
+    for cls in (MemoryStore, SQLiteStore):
+        for name in protocol_methods():
+            assert callable(getattr(cls, name, None)), f"{cls.__name__}.{name}"
+    assert isinstance(MemoryStore(), Store)
