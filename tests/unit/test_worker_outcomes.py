@@ -9,8 +9,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
-
 from reqfulfill import Channel, FixedClock, FulfillmentService, RequestState, Worker, hookimpl
 from reqfulfill.model import events as ev
 from reqfulfill.stores import MemoryStore
