@@ -39,10 +39,11 @@ def close_at(state: ServiceRequest, close_after: timedelta | None) -> datetime |
 def orders_to_poll(state: ServiceRequest) -> list[Task]:
     """The tasks whose supplier order is placed (it has a ref) and still open, while
     the task is in progress: the orders whose status the worker polls."""
+    # the cheap checks first: most tasks have no order ref
     return [
         t
         for t in state.plan
-        if t.order_open and t.order_ref is not None and t.state is TaskState.IN_PROGRESS
+        if t.order_ref is not None and t.state is TaskState.IN_PROGRESS and t.order_open
     ]
 
 
