@@ -72,6 +72,59 @@ _BY_REQUESTER: Final = (
 )
 
 
+def channels() -> st.SearchStrategy[Channel]:
+    """Any request channel.
+
+    >>> channel = channels().example()  # doctest: +SKIP
+    """
+    return st.sampled_from(Channel)
+
+
+def answers() -> st.SearchStrategy[dict[str, Any]]:
+    """Answers to an item's questions: the ``answers.*`` facts conditions test.
+
+    >>> given_answers = answers().example()  # doctest: +SKIP
+    """
+    facts = fact_values(None)
+    keys = [path.split(".", 1)[1] for path in facts if path.startswith("answers.")]
+    return st.fixed_dictionaries({}, optional={key: facts[f"answers.{key}"] for key in keys})
+
+
+@st.composite
+def _submissions(draw: st.DrawFn, catalog: Catalog) -> Submit:
+    requester = draw(requesters())
+    channel = draw(channels())
+    item_ids = sorted(i.id for i in catalog.items)
+    if channel is Channel.PORTAL or not item_ids:
+        item = draw(st.sampled_from(item_ids)) if item_ids else None
+    else:
+        item = draw(st.none() | st.sampled_from(item_ids))
+    if item is None and channel is Channel.PORTAL:
+        channel = Channel.EMAIL
+    return Submit(
+        actor=requester.id,
+        request_id=draw(slugs),
+        requester=requester,
+        item=item,
+        channel=channel,
+        answers=draw(answers()),
+    )
+
+
+def submissions(*, catalog: Catalog) -> st.SearchStrategy[Submit]:
+    """``Submit`` commands valid for ``catalog``: portal requests always name one of its items.
+
+    >>> command = submissions(catalog=demo_catalog()).example()  # doctest: +SKIP
+    """
+
+    def build() -> st.SearchStrategy[Submit]:
+        if not isinstance(catalog, Catalog):
+            raise InvalidArgument(f"catalog={catalog!r} must be a Catalog")
+        return _submissions(catalog)
+
+    return lazy(build)
+
+
 @attrs.frozen
 class Pools:
     """What the arguments of a command are drawn from."""
@@ -349,58 +402,5 @@ def command_sequences(
     def build() -> st.SearchStrategy[list[lifecycle.Command]]:
         sizes = check_sizes("size", min_size, max_size)
         return _command_sequences(check_catalog(catalog), sizes)
-
-    return lazy(build)
-
-
-def channels() -> st.SearchStrategy[Channel]:
-    """Any request channel.
-
-    >>> channel = channels().example()  # doctest: +SKIP
-    """
-    return st.sampled_from(Channel)
-
-
-def answers() -> st.SearchStrategy[dict[str, Any]]:
-    """Answers to an item's questions: the ``answers.*`` facts conditions test.
-
-    >>> given_answers = answers().example()  # doctest: +SKIP
-    """
-    facts = fact_values(None)
-    keys = [path.split(".", 1)[1] for path in facts if path.startswith("answers.")]
-    return st.fixed_dictionaries({}, optional={key: facts[f"answers.{key}"] for key in keys})
-
-
-@st.composite
-def _submissions(draw: st.DrawFn, catalog: Catalog) -> Submit:
-    requester = draw(requesters())
-    channel = draw(channels())
-    item_ids = sorted(i.id for i in catalog.items)
-    if channel is Channel.PORTAL or not item_ids:
-        item = draw(st.sampled_from(item_ids)) if item_ids else None
-    else:
-        item = draw(st.none() | st.sampled_from(item_ids))
-    if item is None and channel is Channel.PORTAL:
-        channel = Channel.EMAIL
-    return Submit(
-        actor=requester.id,
-        request_id=draw(slugs),
-        requester=requester,
-        item=item,
-        channel=channel,
-        answers=draw(answers()),
-    )
-
-
-def submissions(*, catalog: Catalog) -> st.SearchStrategy[Submit]:
-    """``Submit`` commands valid for ``catalog``: portal requests always name one of its items.
-
-    >>> command = submissions(catalog=demo_catalog()).example()  # doctest: +SKIP
-    """
-
-    def build() -> st.SearchStrategy[Submit]:
-        if not isinstance(catalog, Catalog):
-            raise InvalidArgument(f"catalog={catalog!r} must be a Catalog")
-        return _submissions(catalog)
 
     return lazy(build)
