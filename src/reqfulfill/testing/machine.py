@@ -124,16 +124,14 @@ def role_allows(
 ) -> bool:
     """Whether the roles let ``actor`` run ``command`` on ``state``.
 
-    The requester's manager (or an approver a plugin names) approves or
-    rejects, never the requester; the triage group triages; the group
-    responsible for the request (its assigned group, else its item's group,
-    else the triage group) assigns, waits, resumes and reprioritizes; the
-    assigned group closes, and only its members claim; a task's group (else
-    the responsible group) works the task; the requester confirms or disputes delivery and
-    gives feedback; the requester or the responsible group cancels. With no
-    group yet, a member of any group may act. Written out on its own, not from
-    the decider, so the machine can use it as an oracle. ``approvers`` are the
-    extra approvers a plugin names.
+    The requester's manager (or one of ``approvers``, named by plugins) approves or rejects,
+    never the requester; the triage group triages; the responsible group (the
+    assigned one, else the item's, else the triage group) assigns, waits, resumes,
+    reprioritizes; the assigned group closes and its members claim; a task's group
+    (else the responsible one) works the task; the requester confirms or disputes
+    delivery and rates; the requester or the responsible group cancels. With no
+    group yet, a member of any group may act. Written on its own, not from the
+    decider, so the machine can use it as an oracle.
 
     >>> from reqfulfill.testing import demo_catalog
     >>> from reqfulfill.lifecycle import replay, decide, Submit, Context
