@@ -9,7 +9,6 @@ submodules :mod:`~reqfulfill.lifecycle`, :mod:`~reqfulfill.rules` and
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from reqfulfill._hooks import hookimpl
@@ -102,6 +101,8 @@ from reqfulfill.model.request import (
 from reqfulfill.model.supplier import Notification, OrderLine, OrderReceipt, SupplierOrder
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from reqfulfill import lifecycle, rules, sla
     from reqfulfill.feedback import FeedbackPolicy
     from reqfulfill.metrics import MetricsRow
