@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from reqfulfill import lifecycle
 from reqfulfill._hooks import hookimpl
 from reqfulfill.clock import Clock, FixedClock, SystemClock
 from reqfulfill.connectors import SupplierConnector
@@ -100,21 +99,32 @@ from reqfulfill.model.request import (
     Task,
 )
 from reqfulfill.model.supplier import Notification, OrderLine, OrderReceipt, SupplierOrder
-from reqfulfill.plugins import get_plugin_manager, open_store
-from reqfulfill.service import FulfillmentService, Progress
-from reqfulfill.stores import Store
 
 if TYPE_CHECKING:
-    from reqfulfill import rules, sla
+    from types import ModuleType
+
+    from reqfulfill import lifecycle, rules, sla
     from reqfulfill.feedback import FeedbackPolicy
     from reqfulfill.metrics import MetricsRow
+    from reqfulfill.plugins import get_plugin_manager, open_store
     from reqfulfill.rules import Decision, PriorityMatrix, Rule, Rules, RuleSet
     from reqfulfill.rules.analysis import Finding
+    from reqfulfill.service import FulfillmentService, Progress
     from reqfulfill.sla import BusinessCalendar, EscalationLevel, SlaPolicy
+    from reqfulfill.stores import Store
     from reqfulfill.worker import Worker
 
-# public names loaded on first use: name -> module that defines it
+# Loaded on first use (PEP 562), so that ``import reqfulfill`` costs the domain types
+# only: the decider, the service, the stores, the plugin machinery, the rules and SLA
+# packages and the worker come with the first name that needs them, and
+# ``__version__`` with its first read (importlib.metadata is slow to import).
 _LAZY = {
+    "FulfillmentService": "reqfulfill.service",
+    "Progress": "reqfulfill.service",
+    "get_plugin_manager": "reqfulfill.plugins",
+    "open_store": "reqfulfill.plugins",
+    "Store": "reqfulfill.stores",
+    "Worker": "reqfulfill.worker",
     "Rules": "reqfulfill.rules",
     "Rule": "reqfulfill.rules",
     "RuleSet": "reqfulfill.rules",
@@ -127,47 +137,105 @@ _LAZY = {
     "FeedbackPolicy": "reqfulfill.feedback",
     "MetricsRow": "reqfulfill.metrics",
 }
+"""Public name -> the module that defines it, for the names loaded on first use."""
+
+_SUBMODULES = frozenset(
+    {
+        "feedback",
+        "hookspecs",
+        "lifecycle",
+        "metrics",
+        "plugins",
+        "rules",
+        "serialization",
+        "service",
+        "sla",
+        "stores",
+    }
+)
+"""Submodules read as attributes of the package (``reqfulfill.lifecycle.decide``)."""
 
 __version__: str
 
 
 def __getattr__(name: str) -> Any:
-    # Loaded on first use (PEP 562), to keep ``import reqfulfill`` short: the rules
-    # and SLA packages (~15 ms, imported by a service only when it is built), the
-    # worker, and ``__version__`` (importlib.metadata costs ~40 ms)
-    if name in ("rules", "sla") or name in _LAZY:
-        # importing a submodule binds it here (``from reqfulfill import`` would recurse)
-        import reqfulfill.feedback
-        import reqfulfill.metrics
-        import reqfulfill.rules
-        import reqfulfill.rules.analysis
-        import reqfulfill.sla
+    if name in _LAZY:
+        value = getattr(_import(_LAZY[name]), name)
+    elif name in _SUBMODULES:
+        value = _import(f"{__name__}.{name}")
+    elif name == "__version__":
+        value = _version()
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
-        if name in _LAZY:
-            module = {
-                "reqfulfill.rules": reqfulfill.rules,
-                "reqfulfill.rules.analysis": reqfulfill.rules.analysis,
-                "reqfulfill.sla": reqfulfill.sla,
-                "reqfulfill.feedback": reqfulfill.feedback,
-                "reqfulfill.metrics": reqfulfill.metrics,
-            }[_LAZY[name]]
-            globals()[name] = getattr(module, name)
-        return globals()[name]
-    if name == "Worker":
-        from reqfulfill.worker import Worker
 
-        globals()["Worker"] = Worker
-        return Worker
-    if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+def _import(module: str) -> ModuleType:
+    """The lazily loaded ``module``, by a plain import statement per module.
 
-        try:
-            found = version("reqfulfill")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree
-            found = "0.0.0"
-        globals()["__version__"] = found
-        return found
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    (``src`` never imports a module by a computed name, and ``from reqfulfill
+    import ...`` here would call ``__getattr__`` again.)
+    """
+    match module:
+        case "reqfulfill.feedback":
+            import reqfulfill.feedback
+
+            return reqfulfill.feedback
+        case "reqfulfill.hookspecs":
+            import reqfulfill.hookspecs
+
+            return reqfulfill.hookspecs
+        case "reqfulfill.lifecycle":
+            import reqfulfill.lifecycle
+
+            return reqfulfill.lifecycle
+        case "reqfulfill.metrics":
+            import reqfulfill.metrics
+
+            return reqfulfill.metrics
+        case "reqfulfill.plugins":
+            import reqfulfill.plugins
+
+            return reqfulfill.plugins
+        case "reqfulfill.rules":
+            import reqfulfill.rules
+
+            return reqfulfill.rules
+        case "reqfulfill.rules.analysis":
+            import reqfulfill.rules.analysis
+
+            return reqfulfill.rules.analysis
+        case "reqfulfill.serialization":
+            import reqfulfill.serialization
+
+            return reqfulfill.serialization
+        case "reqfulfill.service":
+            import reqfulfill.service
+
+            return reqfulfill.service
+        case "reqfulfill.sla":
+            import reqfulfill.sla
+
+            return reqfulfill.sla
+        case "reqfulfill.stores":
+            import reqfulfill.stores
+
+            return reqfulfill.stores
+        case "reqfulfill.worker":
+            import reqfulfill.worker
+
+            return reqfulfill.worker
+    raise AssertionError(f"{module} is not a lazily loaded module")  # pragma: no cover
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("reqfulfill")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
 
 
 __all__ = [
@@ -279,4 +347,4 @@ __all__ = [
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)

@@ -82,7 +82,12 @@ def _hours(value: timedelta) -> str:
 
 
 def describe(event: Event) -> str:
-    """One line in plain words for an event."""
+    """One line in plain words for an event (its type name when there is no phrase for it)."""
+    return _describe_request(event) or _describe_fulfilment(event) or event.type
+
+
+def _describe_request(event: Event) -> str | None:
+    """Submission, approval, routing, closure and feedback."""
     match event:
         case ev.RequestSubmitted():
             return f"submitted {event.item or 'a request'} via {event.channel.value}"
@@ -104,6 +109,18 @@ def describe(event: Event) -> str:
                 f"prioritized P{int(event.priority)} "
                 f"(impact {event.impact.value}, urgency {event.urgency.value})"
             )
+        case ev.RequestFulfilled():
+            return "fulfilled"
+        case ev.RequestClosed():
+            return f"closed ({event.reason})" if event.reason else "closed"
+        case ev.FeedbackRecorded():
+            return f"rated {event.rating}/5: {event.comment}"
+    return None
+
+
+def _describe_fulfilment(event: Event) -> str | None:
+    """The plan's tasks, supplier orders, delivery, notifications and the SLA clock."""
+    match event:
         case ev.PlanStarted():
             left = f"; left out {', '.join(event.left_out)}" if event.left_out else ""
             return f"plan started: {', '.join(t.key for t in event.tasks)}{left}"
@@ -127,10 +144,6 @@ def describe(event: Event) -> str:
             return f"shipped ({event.tracking})" if event.tracking else "shipped"
         case ev.ItemDelivered():
             return "receipt confirmed"
-        case ev.RequestFulfilled():
-            return "fulfilled"
-        case ev.RequestClosed():
-            return f"closed ({event.reason})" if event.reason else "closed"
         case ev.NotificationRequested():
             return f"notify {event.notification.recipient}: {event.notification.subject}"
         case ev.RequesterNotified() | ev.NotificationSent():
@@ -142,10 +155,7 @@ def describe(event: Event) -> str:
             )
         case ev.SlaStopped():
             return f"SLA stopped: {_hours(event.used)} used, {'met' if event.met else 'missed'}"
-        case ev.FeedbackRecorded():
-            return f"rated {event.rating}/5: {event.comment}"
-        case _:
-            return event.type
+    return None
 
 
 def timeline(events: Iterable[Event]) -> list[str]:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reqfulfill._hooks import hookspec
-
-if TYPE_CHECKING:
-    from reqfulfill.connectors import SupplierConnector
-    from reqfulfill.model.events import Event
-    from reqfulfill.model.request import ServiceRequest, Task
-    from reqfulfill.model.supplier import Notification
-    from reqfulfill.stores import Store
+from reqfulfill.connectors import SupplierConnector
+from reqfulfill.model.events import Event
+from reqfulfill.model.request import ServiceRequest, Task
+from reqfulfill.model.supplier import Notification
+from reqfulfill.stores import Store
 
 # ---------------------------------------------------------------------------
 # storage

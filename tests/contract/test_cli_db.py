@@ -1,4 +1,4 @@
-"""``reqfulfill db upgrade URL`` (the ``_cli_db`` command group)."""
+"""``reqfulfill db upgrade URL`` (the ``reqfulfill.cli.db`` command group)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reqfulfill._cli_db import add_commands
+from reqfulfill.cli.db import add_commands
 
 
 def _run(argv: list[str]) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reqfulfill._cli_rules import add_commands
+from reqfulfill.cli.rules import add_commands
 
 DATA = Path(__file__).parent.parent / "data" / "rules"
 CATALOG = str(DATA / "catalog.toml")

@@ -59,7 +59,7 @@ def responsible(state: ServiceRequest) -> str | None:
 
 
 def allowed(kind: str, actor: str, state: ServiceRequest, task_key: str) -> bool:
-    """The role table of DESIGN.md, written independently of the decider."""
+    """Who may run each command (the roles), written independently of the decider."""
     if kind in ("approve", "reject"):
         return actor == REQUESTER.manager and actor != state.requester.id
     if kind == "triage":

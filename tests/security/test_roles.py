@@ -1,6 +1,6 @@
 """Every service command refuses an actor without the right role, and writes nothing.
 
-Table-driven over all commands of the role table in DESIGN.md; each request is
+Table-driven over every command and the roles that may run it; each request is
 brought to a state where the command is valid, so the refusal is about the actor.
 """
 

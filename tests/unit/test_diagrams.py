@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reqfulfill import NotFoundError, lifecycle
-from reqfulfill._cli_diagram import add_commands
+from reqfulfill.cli.diagram import add_commands
 from reqfulfill.diagrams import lifecycle_edges, lifecycle_mermaid, plan_mermaid
 from reqfulfill.model.catalog import Catalog
 from reqfulfill.model.enums import RequestState, TaskKind

@@ -16,8 +16,9 @@ status changes and worker runs, against a real :class:`~reqfulfill.FulfillmentSe
   ``SupplierOrderRequested`` event (its idempotency key is that event's id),
   no key was placed twice, and every recorded order reference is the
   supplier's answer to that key;
-- an actor the role table does not allow never changes a request (an oracle
-  written from the role table in DESIGN.md, independent of the decider).
+- an actor the roles do not allow never changes a request (the oracle is
+  :func:`role_allows`, who may run each command written out on its own,
+  independent of the decider).
 
 A whole test module::
 
@@ -108,7 +109,7 @@ def _responsible(catalog: Catalog, state: ServiceRequest) -> str | None:
 
 
 def _group_or_anyone(catalog: Catalog, group: str | None) -> frozenset[str]:
-    """Members of the group; with no group, a member of any group (DESIGN's fallback)."""
+    """Members of the group; with no group yet, a member of any group may act."""
     return _any_member(catalog) if group is None else _members(catalog, group)
 
 
@@ -121,10 +122,16 @@ def role_allows(
     task_key: str | None = None,
     approvers: Iterable[str] = (),
 ) -> bool:
-    """Whether DESIGN.md's role table lets ``actor`` run ``command`` on ``state``.
+    """Whether the roles let ``actor`` run ``command`` on ``state``.
 
-    Written from the table alone, not from the decider, so the machine can use
-    it as an oracle. ``approvers`` are the extra approvers a plugin names.
+    The requester's manager (or one of ``approvers``, named by plugins) approves or rejects,
+    never the requester; the triage group triages; the responsible group (the
+    assigned one, else the item's, else the triage group) assigns, waits, resumes,
+    reprioritizes; the assigned group closes and its members claim; a task's group
+    (else the responsible one) works the task; the requester confirms or disputes
+    delivery and rates; the requester or the responsible group cancels. With no
+    group yet, a member of any group may act. Written on its own, not from the
+    decider, so the machine can use it as an oracle.
 
     >>> from reqfulfill.testing import demo_catalog
     >>> from reqfulfill.lifecycle import replay, decide, Submit, Context

@@ -5,7 +5,9 @@ point, so the fixtures are there in any test suite; without the entry point,
 load it with ``pytest_plugins = ["reqfulfill.testing.pytest_plugin"]`` in a
 ``conftest.py``. The plugin only adds fixtures, all named ``rf_*``: it has no
 hooks, options or markers, so it changes nothing for tests that do not ask for
-one. Nothing of reqfulfill is imported until a fixture is used.
+one. Loading it (in every pytest session) imports the domain types and the
+testing kit only; the service, the stores, the SLA package and the worker are
+imported by the first fixture that needs them.
 
 Fixtures (each fresh per test):
 
@@ -40,18 +42,20 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
 
+from reqfulfill.clock import FixedClock
+from reqfulfill.model.catalog import Catalog
+from reqfulfill.testing import FakeSupplier, demo_catalog
+
 if TYPE_CHECKING:
-    from reqfulfill.clock import FixedClock
-    from reqfulfill.model.catalog import Catalog
     from reqfulfill.rules import Rules
     from reqfulfill.service import FulfillmentService
     from reqfulfill.sla import SlaPolicy
     from reqfulfill.stores import Store
-    from reqfulfill.testing import FakeSupplier
     from reqfulfill.worker import Worker
 
 __all__ = [
@@ -73,10 +77,6 @@ DEFAULT_STORE_URL = "memory://"
 @pytest.fixture
 def rf_clock() -> FixedClock:
     """A clock that moves only when told: Monday 2 March 2026, 08:30 UTC."""
-    from datetime import UTC, datetime
-
-    from reqfulfill.clock import FixedClock
-
     return FixedClock(datetime(2026, 3, 2, 8, 30, tzinfo=UTC))
 
 
@@ -95,6 +95,8 @@ def rf_store_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def rf_store(rf_store_url: str) -> Iterator[Store]:
     """The store ``rf_store_url`` names, opened through the storage plugins; closed after."""
+    # the plugin machinery, the service, the SLA package and the worker are imported on
+    # first use, not when pytest loads this plugin in every session (tens of milliseconds)
     from reqfulfill.plugins import open_store
 
     store = open_store(rf_store_url)
@@ -107,8 +109,6 @@ def rf_store(rf_store_url: str) -> Iterator[Store]:
 @pytest.fixture
 def rf_catalog() -> Catalog:
     """The catalog of the service: the demo catalog unless a test suite overrides it."""
-    from reqfulfill.testing import demo_catalog
-
     return demo_catalog()
 
 
@@ -135,8 +135,6 @@ def rf_plugins() -> Sequence[object]:
 @pytest.fixture
 def rf_fake_supplier(rf_catalog: Catalog) -> FakeSupplier:
     """A fake supplier for the catalog's first supplier (``acme-mobile`` in the demo)."""
-    from reqfulfill.testing import FakeSupplier
-
     suppliers = sorted(
         {i.supplier for i in rf_catalog.items if i.supplier}
         | {t.supplier for p in rf_catalog.plans for t in p.tasks if t.supplier}

@@ -11,6 +11,7 @@ from reqfulfill.metrics import MetricsRow
 from reqfulfill.model.catalog import Catalog
 from reqfulfill.model.errors import ValidationError
 from reqfulfill.serialization import load_data_file
+from reqfulfill.service import FulfillmentService
 
 __all__ = ["add_commands", "render_table"]
 
@@ -56,6 +57,7 @@ def _when(text: str | None, name: str) -> datetime | None:
 
 def _chart(rows_by: dict[str, list[MetricsRow]], path: str) -> None:
     try:
+        # matplotlib comes with the report extra: imported only when a chart is asked for
         import matplotlib
 
         matplotlib.use("Agg")
@@ -89,8 +91,6 @@ def _chart(rows_by: dict[str, list[MetricsRow]], path: str) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     """The ``report`` command."""
-    from reqfulfill.service import FulfillmentService
-
     catalog = Catalog.from_dict(load_data_file(args.catalog), source=args.catalog)
     service = FulfillmentService(catalog, store=_store_url(args.db), load_entrypoints=False)
     try:

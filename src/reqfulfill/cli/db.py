@@ -11,8 +11,10 @@ import json
 import sqlite3
 import sys
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from reqfulfill.model.errors import ReqfulfillError
+from reqfulfill.model.errors import ReqfulfillError, ValidationError
+from reqfulfill.stores.sqlite import SQLiteStore, path_from_url
 
 __all__ = ["add_commands", "upgrade"]
 
@@ -23,11 +25,7 @@ def upgrade(url: str) -> int:
     Supports ``sqlite:///…`` and ``postgresql://…`` URLs; raises
     :class:`~reqfulfill.model.errors.ValidationError` for others.
     """
-    from reqfulfill.model.errors import ValidationError
-
     if url.startswith("sqlite://"):
-        from reqfulfill.stores.sqlite import SQLiteStore, path_from_url
-
         SQLiteStore.from_url(url).close()  # opening migrates
         db = sqlite3.connect(path_from_url(url))
         try:
@@ -37,6 +35,7 @@ def upgrade(url: str) -> int:
         return int(row[0])
     if url.startswith(("postgresql://", "postgres://")):
         try:
+            # psycopg comes with the postgres extra: imported only for a postgresql:// URL
             from reqfulfill.stores.postgres import PostgresStore
         except ImportError as exc:  # pragma: no cover - depends on the extra
             raise ValidationError.single(
@@ -55,8 +54,6 @@ def upgrade(url: str) -> int:
 
 
 def _redact(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     if parts.password is None:
         return url

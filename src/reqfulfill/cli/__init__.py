@@ -1,0 +1,57 @@
+"""The ``reqfulfill`` command line (also ``python -m reqfulfill``).
+
+One module per command group, each with ``add_commands(subparsers)``:
+:mod:`~reqfulfill.cli.demo` (``demo``), :mod:`~reqfulfill.cli.rules`
+(``check``, ``explain``, ``simulate``), :mod:`~reqfulfill.cli.report`
+(``report``), :mod:`~reqfulfill.cli.diagram` (``diagram``) and
+:mod:`~reqfulfill.cli.db` (``db upgrade``).
+
+Exit status: 0 success, 1 findings or changes that need attention, 2 bad usage
+or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from reqfulfill.cli import db, demo, diagram, report, rules
+from reqfulfill.model.errors import ReqfulfillError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="reqfulfill", description="Service request fulfillment: demo and rule tools."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in (demo, rules, report, diagram, db):
+        group.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        status: int = args.func(args)
+    except ReqfulfillError as exc:
+        print(f"reqfulfill: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # the reader went away (``reqfulfill simulate ... | head``): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
