@@ -13,6 +13,7 @@ import attrs
 
 from reqfulfill.model.enums import Priority, RequestState
 from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
+from reqfulfill.serialization.config import format_duration, load_data_file, parse_duration
 from reqfulfill.sla._calendar import BusinessCalendar, _calendar_from_data, _under
 
 __all__ = ["DEFAULT_ESCALATION", "ESCALATION_ACTIONS", "EscalationLevel", "SlaPolicy"]
@@ -257,8 +258,6 @@ class SlaPolicy:
     @classmethod
     def from_toml(cls, path: str | PathLike[str]) -> SlaPolicy:
         """Load a policy from a TOML (or ``.json``) file in the data form."""
-        from reqfulfill.serialization import load_data_file
-
         return cls.from_dict(load_data_file(path), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
@@ -267,8 +266,6 @@ class SlaPolicy:
         >>> SlaPolicy.default().to_dict()["targets"]
         {'1': '4h', '2': '8h', '3': '1d', '4': '1d16h', '5': '3d8h'}
         """
-        from reqfulfill.serialization import format_duration
-
         return {
             "targets": {str(int(p)): format_duration(t) for p, t in self.targets.items()},
             "calendar": self.calendar.to_dict(),
@@ -282,8 +279,6 @@ _POLICY_KEYS: Final = ("targets", "calendar", "pause_in", "escalation", "hold_no
 
 
 def _policy_from_data(data: Any) -> tuple[SlaPolicy | None, list[Problem]]:
-    from reqfulfill.serialization import parse_duration
-
     if not isinstance(data, Mapping):
         return None, [Problem("", data, "expected a table")]
     problems = [Problem(str(k), data[k], "unknown key") for k in data if k not in _POLICY_KEYS]
