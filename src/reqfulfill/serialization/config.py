@@ -217,7 +217,7 @@ def _structure_sequence(value: Any, t: Any) -> Any:
     for index, element in enumerate(value):
         try:
             out.append(converter.structure(element, inner))
-        except Exception as exc:  # cattrs' own protocol: every element's error, grouped
+        except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
             exc.__notes__ = [
                 *getattr(exc, "__notes__", []),
                 IterableValidationNote(f"Structuring {t!r} @ index {index}", index, inner),
