@@ -47,7 +47,7 @@ from reqfulfill.serialization.config import (
     structure_table,
 )
 
-__all__ = ["EVENT_KEYS", "EventCodec", "Invalid", "event_codec"]
+__all__ = ["EVENT_KEYS", "EventCodec", "FieldCodec", "Invalid", "ObjectDecoder", "event_codec"]
 
 EVENT_KEYS: Final = frozenset({"type", "v"})
 """The keys a stored event has besides its fields: its type name and schema version."""
@@ -58,7 +58,10 @@ Decode = Callable[[Any, int], Any]
 Found = list[tuple[str, object, str]]
 
 
-class _DecodeObject(Protocol):
+class ObjectDecoder(Protocol):
+    """``decode(data, depth, extra=0)``: an object from its table found at ``depth``;
+    ``extra`` counts the keys the table has besides the fields (an event's ``type``, ``v``)."""
+
     def __call__(self, data: Any, depth: int, extra: int = 0, /) -> Any: ...
 
 
@@ -220,7 +223,7 @@ _PRIMITIVES: Final[Mapping[type, FieldCodec]] = {
 def _enum_codec(cls: type[enum.Enum]) -> FieldCodec:
     texts = {member: _JSON.encode(converter.unstructure(member)) for member in cls}
     members = {member.value: member for member in cls}
-    value_types = frozenset(type(member.value) for member in cls)
+    (value_type, *others) = {type(member.value) for member in cls}
 
     def encode(value: Any) -> str:
         if type(value) is cls:
@@ -228,10 +231,11 @@ def _enum_codec(cls: type[enum.Enum]) -> FieldCodec:
         raise TypeError(f"expected a {cls.__name__}, got {_type_name(value)}")
 
     def decode(value: Any, depth: int) -> Any:
-        if type(value) in value_types:  # exact types: True is not 1
-            member = members.get(value)
-            if member is not None:
-                return member
+        if type(value) is value_type and not others:  # exact types: True is not 1
+            try:
+                return members[value]
+            except KeyError:
+                pass  # the hook names the values there are
         try:
             return structure_enum(value, cls)
         except (TypeError, ValueError) as error:
@@ -417,7 +421,7 @@ class _ObjectCodec:
 
     field: FieldCodec
     fields: tuple[_Field, ...]
-    decode: _DecodeObject
+    decode: ObjectDecoder
 
 
 _MAX_SIGNATURES: Final = 64
@@ -533,7 +537,7 @@ def _refused(data: Mapping[str, Any], extra: int, error: Exception) -> Invalid:
     return Invalid.here(data, error)
 
 
-def _object_decoder(cls: type[Any], fields: Sequence[_Field]) -> _DecodeObject:
+def _object_decoder(cls: type[Any], fields: Sequence[_Field]) -> ObjectDecoder:
     """``decode(data, depth, extra)``: ``cls`` from its table at ``depth``; ``extra`` is
     how many of an event's own keys (``type``, ``v``) the table has besides the fields."""
     count = len(fields)
@@ -594,7 +598,7 @@ class EventCodec:
     (``decode(table, 0, extra)``, ``extra`` the number of ``type``/``v`` keys it has)."""
 
     encode: Encode
-    decode: _DecodeObject
+    decode: ObjectDecoder
 
 
 _event_codecs: dict[type[Any], EventCodec] = {}

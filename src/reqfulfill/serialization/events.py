@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
 from reqfulfill.model.events import EVENT_TYPES, Event
-from reqfulfill.serialization._event_codec import EVENT_KEYS, Invalid, event_codec
+from reqfulfill.serialization._event_codec import EVENT_KEYS, Invalid, ObjectDecoder, event_codec
 
 __all__ = [
     "EVENT_SCHEMA_VERSION",
@@ -62,13 +62,27 @@ def event_from_dict(data: Mapping[str, Any]) -> Any:
     if version != EVENT_SCHEMA_VERSION:
         raise ValidationError.single("v", version, "unsupported event schema version")
     kind = payload.get("type")
+    decode = _decoders.get(kind) if type(kind) is str else None
+    if decode is None:
+        decode = _decoder_for(kind)
+    try:
+        return decode(payload, 0, 1 + ("v" in payload))
+    except Invalid as invalid:
+        raise _corrupt(payload, str(kind), invalid) from None
+
+
+_decoders: dict[str, ObjectDecoder] = {}
+"""The decoder of each event type name read so far."""
+
+
+def _decoder_for(kind: object) -> ObjectDecoder:
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ValidationError.single("type", kind, "unknown event type")
-    try:
-        return event_codec(cls, EVENT_SCHEMA_VERSION).decode(payload, 0, 1 + ("v" in payload))
-    except Invalid as invalid:
-        raise _corrupt(payload, str(kind), invalid) from None
+    decode = event_codec(cls, EVENT_SCHEMA_VERSION).decode
+    if type(kind) is str:
+        _decoders[kind] = decode
+    return decode
 
 
 def _corrupt(payload: Mapping[str, Any], kind: str, invalid: Invalid) -> ValidationError:
