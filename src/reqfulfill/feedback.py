@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import attrs
 
+from reqfulfill.serialization.config import structure_config, unstructure_config
+
 __all__ = ["FeedbackPolicy"]
 
 
@@ -58,13 +60,9 @@ class FeedbackPolicy:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeedbackPolicy:
         """Build from the data form (``window = "14d"``)."""
-        from reqfulfill.serialization import structure_config
-
         return structure_config(data, cls)
 
     def to_dict(self) -> dict[str, Any]:
         """The data form; ``from_dict(to_dict())`` gives the policy back."""
-        from reqfulfill.serialization import unstructure_config
-
         data: dict[str, Any] = unstructure_config(self)
         return data

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -166,3 +169,49 @@ def test_reference_problems_are_reported_with_type_problems() -> None:
     with pytest.raises(ValidationError) as info:
         Catalog.from_dict(d)
     assert set(info.value.paths) == {"items[0].impact", "items[2].group"}
+
+
+def test_the_serialization_functions_are_what_the_catalog_methods_do(tmp_path: Path) -> None:
+    from reqfulfill.serialization import catalog_from_dict, load_catalog
+
+    assert catalog_from_dict(DEMO_CATALOG) == Catalog.from_dict(DEMO_CATALOG) == demo_catalog()
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(DEMO_CATALOG), encoding="utf-8")
+    assert load_catalog(path) == Catalog.from_toml(path) == demo_catalog()
+    d = data()
+    d["items"][2]["group"] = "desk-l9"
+    with pytest.raises(ValidationError, match=r"^catalog\.json: items\[2\]\.group: unknown"):
+        catalog_from_dict(d, source="catalog.json")
+
+
+def test_when_conditions_are_checked_where_the_catalog_is_loaded() -> None:
+    d = data()
+    d["plans"][0]["tasks"][0]["when"] = {"answers.x": {"regex": "(a+)+$"}, "nowhere.y": 1}
+    with pytest.raises(ValidationError) as info:
+        Catalog.from_dict(d)
+    assert info.value.paths == [
+        "plans[0].tasks[0].when.answers.x.regex",
+        "plans[0].tasks[0].when.nowhere.y",
+    ]
+    from reqfulfill.serialization.config import structure_config
+
+    catalog = structure_config(d, Catalog)  # the types are fine: only the rule language objects
+    assert catalog.problems() == []
+    from reqfulfill.rules import condition_problems
+
+    assert catalog.problems(condition_problems) == list(info.value.problems)
+
+
+def test_the_catalog_methods_work_after_importing_only_the_model() -> None:
+    code = (
+        "from reqfulfill.model.catalog import Catalog\n"
+        "from reqfulfill.testing import DEMO_CATALOG\n"
+        "catalog = Catalog.from_dict(DEMO_CATALOG)\n"
+        "assert Catalog.from_dict(catalog.to_dict()) == catalog\n"
+        "print(len(catalog.items))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(len(DEMO_CATALOG["items"]))

@@ -3,26 +3,35 @@
 ``Catalog.from_dict`` / ``Catalog.from_toml`` load the data form (lists of
 tables with an ``id``); every problem is reported at once with its path and
 value, e.g. ``items[3].group: unknown group 'desk-l9'``.
+
+The model reads no files and holds no converter: ``from_dict``, ``to_dict`` and
+``from_toml`` are entry points to :mod:`reqfulfill.serialization`, which does the
+work (it checks each task's ``when`` condition in the rule language too) and
+registers itself here when it is imported (``import reqfulfill`` imports it), so
+the model imports nothing above it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from os import PathLike
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
 from reqfulfill.model.enums import Impact, TaskKind, Urgency
-from reqfulfill.model.errors import Problem, ValidationError
+from reqfulfill.model.errors import NotFoundError, Problem, ValidationError
 
 __all__ = [
     "Catalog",
+    "ConditionCheck",
+    "DataForms",
     "PlanTemplate",
     "Requester",
     "ServiceItem",
     "SupportGroup",
     "TaskTemplate",
+    "use_data_forms",
 ]
 
 
@@ -35,7 +44,50 @@ def _str_tuple(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-T = TypeVar("T", bound="_DataForm")
+T = TypeVar("T")
+D = TypeVar("D", bound="_DataForm")
+
+ConditionCheck = Callable[[Mapping[str, Any], str], list[Problem]]
+"""``check(condition, path)``: the problems of a ``when`` condition (the rule language's
+``reqfulfill.rules.condition_problems``)."""
+
+
+class DataForms(Protocol):
+    """What the catalog types' ``from_dict``, ``to_dict`` and ``Catalog.from_toml`` do:
+    :mod:`reqfulfill.serialization` provides it (see :func:`use_data_forms`)."""
+
+    def structure(self, data: Mapping[str, Any], cls: type[T], *, source: str | None) -> T:
+        """``cls`` from its data form, strictly; ``ValidationError`` lists every problem."""
+        ...
+
+    def unstructure(self, value: object) -> dict[str, Any]:
+        """The data form of a value; ``None`` fields are left out."""
+        ...
+
+    def catalog(
+        self, data: Mapping[str, Any], cls: type[Catalog], *, source: str | None
+    ) -> Catalog:
+        """A catalog from its data form, with its references and conditions checked."""
+        ...
+
+    def load_catalog(self, path: str | PathLike[str], cls: type[Catalog]) -> Catalog:
+        """A catalog from a TOML or JSON file."""
+        ...
+
+
+_data_forms: list[DataForms] = []
+
+
+def use_data_forms(forms: DataForms) -> None:
+    """Set what the data-form entry points delegate to (called once, by
+    :mod:`reqfulfill.serialization` when it is imported)."""
+    _data_forms[:] = [forms]
+
+
+def _forms() -> DataForms:
+    if not _data_forms:
+        raise RuntimeError("the catalog's data forms need reqfulfill.serialization: import it")
+    return _data_forms[0]
 
 
 class _DataForm:
@@ -47,18 +99,13 @@ class _DataForm:
     __slots__ = ()
 
     @classmethod
-    def from_dict(cls: type[T], data: Mapping[str, Any], *, source: str | None = None) -> T:
+    def from_dict(cls: type[D], data: Mapping[str, Any], *, source: str | None = None) -> D:
         """Build from the data form, strictly; ``ValidationError`` lists every problem."""
-        from reqfulfill.serialization import structure_config
-
-        return structure_config(data, cls, source=source)
+        return _forms().structure(data, cls, source=source)
 
     def to_dict(self) -> dict[str, Any]:
         """The data form; ``None`` fields are left out."""
-        from reqfulfill.serialization import unstructure_config
-
-        data: dict[str, Any] = unstructure_config(self)
-        return data
+        return _forms().unstructure(self)
 
 
 @attrs.frozen
@@ -168,8 +215,6 @@ class Catalog:
         try:
             return self._items_by_id[item_id]
         except KeyError:
-            from reqfulfill.model.errors import NotFoundError
-
             raise NotFoundError("service item", item_id) from None
 
     def group(self, group_id: str) -> SupportGroup:
@@ -177,8 +222,6 @@ class Catalog:
         try:
             return self._groups_by_id[group_id]
         except KeyError:
-            from reqfulfill.model.errors import NotFoundError
-
             raise NotFoundError("support group", group_id) from None
 
     def plan(self, plan_id: str) -> PlanTemplate:
@@ -186,8 +229,6 @@ class Catalog:
         try:
             return self._plans_by_id[plan_id]
         except KeyError:
-            from reqfulfill.model.errors import NotFoundError
-
             raise NotFoundError("plan template", plan_id) from None
 
     def has_item(self, item_id: str) -> bool:
@@ -203,8 +244,9 @@ class Catalog:
         """Every category named by an item."""
         return frozenset(i.category for i in self.items)
 
-    def problems(self) -> list[Problem]:
-        """Cross-reference problems: unknown ids, duplicates, bad plan DAGs."""
+    def problems(self, conditions: ConditionCheck | None = None) -> list[Problem]:
+        """Cross-reference problems: unknown ids, duplicates, bad plan DAGs; with
+        ``conditions``, also each task's ``when`` condition checked by it."""
         found: list[Problem] = []
         id_lists: list[tuple[str, list[str]]] = [
             ("groups", [g.id for g in self.groups]),
@@ -233,7 +275,7 @@ class Catalog:
                 Problem("triage_group", self.triage_group, f"unknown group {self.triage_group!r}")
             )
         for pi, plan in enumerate(self.plans):
-            found.extend(_plan_problems(f"plans[{pi}]", plan, self._groups_by_id))
+            found.extend(_plan_problems(f"plans[{pi}]", plan, self._groups_by_id, conditions))
         for ii, item in enumerate(self.items):
             where = f"items[{ii}]"
             if item.group not in self._groups_by_id:
@@ -254,75 +296,33 @@ class Catalog:
                     )
         return found
 
-    def validate(self) -> Catalog:
-        """Raise ``ValidationError`` listing every cross-reference problem."""
-        found = self.problems()
+    def validate(self, conditions: ConditionCheck | None = None) -> Catalog:
+        """Raise ``ValidationError`` listing every problem :meth:`problems` finds."""
+        found = self.problems(conditions)
         if found:
             raise ValidationError(found)
         return self
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Catalog:
-        """Build a catalog from its data form, checking types and references."""
-        from reqfulfill.serialization import structure_config
-
-        try:
-            catalog = structure_config(data, cls, source=source)
-        except ValidationError as error:
-            # report the reference problems too, as far as the raw data shows them,
-            # so one run names every problem
-            extra = [p for p in _raw_reference_problems(data) if p.path not in error.paths]
-            if extra:
-                raise ValidationError([*error.problems, *extra], source=source) from None
-            raise
-        found = catalog.problems()
-        if found:
-            raise ValidationError(found, source=source)
-        return catalog
+        """Build a catalog from its data form, checking types, references and conditions."""
+        return _forms().catalog(data, cls, source=source)
 
     @classmethod
     def from_toml(cls, path: str | PathLike[str]) -> Catalog:
         """Load a catalog from a TOML file (``[[groups]]``, ``[[plans]]``, ``[[items]]``)."""
-        from reqfulfill.serialization import load_data_file
-
-        return cls.from_dict(load_data_file(path), source=str(path))
+        return _forms().load_catalog(path, cls)
 
     def to_dict(self) -> dict[str, Any]:
         """The data form; ``None`` values are left out so it can be written as TOML."""
-        from reqfulfill.serialization import unstructure_config
-
-        data: dict[str, Any] = unstructure_config(self)
-        return data
-
-
-def _raw_reference_problems(data: object) -> list[Problem]:
-    """Unknown groups and plans named by items, read from data that did not structure."""
-    if not isinstance(data, Mapping):
-        return []
-
-    def ids(kind: str) -> set[str] | None:
-        entries = data.get(kind)
-        if not isinstance(entries, list):
-            return None
-        return {e["id"] for e in entries if isinstance(e, Mapping) and isinstance(e.get("id"), str)}
-
-    groups, plans = ids("groups"), ids("plans")
-    items = data.get("items")
-    found: list[Problem] = []
-    if not isinstance(items, list):
-        return found
-    for index, item in enumerate(items):
-        if not isinstance(item, Mapping):
-            continue
-        for key, known, what in (("group", groups, "group"), ("plan", plans, "plan")):
-            value = item.get(key)
-            if known is not None and isinstance(value, str) and value not in known:
-                found.append(Problem(f"items[{index}].{key}", value, f"unknown {what} {value!r}"))
-    return found
+        return _forms().unstructure(self)
 
 
 def _plan_problems(
-    where: str, plan: PlanTemplate, groups: Mapping[str, SupportGroup]
+    where: str,
+    plan: PlanTemplate,
+    groups: Mapping[str, SupportGroup],
+    conditions: ConditionCheck | None,
 ) -> list[Problem]:
     found: list[Problem] = []
     keys: dict[str, int] = {}
@@ -336,11 +336,9 @@ def _plan_problems(
             )
     if not plan.tasks:
         found.append(Problem(f"{where}.tasks", [], "a plan needs at least one task"))
-    from reqfulfill.rules import condition_problems
-
     for ti, task in enumerate(plan.tasks):
-        if task.when is not None:
-            found.extend(condition_problems(task.when, f"{where}.tasks[{ti}].when"))
+        if task.when is not None and conditions is not None:
+            found.extend(conditions(task.when, f"{where}.tasks[{ti}].when"))
     for ti, task in enumerate(plan.tasks):
         for ai, dep in enumerate(task.after):
             if dep not in keys:

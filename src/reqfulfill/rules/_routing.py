@@ -14,6 +14,7 @@ from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
 from reqfulfill.rules._conditions import Facts
 from reqfulfill.rules._matrix import PriorityMatrix
 from reqfulfill.rules._ruleset import Decision, RuleSet
+from reqfulfill.serialization.config import load_data_file
 
 __all__ = ["ITEM_DEFAULT", "PARTS", "STRATEGIES", "Routing", "Rules"]
 
@@ -275,6 +276,4 @@ class Rules:
     @classmethod
     def from_toml(cls, path: str | PathLike[str]) -> Rules:
         """Load the rules from a TOML (or ``.json``) file."""
-        from reqfulfill.serialization import load_data_file
-
         return cls.from_dict(load_data_file(path), source=str(path))

@@ -11,6 +11,7 @@ import attrs
 from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
 from reqfulfill.rules._conditions import AllOf, Facts, Failure, _compile, first_failure
 from reqfulfill.rules._matcher import Matcher
+from reqfulfill.serialization.config import load_data_file
 
 __all__ = ["HIT_POLICIES", "Decision", "Explanation", "Rule", "RuleSet", "RuleTrace"]
 
@@ -314,6 +315,4 @@ class RuleSet:
     @classmethod
     def from_toml(cls, path: str | PathLike[str]) -> RuleSet:
         """Load a rule set from a TOML (or ``.json``) file: ``hit_policy``, ``[[rules]]``."""
-        from reqfulfill.serialization import load_data_file
-
         return cls.from_dict(load_data_file(path), source=str(path))

@@ -384,6 +384,22 @@ def _cardinality(nodes: Sequence[AllOf]) -> dict[str, int]:
     return {path: len(values) for path, values in distinct.items()}
 
 
+def _test_findings(rule: str, node: Node, catalog: Catalog | None) -> list[Finding]:
+    """The fact paths and enum values of a rule's tests that name nothing."""
+    found: list[Finding] = []
+    for test in _walk(node):
+        problem = _path_problem(test, catalog)
+        if problem:
+            found.append(Finding("unknown-path", rule, problem[1], problem[0]))
+        allowed = _ENUM_PATHS.get(test.path)
+        if allowed is not None:
+            for value in _ids(test):
+                if value not in allowed:
+                    message = f"{test.describe()}: {value!r} is not a valid {test.path}"
+                    found.append(Finding("unknown-value", rule, message))
+    return found
+
+
 def lint(
     ruleset: RuleSet, catalog: Catalog | None = None, *, name: str | None = None
 ) -> list[Finding]:
@@ -437,21 +453,7 @@ def lint(
         seen.setdefault(canonical, index)
         if never is None:
             coverers.add(index, node)
-        for test in _walk(node):
-            problem = _path_problem(test, catalog)
-            if problem:
-                here.append(Finding("unknown-path", rule.name, problem[1], problem[0]))
-            allowed = _ENUM_PATHS.get(test.path)
-            if allowed is not None:
-                for value in _ids(test):
-                    if value not in allowed:
-                        here.append(
-                            Finding(
-                                "unknown-value",
-                                rule.name,
-                                f"{test.describe()}: {value!r} is not a valid {test.path}",
-                            )
-                        )
+        here.extend(_test_findings(rule.name, node, catalog))
         if catalog is not None:
             here.extend(_reference_findings(rule.name, node, rule.then, catalog))
         findings.extend(attrs.evolve(f, ruleset=name) for f in here)

@@ -26,6 +26,7 @@ from reqfulfill.model.errors import (
     ValidationError,
     nesting_problem,
 )
+from reqfulfill.serialization.config import load_data_file
 from reqfulfill.sla._zone import DAY, MINUTE, WEEK, ZoneOffsets, from_us, to_us
 
 __all__ = [
@@ -406,8 +407,6 @@ class BusinessCalendar:
     @classmethod
     def from_toml(cls, path: str | PathLike[str]) -> BusinessCalendar:
         """Load a calendar from a TOML (or ``.json``) file in the data form."""
-        from reqfulfill.serialization import load_data_file
-
         return cls.from_dict(load_data_file(path), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import attrs
 
 from reqfulfill.model.enums import Priority, RequestState
 from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
+from reqfulfill.serialization.config import format_duration, load_data_file, parse_duration
 from reqfulfill.sla._calendar import BusinessCalendar, _calendar_from_data, _under
 
 __all__ = ["DEFAULT_ESCALATION", "ESCALATION_ACTIONS", "EscalationLevel", "SlaPolicy"]
@@ -257,8 +258,6 @@ class SlaPolicy:
     @classmethod
     def from_toml(cls, path: str | PathLike[str]) -> SlaPolicy:
         """Load a policy from a TOML (or ``.json``) file in the data form."""
-        from reqfulfill.serialization import load_data_file
-
         return cls.from_dict(load_data_file(path), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
@@ -267,8 +266,6 @@ class SlaPolicy:
         >>> SlaPolicy.default().to_dict()["targets"]
         {'1': '4h', '2': '8h', '3': '1d', '4': '1d16h', '5': '3d8h'}
         """
-        from reqfulfill.serialization import format_duration
-
         return {
             "targets": {str(int(p)): format_duration(t) for p, t in self.targets.items()},
             "calendar": self.calendar.to_dict(),
@@ -281,14 +278,10 @@ class SlaPolicy:
 _POLICY_KEYS: Final = ("targets", "calendar", "pause_in", "escalation", "hold_notifications")
 
 
-def _policy_from_data(data: Any) -> tuple[SlaPolicy | None, list[Problem]]:
-    from reqfulfill.serialization import parse_duration
-
-    if not isinstance(data, Mapping):
-        return None, [Problem("", data, "expected a table")]
-    problems = [Problem(str(k), data[k], "unknown key") for k in data if k not in _POLICY_KEYS]
-    kwargs: dict[str, Any] = {}
-
+def _targets_from_data(
+    data: Mapping[Any, Any], problems: list[Problem]
+) -> dict[Priority, timedelta]:
+    """The ``targets`` table: priority number -> duration."""
     raw_targets = data.get("targets")
     targets: dict[Priority, timedelta] = {}
     if "targets" not in data:
@@ -309,51 +302,59 @@ def _policy_from_data(data: Any) -> tuple[SlaPolicy | None, list[Problem]]:
                 targets[priority] = parse_duration(raw)
             except (TypeError, ValueError) as exc:
                 problems.append(Problem(where, raw, str(exc)))
-    kwargs["targets"] = targets
+    return targets
 
+
+def _states_from_data(raw_states: Any, problems: list[Problem]) -> tuple[RequestState, ...]:
+    """The ``pause_in`` list of request states."""
+    if isinstance(raw_states, str) or not isinstance(raw_states, Sequence):
+        problems.append(Problem("pause_in", raw_states, "expected a list of states"))
+        return ()
+    states = []
+    for index, raw in enumerate(raw_states):
+        try:
+            states.append(RequestState(raw))
+        except (TypeError, ValueError):
+            allowed = ", ".join(s.value for s in RequestState)
+            problems.append(
+                Problem(f"pause_in[{index}]", raw, f"unknown state; expected one of {allowed}")
+            )
+    return tuple(states)
+
+
+def _levels_from_data(raw_levels: Any, problems: list[Problem]) -> tuple[EscalationLevel, ...]:
+    """The ``escalation`` list of levels."""
+    if isinstance(raw_levels, str) or not isinstance(raw_levels, Sequence):
+        problems.append(Problem("escalation", raw_levels, "expected a list of levels"))
+        return ()
+    levels = []
+    for index, raw in enumerate(raw_levels):
+        level, found = _level_from_data(raw, f"escalation[{index}]")
+        problems += found
+        if level is not None:
+            levels.append(level)
+    return tuple(levels)
+
+
+def _policy_from_data(data: Any) -> tuple[SlaPolicy | None, list[Problem]]:
+    if not isinstance(data, Mapping):
+        return None, [Problem("", data, "expected a table")]
+    problems = [Problem(str(k), data[k], "unknown key") for k in data if k not in _POLICY_KEYS]
+    kwargs: dict[str, Any] = {"targets": _targets_from_data(data, problems)}
     if "calendar" in data:
         calendar, found = _calendar_from_data(data["calendar"], "calendar")
         problems += found
         kwargs["calendar"] = calendar
-
     if "pause_in" in data:
-        raw_states = data["pause_in"]
-        if isinstance(raw_states, str) or not isinstance(raw_states, Sequence):
-            problems.append(Problem("pause_in", raw_states, "expected a list of states"))
-        else:
-            states = []
-            for index, raw in enumerate(raw_states):
-                try:
-                    states.append(RequestState(raw))
-                except (TypeError, ValueError):
-                    allowed = ", ".join(s.value for s in RequestState)
-                    problems.append(
-                        Problem(
-                            f"pause_in[{index}]", raw, f"unknown state; expected one of {allowed}"
-                        )
-                    )
-            kwargs["pause_in"] = tuple(states)
-
+        kwargs["pause_in"] = _states_from_data(data["pause_in"], problems)
     if "escalation" in data:
-        raw_levels = data["escalation"]
-        if isinstance(raw_levels, str) or not isinstance(raw_levels, Sequence):
-            problems.append(Problem("escalation", raw_levels, "expected a list of levels"))
-        else:
-            levels = []
-            for index, raw in enumerate(raw_levels):
-                level, found = _level_from_data(raw, f"escalation[{index}]")
-                problems += found
-                if level is not None:
-                    levels.append(level)
-            kwargs["escalation"] = tuple(levels)
-
+        kwargs["escalation"] = _levels_from_data(data["escalation"], problems)
     if "hold_notifications" in data:
         if not isinstance(data["hold_notifications"], bool):
             problems.append(
                 Problem("hold_notifications", data["hold_notifications"], "expected true or false")
             )
         kwargs["hold_notifications"] = data["hold_notifications"]
-
     if problems:
         return None, problems
     try:

@@ -1,0 +1,396 @@
+"""The one cattrs converter: configuration data forms, and reading them from files.
+
+Structuring is strict: no silent coercion (``5`` is not a string, ``"abc"``
+is not a list), unknown keys are errors, and every problem is reported at
+once as a :class:`~reqfulfill.model.errors.ValidationError` whose problems
+carry the path and the offending value.
+
+:func:`load_data_file` is the one place configuration files are read (catalogs,
+rules, calendars and SLA policies all load through it). The strict primitive
+hooks (:data:`STRICT_HOOKS`, :func:`structure_enum`, :func:`structure_table`)
+are public so the event codec checks values with the very same functions.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from os import PathLike
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+from cattrs.gen import make_dict_structure_fn
+
+from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
+
+__all__ = [
+    "STRICT_HOOKS",
+    "converter",
+    "expect_list",
+    "expect_table",
+    "format_duration",
+    "load_data_file",
+    "parse_duration",
+    "structure_config",
+    "structure_enum",
+    "structure_table",
+    "unstructure_config",
+]
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+"""The project's converter. Use :func:`structure_config` to get our errors."""
+
+# -- durations -----------------------------------------------------------------
+
+_DURATION = re.compile(
+    r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d{1,6})?)s)?$"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``"4h"``, ``"30m"``, ``"1h30m"``, ``"2d"``, ``"45s"``, ``"0s"``.
+
+    >>> parse_duration("1h30m")
+    datetime.timedelta(seconds=5400)
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"a duration is a string like '4h' or '1h30m', not {type(text).__name__}")
+    match = _DURATION.match(text.strip())
+    if not text.strip() or match is None or not any(match.groupdict().values()):
+        raise ValueError(f"invalid duration {text!r}: use forms like '4h', '30m', '1h30m', '2d'")
+    parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+    return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+
+
+def format_duration(value: timedelta) -> str:
+    """The data form of a duration; ``parse_duration(format_duration(d)) == d``.
+
+    >>> format_duration(timedelta(hours=1, minutes=30))
+    '1h30m'
+    """
+    if value < timedelta(0):
+        raise ValueError(f"negative duration {value!r}")
+    total_us = value // timedelta(microseconds=1)
+    days, rest = divmod(total_us, 86_400_000_000)
+    hours, rest = divmod(rest, 3_600_000_000)
+    minutes, rest = divmod(rest, 60_000_000)
+    seconds, micros = divmod(rest, 1_000_000)
+    out = ""
+    if days:
+        out += f"{days}d"
+    if hours:
+        out += f"{hours}h"
+    if minutes:
+        out += f"{minutes}m"
+    if seconds or micros:
+        out += f"{seconds}.{micros:06d}".rstrip("0").rstrip(".") + "s"
+    return out or "0s"
+
+
+# -- strict primitive hooks ---------------------------------------------------------
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def expect_table(value: object) -> None:
+    """Raise ``TypeError`` unless ``value`` is a table (a mapping)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected a table, got {_type_name(value)}")
+
+
+def expect_list(value: object) -> None:
+    """Raise ``TypeError`` unless ``value`` is a list (a sequence other than text)."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
+        raise TypeError(f"expected a list, got {_type_name(value)}")
+
+
+def _strict_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {_type_name(value)}")
+    return value
+
+
+def _strict_int(value: Any, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {_type_name(value)}")
+    return value
+
+
+def _strict_float(value: Any, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {_type_name(value)}")
+    return float(value)
+
+
+def _strict_bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {_type_name(value)}")
+    return value
+
+
+def structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    """The member of ``cls`` with this value (a member passes as it is)."""
+    if isinstance(value, cls):
+        return value
+    if issubclass(cls, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"expected an integer, got {_type_name(value)}")
+    elif not isinstance(value, str):
+        raise TypeError(f"expected a string, got {_type_name(value)}")
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in cls)
+        raise ValueError(f"unknown {cls.__name__} {value!r}; expected one of {allowed}") from None
+
+
+def _structure_timedelta(value: Any, _: type) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    return parse_duration(value)
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+    else:
+        raise TypeError(f"expected an ISO 8601 date-time, got {_type_name(value)}")
+    if parsed.tzinfo is None:
+        raise ValueError("a date-time needs a time zone offset")
+    return parsed
+
+
+def _structure_date(value: Any, _: type) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    raise TypeError(f"expected a date (YYYY-MM-DD), got {_type_name(value)}")
+
+
+def _structure_any(value: Any, _: type) -> Any:
+    return value
+
+
+STRICT_HOOKS: Final[Mapping[type, Callable[[Any, type], Any]]] = {
+    str: _strict_str,
+    int: _strict_int,
+    float: _strict_float,
+    bool: _strict_bool,
+    datetime: _structure_datetime,
+    date: _structure_date,
+    timedelta: _structure_timedelta,
+}
+"""How each primitive type structures: ``hook(value, type)`` gives the value or raises
+``TypeError``/``ValueError`` with the reason."""
+
+
+def _is_tuple_of(t: Any) -> bool:
+    origin = getattr(t, "__origin__", None)
+    return origin in (tuple, Sequence, list)
+
+
+def _structure_sequence(value: Any, t: Any) -> Any:
+    expect_list(value)
+    args = getattr(t, "__args__", ())
+    inner = args[0] if args else Any
+    out: list[Any] = []
+    errors: list[Exception] = []
+    for index, element in enumerate(value):
+        try:
+            out.append(converter.structure(element, inner))
+        except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
+            exc.__notes__ = [
+                *getattr(exc, "__notes__", []),
+                IterableValidationNote(f"Structuring {t!r} @ index {index}", index, inner),
+            ]
+            errors.append(exc)
+    if errors:
+        raise IterableValidationError(f"While structuring {t!r}", errors, t)
+    return tuple(out) if getattr(t, "__origin__", None) is tuple else out
+
+
+def structure_table(value: Any, t: Any) -> Any:
+    """A table (``Mapping[str, X]``) as a new dict; keys must be strings."""
+    expect_table(value)
+    args: tuple[Any, ...] = tuple(getattr(t, "__args__", ()))
+    if len(args) == 2 and args[0] is str and args[1] is not Any:
+        inner = args[1]
+        return {_strict_str(k, str): converter.structure(v, inner) for k, v in value.items()}
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(f"table keys must be strings, got {_type_name(key)}")
+    return dict(value)
+
+
+for _type, _hook in STRICT_HOOKS.items():
+    converter.register_structure_hook(_type, _hook)
+converter.register_structure_hook_func(
+    lambda t: isinstance(t, type) and issubclass(t, enum.Enum), structure_enum
+)
+# IntEnum subclasses int: without this the int hook above would win and drop the enum.
+converter.register_structure_hook(enum.IntEnum, structure_enum)
+converter.register_structure_hook_func(_is_tuple_of, _structure_sequence)
+converter.register_structure_hook_func(
+    lambda t: getattr(t, "__origin__", None) in (dict, Mapping), structure_table
+)
+converter.register_structure_hook_func(lambda t: t is Any or t is object, _structure_any)
+
+converter.register_unstructure_hook(timedelta, format_duration)
+converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
+converter.register_unstructure_hook(date, lambda d: d.isoformat())
+converter.register_unstructure_hook(frozenset, lambda v: sorted(v))
+
+
+def _structure_attrs_strict(cl: type[Any]) -> Any:
+    base = make_dict_structure_fn(cl, converter, _cattrs_forbid_extra_keys=True)
+
+    def structure(value: Any, t: type) -> Any:
+        expect_table(value)
+        return base(value, t)
+
+    return structure
+
+
+converter.register_structure_hook_factory(attrs.has, _structure_attrs_strict)
+
+
+# -- errors: cattrs' exception groups to our ValidationError ---------------------------
+
+
+def _problems_from(exc: BaseException, data: Any, path: str) -> list[Problem]:
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        found: list[Problem] = []
+        for sub in exc.exceptions:
+            sub_path, sub_data = path, data
+            for note in getattr(sub, "__notes__", ()):
+                if isinstance(note, AttributeValidationNote):
+                    sub_path = f"{path}.{note.name}" if path else note.name
+                    sub_data = _get(data, note.name)
+                    break
+                if isinstance(note, IterableValidationNote):
+                    sub_path = f"{path}[{note.index}]"
+                    sub_data = _index(data, int(note.index))
+                    break
+            found.extend(_problems_from(sub, sub_data, sub_path))
+        return found
+    if isinstance(exc, cattrs.errors.ForbiddenExtraKeysError):
+        return [
+            Problem(f"{path}.{key}" if path else key, _get(data, key), "unknown key")
+            for key in sorted(exc.extra_fields)
+        ]
+    if data is _ABSENT:
+        return [Problem(path, None, "missing required key")]
+    reason = str(exc) if str(exc) else type(exc).__name__
+    return [Problem(path, data, reason)]
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_ABSENT: Any = _Absent()
+
+
+def _index(data: Any, index: int) -> Any:
+    if isinstance(data, Sequence) and not isinstance(data, str) and 0 <= index < len(data):
+        return data[index]
+    return _ABSENT
+
+
+def _get(data: Any, key: str) -> Any:
+    return data.get(key, _ABSENT) if isinstance(data, Mapping) else _ABSENT
+
+
+def structure_config(data: Any, cls: type[T], *, source: str | None = None, path: str = "") -> T:
+    """Structure ``data`` into ``cls`` strictly; raise ``ValidationError`` with every problem."""
+    deep = nesting_problem(data, path)
+    if deep is not None:
+        raise ValidationError([deep], source=source)
+    try:
+        return converter.structure(data, cls)
+    except ValidationError:
+        raise
+    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
+        problems = _problems_from(exc, data, path)
+        raise ValidationError(problems or [Problem(path, data, str(exc))], source=source) from None
+    except RecursionError:
+        raise ValidationError(
+            [Problem(path, "<deeply nested>", "input nested too deeply")], source=source
+        ) from None
+
+
+def _drop_none_fields(obj: Any, data: Any) -> Any:
+    """Leave out the attrs fields whose value is ``None``, guided by the object, so a
+    ``None`` inside free-form data (item attributes, conditions) is kept."""
+    if attrs.has(type(obj)) and isinstance(data, dict):
+        out = dict(data)
+        for field in attrs.fields(type(obj)):
+            key = field.alias if field.alias in out else field.name
+            if key not in out:
+                continue
+            value = getattr(obj, field.name)
+            if value is None:
+                del out[key]
+            else:
+                out[key] = _drop_none_fields(value, out[key])
+        return out
+    if isinstance(obj, list | tuple) and isinstance(data, list):
+        return [_drop_none_fields(o, d) for o, d in zip(obj, data, strict=False)]
+    return data
+
+
+def unstructure_config(value: Any) -> Any:
+    """The data form of a configuration value: ``None`` fields are left out (so it can be
+    written as TOML); free-form tables inside it are kept as they are."""
+    return _drop_none_fields(value, converter.unstructure(value))
+
+
+def load_data_file(path: str | PathLike[str]) -> dict[str, Any]:
+    """Read a TOML (``.toml``) or JSON (``.json``) file into a table.
+
+    Unreadable files and syntax errors become a ``ValidationError`` naming the file
+    (and for syntax errors the line).
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ValidationError.single(str(p), str(p), f"cannot read file: {exc.strerror}") from None
+    try:
+        if p.suffix.lower() == ".json":
+            data = json.loads(raw)
+        else:
+            data = tomllib.loads(raw.decode("utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValidationError.single(
+            f"{p}:{exc.lineno}", exc.doc[exc.pos : exc.pos + 20], f"invalid JSON: {exc.msg}"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError.single(str(p), str(p), f"invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValidationError.single(str(p), str(p), f"not UTF-8 text: {exc}") from None
+    except RecursionError:
+        raise ValidationError.single(str(p), str(p), "input nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ValidationError.single(str(p), data, "expected a table at the top level")
+    return data
