@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from reqfulfill._data_forms import DeferredDataForms
 from reqfulfill._hooks import hookimpl
 from reqfulfill.clock import Clock, FixedClock, SystemClock
 from reqfulfill.connectors import SupplierConnector
@@ -21,6 +22,7 @@ from reqfulfill.model.catalog import (
     ServiceItem,
     SupportGroup,
     TaskTemplate,
+    use_data_forms,
 )
 from reqfulfill.model.enums import (
     Channel,
@@ -99,6 +101,10 @@ from reqfulfill.model.request import (
     Task,
 )
 from reqfulfill.model.supplier import Notification, OrderLine, OrderReceipt, SupplierOrder
+
+# The catalog's data forms (``Catalog.from_dict`` / ``from_toml`` / ``to_dict``) live
+# with the configuration loaders, loaded on first use (see ``reqfulfill._data_forms``).
+use_data_forms(DeferredDataForms())
 
 if TYPE_CHECKING:
     from types import ModuleType

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from os import PathLike
 from typing import Any, TypeVar
 
-from reqfulfill.model.catalog import Catalog, use_data_forms
+from reqfulfill.model.catalog import Catalog, DataForms, use_data_forms
 from reqfulfill.model.errors import Problem, ValidationError
 from reqfulfill.serialization.config import load_data_file, structure_config, unstructure_config
 
@@ -104,4 +104,7 @@ class _ConfigForms:
         return load_catalog(path, cls=cls)
 
 
-use_data_forms(_ConfigForms())
+CONFIG_FORMS: DataForms = _ConfigForms()
+"""The catalog types' data forms, done by the configuration loaders."""
+
+use_data_forms(CONFIG_FORMS)
