@@ -10,14 +10,16 @@ The transition table is data (:data:`STATE_CHANGES`, :data:`EVENT_STATES`,
 :data:`COMMAND_STATES`) and is checked when this package is imported.
 
 The package's modules, one concern each: ``table`` (the transition table),
-``commands`` (the commands and the states they run in), ``context`` (what a decision
-needs besides the state), ``decide`` with ``batch`` (the kernel), ``guards`` (who may
-do what), ``intake`` (submit, routing, approval, triage), ``plan`` (plan building),
-``progress`` (tasks starting, fulfilment, notices), ``clock`` (the request's SLA
-clock), the handlers by concern (``handlers_request``, ``handlers_tasks``,
-``handlers_effects``), ``draft`` (the mutable request events are applied to),
-``evolvers`` (what each event changes), ``evolve`` (the kernel applying an event) and
-``replay``. This module re-exports the public names.
+``command_types`` (the commands and the states they run in), ``context`` (what a
+decision needs besides the state), ``decider`` (``decide``) with ``batch`` (its
+kernel), ``guards`` (who may do what), ``intake`` (submit, routing, approval, triage),
+``plan`` (plan building), ``progress`` (tasks starting, fulfilment, notices), ``clock``
+(the request's SLA clock), the handlers by concern (``handlers_request``,
+``handlers_tasks``, ``handlers_effects``), ``draft`` (the mutable request events are
+applied to), ``evolvers`` (what each event changes) and ``fold`` (``evolve``,
+``replay`` and the kernel applying an event). This package re-exports the public
+names. No module is named after a name it re-exports: ``lifecycle.decide``,
+``lifecycle.evolve``, ``lifecycle.replay`` and ``lifecycle.commands`` are functions.
 
 >>> from reqfulfill.model.enums import RequestState
 >>> RequestState.IN_FULFILLMENT in TRANSITIONS[RequestState.APPROVED]
@@ -27,7 +29,7 @@ True
 from __future__ import annotations
 
 from reqfulfill.lifecycle.clock import next_sla_deadline as next_sla_deadline
-from reqfulfill.lifecycle.commands import (
+from reqfulfill.lifecycle.command_types import (
     COMMAND_STATES,
     SYSTEM,
     WORKER,
@@ -61,13 +63,12 @@ from reqfulfill.lifecycle.commands import (
     Triage,
     Wait,
 )
-from reqfulfill.lifecycle.commands import commands as commands
+from reqfulfill.lifecycle.command_types import commands as commands
 from reqfulfill.lifecycle.context import Context, Directory, StaticDirectory
-from reqfulfill.lifecycle.decide import decide, decide_and_evolve
-from reqfulfill.lifecycle.evolve import evolve
+from reqfulfill.lifecycle.decider import decide, decide_and_evolve
+from reqfulfill.lifecycle.fold import evolve, replay
 from reqfulfill.lifecycle.intake import submitted_event as submitted_event
 from reqfulfill.lifecycle.plan import DEFAULT_TASK as DEFAULT_TASK
-from reqfulfill.lifecycle.replay import replay
 from reqfulfill.lifecycle.table import EVENT_STATES, STATE_CHANGES, TRANSITIONS
 from reqfulfill.lifecycle.table import S as S
 

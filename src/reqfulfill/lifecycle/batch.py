@@ -16,7 +16,7 @@ from typing import Any
 
 from reqfulfill.lifecycle.context import Context
 from reqfulfill.lifecycle.draft import RequestDraft
-from reqfulfill.lifecycle.evolve import apply
+from reqfulfill.lifecycle.fold import apply
 from reqfulfill.model import events as ev
 from reqfulfill.model.request import ServiceRequest
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from reqfulfill.lifecycle.batch import Batch
-from reqfulfill.lifecycle.commands import SYSTEM
+from reqfulfill.lifecycle.command_types import SYSTEM
 from reqfulfill.lifecycle.context import Context
 from reqfulfill.lifecycle.table import S
 from reqfulfill.model import events as ev

@@ -1,7 +1,7 @@
 """The request being worked on: :class:`RequestDraft`, a mutable twin of
 :class:`~reqfulfill.model.request.ServiceRequest`.
 
-The decider and :func:`~reqfulfill.lifecycle.replay` apply many events in a row. A
+The decider and :func:`~reqfulfill.lifecycle.fold.replay` apply many events in a row. A
 frozen state copied per event would cost a thirty-field copy each time; instead they
 take one draft (:meth:`RequestDraft.of` a state, or the first event), let every event
 set the fields it changes on the draft (plain attribute writes on a mutable object),

@@ -5,7 +5,7 @@ An evolver gets the request as it stands before the event (a
 the fields the event changes on the draft, each to a new value: it never changes a
 value the draft holds (a task, a mapping) in place, since the frozen states share
 them. The state change itself (``state``, ``version``, ``updated_at``) is the evolve
-kernel's (:mod:`reqfulfill.lifecycle.evolve`). An evolver that raises (a task the
+kernel's (:mod:`reqfulfill.lifecycle.fold`). An evolver that raises (a task the
 plan lacks) may leave the draft half changed: the kernel's callers drop the draft then.
 
 :data:`EVOLVERS` is the table event type -> evolver.

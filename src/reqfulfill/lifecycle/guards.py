@@ -7,7 +7,7 @@ emit, raising :class:`~reqfulfill.model.errors.AuthorizationError`,
 from __future__ import annotations
 
 from reqfulfill.lifecycle.batch import Batch
-from reqfulfill.lifecycle.commands import INTERNAL_ACTORS, SYSTEM, WORKER, Command
+from reqfulfill.lifecycle.command_types import INTERNAL_ACTORS, SYSTEM, WORKER, Command
 from reqfulfill.model.enums import TaskKind, TaskState
 from reqfulfill.model.errors import AuthorizationError, TransitionError, ValidationError
 from reqfulfill.model.request import Task

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from reqfulfill.lifecycle.batch import Batch, Handler
 from reqfulfill.lifecycle.clock import sla_used
-from reqfulfill.lifecycle.commands import (
+from reqfulfill.lifecycle.command_types import (
     SYSTEM,
     AutomationSucceeded,
     Command,
@@ -84,24 +84,24 @@ def _apply_order_status(
 
 def _order_placed(batch: Batch, command: OrderPlaced) -> None:
     require_internal(batch, command)
-    state = batch.draft
-    if command.effect_id in state.settled:
+    request = batch.draft
+    if command.effect_id in request.settled:
         return
     task = next(
         (
             t
-            for t in state.plan
+            for t in request.plan
             if t.order_effect == command.effect_id and t.kind is TaskKind.SUPPLIER_ORDER
         ),
         None,
     )
     if task is None:
-        key = state.order_tasks.get(command.effect_id)
+        key = request.order_tasks.get(command.effect_id)
         if key is None:
             raise ValidationError.single("effect_id", command.effect_id, "no such order request")
         # the task was restarted and asked for a new order since: record this one and
         # cancel it
-        old = state.task(key)
+        old = request.task(key)
         assert old.supplier is not None
         batch.emit(
             ev.SupplierOrderPlaced,
@@ -141,11 +141,12 @@ def _order_placed(batch: Batch, command: OrderPlaced) -> None:
 
 def _order_cancelled(batch: Batch, command: OrderCancelled) -> None:
     require_internal(batch, command)
-    state = batch.draft
-    if command.effect_id in state.settled:
+    request = batch.draft
+    if command.effect_id in request.settled:
         return
     task = next(
-        (t for t in state.plan if command.effect_id in state.cancel_effects.get(t.key, ())), None
+        (t for t in request.plan if command.effect_id in request.cancel_effects.get(t.key, ())),
+        None,
     )
     if task is None:
         return
@@ -169,11 +170,11 @@ def _order_cancelled(batch: Batch, command: OrderCancelled) -> None:
 
 def _automation_succeeded(batch: Batch, command: AutomationSucceeded) -> None:
     require_internal(batch, command)
-    state = batch.draft
-    if command.effect_id in state.settled:
+    request = batch.draft
+    if command.effect_id in request.settled:
         return
-    task = next((t for t in state.plan if t.order_effect == command.effect_id), None)
-    if task is None or state.state not in WORKING or task.state is not TaskState.IN_PROGRESS:
+    task = next((t for t in request.plan if t.order_effect == command.effect_id), None)
+    if task is None or request.state not in WORKING or task.state is not TaskState.IN_PROGRESS:
         return
     bad = json_problem(command.result, "result")
     if bad is not None:
@@ -191,11 +192,11 @@ def _automation_succeeded(batch: Batch, command: AutomationSucceeded) -> None:
 
 def _effect_failed(batch: Batch, command: EffectFailed) -> None:
     require_internal(batch, command)
-    state = batch.draft
-    if command.effect_id in state.settled:
+    request = batch.draft
+    if command.effect_id in request.settled:
         return
-    task = next((t for t in state.plan if t.order_effect == command.effect_id), None)
-    if task is not None and state.state in WORKING and task.state is TaskState.IN_PROGRESS:
+    task = next((t for t in request.plan if t.order_effect == command.effect_id), None)
+    if task is not None and request.state in WORKING and task.state is TaskState.IN_PROGRESS:
         fail(batch, task, command.reason, command.actor, command.effect_id)
         return
     # not a task in progress: a notification, a cancel request, or an order no longer
@@ -210,33 +211,33 @@ def _effect_failed(batch: Batch, command: EffectFailed) -> None:
 
 def _record_attempt(batch: Batch, command: RecordAttempt) -> None:
     require_internal(batch, command)
-    state = batch.draft
-    if command.effect_id in state.settled:
+    request = batch.draft
+    if command.effect_id in request.settled:
         return
-    attempt = state.attempted.get(command.effect_id, 0) + 1
+    attempt = request.attempted.get(command.effect_id, 0) + 1
     batch.emit(ev.EffectAttempted, effect_id=command.effect_id, attempt=attempt)
 
 
 def _notification_delivered(batch: Batch, command: NotificationDelivered) -> None:
     require_internal(batch, command)
-    state = batch.draft
-    if command.effect_id in state.settled:
+    request = batch.draft
+    if command.effect_id in request.settled:
         return
-    note = state.pending_notifications.get(command.effect_id)
+    note = request.pending_notifications.get(command.effect_id)
     if note is None:
         return
-    cls = ev.RequesterNotified if note.recipient == state.requester.id else ev.NotificationSent
+    cls = ev.RequesterNotified if note.recipient == request.requester.id else ev.NotificationSent
     batch.emit(cls, effect_id=command.effect_id, kind=note.kind, recipient=note.recipient)
 
 
 def _fire_sla(batch: Batch, command: FireSla) -> None:
     require_internal(batch, command)
     policy = batch.context.sla
-    state = batch.draft
-    if policy is None or not state.sla.running or state.sla.target is None:
+    request = batch.draft
+    if policy is None or not request.sla.running or request.sla.target is None:
         return
-    used = sla_used(state.sla, batch.context)
-    target = state.sla.target
+    used = sla_used(request.sla, batch.context)
+    target = request.sla.target
     for index, level in enumerate(policy.escalation):
         if index in batch.draft.sla.fired or used < target * level.at:
             continue
@@ -254,20 +255,20 @@ def _fire_sla(batch: Batch, command: FireSla) -> None:
 
 
 def _escalation_action(batch: Batch, action: str, fraction: float) -> None:
-    state = batch.draft
+    request = batch.draft
     percent = f"{fraction:.0%}"
-    subject = f"SLA {percent} used on {state.id}"
-    body = f"Request {state.id} ({state.item or 'request'}) has used {percent} of its SLA."
+    subject = f"SLA {percent} used on {request.id}"
+    body = f"Request {request.id} ({request.item or 'request'}) has used {percent} of its SLA."
     if action == "notify":
         notify_group(batch, "sla_warning", subject, body)
         return
-    group = state.group
+    group = request.group
     escalates_to = None
     catalog = batch.context.catalog
     if group is not None and catalog.has_group(group):
         escalates_to = catalog.group(group).escalates_to
     if action == "notify_manager":
-        recipient = f"group:{escalates_to}" if escalates_to else state.requester.manager
+        recipient = f"group:{escalates_to}" if escalates_to else request.requester.manager
         if recipient:
             notify(batch, "sla_manager_warning", recipient, subject, body)
         return
@@ -277,7 +278,7 @@ def _escalation_action(batch: Batch, action: str, fraction: float) -> None:
         actor=SYSTEM,
         from_group=group,
         to_group=escalates_to,
-        level=state.sla.level + 1,
+        level=request.sla.level + 1,
         rule=f"sla {percent}",
     )
     if escalates_to is not None:
@@ -289,7 +290,7 @@ def _escalation_action(batch: Batch, action: str, fraction: float) -> None:
             rule="sla escalation",
             reason=f"{percent} of the SLA used",
         )
-    notify_group(batch, "escalated", f"Escalated: {state.id}", body)
+    notify_group(batch, "escalated", f"Escalated: {request.id}", body)
 
 
 HANDLERS: Mapping[type[Command], Handler] = {

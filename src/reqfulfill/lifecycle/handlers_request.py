@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from reqfulfill.lifecycle.batch import Batch, Handler
 from reqfulfill.lifecycle.clock import retarget_sla, sync_sla
-from reqfulfill.lifecycle.commands import (
+from reqfulfill.lifecycle.command_types import (
     SYSTEM,
     Approve,
     Assign,
@@ -48,8 +48,8 @@ __all__ = ["HANDLERS"]
 
 
 def _approve(batch: Batch, command: Approve) -> None:
-    state = batch.draft
-    if command.actor == state.requester.id:
+    request = batch.draft
+    if command.actor == request.requester.id:
         raise deny(batch, command, "a requester can never approve their own request")
     if command.actor not in approvers(batch):
         raise deny(batch, command, "not an approver of this request")
@@ -58,15 +58,15 @@ def _approve(batch: Batch, command: Approve) -> None:
 
 
 def _reject(batch: Batch, command: Reject) -> None:
-    state = batch.draft
-    if command.actor == state.requester.id or command.actor not in approvers(batch):
+    request = batch.draft
+    if command.actor == request.requester.id or command.actor not in approvers(batch):
         raise deny(batch, command, "not an approver of this request")
     batch.emit(ev.RequestRejected, reason=command.reason)
     notify(
         batch,
         "request_rejected",
-        state.requester.id,
-        f"Your request {state.id} was rejected",
+        request.requester.id,
+        f"Your request {request.id} was rejected",
         f"Reason: {command.reason}",
     )
 
@@ -91,21 +91,21 @@ def _triage(batch: Batch, command: Triage) -> None:
         impact=command.impact,
         urgency=command.urgency,
     )
-    state = batch.draft
+    request = batch.draft
     if (
-        state.impact is not None
-        and state.urgency is not None
+        request.impact is not None
+        and request.urgency is not None
         and (command.impact is not None or command.urgency is not None)
     ):
-        prioritize(batch, state.impact, state.urgency, "triage", "set in triage")
-    if state.item is not None and context.catalog.item(state.item).requires_approval:
+        prioritize(batch, request.impact, request.urgency, "triage", "set in triage")
+    if request.item is not None and context.catalog.item(request.item).requires_approval:
         request_approval(batch)
     else:
         enter_fulfillment(batch)
 
 
 def _assign(batch: Batch, command: Assign) -> None:
-    state = batch.draft
+    request = batch.draft
     require_group_member(batch, command, responsible_group(batch))
     catalog = batch.context.catalog
     if not catalog.has_group(command.group):
@@ -114,24 +114,24 @@ def _assign(batch: Batch, command: Assign) -> None:
         raise ValidationError.single(
             "agent", command.agent, f"{command.agent!r} is not a member of {command.group!r}"
         )
-    if state.assignment == Assignment(command.group, command.agent):
+    if request.assignment == Assignment(command.group, command.agent):
         return
     batch.emit(ev.RequestAssigned, group=command.group, agent=command.agent, rule="manual")
 
 
 def _claim(batch: Batch, command: Claim) -> None:
-    state = batch.draft
-    if state.group is None:
+    request = batch.draft
+    if request.group is None:
         raise refuse(batch, command, "the request is not assigned to a group")
-    require_group_member(batch, command, state.group)
-    if state.agent == command.actor:
+    require_group_member(batch, command, request.group)
+    if request.agent == command.actor:
         return
     batch.emit(ev.RequestClaimed, agent=command.actor)
 
 
 def _close(batch: Batch, reason: str, rule: str | None, actor: str) -> None:
-    state = batch.draft
-    open_tasks = [t for t in state.plan if not t.finished]
+    request = batch.draft
+    open_tasks = [t for t in request.plan if not t.finished]
     assert not open_tasks, "a fulfilled request has no open tasks"
     survey = batch.context.survey
     batch.emit(ev.RequestClosed, actor=actor, reason=reason, rule=rule, survey=survey)
@@ -139,60 +139,60 @@ def _close(batch: Batch, reason: str, rule: str | None, actor: str) -> None:
     notify(
         batch,
         "request_closed",
-        state.requester.id,
-        f"Your request {state.id} is closed",
-        f"Your request {state.id} ({state.item or 'request'}) is closed.{ask}",
+        request.requester.id,
+        f"Your request {request.id} is closed",
+        f"Your request {request.id} ({request.item or 'request'}) is closed.{ask}",
     )
 
 
 def _close_cmd(batch: Batch, command: Close) -> None:
-    state = batch.draft
-    require_group_member(batch, command, state.group)
-    if state.state is S.CLOSED:
+    request = batch.draft
+    require_group_member(batch, command, request.group)
+    if request.state is S.CLOSED:
         return
     _close(batch, "closed by agent", None, command.actor)
 
 
 def _auto_close(batch: Batch, command: AutoClose) -> None:
     require_internal(batch, command)
-    state = batch.draft
-    if state.state is S.CLOSED:
+    request = batch.draft
+    if request.state is S.CLOSED:
         return
     reason = command.reason or (
         "delivery confirmed by the requester"
-        if state.delivery_confirmed
+        if request.delivery_confirmed
         else "no complaint within the grace period"
     )
     _close(batch, reason, "auto close", command.actor)
 
 
 def _cancel(batch: Batch, command: Cancel) -> None:
-    state = batch.draft
-    if command.actor != state.requester.id:
+    request = batch.draft
+    if command.actor != request.requester.id:
         require_group_member(batch, command, responsible_group(batch))
-    open_orders = [t for t in state.plan if t.order_open and not t.finished]
+    open_orders = [t for t in request.plan if t.order_open and not t.finished]
     batch.emit(ev.RequestCancelled, reason=command.reason)
     for task in open_orders:
         cancel_order(batch, task, command.actor)
     notify(
         batch,
         "request_cancelled",
-        state.requester.id,
-        f"Your request {state.id} was cancelled",
+        request.requester.id,
+        f"Your request {request.id} was cancelled",
         f"Reason: {command.reason}",
     )
 
 
 def _record_feedback(batch: Batch, command: RecordFeedback) -> None:
     require_requester(batch, command)
-    state = batch.draft
-    if state.feedback is not None:
+    request = batch.draft
+    if request.feedback is not None:
         raise refuse(batch, command, "feedback was already recorded")
     window = batch.context.feedback.window
     if (
         window is not None
-        and state.closed_at is not None
-        and batch.context.now > state.closed_at + window
+        and request.closed_at is not None
+        and batch.context.now > request.closed_at + window
     ):
         raise refuse(batch, command, f"the feedback window of {window} has passed")
     rating = command.rating
@@ -202,7 +202,7 @@ def _record_feedback(batch: Batch, command: RecordFeedback) -> None:
         raise ValidationError.single("comment", command.comment, "a comment is text")
     batch.emit(ev.FeedbackRecorded, rating=rating, comment=command.comment)
     if rating <= batch.context.feedback.low_rating:
-        batch.emit(ev.ReviewRequested, actor=SYSTEM, group=state.group, rating=rating)
+        batch.emit(ev.ReviewRequested, actor=SYSTEM, group=request.group, rating=rating)
 
 
 def _wait(batch: Batch, command: Wait) -> None:
@@ -218,15 +218,15 @@ def _resume(batch: Batch, command: Resume) -> None:
 
 
 def _reprioritize(batch: Batch, command: Reprioritize) -> None:
-    state = batch.draft
+    request = batch.draft
     require_group_member(batch, command, responsible_group(batch))
-    impact = command.impact or state.impact or Impact.MEDIUM
-    urgency = command.urgency or state.urgency or Urgency.MEDIUM
+    impact = command.impact or request.impact or Impact.MEDIUM
+    urgency = command.urgency or request.urgency or Urgency.MEDIUM
     if not isinstance(impact, Impact):
         raise ValidationError.single("impact", impact, "expected an Impact")
     if not isinstance(urgency, Urgency):
         raise ValidationError.single("urgency", urgency, "expected an Urgency")
-    if (impact, urgency) == (state.impact, state.urgency):
+    if (impact, urgency) == (request.impact, request.urgency):
         return
     prioritize(batch, impact, urgency, "manual", "reprioritized")
     retarget_sla(batch)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from reqfulfill.lifecycle.batch import Batch, Handler
-from reqfulfill.lifecycle.commands import (
+from reqfulfill.lifecycle.command_types import (
     Command,
     CompleteTask,
     ConfirmDelivery,
@@ -25,7 +25,6 @@ from reqfulfill.lifecycle.guards import (
     require_task_member,
 )
 from reqfulfill.lifecycle.progress import advance, cancel_order, fail, notify, notify_group, start
-from reqfulfill.lifecycle.table import FINISHED
 from reqfulfill.model import events as ev
 from reqfulfill.model.enums import TaskKind, TaskState
 from reqfulfill.model.errors import ValidationError
@@ -36,7 +35,7 @@ __all__ = ["HANDLERS"]
 def _start_task(batch: Batch, command: StartTask) -> None:
     task = plan_task(batch, command.task_key)
     require_task_member(batch, command, task)
-    done = {t.key for t in batch.draft.plan if t.state in FINISHED}
+    done = batch.draft.finished_keys()
     if task.state is TaskState.FAILED or (
         task.state is TaskState.PENDING and all(d in done for d in task.after)
     ):
@@ -93,12 +92,12 @@ def _ship(batch: Batch, command: Ship) -> None:
     if task.state is not TaskState.IN_PROGRESS:
         raise refuse(batch, command, f"task {task.key!r} is {task.state.value}")
     batch.emit(ev.ItemShipped, task_key=task.key, tracking=command.tracking)
-    state = batch.draft
+    request = batch.draft
     notify(
         batch,
         "item_shipped",
-        state.requester.id,
-        f"Your {state.item or 'item'} is on its way",
+        request.requester.id,
+        f"Your {request.item or 'item'} is on its way",
         f"Tracking: {command.tracking}" if command.tracking else "It has been shipped.",
     )
 

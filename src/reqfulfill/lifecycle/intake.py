@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from reqfulfill.lifecycle.batch import Batch
 from reqfulfill.lifecycle.clock import retarget_sla, start_sla
-from reqfulfill.lifecycle.commands import SYSTEM, Submit
+from reqfulfill.lifecycle.command_types import SYSTEM, Submit
 from reqfulfill.lifecycle.context import Context, StaticDirectory, facts, rules_of
-from reqfulfill.lifecycle.evolve import start
+from reqfulfill.lifecycle.fold import start
 from reqfulfill.lifecycle.guards import approvers
 from reqfulfill.lifecycle.plan import plan_tasks
 from reqfulfill.lifecycle.progress import advance, notify

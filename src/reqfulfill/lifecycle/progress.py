@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from reqfulfill.lifecycle.batch import Batch
 from reqfulfill.lifecycle.clock import stop_sla
-from reqfulfill.lifecycle.commands import SYSTEM
+from reqfulfill.lifecycle.command_types import SYSTEM
 from reqfulfill.lifecycle.plan import supplier_order
 from reqfulfill.lifecycle.table import FINISHED, S
 from reqfulfill.model import events as ev

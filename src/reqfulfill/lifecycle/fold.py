@@ -1,15 +1,16 @@
-"""The evolve kernel: one event applied to a request, checked against the table.
+"""Folding events into a request: :func:`evolve` (one event on a state),
+:func:`replay` (a whole stream), and the kernel both use, :func:`apply`.
 
 :func:`apply` is the one place an event changes a request: it checks that the event
-fits the request's state (the transition table) and belongs to the request, sets the
-event's changes on the draft (its evolver), then the new state, version and time.
-The decider's batch, :func:`~reqfulfill.lifecycle.replay` and :func:`evolve` all go
-through it; :func:`evolve` is the one-event form on frozen states.
+fits the request's state (the transition table) and belongs to the request, lets the
+event's evolver set its changes on the draft, then sets the new state, version and
+time. The decider's batch, :func:`replay` and :func:`evolve` all go through it;
+:func:`replay` applies a whole stream to one draft and builds the frozen state once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from reqfulfill.lifecycle.draft import RequestDraft
 from reqfulfill.lifecycle.evolvers import EVOLVERS, Evolver
@@ -19,7 +20,7 @@ from reqfulfill.model.enums import RequestState
 from reqfulfill.model.errors import TransitionError
 from reqfulfill.model.request import ServiceRequest
 
-__all__ = ["STEPS", "Step", "apply", "evolve", "start"]
+__all__ = ["STEPS", "Step", "apply", "evolve", "replay", "start"]
 
 Step = tuple[frozenset[RequestState | None], RequestState | None, Evolver]
 """Per event type: the states it fits, the state it leads to (None: it keeps the state,
@@ -86,4 +87,26 @@ def evolve(state: ServiceRequest | None, event: ev.Event) -> ServiceRequest:
         return start(event).build()
     draft = RequestDraft.of(state)
     apply(draft, event)
+    return draft.build()
+
+
+def replay(events: Iterable[ev.Event]) -> ServiceRequest:
+    """Fold a request's whole stream into its current state.
+
+    Raises :class:`~reqfulfill.model.errors.TransitionError` where folding
+    :func:`evolve` would (an event that does not fit, or of
+    another request).
+
+    >>> replay([])
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot replay an empty stream
+    """
+    stream = iter(events)
+    first = next(stream, None)
+    if first is None:
+        raise ValueError("cannot replay an empty stream")
+    draft = start(first)
+    for event in stream:
+        apply(draft, event)
     return draft.build()

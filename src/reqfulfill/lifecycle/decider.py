@@ -1,5 +1,5 @@
-"""``decide``: a command checked against the request and the context, and the events
-it records.
+"""The decider: ``decide`` checks a command against the request and the context and
+returns the events it records.
 
 The handlers live by concern in :mod:`~reqfulfill.lifecycle.handlers_request`,
 :mod:`~reqfulfill.lifecycle.handlers_tasks` and
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from reqfulfill.lifecycle import handlers_effects, handlers_request, handlers_tasks
 from reqfulfill.lifecycle.batch import Batch, Handler
 from reqfulfill.lifecycle.clock import sync_sla
-from reqfulfill.lifecycle.commands import COMMAND_STATES, Command, Submit
+from reqfulfill.lifecycle.command_types import COMMAND_STATES, Command, Submit
 from reqfulfill.lifecycle.context import Context
 from reqfulfill.lifecycle.draft import RequestDraft
 from reqfulfill.lifecycle.intake import submit
