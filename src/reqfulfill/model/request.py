@@ -1,4 +1,11 @@
-"""The current state of a service request: the fold of its events."""
+"""The current state of a service request: the fold of its events.
+
+:class:`ServiceRequest` and the values it holds (:class:`Task`, :class:`SlaStatus`,
+...) are frozen; :class:`RequestQueries` holds the questions asked of a request's
+fields, shared with the lifecycle's mutable draft of a request. ``Task.replace`` and
+``SlaStatus.replace`` are the copies with some fields changed that the lifecycle's
+evolvers make.
+"""
 
 from __future__ import annotations
 
