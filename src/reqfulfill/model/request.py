@@ -1,10 +1,18 @@
-"""The current state of a service request: the fold of its events."""
+"""The current state of a service request: the fold of its events.
+
+:class:`ServiceRequest` and the values it holds (:class:`Task`, :class:`SlaStatus`,
+...) are frozen; :class:`RequestQueries` holds the questions asked of a request's
+fields, shared with the lifecycle's mutable draft of a request. ``Task.replace`` and
+``SlaStatus.replace`` are the copies with some fields changed that the lifecycle's
+evolvers make.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -25,10 +33,36 @@ __all__ = [
     "Approval",
     "Assignment",
     "Feedback",
+    "RequestQueries",
     "ServiceRequest",
     "SlaStatus",
     "Task",
 ]
+
+
+_T = TypeVar("_T", bound=attrs.AttrsInstance)
+
+
+def _positional_copy(cls: type[_T]) -> Callable[[_T, Mapping[str, Any]], _T]:
+    """A function copying an instance of the attrs class ``cls`` with some fields
+    changed: what ``attrs.evolve`` does, about twice as fast. Every field is read in one
+    ``operator.attrgetter`` call and ``__init__`` takes them by position, so validators
+    and converters run as usual. ``cls.__init__`` must take every field by position."""
+    fields = attrs.fields(cls)
+    assert all(a.init and not a.kw_only and a.alias == a.name for a in fields), cls
+    read = operator.attrgetter(*(a.name for a in fields))
+    index = {a.name: i for i, a in enumerate(fields)}
+
+    def copy(value: _T, changes: Mapping[str, Any]) -> _T:
+        values = list(read(value))
+        for name, new in changes.items():
+            at = index.get(name)
+            if at is None:
+                raise TypeError(f"{cls.__name__} has no field {name!r}")
+            values[at] = new
+        return cls(*values)
+
+    return copy
 
 
 @attrs.frozen
@@ -84,6 +118,10 @@ class SlaStatus:
         """True while business time is being counted."""
         return self.target is not None and not self.paused and not self.stopped
 
+    def replace(self, **changes: Any) -> SlaStatus:
+        """A copy with ``changes`` (``attrs.evolve``, faster: fields passed by position)."""
+        return _copy_sla(self, changes)
+
 
 @attrs.frozen
 class Task:
@@ -119,9 +157,70 @@ class Task:
             return False
         return self.order_status is None or not self.order_status.final
 
+    def replace(self, **changes: Any) -> Task:
+        """A copy with ``changes`` (``attrs.evolve``, faster: fields passed by position).
+
+        >>> Task(key="a", kind=TaskKind.MANUAL, title="A").replace(attempts=2).attempts
+        2
+        """
+        return _copy_task(self, changes)
+
+
+_copy_task = _positional_copy(Task)
+_copy_sla = _positional_copy(SlaStatus)
+
+
+class RequestQueries:
+    """The questions asked of a request's fields, answered once for every class that
+    holds them: :class:`ServiceRequest`, and the lifecycle's mutable draft
+    (:class:`reqfulfill.lifecycle.draft.RequestDraft`), which has the same fields.
+
+    A mixin without fields (``__slots__ = ()``): the subclass holds ``assignment`` and
+    ``plan``.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def assignment(self) -> Assignment | None:
+            """The assigned group and agent (a field of the subclass)."""
+
+        @property
+        def plan(self) -> tuple[Task, ...]:
+            """The fulfillment plan's tasks (a field of the subclass)."""
+
+    @property
+    def group(self) -> str | None:
+        """The assigned group's id, if any."""
+        assignment = self.assignment
+        return assignment.group if assignment else None
+
+    @property
+    def agent(self) -> str | None:
+        """The assigned agent's id, if any."""
+        assignment = self.assignment
+        return assignment.agent if assignment else None
+
+    def task(self, key: str) -> Task:
+        """The plan task with this key (``KeyError`` if none)."""
+        for task in self.plan:
+            if task.key == key:
+                return task
+        raise KeyError(key)
+
+    def has_task(self, key: str) -> bool:
+        """True when the plan has a task with this key."""
+        return any(t.key == key for t in self.plan)
+
+    def finished_keys(self) -> set[str]:
+        """The keys of the plan's finished (done or skipped) tasks."""
+        return {t.key for t in self.plan if t.state.finished}
+
 
 @attrs.frozen
-class ServiceRequest:
+class ServiceRequest(RequestQueries):
     """A service request as it stands after its last event.
 
     ``version`` is the number of events in the request's stream; replaying those
@@ -162,24 +261,3 @@ class ServiceRequest:
     order_tasks: Mapping[str, str] = attrs.field(factory=dict)
     cancel_effects: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     pending_notifications: Mapping[str, Notification] = attrs.field(factory=dict)
-
-    @property
-    def group(self) -> str | None:
-        """The assigned group's id, if any."""
-        return self.assignment.group if self.assignment else None
-
-    @property
-    def agent(self) -> str | None:
-        """The assigned agent's id, if any."""
-        return self.assignment.agent if self.assignment else None
-
-    def task(self, key: str) -> Task:
-        """The plan task with this key (``KeyError`` if none)."""
-        for task in self.plan:
-            if task.key == key:
-                return task
-        raise KeyError(key)
-
-    def has_task(self, key: str) -> bool:
-        """True when the plan has a task with this key."""
-        return any(t.key == key for t in self.plan)

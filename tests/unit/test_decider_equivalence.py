@@ -1,22 +1,19 @@
-"""The decider's fast paths agree with the straightforward ones.
+"""The decider, ``replay`` and ``evolve`` agree, and nothing they are given changes.
 
-``replay`` and the decider's batch set an event's changes in place on a state
-nobody else has seen yet, instead of copying the thirty-field state per event.
-The references here are the plain forms: folding the public :func:`evolve`
-(one fresh copy per event) and a batch that copies on every ``emit``. Over
-random command sequences the fast paths must give the same events, states and
-errors, and must never change a state somebody may hold (the one passed in, or
-one a handler read through ``batch.current``).
+``decide_and_evolve`` and ``replay`` apply a command's (or a stream's) events to one
+mutable draft and build the frozen state once; ``evolve`` applies one event to a
+frozen state. Over random command sequences: the state ``decide_and_evolve`` returns
+is the one folding ``evolve`` over its events gives, ``decide`` returns the same
+events, ``replay`` of the whole history gives the same state, and no state passed in
+or returned earlier is ever changed.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest import mock
 
 import attrs
 import pytest
@@ -25,6 +22,9 @@ from hypothesis import strategies as st
 
 from reqfulfill import lifecycle
 from reqfulfill.lifecycle import Context
+from reqfulfill.lifecycle.draft import RequestDraft
+from reqfulfill.lifecycle.evolvers import plan_with
+from reqfulfill.lifecycle.plan import plan_tasks
 from reqfulfill.model import events as ev
 from reqfulfill.model.catalog import Catalog
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, TaskKind, TaskState, Urgency
@@ -55,28 +55,11 @@ PROGRESS = [
 # -- the references -----------------------------------------------------------------------
 
 
-def fold(events: Sequence[ev.Event]) -> ServiceRequest:
-    """``replay`` the plain way: one ``evolve`` (a fresh copy) per event."""
-    if not events:
+def fold(events: Sequence[ev.Event], state: ServiceRequest | None = None) -> ServiceRequest:
+    """``replay`` the plain way: one ``evolve`` (a fresh frozen state) per event."""
+    if not events and state is None:
         raise ValueError("cannot replay an empty stream")
-    return functools.reduce(lifecycle.evolve, events, None)  # type: ignore[arg-type,return-value]
-
-
-class PlainBatch(lifecycle._Batch):
-    """A batch that copies the state on every event (what ``_Batch`` did before)."""
-
-    def emit(self, cls: type[ev.Event], *, actor: str | None = None, **fields: Any) -> ev.Event:
-        version = (self.state.version if self.state is not None else 0) + 1
-        event = cls(
-            event_id=f"{self.request_id}/{version}",
-            request_id=self.request_id,
-            at=self.context.now,
-            actor=actor if actor is not None else self.actor,
-            **fields,
-        )
-        self.state = lifecycle.evolve(self.state, event)
-        self.events.append(event)
-        return event
+    return functools.reduce(lifecycle.evolve, events, state)  # type: ignore[arg-type,return-value]
 
 
 def fields_of(state: ServiceRequest) -> tuple[Any, ...]:
@@ -87,30 +70,20 @@ def unchanged(state: ServiceRequest, before: tuple[Any, ...]) -> bool:
     return all(a is b for a, b in zip(fields_of(state), before, strict=True))
 
 
-class WatchedBatch(lifecycle._Batch):
-    """The fast batch, remembering every state it handed out through ``current``."""
-
-    handed_out: list[tuple[ServiceRequest, tuple[Any, ...]]] = []
-
-    @property
-    def current(self) -> ServiceRequest:
-        state = super().current
-        WatchedBatch.handed_out.append((state, fields_of(state)))
-        return state
-
-
-@contextmanager
-def batch_class(cls: type[lifecycle._Batch]) -> Iterator[None]:
-    with mock.patch.object(lifecycle, "_Batch", cls):
-        yield
-
-
 def outcome(
-    state: ServiceRequest | None, command: lifecycle.Command, context: Context, plain: bool
+    state: ServiceRequest | None, command: lifecycle.Command, context: Context
 ) -> tuple[list[ev.Event], ServiceRequest | None] | tuple[str, str]:
     try:
-        with batch_class(PlainBatch if plain else WatchedBatch):
-            return lifecycle.decide_and_evolve(state, command, context)
+        return lifecycle.decide_and_evolve(state, command, context)
+    except ReqfulfillError as exc:
+        return type(exc).__name__, str(exc)
+
+
+def decided(
+    state: ServiceRequest | None, command: lifecycle.Command, context: Context
+) -> list[ev.Event] | tuple[str, str]:
+    try:
+        return lifecycle.decide(state, command, context)
     except ReqfulfillError as exc:
         return type(exc).__name__, str(exc)
 
@@ -202,7 +175,7 @@ def command_for(data: st.DataObject, state: ServiceRequest) -> lifecycle.Command
     extra_approvers=st.sampled_from([frozenset(), frozenset({"ida.admin"})]),
     length=st.integers(15, 60),
 )
-def test_the_fast_batch_decides_like_the_copying_one(  # type: ignore[no-untyped-def]
+def test_decide_agrees_with_evolve_one_event_at_a_time(  # type: ignore[no-untyped-def]
     data, item, channel, answers, sla, extra_approvers, length
 ) -> None:
     if item is None:
@@ -217,11 +190,12 @@ def test_the_fast_batch_decides_like_the_copying_one(  # type: ignore[no-untyped
         answers=answers,
     )
     context = Context(catalog=CATALOG, now=now, sla=sla, approvers=extra_approvers)
-    fast = outcome(None, submit, context, plain=False)
-    assert fast == outcome(None, submit, context, plain=True)
-    history, state = fast
+    first = outcome(None, submit, context)
+    history, state = first
     assert isinstance(history, list)
     assert isinstance(state, ServiceRequest)
+    assert decided(None, submit, context) == history
+    assert state == fold(history)
     kept: list[tuple[ServiceRequest, tuple[Any, ...]]] = [(state, fields_of(state))]
     for _ in range(length):
         now += timedelta(minutes=data.draw(st.integers(0, 600)))
@@ -235,18 +209,22 @@ def test_the_fast_batch_decides_like_the_copying_one(  # type: ignore[no-untyped
         command = command_for(data, state)
         if command is None:
             continue
-        WatchedBatch.handed_out = []
-        fast = outcome(state, command, context, plain=False)
-        # nothing anybody may hold was changed: the states passed in or returned so
-        # far, and every state a handler read through ``batch.current``
-        for held, before in [*kept, *WatchedBatch.handed_out]:
+        result = outcome(state, command, context)
+        # nothing anybody may hold was changed: the states passed in or returned so far
+        for held, before in kept:
             assert unchanged(held, before), command
-        assert fast == outcome(state, command, context, plain=True), command
-        events, after = fast
-        event(f"{command.name}: {'refused' if isinstance(events, str) else len(events) > 0}")
-        if isinstance(events, str) or not events:
+        events, after = result
+        if isinstance(events, str):  # refused: ``decide`` refuses it the same way
+            assert decided(state, command, context) == result, command
+            event(f"{command.name}: refused")
+            continue
+        assert decided(state, command, context) == events, command
+        event(f"{command.name}: {len(events) > 0}")
+        if not events:
+            assert after is state  # nothing recorded: the state given back as it was
             continue
         assert isinstance(after, ServiceRequest)
+        assert after == fold(events, state), command
         history.extend(events)
         state = after
         kept.append((state, fields_of(state)))
@@ -327,7 +305,7 @@ def test_replay_and_evolve_refuse_the_same_first_events() -> None:
 
 
 def _with_task_reference(request: ServiceRequest, key: str, **changes: Any) -> ServiceRequest:
-    """The evolvers' task update as it was written first: check, then copy each match."""
+    """The evolvers' task update written plainly: check, then ``attrs.evolve`` each match."""
     if not request.has_task(key):
         raise TransitionError(request.id, request.state, "evolve", f"no task {key!r} in the plan")
     plan = tuple(attrs.evolve(t, **changes) if t.key == key else t for t in request.plan)
@@ -340,7 +318,7 @@ def _with_task_reference(request: ServiceRequest, key: str, **changes: Any) -> S
     state=st.sampled_from(list(TaskState)),
     reason=st.text(max_size=3),
 )
-def test_plan_with_changes_the_tasks_like_the_reference(keys, key, state, reason) -> None:  # type: ignore[no-untyped-def]
+def test_a_task_change_changes_the_plan_like_attrs_evolve(keys, key, state, reason) -> None:  # type: ignore[no-untyped-def]
     request = lifecycle.replay(
         [
             ev.RequestSubmitted(
@@ -362,7 +340,7 @@ def test_plan_with_changes_the_tasks_like_the_reference(keys, key, state, reason
     except TransitionError as exc:
         expected = str(exc)
     try:
-        got: Any = lifecycle._plan_with(request, key, state=state, reason=reason)
+        got: Any = plan_with(RequestDraft.of(request), key, state=state, reason=reason)
     except TransitionError as exc:
         got = str(exc)
     assert got == expected
@@ -374,7 +352,8 @@ def test_plan_with_changes_the_tasks_like_the_reference(keys, key, state, reason
 def _plan_tasks_reference(
     catalog: Any, item: Any, facts: Any
 ) -> tuple[tuple[ev.PlannedTask, ...], tuple[str, ...]]:
-    """``_plan_tasks`` as it was written first: no cache."""
+    """``plan_tasks`` written plainly: every task's condition matched, every dependency
+    resolved, nothing kept between calls."""
     if item is None:
         return (lifecycle.DEFAULT_TASK,), ()
     template = catalog.plan(item.plan)
@@ -448,13 +427,14 @@ def _catalog_with_plans(whens: list[bool], chain: bool) -> Catalog:
     skips=st.lists(st.sampled_from(["t0", "t1", "t2", "t3", "none"]), min_size=1, max_size=4),
     demo_item=st.sampled_from([*ITEMS]),
 )
-def test_plans_are_the_same_from_the_cache(whens, chain, skips, demo_item) -> None:  # type: ignore[no-untyped-def]
-    """Plans of items without conditions are kept; each request still gets the plan
-    the uncached planning gives, with or without conditions, whatever came before."""
+def test_plans_are_those_of_the_plain_planning(whens, chain, skips, demo_item) -> None:  # type: ignore[no-untyped-def]
+    """Plans of templates without conditions are kept (by value); each request still
+    gets the plan the plain planning gives, with or without conditions, whatever came
+    before."""
     for catalog, item_id in ((_catalog_with_plans(whens, chain), "x"), (CATALOG, demo_item)):
         item = catalog.item(item_id) if item_id else None
         context = Context(catalog=catalog, now=START)
         for skip in skips:
             facts = {"answers": {"skip": skip, "from_stock": skip == "t1"}}
-            got = lifecycle._plan_tasks(context, item, facts)
+            got = plan_tasks(context, item, facts)
             assert got == _plan_tasks_reference(catalog, item, facts)

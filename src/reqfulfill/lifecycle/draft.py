@@ -1,0 +1,95 @@
+"""The request being worked on: :class:`RequestDraft`, a mutable twin of
+:class:`~reqfulfill.model.request.ServiceRequest`.
+
+The decider and :func:`~reqfulfill.lifecycle.fold.replay` apply many events in a row. A
+frozen state copied per event would cost a thirty-field copy each time; instead they
+take one draft (:meth:`RequestDraft.of` a state, or the first event), let every event
+set the fields it changes on the draft (plain attribute writes on a mutable object),
+and build the frozen state once at the end (:meth:`RequestDraft.build`). Nobody but
+the code that made a draft ever sees it.
+
+The draft has exactly ServiceRequest's fields, in the same order (a unit test checks
+it), and the same questions (:class:`~reqfulfill.model.request.RequestQueries`). Its
+field values are the frozen state's own values, shared: a change replaces a field's
+value with a new one, it never changes a value (a mapping, a task) in place.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from reqfulfill.model.catalog import Requester
+from reqfulfill.model.enums import Channel, Impact, Priority, RequestState, Urgency
+from reqfulfill.model.request import (
+    Approval,
+    Assignment,
+    Feedback,
+    RequestQueries,
+    ServiceRequest,
+    SlaStatus,
+    Task,
+)
+from reqfulfill.model.supplier import Notification
+
+__all__ = ["FIELD_NAMES", "RequestDraft"]
+
+
+@attrs.define(slots=True)
+class RequestDraft(RequestQueries):
+    """A service request while events are applied to it: ServiceRequest's fields,
+    writable. Made by :meth:`of` (from a state) or by the first event; turned into a
+    state by :meth:`build`."""
+
+    id: str
+    requester: Requester
+    item: str | None
+    channel: Channel
+    answers: Mapping[str, Any]
+    state: RequestState
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    approval: Approval | None = None
+    assignment: Assignment | None = None
+    category: str | None = None
+    priority: Priority | None = None
+    impact: Impact | None = None
+    urgency: Urgency | None = None
+    plan: tuple[Task, ...] = ()
+    sla: SlaStatus = attrs.field(factory=SlaStatus)
+    feedback: Feedback | None = None
+    approvers: tuple[str, ...] = ()
+    waiting_reason: str | None = None
+    resume_to: RequestState | None = None
+    cancel_reason: str | None = None
+    delivery_confirmed: bool = False
+    fulfilled_at: datetime | None = None
+    closed_at: datetime | None = None
+    manual: tuple[str, ...] = ()
+    settled: frozenset[str] = frozenset()
+    attempted: Mapping[str, int] = attrs.field(factory=dict)
+    order_tasks: Mapping[str, str] = attrs.field(factory=dict)
+    cancel_effects: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    pending_notifications: Mapping[str, Notification] = attrs.field(factory=dict)
+
+    @classmethod
+    def of(cls, request: ServiceRequest) -> RequestDraft:
+        """A draft holding ``request``'s field values (the request is not changed)."""
+        return cls(*_FIELD_VALUES(request))
+
+    def build(self) -> ServiceRequest:
+        """The frozen state with the draft's field values (the draft may go on)."""
+        return ServiceRequest(*_FIELD_VALUES(self))
+
+
+FIELD_NAMES: tuple[str, ...] = tuple(a.name for a in attrs.fields(ServiceRequest))
+"""ServiceRequest's fields, in order: the draft's too."""
+
+_FIELD_VALUES: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(*FIELD_NAMES)
+"""Every field value of a request or a draft, in field order (one C-level call); both
+classes take them positionally."""
