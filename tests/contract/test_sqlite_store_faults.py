@@ -120,6 +120,7 @@ def test_a_file_without_write_permission_opens_read_only(read_only_file: Path) -
     store = SQLiteStore(read_only_file)
     try:
         assert store.read_only
+        assert store.upgrade() == SCHEMA_VERSION  # nothing to do: no write
         assert store.load("R-1") == waiting_stream("R-1", 2)
         assert store.query() == []
         assert store.due_timers(T0) == []
@@ -145,6 +146,8 @@ def test_a_read_only_file_of_an_older_schema_is_read_without_migrating(tmp_path:
         try:
             assert isinstance(store, SQLiteStore)
             assert store.schema_version() == 1  # not migrated
+            with pytest.raises(StoreError, match="read-only at schema 1"):
+                store.upgrade()
             (summary,) = store.query()
             assert len(store.load(summary.request_id)) == 34
         finally:

@@ -217,7 +217,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         self._db = self._open(busy_timeout)
         try:
-            if self.read_only:
+            if self.read_only:  # read as it is: no migration
                 self._check_not_newer(self._current_version(self._db))
             else:
                 self._db.execute("PRAGMA journal_mode = WAL")
@@ -288,14 +288,26 @@ class SQLiteStore:
         with self._lock:
             return self._current_version(self._db)
 
-    @_guarded("upgrade", writes=True)
+    @_guarded("upgrade", writes=False)
     def upgrade(self) -> int:
         """Create the schema or migrate it to :data:`SCHEMA_VERSION`; return the version.
 
         Each step keeps every row; one transaction migrates, so processes opening the
         file at once migrate it once. Raises ``ValidationError`` if the file is newer
-        than this release.
+        than this release, ``StoreError`` if it is read-only and older.
         """
+        if self.read_only:
+            with self._lock:
+                current = self._current_version(self._db)
+            self._check_not_newer(current)
+            if current < SCHEMA_VERSION:
+                raise StoreError(
+                    self.url,
+                    "upgrade",
+                    f"the store is open read-only at schema {current}; this release"
+                    f" writes schema {SCHEMA_VERSION}: upgrade it with write access",
+                )
+            return current
         with self._tx() as db:
             current = self._current_version(db)
             self._check_not_newer(current)
