@@ -126,6 +126,16 @@ def test_the_connect_timeout_is_passed_to_the_driver(monkeypatch: pytest.MonkeyP
     assert seen.pop()["connect_timeout"] == 7  # the caller's word wins
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://rf:s3cret-pw@h/db?schema=", "postgresql://rf:s3cret-pw@h/db?connect_timeout=x"],
+)
+def test_a_refused_url_does_not_show_its_password(url: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        PostgresStore.from_url(url)
+    assert "s3cret-pw" not in str(caught.value)
+
+
 def test_a_connect_timeout_that_is_no_number_is_refused() -> None:
     with pytest.raises(ValidationError, match="connect_timeout"):
         PostgresStore.from_url("postgresql://u@h/db?connect_timeout=soon")

@@ -122,14 +122,18 @@ def split_url(url: str) -> tuple[str, str | None]:
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
         raise ValidationError.single(
-            "store", url, "a PostgreSQL URL is postgresql://user@host:port/database"
+            "store",
+            mask_password(url),
+            "a PostgreSQL URL is postgresql://user@host:port/database",
         )
     schema: str | None = None
     kept: list[tuple[str, str]] = []
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key == "schema":
             if not value:
-                raise ValidationError.single("store", url, "the schema parameter needs a name")
+                raise ValidationError.single(
+                    "store", mask_password(url), "the schema parameter needs a name"
+                )
             schema = value
         else:
             kept.append((key, value))
