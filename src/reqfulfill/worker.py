@@ -29,6 +29,7 @@ from reqfulfill.model.errors import (
     ConcurrencyError,
     NotFoundError,
     ReqfulfillError,
+    StoreError,
     SupplierError,
 )
 from reqfulfill.model.request import ServiceRequest
@@ -196,8 +197,8 @@ class Worker:
             try:
                 state, events = self.service.effects_of(request_id, [e.effect_id for e in group])
             except NotFoundError:
-                state, events = None, {}
-            except Exception as exc:
+                state, events = None, {}  # no such request: its effects are dropped below
+            except Exception as exc:  # cannot read it (StoreError...): each entry stays, retried
                 for entry in group:
                     self._failed(entry, exc)
                 continue
@@ -266,6 +267,9 @@ class Worker:
 
     def _failed(self, entry: OutboxEntry, exc: Exception) -> None:
         """An attempt at ``entry`` raised ``exc``: retry it later, or give up on it."""
+        if isinstance(exc, StoreError):
+            self._store_failed(entry, exc)
+            return
         if isinstance(exc, _Permanent):
             self._give_up(entry, str(exc))
             return
@@ -280,6 +284,28 @@ class Worker:
         self.service.store.retry_effect(
             entry.effect_id, worker=self.name, available_at=when, error=str(exc)
         )
+
+    def _store_failed(self, entry: OutboxEntry, exc: StoreError) -> None:
+        """The store failed (the request cannot be read, the connection is gone): the
+        effect is not at fault, so it is never given up on nor taken off the outbox. The
+        attempt counts and the effect is due again after the backoff; when even that
+        cannot be written, its lease lapses and it is claimed again."""
+        attempt = entry.attempts + 1
+        # attempts go on past max_attempts here: the backoff stops growing there
+        when = self.service.clock.now() + self._delay(min(attempt, self.max_attempts))
+        log.error(
+            "effect %s attempt %d: the store failed (%s); retry at %s",
+            entry.effect_id,
+            attempt,
+            exc,
+            when,
+        )
+        try:
+            self.service.store.retry_effect(
+                entry.effect_id, worker=self.name, available_at=when, error=str(exc)
+            )
+        except StoreError as again:
+            log.error("effect %s stays leased: %s", entry.effect_id, again)
 
     def _give_up(self, entry: OutboxEntry, reason: str) -> None:
         log.error("effect %s failed for good: %s", entry.effect_id, reason)
@@ -380,6 +406,8 @@ class Worker:
             else:
                 log.error("unknown timer %s on %s", timer.key, timer.request_id)
                 service.store.set_timers(timer.request_id, {timer.key: None})
+        except StoreError as exc:  # the timer stays: it fires again on a later run
+            log.error("timer %s on %s: the store failed: %s", timer.key, timer.request_id, exc)
         except ReqfulfillError as exc:
             log.warning("timer %s on %s: %s", timer.key, timer.request_id, exc)
             service.store.set_timers(timer.request_id, {timer.key: None})

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from reqfulfill.cli.db import add_commands
+from reqfulfill.stores.sqlite import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
 
 
 def _run(argv: list[str]) -> int:
@@ -25,7 +26,7 @@ def test_sqlite_upgrade_creates_the_schema(
 ) -> None:
     path = tmp_path / "new" / "store.db"
     assert _run(["db", "upgrade", f"sqlite:///{path}"]) == 0
-    assert capsys.readouterr().out.strip().endswith("schema version 1")
+    assert capsys.readouterr().out.strip().endswith(f"schema version {SQLITE_SCHEMA_VERSION}")
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT count(*) FROM rf_events").fetchone() == (0,)
 
@@ -33,7 +34,10 @@ def test_sqlite_upgrade_creates_the_schema(
 def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path}/store.db"
     assert _run(["db", "upgrade", "--json", url]) == 0
-    assert json.loads(capsys.readouterr().out) == {"url": url, "schema_version": 1}
+    assert json.loads(capsys.readouterr().out) == {
+        "url": url,
+        "schema_version": SQLITE_SCHEMA_VERSION,
+    }
 
 
 @pytest.mark.postgres

@@ -123,7 +123,7 @@ def test_a_schema_1_store_upgrades_and_keeps_its_events(
     monkeypatch.undo()
     store = PostgresStore.from_url(pg_url)  # opening migrates to the current schema
     try:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         assert store.load("R-1") == [_event("R-1", 1)]
         store.append("R-1", [_event("R-1", 2)], 1)
         with pytest.raises(ConcurrencyError) as stale:
@@ -176,9 +176,8 @@ def test_a_broken_connection_is_replaced(pg_url: str) -> None:
         pid = store._db.info.backend_pid
         with psycopg.connect(split_url(pg_url)[0], autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        with pytest.raises(psycopg.OperationalError):
-            store.load("R-1")  # the call in flight when the server went away fails...
-        assert [e.event_id for e in store.load("R-1")] == ["R-1/1"]  # ...the next reconnects
+        # the call that finds the connection gone runs again on a new one
+        assert [e.event_id for e in store.load("R-1")] == ["R-1/1"]
         assert store._db.info.backend_pid != pid
     finally:
         store.close()

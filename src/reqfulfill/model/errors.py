@@ -7,6 +7,7 @@ without parsing the message.
 
 from __future__ import annotations
 
+import re
 import reprlib
 from collections.abc import Iterable, Sequence
 
@@ -19,9 +20,11 @@ __all__ = [
     "NotFoundError",
     "Problem",
     "ReqfulfillError",
+    "StoreError",
     "SupplierError",
     "TransitionError",
     "ValidationError",
+    "mask_password",
     "nesting_problem",
     "short_repr",
 ]
@@ -236,3 +239,66 @@ class AutomationError(ReqfulfillError):
         self.message = message
         self.retryable = retryable
         super().__init__(message)
+
+
+class StoreError(ReqfulfillError, OSError):
+    """The store failed: it cannot be reached or opened, refuses the write, or what it
+    holds cannot be read (a corrupt file, a stored event that does not decode).
+
+    ``url`` names the store (any password masked), ``operation`` what failed (a store
+    method such as ``load`` or ``append``, or ``open``, ``connect``, ``upgrade``),
+    ``reason`` why; for stored data that cannot be read, ``request_id`` and
+    ``position`` (the event's version in its stream) say where. The driver's
+    exception, if any, is the ``__cause__``. A :class:`ConcurrencyError` is never a
+    store error: it means "decide again", this one "the store is not working".
+
+    >>> err = StoreError("postgresql://rf:s3cret@db/itsm", "connect", "connection refused")
+    >>> err.url, "s3cret" in str(err), isinstance(err, OSError)
+    ('postgresql://rf:***@db/itsm', False, True)
+    """
+
+    def __init__(
+        self,
+        url: str,
+        operation: str,
+        reason: str,
+        *,
+        request_id: str | None = None,
+        position: int | None = None,
+    ) -> None:
+        for secret in _passwords_of(url):
+            reason = reason.replace(secret, "***")
+        self.url = mask_password(url)
+        self.operation = operation
+        self.reason = reason
+        self.request_id = request_id
+        self.position = position
+        where = "" if request_id is None else f" request {request_id!r}"
+        where += "" if position is None else f" event {position}"
+        super().__init__(f"{self.url}: {operation}{where}: {self.reason}")
+
+
+_URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^/?#@:]*:)([^/?#@]*)(@)", re.IGNORECASE)
+_PARAM_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&;]*)", re.IGNORECASE)
+
+
+def _passwords_of(url: str) -> list[str]:
+    """The passwords a store URL or libpq connection string carries (user part and
+    ``password=`` parameters)."""
+    found = _URL_PASSWORD.match(url)
+    secrets = [found.group(2)] if found else []
+    secrets += [m.group(2) for m in _PARAM_PASSWORD.finditer(url)]
+    return [secret for secret in secrets if secret]
+
+
+def mask_password(url: str) -> str:
+    """``url`` (a store URL or a libpq connection string) with the password of its user
+    part and of any ``password=`` parameter replaced by ``***``.
+
+    >>> mask_password("postgresql://rf:s3cret@db/itsm?sslmode=require")
+    'postgresql://rf:***@db/itsm?sslmode=require'
+    >>> mask_password("host=db password=s3cret")
+    'host=db password=***'
+    """
+    masked = _URL_PASSWORD.sub(r"\1***\3", url)
+    return _PARAM_PASSWORD.sub(lambda m: m.group(1) + "***", masked)

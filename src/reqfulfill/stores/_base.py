@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from reqfulfill.model.errors import StoreError
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
 
@@ -16,6 +17,8 @@ __all__ = [
     "RequestSummary",
     "Store",
     "Timer",
+    "decode_events",
+    "driver_fault",
     "effect_due",
     "event_rows",
     "from_micros",
@@ -225,10 +228,55 @@ def event_rows(
     ]
 
 
-def outbox_rows(request_id: str, events: Sequence[Event]) -> list[tuple[str, str, str, int]]:
-    """The outbox rows of an append: (effect_id, request_id, kind, due in micros) for each
-    request-for-effect event."""
-    return [(e.event_id, request_id, e.type, to_micros(effect_due(e))) for e in events if e.effect]
+def outbox_rows(
+    request_id: str, events: Sequence[Event], expected_version: int
+) -> list[tuple[str, str, str, int, int]]:
+    """The outbox rows of an append: (effect_id, request_id, kind, due in micros, version)
+    for each request-for-effect event, ``version`` being its position in the stream (a
+    request's effects are claimed in that order)."""
+    return [
+        (e.event_id, request_id, e.type, to_micros(effect_due(e)), expected_version + i + 1)
+        for i, e in enumerate(events)
+        if e.effect
+    ]
+
+
+def decode_events(
+    url: str, operation: str, request_id: str, rows: Iterable[Sequence[Any]]
+) -> list[Event]:
+    """The events of stored rows (version, JSON payload), in the rows' order.
+
+    A payload that is not JSON, or not an event, is a ``StoreError`` naming the store
+    ``url``, the request and the version, with the codec's error as its cause: stored
+    data that cannot be read, not bad input.
+    """
+    from reqfulfill.serialization import event_from_json
+
+    events: list[Event] = []
+    for version, payload in rows:
+        try:
+            events.append(event_from_json(payload))
+        except (ValueError, TypeError, RecursionError) as exc:
+            # what the codec raises for text it cannot decode: JSONDecodeError and
+            # ValidationError (ValueErrors), TypeError for JSON that is not an object,
+            # RecursionError for JSON nested too deeply
+            raise StoreError(
+                url,
+                operation,
+                f"the stored event does not decode: {type(exc).__name__}: {exc}",
+                request_id=request_id,
+                position=int(version),
+            ) from exc
+    return events
+
+
+def driver_fault(
+    url: str, operation: str, exc: Exception, request_id: str | None = None
+) -> StoreError:
+    """The ``StoreError`` for a database driver's exception ``exc`` in ``operation``
+    (the caller raises it ``from exc``)."""
+    reason = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+    return StoreError(url, operation, reason, request_id=request_id)
 
 
 def outbox_entry(row: Sequence[Any]) -> OutboxEntry:

@@ -28,6 +28,8 @@ class MemoryStore:
         self._summaries: dict[str, RequestSummary] = {}
         self._orders: dict[tuple[str, str], str] = {}
         self._outbox: dict[str, OutboxEntry] = {}
+        # each outbox entry's position in its stream: a request's effects in stream order
+        self._positions: dict[str, int] = {}
         self._timers: dict[tuple[str, str], datetime] = {}
         # (due, request_id, key) kept sorted so due timers are found without a scan
         self._timer_index: list[tuple[datetime, str, str]] = []
@@ -83,8 +85,9 @@ class MemoryStore:
             raise ConcurrencyError(request_id, expected_version, len(stream))
         self._streams[request_id] = [*stream, *events]
         self._event_ids.update(ids)
-        for event in events:
+        for position, event in enumerate(events, start=expected_version + 1):
             if event.effect:
+                self._positions[event.event_id] = position
                 self._outbox[event.event_id] = OutboxEntry(
                     effect_id=event.event_id,
                     request_id=request_id,
@@ -141,7 +144,7 @@ class MemoryStore:
     def claim_effects(
         self, now: datetime, *, worker: str, lease: timedelta, limit: int = 10
     ) -> list[OutboxEntry]:
-        """Claim due, unleased effects."""
+        """Claim due, unleased effects: the earliest first, a request's in stream order."""
         with self._lock:
             due = sorted(
                 (
@@ -149,7 +152,7 @@ class MemoryStore:
                     for e in self._outbox.values()
                     if e.available_at <= now and (e.lease_until is None or e.lease_until <= now)
                 ),
-                key=lambda e: (e.available_at, e.effect_id),
+                key=self._claim_order,
             )[:limit]
             claimed = []
             for entry in due:
@@ -167,6 +170,9 @@ class MemoryStore:
                 claimed.append(leased)
             return claimed
 
+    def _claim_order(self, entry: OutboxEntry) -> tuple[datetime, str, int]:
+        return (entry.available_at, entry.request_id, self._positions[entry.effect_id])
+
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
         """Remove the effect, unless another worker holds it now."""
         with self._lock:
@@ -176,6 +182,7 @@ class MemoryStore:
         entry = self._outbox.get(effect_id)
         if entry is not None and entry.worker in (worker, None):
             del self._outbox[effect_id]
+            del self._positions[effect_id]
 
     def retry_effect(
         self, effect_id: str, *, worker: str, available_at: datetime, error: str
@@ -195,9 +202,9 @@ class MemoryStore:
             )
 
     def outbox(self) -> list[OutboxEntry]:
-        """Every entry still in the outbox (for tests and diagnostics)."""
+        """Every entry still in the outbox (for tests and diagnostics), in claim order."""
         with self._lock:
-            return list(self._outbox.values())
+            return sorted(self._outbox.values(), key=self._claim_order)
 
     def set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:
         """Set or delete timers."""

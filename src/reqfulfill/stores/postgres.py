@@ -15,7 +15,16 @@ outbox entries with ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease, so they
 never wait for each other and never run one effect at the same time.
 
 ``postgresql://user@host:5432/db?schema=NAME`` keeps the tables in schema
-``NAME`` (created on first use); any other URL parameter goes to libpq.
+``NAME`` (created on first use); any other URL parameter goes to libpq
+(``connect_timeout``, 10 seconds unless the URL says otherwise).
+
+A fault of the server or the connection reaches the caller as a
+:class:`~reqfulfill.model.errors.StoreError` naming the URL (password masked) and the
+operation. A command that fails because the connection dropped (a server restart, a
+network cut, a killed backend) runs once more on a new connection: reads and
+timer and outbox updates repeat harmlessly, and an append whose COMMIT may have
+happened finds its own events on the second try and gets ``ConcurrencyError``, so
+the service decides again on the stream as it is.
 
 Example (needs a server)::
 
@@ -24,35 +33,43 @@ Example (needs a server)::
 
 from __future__ import annotations
 
+import functools
+import inspect
+import logging
 import threading
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, final
+from typing import Any, Concatenate, ParamSpec, TypeVar, final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
-from reqfulfill.model.errors import ConcurrencyError, ValidationError
+from reqfulfill.model.errors import ConcurrencyError, ValidationError, mask_password
 from reqfulfill.model.events import Event
-from reqfulfill.serialization import event_from_json
 from reqfulfill.stores._base import (
     OutboxEntry,
     RequestSummary,
     Timer,
+    decode_events,
+    driver_fault,
     event_rows,
     from_micros,
     outbox_entry,
     outbox_rows,
     to_micros,
 )
+from reqfulfill.stores._postgres_schema import MIGRATIONS
 
-__all__ = ["SCHEMA_VERSION", "PostgresStore", "split_url"]
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "SCHEMA_VERSION", "PostgresStore", "split_url"]
 
-SCHEMA_VERSION = 2
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 3
 """The schema version this release writes; :meth:`PostgresStore.upgrade` migrates to it."""
 
 # Advisory lock namespace (first key of the two-key form): "rf" in ASCII, so our
@@ -67,81 +84,8 @@ _STALE_VERSION = "RF409"
 # serialization_failure, deadlock_detected, lock_not_available.
 _TRANSIENT = frozenset({"40001", "40P01", "55P03"})
 
-# Migration steps by the version they lead to. Never edit a released step: add one.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: (
-        """CREATE TABLE rf_events (
-            request_id text NOT NULL,
-            version integer NOT NULL,
-            event_id text NOT NULL,
-            type text NOT NULL,
-            at bigint NOT NULL,
-            payload text NOT NULL,
-            CONSTRAINT rf_events_pkey PRIMARY KEY (request_id, version),
-            CONSTRAINT rf_events_event_id_key UNIQUE (event_id)
-        )""",
-        """CREATE TABLE rf_requests (
-            request_id text PRIMARY KEY,
-            state text NOT NULL,
-            grp text,
-            agent text,
-            item text,
-            requester text NOT NULL,
-            priority integer,
-            created_at bigint NOT NULL,
-            updated_at bigint NOT NULL,
-            version integer NOT NULL
-        )""",
-        "CREATE INDEX rf_requests_queue ON rf_requests (grp, state, created_at)",
-        "CREATE INDEX rf_requests_agent ON rf_requests (agent, state)",
-        "CREATE INDEX rf_requests_requester ON rf_requests (requester, created_at)",
-        "CREATE INDEX rf_requests_created ON rf_requests (created_at, request_id)",
-        """CREATE TABLE rf_orders (
-            supplier_id text NOT NULL,
-            ref text NOT NULL,
-            request_id text NOT NULL,
-            PRIMARY KEY (supplier_id, ref)
-        )""",
-        """CREATE TABLE rf_outbox (
-            effect_id text PRIMARY KEY,
-            request_id text NOT NULL,
-            kind text NOT NULL,
-            attempts integer NOT NULL DEFAULT 0,
-            available_at bigint NOT NULL,
-            lease_until bigint,
-            worker text,
-            last_error text
-        )""",
-        "CREATE INDEX rf_outbox_due ON rf_outbox (available_at, effect_id)",
-        """CREATE TABLE rf_timers (
-            request_id text NOT NULL,
-            key text NOT NULL,
-            due bigint NOT NULL,
-            PRIMARY KEY (request_id, key)
-        )""",
-        "CREATE INDEX rf_timers_due ON rf_timers (due)",
-    ),
-    # The expected-version check of an append, inside the database, run after the
-    # append's writes: an append then sends every statement and its COMMIT without
-    # waiting for an answer in between (see PostgresStore._append).
-    2: (
-        """CREATE FUNCTION rf_check_append(
-            p_request_id text, p_expected integer, p_found integer,
-            p_inserted integer, p_count integer
-        ) RETURNS void LANGUAGE plpgsql AS $$
-        BEGIN
-            IF p_found <> p_expected OR p_inserted <> p_count THEN
-                RAISE EXCEPTION 'request %: expected version %, found %',
-                    p_request_id, p_expected,
-                    CASE WHEN p_found = p_expected THEN 'a concurrent write'
-                         ELSE p_found::text END
-                    USING ERRCODE = 'RF409',
-                          DETAIL = CASE WHEN p_found = p_expected THEN ''
-                                        ELSE p_found::text END;
-            END IF;
-        END $$""",
-    ),
-}
+DEFAULT_CONNECT_TIMEOUT = 10
+"""Seconds to wait for the server when connecting, unless the URL or the caller says."""
 
 
 _EVENT_COLUMNS = ("request_ids", "versions", "event_ids", "types", "ats", "payloads")
@@ -178,14 +122,18 @@ def split_url(url: str) -> tuple[str, str | None]:
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
         raise ValidationError.single(
-            "store", url, "a PostgreSQL URL is postgresql://user@host:port/database"
+            "store",
+            mask_password(url),
+            "a PostgreSQL URL is postgresql://user@host:port/database",
         )
     schema: str | None = None
     kept: list[tuple[str, str]] = []
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key == "schema":
             if not value:
-                raise ValidationError.single("store", url, "the schema parameter needs a name")
+                raise ValidationError.single(
+                    "store", mask_password(url), "the schema parameter needs a name"
+                )
             schema = value
         else:
             kept.append((key, value))
@@ -220,6 +168,61 @@ def _lock_key(text: str) -> int:
     return value - (1 << 32) if value >= (1 << 31) else value
 
 
+def _connect_timeout_of(dsn: str) -> int | None:
+    """The ``connect_timeout`` a libpq URL or connection string gives, if any."""
+    try:
+        value = conninfo_to_dict(dsn).get("connect_timeout")
+    except psycopg.Error as exc:
+        raise ValidationError.single(
+            "store", mask_password(dsn), f"not a PostgreSQL connection string: {exc}"
+        ) from None
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError.single(
+            "connect_timeout", value, "expected a whole number of seconds"
+        ) from None
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_Method = Callable[Concatenate["PostgresStore", _P], _R]
+
+
+def _guarded(operation: str) -> Callable[[_Method[_P, _R]], _Method[_P, _R]]:
+    """Run a store method with psycopg's errors turned into ``StoreError`` (naming the URL,
+    ``operation`` and, for a method of one request, the request). A call that failed
+    because the connection dropped runs once more, on a new connection."""
+
+    def wrap(method: _Method[_P, _R]) -> _Method[_P, _R]:
+        per_request = list(inspect.signature(method).parameters)[1:2] == ["request_id"]
+
+        @functools.wraps(method)
+        def call(self: PostgresStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            request_id = str(args[0]) if per_request and args else None
+            try:
+                return method(self, *args, **kwargs)
+            except psycopg.Error as exc:
+                if not self._dropped(exc):
+                    raise driver_fault(self.url, operation, exc, request_id) from exc
+                log.warning(
+                    "%s: %s: the connection dropped (%s); trying once more",
+                    mask_password(self.url),
+                    operation,
+                    type(exc).__name__,
+                )
+            try:
+                return method(self, *args, **kwargs)  # _tx connects again first
+            except psycopg.Error as exc:
+                raise driver_fault(self.url, operation, exc, request_id) from exc
+
+        return call
+
+    return wrap
+
+
 @final
 class PostgresStore:
     """The PostgreSQL store: one connection per store object, guarded by a lock.
@@ -232,7 +235,8 @@ class PostgresStore:
         ``search_path``, usually ``public``); created on first use.
     :param migrate: run :meth:`upgrade` now (the default). With ``False`` the
         schema must already be at :data:`SCHEMA_VERSION` (``reqfulfill db upgrade``).
-    :param connect_timeout: seconds to wait for the server when connecting.
+    :param connect_timeout: seconds to wait for the server when connecting: by default
+        the ``connect_timeout`` of ``dsn``, else :data:`DEFAULT_CONNECT_TIMEOUT`.
     :param outcome_commit: ``synchronous_commit`` for the transactions that store an
         effect's outcome and take it off the outbox (:meth:`append_and_complete`).
         The default ``"off"`` does not wait for the WAL flush: a database crash can
@@ -248,7 +252,7 @@ class PostgresStore:
         *,
         schema: str | None = None,
         migrate: bool = True,
-        connect_timeout: int = 10,
+        connect_timeout: int | None = None,
         outcome_commit: str = "off",
     ) -> None:
         if outcome_commit not in _OUTCOME_COMMIT:
@@ -259,13 +263,23 @@ class PostgresStore:
             )
         self.dsn = dsn
         self.schema = schema
+        self.url = _store_url(dsn, schema)
+        """The store's URL, for messages (:class:`StoreError` masks its password)."""
         self.outcome_commit = outcome_commit
-        self._connect_timeout = connect_timeout
+        if connect_timeout is None:
+            connect_timeout = _connect_timeout_of(dsn)
+        self.connect_timeout = (
+            DEFAULT_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+        )
         self._lock = threading.RLock()
         self._closed = False
         self._db = self._connect()
         if migrate:
-            self.upgrade()
+            try:
+                self.upgrade()
+            except BaseException:
+                self.close()
+                raise
 
     @classmethod
     def from_url(cls, url: str, *, migrate: bool = True) -> PostgresStore:
@@ -278,11 +292,24 @@ class PostgresStore:
     # -- connection and transactions -----------------------------------------------------
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
-        db = psycopg.connect(self.dsn, autocommit=True, connect_timeout=self._connect_timeout)
-        if self.schema is not None:
-            # The schema may not exist yet: search_path accepts that, upgrade() creates it.
-            db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        """A new connection; ``StoreError`` when the server cannot be reached, the
+        database does not exist or the login is refused."""
+        try:
+            db = psycopg.connect(self.dsn, autocommit=True, connect_timeout=self.connect_timeout)
+        except psycopg.Error as exc:
+            raise driver_fault(self.url, "connect", exc) from exc
+        try:
+            if self.schema is not None:
+                # The schema may not exist yet: search_path accepts that, upgrade() creates it.
+                db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        except psycopg.Error as exc:
+            db.close()
+            raise driver_fault(self.url, "connect", exc) from exc
         return db
+
+    def _dropped(self, exc: psycopg.Error) -> bool:
+        """Whether ``exc`` came from a connection that is gone (and may be replaced)."""
+        return isinstance(exc, psycopg.OperationalError) and (self._db.closed or self._db.broken)
 
     @contextmanager
     def _tx(
@@ -346,6 +373,7 @@ class PostgresStore:
 
     # -- schema ------------------------------------------------------------------------------
 
+    @_guarded("schema_version")
     def schema_version(self) -> int:
         """The schema version in the database (0 before the first :meth:`upgrade`)."""
         with self._tx() as db:
@@ -358,6 +386,7 @@ class PostgresStore:
         row = db.execute("SELECT max(version) FROM rf_schema").fetchone()
         return int(row[0]) if row is not None and row[0] is not None else 0
 
+    @_guarded("upgrade")
     def upgrade(self) -> int:
         """Create the schema or migrate it to :data:`SCHEMA_VERSION`; return the version.
 
@@ -385,13 +414,14 @@ class PostgresStore:
                     "schema", current, f"database is newer than this release ({SCHEMA_VERSION})"
                 )
             for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[version]:
+                for statement in MIGRATIONS[version]:
                     db.execute(statement)  # constant DDL text, no parameters
                 db.execute("INSERT INTO rf_schema (version) VALUES (%s)", (version,))
             return SCHEMA_VERSION
 
     # -- events --------------------------------------------------------------------------------
 
+    @_guarded("append")
     def append(
         self,
         request_id: str,
@@ -404,6 +434,7 @@ class PostgresStore:
         """Append atomically; stale ``expected_version`` raises ``ConcurrencyError``."""
         self._append(request_id, events, expected_version, summary, timers, None)
 
+    @_guarded("append_and_complete")
     def append_and_complete(
         self,
         request_id: str,
@@ -429,7 +460,7 @@ class PostgresStore:
         completes: tuple[Sequence[str], str] | None,
     ) -> None:
         rows = event_rows(request_id, events, expected_version)
-        effects = outbox_rows(request_id, events)
+        effects = outbox_rows(request_id, events, expected_version)
         try:
             # One pipeline, one round trip: BEGIN, the writes, the events with the
             # version check, COMMIT. The events go in with ON CONFLICT DO NOTHING, so a
@@ -473,7 +504,7 @@ class PostgresStore:
     def _write_outbox(
         self,
         db: psycopg.Connection[tuple[Any, ...]],
-        effects: list[tuple[str, str, str, int]],
+        effects: list[tuple[str, str, str, int, int]],
         completes: tuple[Sequence[str], str] | None,
     ) -> None:
         """Queue an append's outbox rows and, with ``completes`` (effect ids, worker),
@@ -481,8 +512,8 @@ class PostgresStore:
         with db.cursor() as cur:
             if effects:
                 cur.executemany(
-                    "INSERT INTO rf_outbox (effect_id, request_id, kind, available_at)"
-                    " VALUES (%s, %s, %s, %s) ON CONFLICT (effect_id) DO NOTHING",
+                    "INSERT INTO rf_outbox (effect_id, request_id, kind, available_at, version)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (effect_id) DO NOTHING",
                     effects,
                 )
             if completes is not None:
@@ -543,23 +574,30 @@ class PostgresStore:
                     (request_id, key, to_micros(due)),
                 )
 
+    @_guarded("load")
     def load(self, request_id: str) -> list[Event]:
-        """The stream in order."""
-        return self.load_after(request_id, 0)
+        """The stream in order (``StoreError`` naming the position of an event that
+        does not decode)."""
+        return self._load_after("load", request_id, 0)
 
+    @_guarded("load_after")
     def load_after(self, request_id: str, version: int) -> list[Event]:
         """The events after the first ``version`` ones, in order."""
+        return self._load_after("load_after", request_id, version)
+
+    def _load_after(self, operation: str, request_id: str, version: int) -> list[Event]:
         # one statement: autocommit reads a consistent snapshot without BEGIN/COMMIT
         with self._tx(single=True) as db:
             rows = db.execute(
-                "SELECT payload FROM rf_events WHERE request_id = %s AND version > %s"
+                "SELECT version, payload FROM rf_events WHERE request_id = %s AND version > %s"
                 " ORDER BY version",
                 (request_id, version),
             ).fetchall()
-        return [event_from_json(payload) for (payload,) in rows]
+        return decode_events(self.url, operation, request_id, rows)
 
     # -- queries ---------------------------------------------------------------------------------
 
+    @_guarded("query")
     def query(
         self,
         *,
@@ -610,6 +648,7 @@ class PostgresStore:
             for r in rows
         ]
 
+    @_guarded("find_order")
     def find_order(self, supplier_id: str, ref: str) -> str | None:
         """The request holding the order."""
         with self._tx(single=True) as db:
@@ -621,10 +660,12 @@ class PostgresStore:
 
     # -- outbox ----------------------------------------------------------------------------------
 
+    @_guarded("claim_effects")
     def claim_effects(
         self, now: datetime, *, worker: str, lease: timedelta, limit: int = 10
     ) -> list[OutboxEntry]:
-        """Claim due, unleased effects; rows another worker is claiming are skipped, not awaited."""
+        """Claim due, unleased effects, the earliest first and a request's in stream order;
+        rows another worker is claiming are skipped, not awaited."""
         t = to_micros(now)
         until = to_micros(now + lease)
         with self._tx(single=True) as db:
@@ -632,15 +673,15 @@ class PostgresStore:
                 "WITH due AS ("
                 " SELECT effect_id FROM rf_outbox"
                 " WHERE available_at <= %(now)s AND (lease_until IS NULL OR lease_until <= %(now)s)"
-                " ORDER BY available_at, effect_id LIMIT %(limit)s"
+                " ORDER BY available_at, request_id, version LIMIT %(limit)s"
                 " FOR UPDATE SKIP LOCKED)"
                 " UPDATE rf_outbox AS o SET lease_until = %(until)s, worker = %(worker)s"
                 " FROM due WHERE o.effect_id = due.effect_id"
                 " RETURNING o.effect_id, o.request_id, o.kind, o.attempts, o.available_at,"
-                " o.last_error",
+                " o.last_error, o.version",
                 {"now": t, "until": until, "worker": worker, "limit": int(limit)},
             ).fetchall()
-        rows.sort(key=lambda r: (r[4], r[0]))
+        rows.sort(key=lambda r: (r[4], r[1], r[6]))  # RETURNING keeps no order
         return [
             OutboxEntry(
                 effect_id=r[0],
@@ -655,6 +696,7 @@ class PostgresStore:
             for r in rows
         ]
 
+    @_guarded("complete_effect")
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
         """Remove the effect, unless another worker holds it now (its lease lapsed and
         was claimed again: that worker finishes it)."""
@@ -664,6 +706,7 @@ class PostgresStore:
                 (effect_id, worker),
             )
 
+    @_guarded("retry_effect")
     def retry_effect(
         self, effect_id: str, *, worker: str, available_at: datetime, error: str
     ) -> None:
@@ -676,22 +719,25 @@ class PostgresStore:
                 (to_micros(available_at), error, effect_id, worker),
             )
 
+    @_guarded("outbox")
     def outbox(self) -> list[OutboxEntry]:
-        """Every entry still in the outbox (for tests and diagnostics)."""
+        """Every entry still in the outbox (for tests and diagnostics), in claim order."""
         with self._tx(single=True) as db:
             rows = db.execute(
                 "SELECT effect_id, request_id, kind, attempts, available_at, lease_until, worker,"
-                " last_error FROM rf_outbox ORDER BY available_at, effect_id"
+                " last_error FROM rf_outbox ORDER BY available_at, request_id, version"
             ).fetchall()
         return [outbox_entry(r) for r in rows]
 
     # -- timers ----------------------------------------------------------------------------------
 
+    @_guarded("set_timers")
     def set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:
         """Set or delete timers (one round trip: the statements are pipelined)."""
         with self._tx(pipeline=True) as db:
             self._write_timers(db, request_id, timers)
 
+    @_guarded("due_timers")
     def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
         """Due timers, earliest first (an index range scan on ``due``)."""
         with self._tx(single=True) as db:
@@ -702,6 +748,7 @@ class PostgresStore:
             ).fetchall()
         return [Timer(r[0], r[1], from_micros(r[2])) for r in rows]
 
+    @_guarded("close")
     def close(self) -> None:
         """Close the connection (idempotent)."""
         with self._lock:
@@ -710,13 +757,13 @@ class PostgresStore:
 
     def __repr__(self) -> str:
         where = f", schema={self.schema!r}" if self.schema else ""
-        return f"PostgresStore({_redact(self.dsn)!r}{where})"
+        return f"PostgresStore({mask_password(self.dsn)!r}{where})"
 
 
-def _redact(dsn: str) -> str:
-    """The DSN without its password (for messages and reprs)."""
-    parts = urlsplit(dsn)
-    if parts.password is None:
+def _store_url(dsn: str, schema: str | None) -> str:
+    """The URL a store was opened with: ``dsn`` and its ``schema`` parameter."""
+    if schema is None:
         return dsn
-    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    if "://" not in dsn:  # a key=value connection string
+        return f"{dsn} (schema {schema})"
+    return f"{dsn}{'&' if '?' in dsn else '?'}{urlencode({'schema': schema})}"

@@ -3,25 +3,38 @@
 Appends run in ``BEGIN IMMEDIATE`` transactions; a unique (request_id, version)
 key backs the expected-version check, so a stale writer in another process gets
 ``ConcurrencyError`` too. Several processes on one machine may share a file.
+
+Every fault of the file or of ``sqlite3`` reaches the caller as a
+:class:`~reqfulfill.model.errors.StoreError` naming the file and the operation: a
+file that is not a database, a database of another application, a stored event
+that does not decode (with its request and position), a write to a read-only file.
+A file without write permission (or a URL with ``?mode=ro``) opens read-only: it
+is read as it is, never migrated, and every write is refused.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import os
 import sqlite3
+import stat
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import final
+from typing import Concatenate, ParamSpec, TypeVar, final
+from urllib.parse import parse_qsl, quote
 
-from reqfulfill.model.errors import ConcurrencyError, ValidationError
+from reqfulfill.model.errors import ConcurrencyError, StoreError, ValidationError
 from reqfulfill.model.events import Event
-from reqfulfill.serialization import event_from_json
 from reqfulfill.stores._base import (
     OutboxEntry,
     RequestSummary,
     Timer,
+    decode_events,
+    driver_fault,
     event_rows,
     from_micros,
     outbox_entry,
@@ -31,9 +44,13 @@ from reqfulfill.stores._base import (
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "path_from_url"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""The schema version this release writes; :meth:`SQLiteStore.upgrade` migrates to it."""
 
-_SCHEMA = [
+# Migration steps by the version they lead to. Never edit a released step: add one.
+# rf_schema holds one row, the version (a release that knows only schema 1 reads
+# that row and refuses a newer database).
+_SCHEMA_1 = (
     """CREATE TABLE IF NOT EXISTS rf_events (
         request_id TEXT NOT NULL,
         version INTEGER NOT NULL,
@@ -84,76 +101,238 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS rf_schema (
         version INTEGER NOT NULL
     )""",
-]
+)
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: _SCHEMA_1,
+    # the position of an effect's event in its stream, so a request's effects run in
+    # stream order ("REQ-1/9" before "REQ-1/11"); filled from the events for the
+    # entries already waiting
+    2: (
+        "ALTER TABLE rf_outbox ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+        "UPDATE rf_outbox SET version = coalesce("
+        "(SELECT e.version FROM rf_events AS e WHERE e.event_id = rf_outbox.effect_id), 0)",
+        "DROP INDEX IF EXISTS rf_outbox_due",
+        "CREATE INDEX rf_outbox_due ON rf_outbox (available_at, request_id, version)",
+    ),
+}
 
 
 def path_from_url(url: str) -> str:
-    """``sqlite:///rel/path.db`` -> ``rel/path.db``; ``sqlite:////abs.db`` -> ``/abs.db``.
+    """``sqlite:///rel/path.db`` -> ``rel/path.db``; ``sqlite:////abs.db`` -> ``/abs.db``
+    (a query such as ``?mode=ro`` is not part of the path).
 
     >>> path_from_url("sqlite:////tmp/x.db")
     '/tmp/x.db'
-    >>> path_from_url("sqlite:///data/x.db")
+    >>> path_from_url("sqlite:///data/x.db?mode=ro")
     'data/x.db'
     """
     prefix = "sqlite:///"
-    if not url.startswith(prefix) or len(url) == len(prefix):
+    path = url[len(prefix) :].partition("?")[0]
+    if not url.startswith(prefix) or not path:
         raise ValidationError.single(
             "store",
             url,
             "a SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db",
         )
-    return url[len(prefix) :]
+    return path
+
+
+def _read_only_option(url: str) -> bool:
+    """Whether a ``sqlite:///`` URL asks for a read-only store (``?mode=ro``)."""
+    options = dict(parse_qsl(url.partition("?")[2], keep_blank_values=True))
+    mode = options.pop("mode", None)
+    if options or mode not in (None, "ro"):
+        raise ValidationError.single(
+            "store", url, "the only parameter of a SQLite URL is mode=ro (read-only)"
+        )
+    return mode == "ro"
+
+
+def _not_writable(path: str) -> bool:
+    """Whether an existing file may not be written: no permission, or no write bit at
+    all (a file its owner made read-only, which even root then only reads)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False  # missing: the store creates it
+    return not os.access(path, os.W_OK) or not stat.S_IMODE(mode) & 0o222
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_Method = Callable[Concatenate["SQLiteStore", _P], _R]
+
+
+def _guarded(operation: str, *, writes: bool) -> Callable[[_Method[_P, _R]], _Method[_P, _R]]:
+    """Run a store method with ``sqlite3``'s errors turned into ``StoreError`` (naming the
+    file, ``operation`` and, for a method of one request, the request); a method that
+    ``writes`` is refused at once on a read-only store."""
+
+    def wrap(method: _Method[_P, _R]) -> _Method[_P, _R]:
+        names = list(inspect.signature(method).parameters)
+        per_request = names[1:2] == ["request_id"]
+
+        @functools.wraps(method)
+        def call(self: SQLiteStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            request_id = str(args[0]) if per_request and args else None
+            if writes and self.read_only:
+                raise StoreError(
+                    self.url,
+                    operation,
+                    "the store is open read-only (the file may not be written, or ?mode=ro)",
+                    request_id=request_id,
+                )
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise driver_fault(self.url, operation, exc, request_id) from exc
+
+        return call
+
+    return wrap
 
 
 @final
 class SQLiteStore:
-    """The embedded store. One connection per store object, guarded by a lock."""
+    """The embedded store. One connection per store object, guarded by a lock.
 
-    def __init__(self, path: str | Path, *, busy_timeout: timedelta = timedelta(seconds=30)):
+    :param path: the database file (created with its directory if missing), or
+        ``":memory:"``.
+    :param busy_timeout: how long a write waits for another process's write.
+    :param read_only: open the file read-only: no migration, every write refused
+        with ``StoreError``. By default a file that may not be written (no write
+        permission, or no write bit at all) opens read-only, any other read-write.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout: timedelta = timedelta(seconds=30),
+        read_only: bool | None = None,
+    ):
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.url = "sqlite:///" + self.path
+        self.read_only = _not_writable(self.path) if read_only is None else read_only
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            self.path,
-            timeout=busy_timeout.total_seconds(),
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout.total_seconds() * 1000)}")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self.upgrade()
+        self._db = self._open(busy_timeout)
+        try:
+            if self.read_only:  # read as it is: no migration
+                self._check_not_newer(self._current_version(self._db))
+            else:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                self.upgrade()
+        except BaseException:
+            self._db.close()
+            raise
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteStore:
-        """Open the store a ``sqlite:///`` URL names."""
-        return cls(path_from_url(url))
+        """Open the store a ``sqlite:///`` URL names (``?mode=ro``: read-only)."""
+        return cls(path_from_url(url), read_only=_read_only_option(url) or None)
 
-    def upgrade(self) -> None:
-        """Create the schema or migrate it to :data:`SCHEMA_VERSION`."""
-        with self._tx():
-            for statement in _SCHEMA:
-                self._db.execute(statement)
-            row = self._db.execute("SELECT version FROM rf_schema").fetchone()
-            if row is None:
-                self._db.execute("INSERT INTO rf_schema (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif row[0] > SCHEMA_VERSION:
-                raise ValidationError.single(
-                    "schema", row[0], f"database is newer than this release ({SCHEMA_VERSION})"
+    def _open(self, busy_timeout: timedelta) -> sqlite3.Connection:
+        """Connect, and check the file is a database that is empty or ours."""
+        target, uri = self.path, False
+        try:
+            if self.read_only:
+                target, uri = f"file:{quote(os.path.abspath(self.path))}?mode=ro", True
+            elif self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(
+                target,
+                timeout=busy_timeout.total_seconds(),
+                isolation_level=None,
+                check_same_thread=False,
+                uri=uri,
+            )
+        except OSError as exc:
+            raise StoreError(self.url, "open", f"cannot create its folder: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise driver_fault(self.url, "open", exc) from exc
+        try:
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout.total_seconds() * 1000)}")
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.Error as exc:
+            db.close()
+            raise driver_fault(self.url, "open", exc) from exc
+        if tables and "rf_schema" not in tables:
+            db.close()
+            shown = ", ".join(sorted(tables)[:5])
+            raise StoreError(
+                self.url, "open", f"not a reqfulfill store (it holds {shown} but no rf_schema)"
+            )
+        return db
+
+    def _current_version(self, db: sqlite3.Connection) -> int:
+        """The schema version in the file (0 for an empty file)."""
+        exists = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rf_schema'"
+        ).fetchone()
+        if exists is None:
+            return 0
+        (version,) = db.execute("SELECT coalesce(max(version), 0) FROM rf_schema").fetchone()
+        return int(version)
+
+    @staticmethod
+    def _check_not_newer(version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise ValidationError.single(
+                "schema", version, f"database is newer than this release ({SCHEMA_VERSION})"
+            )
+
+    @_guarded("schema_version", writes=False)
+    def schema_version(self) -> int:
+        """The schema version in the file (0 before the first :meth:`upgrade`)."""
+        with self._lock:
+            return self._current_version(self._db)
+
+    @_guarded("upgrade", writes=False)
+    def upgrade(self) -> int:
+        """Create the schema or migrate it to :data:`SCHEMA_VERSION`; return the version.
+
+        Each step keeps every row; one transaction migrates, so processes opening the
+        file at once migrate it once. Raises ``ValidationError`` if the file is newer
+        than this release, ``StoreError`` if it is read-only and older.
+        """
+        if self.read_only:
+            with self._lock:
+                current = self._current_version(self._db)
+            self._check_not_newer(current)
+            if current < SCHEMA_VERSION:
+                raise StoreError(
+                    self.url,
+                    "upgrade",
+                    f"the store is open read-only at schema {current}; this release"
+                    f" writes schema {SCHEMA_VERSION}: upgrade it with write access",
                 )
+            return current
+        with self._tx() as db:
+            current = self._current_version(db)
+            self._check_not_newer(current)
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[version]:
+                    db.execute(statement)  # constant DDL text, no parameters
+            if current < SCHEMA_VERSION:
+                db.execute("DELETE FROM rf_schema")
+                db.execute("INSERT INTO rf_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+        return SCHEMA_VERSION
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
+                yield db
+                db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if db.in_transaction:  # a failed COMMIT may have ended it already
+                    db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
+    @_guarded("append", writes=True)
     def append(
         self,
         request_id: str,
@@ -168,6 +347,7 @@ class SQLiteStore:
         with self._tx() as db:
             self._append(db, request_id, events, rows, expected_version, summary, timers)
 
+    @_guarded("append_and_complete", writes=True)
     def append_and_complete(
         self,
         request_id: str,
@@ -216,9 +396,9 @@ class SQLiteStore:
         except sqlite3.IntegrityError as exc:
             raise ConcurrencyError(request_id, expected_version) from exc
         db.executemany(
-            "INSERT OR IGNORE INTO rf_outbox (effect_id, request_id, kind, available_at)"
-            " VALUES (?, ?, ?, ?)",
-            outbox_rows(request_id, events),
+            "INSERT OR IGNORE INTO rf_outbox (effect_id, request_id, kind, available_at, version)"
+            " VALUES (?, ?, ?, ?, ?)",
+            outbox_rows(request_id, events, expected_version),
         )
         if summary is not None:
             self._write_summary(db, summary, expected_version + len(rows))
@@ -265,20 +445,27 @@ class SQLiteStore:
                     (request_id, key, to_micros(due)),
                 )
 
+    @_guarded("load", writes=False)
     def load(self, request_id: str) -> list[Event]:
-        """The stream in order."""
-        return self.load_after(request_id, 0)
+        """The stream in order (``StoreError`` naming the position of an event that
+        does not decode)."""
+        return self._load_after("load", request_id, 0)
 
+    @_guarded("load_after", writes=False)
     def load_after(self, request_id: str, version: int) -> list[Event]:
         """The events after the first ``version`` ones, in order."""
+        return self._load_after("load_after", request_id, version)
+
+    def _load_after(self, operation: str, request_id: str, version: int) -> list[Event]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT payload FROM rf_events WHERE request_id = ? AND version > ?"
+                "SELECT version, payload FROM rf_events WHERE request_id = ? AND version > ?"
                 " ORDER BY version",
                 (request_id, version),
             ).fetchall()
-        return [event_from_json(payload) for (payload,) in rows]
+        return decode_events(self.url, operation, request_id, rows)
 
+    @_guarded("query", writes=False)
     def query(
         self,
         *,
@@ -329,6 +516,7 @@ class SQLiteStore:
             for r in rows
         ]
 
+    @_guarded("find_order", writes=False)
     def find_order(self, supplier_id: str, ref: str) -> str | None:
         """The request holding the order."""
         with self._lock:
@@ -338,17 +526,19 @@ class SQLiteStore:
             ).fetchone()
         return None if row is None else str(row[0])
 
+    @_guarded("claim_effects", writes=True)
     def claim_effects(
         self, now: datetime, *, worker: str, lease: timedelta, limit: int = 10
     ) -> list[OutboxEntry]:
-        """Claim due, unleased effects (one writer at a time: ``BEGIN IMMEDIATE``)."""
+        """Claim due, unleased effects (one writer at a time: ``BEGIN IMMEDIATE``), the
+        earliest first and a request's effects in stream order."""
         t = to_micros(now)
         until = to_micros(now + lease)
         with self._tx() as db:
             rows = db.execute(
                 "SELECT effect_id, request_id, kind, attempts, available_at, last_error"
                 " FROM rf_outbox WHERE available_at <= ? AND (lease_until IS NULL"
-                " OR lease_until <= ?) ORDER BY available_at, effect_id LIMIT ?",
+                " OR lease_until <= ?) ORDER BY available_at, request_id, version LIMIT ?",
                 (t, t, limit),
             ).fetchall()
             db.executemany(
@@ -369,6 +559,7 @@ class SQLiteStore:
             for r in rows
         ]
 
+    @_guarded("complete_effect", writes=True)
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
         """Remove the effect, unless another worker holds it now."""
         with self._tx() as db:
@@ -377,6 +568,7 @@ class SQLiteStore:
                 (effect_id, worker),
             )
 
+    @_guarded("retry_effect", writes=True)
     def retry_effect(
         self, effect_id: str, *, worker: str, available_at: datetime, error: str
     ) -> None:
@@ -389,20 +581,23 @@ class SQLiteStore:
                 (to_micros(available_at), error, effect_id, worker),
             )
 
+    @_guarded("outbox", writes=False)
     def outbox(self) -> list[OutboxEntry]:
-        """Every entry still in the outbox (for tests and diagnostics)."""
+        """Every entry still in the outbox (for tests and diagnostics), in claim order."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT effect_id, request_id, kind, attempts, available_at, lease_until, worker,"
-                " last_error FROM rf_outbox ORDER BY available_at"
+                " last_error FROM rf_outbox ORDER BY available_at, request_id, version"
             ).fetchall()
         return [outbox_entry(r) for r in rows]
 
+    @_guarded("set_timers", writes=True)
     def set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:
         """Set or delete timers."""
         with self._tx() as db:
             self._write_timers(db, request_id, timers)
 
+    @_guarded("due_timers", writes=False)
     def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
         """Due timers, earliest first (an index range scan on ``due``)."""
         with self._lock:
@@ -412,6 +607,7 @@ class SQLiteStore:
             ).fetchall()
         return [Timer(r[0], r[1], from_micros(r[2])) for r in rows]
 
+    @_guarded("close", writes=False)
     def close(self) -> None:
         """Close the connection."""
         with self._lock:

@@ -310,6 +310,23 @@ class StoreContract:
         rest = store.claim_effects(now, worker="w2", lease=timedelta(hours=1), limit=2)
         assert [c.effect_id for c in rest] == [f"{request_id}/1"]
 
+    def test_a_requests_effects_due_together_are_claimed_in_stream_order(
+        self, store: Store
+    ) -> None:
+        # past position 9, so an order by the ids as text ("…/11" before "…/9") shows;
+        # two requests, so their effects interleave
+        first, second = new_id(), new_id()
+        for request_id in (first, second):
+            events = [notification_event(request_id, n) for n in range(1, 13)]
+            store.append(request_id, events[:7], 0)
+            store.append(request_id, events[7:], 7)
+        claimed: list[str] = []
+        while batch := store.claim_effects(T0, worker="w1", lease=timedelta(hours=1), limit=5):
+            claimed += [c.effect_id for c in batch]
+        for request_id in (first, second):
+            mine = [e for e in claimed if e.rpartition("/")[0] == request_id]
+            assert mine == [f"{request_id}/{n}" for n in range(1, 13)], request_id
+
     def test_effect_is_not_claimed_before_it_is_due(self, store: Store) -> None:
         request_id = new_id()
         store.append(request_id, [notification_event(request_id, 1, T0 + timedelta(hours=2))], 0)
