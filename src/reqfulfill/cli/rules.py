@@ -20,8 +20,7 @@ import attrs
 from reqfulfill.model.catalog import Catalog, Requester, ServiceItem
 from reqfulfill.model.enums import Channel
 from reqfulfill.model.errors import Problem, ValidationError
-from reqfulfill.rules import Routing, Rules, build_facts
-from reqfulfill.rules._routing import PARTS
+from reqfulfill.rules import PARTS, Routing, Rules, build_facts
 from reqfulfill.rules.analysis import Finding, lint_rules
 from reqfulfill.serialization import load_data_file, structure_config
 

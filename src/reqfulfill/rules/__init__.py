@@ -17,7 +17,7 @@ from reqfulfill.rules._conditions import (
 )
 from reqfulfill.rules._facts import FACT_ROOTS, MISSING, build_facts, resolve
 from reqfulfill.rules._matrix import ITIL_MATRIX, PriorityMatrix
-from reqfulfill.rules._routing import ITEM_DEFAULT, STRATEGIES, Routing, Rules
+from reqfulfill.rules._routing import ITEM_DEFAULT, PARTS, STRATEGIES, Routing, Rules
 from reqfulfill.rules._ruleset import (
     HIT_POLICIES,
     Decision,
@@ -35,6 +35,7 @@ __all__ = [
     "MAX_REGEX_LENGTH",
     "MISSING",
     "OPERATORS",
+    "PARTS",
     "STRATEGIES",
     "Condition",
     "Decision",
