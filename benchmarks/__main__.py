@@ -16,7 +16,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-MODULES = ("routing", "sla_calendar", "lifecycle", "stores", "timers", "footprint", "scale")
+MODULES = (
+    "routing",
+    "sla_calendar",
+    "lifecycle",
+    "stores",
+    "timers",
+    "footprint",
+    "scale",
+    "regex",
+)
 
 
 def _modules() -> dict[str, Any]:
