@@ -25,6 +25,7 @@ MODULES = (
     "footprint",
     "import_time",
     "scale",
+    "regex",
 )
 
 

@@ -17,7 +17,7 @@ ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from benchmarks import footprint, lifecycle, scale, stores, timers  # noqa: E402
+from benchmarks import footprint, lifecycle, regex, scale, stores, timers  # noqa: E402
 
 COLUMNS = {"benchmark", "size", "impl", "ops_per_s", "median_s", "spread", "ratio"}
 
@@ -61,7 +61,14 @@ def test_scale_quick() -> None:
     _check(rows, {"replay", "routing"})
 
 
+def test_regex_quick() -> None:
+    rows = regex.run(quick=True, sizes=(500, 1_000))
+    _check(rows, {"regex"})
+    assert {r["impl"] for r in rows} >= {"(a+)+$", "a{0,999}a{0,999}b"}
+    assert any(r["impl"].startswith("budget:") for r in rows)
+
+
 def test_main_lists_the_modules() -> None:
     from benchmarks.__main__ import _modules
 
-    assert {"lifecycle", "stores", "timers", "footprint", "scale"} <= set(_modules())
+    assert {"lifecycle", "stores", "timers", "footprint", "scale", "regex"} <= set(_modules())

@@ -7,16 +7,15 @@ The public API is :func:`build_facts`, :func:`matches` / :class:`Condition`,
 """
 
 from reqfulfill.rules._conditions import (
-    MAX_REGEX_LENGTH,
     OPERATORS,
     Condition,
     Failure,
     condition_problems,
     matches,
-    regex_problem,
 )
 from reqfulfill.rules._facts import FACT_ROOTS, MISSING, build_facts, resolve
 from reqfulfill.rules._matrix import ITIL_MATRIX, PriorityMatrix
+from reqfulfill.rules._regex import MAX_REGEX_LENGTH, MAX_REGEX_MEMORY, regex_problem
 from reqfulfill.rules._routing import ITEM_DEFAULT, PARTS, STRATEGIES, Routing, Rules
 from reqfulfill.rules._ruleset import (
     HIT_POLICIES,
@@ -33,6 +32,7 @@ __all__ = [
     "ITEM_DEFAULT",
     "ITIL_MATRIX",
     "MAX_REGEX_LENGTH",
+    "MAX_REGEX_MEMORY",
     "MISSING",
     "OPERATORS",
     "PARTS",

@@ -12,13 +12,13 @@ A condition is a mapping of fact path to expected value, MongoDB-style:
 A condition on a missing fact is false whatever the operator (``ne`` and
 ``not_in`` included) -- only ``exists`` tests presence. A type mismatch is
 false, never an error; booleans never equal numbers. Nothing is evaluated as
-code: regexes are bounded when the condition is compiled.
+code: a ``regex`` runs on RE2 (:mod:`reqfulfill.rules._regex`), in time linear
+in the fact, which it matches whole.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeAlias, final
 
@@ -26,10 +26,9 @@ import attrs
 
 from reqfulfill.model.errors import Problem, ValidationError
 from reqfulfill.rules._facts import FACT_ROOTS, MISSING, resolve
+from reqfulfill.rules._regex import Regex, compile_regex
 
 __all__ = [
-    "MAX_REGEX_INPUT",
-    "MAX_REGEX_LENGTH",
     "OPERATORS",
     "AllOf",
     "AnyOf",
@@ -43,15 +42,6 @@ __all__ = [
 
 OPERATORS: Final = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "prefix", "regex", "exists")
 """The operators of the condition language, in documentation order."""
-
-MAX_REGEX_LENGTH: Final = 256
-
-MAX_UNBOUNDED: Final = 2
-"""How many unbounded repetitions (``*``, ``+``, ``{n,}``) one regex may hold."""
-
-MAX_REGEX_INPUT: Final = 1_000
-"""A ``regex`` condition looks at the first this-many characters of a fact."""
-"""The longest regex a condition may hold."""
 
 Facts: TypeAlias = Mapping[str, Any]
 Check: TypeAlias = Callable[[Any], bool]
@@ -373,9 +363,7 @@ def _order_check(op: str, x: Any) -> Check:
     return lambda v: isinstance(v, _NUMBER) and v.__class__ is not bool and v <= x
 
 
-def _make_check(
-    op: str, operand: Any, values: frozenset[object], pattern: re.Pattern[str] | None
-) -> Check:
+def _make_check(op: str, operand: Any, values: frozenset[object], pattern: Regex | None) -> Check:
     if op == "eq":
         return _eq_check(operand)
     if op == "ne":
@@ -392,10 +380,8 @@ def _make_check(
         return lambda v: isinstance(v, str) and v.startswith(operand)
     if op == "regex":
         assert pattern is not None
-        search = pattern.search
-        # even a pattern that passes the load-time checks can be quadratic in its input
-        # (``a+b$``); bounding the input bounds the time of any one decision
-        return lambda v: isinstance(v, str) and search(v[:MAX_REGEX_INPUT]) is not None
+        search = pattern.search  # RE2: linear in the fact, which it sees whole
+        return lambda v: isinstance(v, str) and search(v)
     if operand:
         return lambda v: v is not MISSING
     return lambda v: v is MISSING
@@ -414,146 +400,12 @@ def _scalar_problem(value: object) -> str | None:
     return f"expected a string, number or boolean, got {type(value).__name__}"
 
 
-_QUANTIFIER = re.compile(r"\{(?:\d+(?:,\d*)?|,\d+)\}")
-
-
-def regex_problem(pattern: str) -> str | None:
-    """Why a regex is not allowed in a rule, or None when it is.
-
-    Rejected: longer than :data:`MAX_REGEX_LENGTH`, backreferences (``\\1``,
-    ``(?P=name)``), conditional groups, nested quantifiers such as ``(a+)+``
-    or ``(?:a*){2,}``, and repeated alternations such as ``(a|ab)+`` -- the
-    shapes that make backtracking exponential.
-
-    >>> regex_problem("(a+)+$")
-    'nested quantifiers like (a+)+ are not allowed'
-    >>> regex_problem("^INC[0-9]{6}$") is None
-    True
-    """
-    if len(pattern) > MAX_REGEX_LENGTH:
-        return f"a regex may be at most {MAX_REGEX_LENGTH} characters"
-    unbounded = 0  # '*', '+' and '{n,}' seen so far
-    endless_last = False  # the last thing seen was an atom repeated without bound
-    after_endless = False  # the atom being read follows an atom repeated without bound
-    atom = ""  # the text of the last single-character atom ("" for a group)
-    endless_atom = ""  # the text of the last atom repeated without bound
-    before = ""  # the endless atom the current atom follows
-    # Each frame records whether its group holds a quantifier or an alternation.
-    frames: list[list[bool]] = [[False, False]]
-    last: str | None = None  # "atom", "group", "quant" or None (nothing to repeat)
-    closed = [False, False]  # what the group that just closed held
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            nxt = pattern[i + 1 : i + 2]
-            if nxt.isdigit() and nxt != "0":
-                return "backreferences are not allowed"
-            atom = pattern[i : i + 2]
-            i += 2
-            last = "atom"
-            after_endless, endless_last = endless_last, False
-            before = endless_atom
-            continue
-        if c == "[":
-            j = i + 1
-            if pattern[j : j + 1] == "^":
-                j += 1
-            if pattern[j : j + 1] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                j += 2 if pattern[j] == "\\" else 1
-            atom = pattern[i : j + 1]
-            i = j + 1
-            last = "atom"
-            after_endless, endless_last = endless_last, False
-            before = endless_atom
-            continue
-        if c == "(":
-            if pattern.startswith("(?P=", i):
-                return "backreferences are not allowed"
-            if pattern.startswith("(?(", i):
-                return "conditional groups are not allowed"
-            frames.append([False, False])
-            i += 1
-            last = None
-            continue
-        if c == ")":
-            closed = frames.pop() if len(frames) > 1 else [False, False]
-            frames[-1][0] |= closed[0]
-            frames[-1][1] |= closed[1]
-            i += 1
-            last = "group"
-            atom = ""
-            continue
-        if c == "|":
-            frames[-1][1] = True
-            i += 1
-            last = None
-            continue
-        bounded = _QUANTIFIER.match(pattern, i) if c == "{" else None
-        if c in "*+?" or bounded:
-            width = bounded.end() - i if bounded else 1
-            if last is None or last == "quant":
-                # '(?' group syntax, or a lazy/possessive suffix on a quantifier
-                i += width
-                last = None
-                continue
-            endless = c in "*+" or bool(bounded and bounded.group().endswith(",}"))
-            repeats_atom = last == "atom"
-            if endless:
-                if after_endless and not (repeats_atom and _disjoint(before, atom)):
-                    return (
-                        "two unbounded repetitions in a row (like \\w*\\w*) are not allowed: "
-                        "their backtracking grows with the power of the input"
-                    )
-                unbounded += 1
-                if unbounded > MAX_UNBOUNDED:
-                    return (
-                        f"at most {MAX_UNBOUNDED} unbounded repetitions (*, +, {{n,}}) per regex; "
-                        "bound the others, e.g. {0,50}"
-                    )
-            if last == "group" and c != "?":
-                if closed[0]:
-                    return "nested quantifiers like (a+)+ are not allowed"
-                if closed[1]:
-                    return "a repeated alternation like (a|ab)+ is not allowed; use a class or 'in'"
-            frames[-1][0] = True
-            i += width
-            last = "quant"
-            endless_last = endless
-            endless_atom = atom if endless and repeats_atom else ""
-            continue
-        atom = c
-        i += 1
-        last = "atom"
-        after_endless, endless_last = endless_last, False
-        before = endless_atom
-    return None
-
-
-_PROBE = [chr(c) for c in range(128)] + ["é", "ß", "Ж", "中", "٣", "\u00a0", "\u2028"]
-
-
-def _disjoint(first: str, second: str) -> bool:
-    """True when two single-character atoms (``a``, ``\\d``, ``[a-z]``, ``.``) match no
-    character in common: then a run of one cannot trade characters with the other, and
-    backtracking stays linear. Unknown shapes count as overlapping."""
-    if not first or not second:
-        return False
-    try:
-        one, two = re.compile(first), re.compile(second)
-    except (re.error, OverflowError, RecursionError, ValueError):
-        return False
-    return not any(one.fullmatch(ch) and two.fullmatch(ch) for ch in _PROBE)
-
-
 def _compile_test(
     path: str, op: str, operand: Any, where: str, problems: list[Problem]
 ) -> Test | None:
     before = len(problems)
     values: frozenset[object] = frozenset()
-    pattern: re.Pattern[str] | None = None
+    pattern: Regex | None = None
     shown: object = operand
     if op in ("eq", "ne"):
         reason = _scalar_problem(operand)
@@ -592,14 +444,11 @@ def _compile_test(
                 Problem(where, operand, f"regex needs a string, got {type(operand).__name__}")
             )
         else:
-            reason = regex_problem(operand)
-            if reason is None:
-                try:
-                    pattern = re.compile(operand)
-                except (re.error, OverflowError, RecursionError, ValueError) as exc:
-                    reason = f"invalid regex: {exc}"
-            if reason:
-                problems.append(Problem(where, operand, reason))
+            found = compile_regex(operand)
+            if isinstance(found, str):
+                problems.append(Problem(where, operand, f"RE2 refuses this regex: {found}"))
+            else:
+                pattern = found
     elif op == "exists" and not isinstance(operand, bool):
         problems.append(
             Problem(where, operand, f"exists needs true or false, got {type(operand).__name__}")
