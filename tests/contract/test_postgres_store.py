@@ -225,7 +225,7 @@ def test_refused_appends_leave_the_connection_clean(
         store.close()
 
 
-@pytest.mark.parametrize(("option", "expected"), [("", "off"), ("&outcome_commit=on", "on")])
+@pytest.mark.parametrize(("option", "expected"), [("", "on"), ("&outcome_commit=off", "off")])
 def test_outcome_commit_from_the_url(pg_url: str, option: str, expected: str) -> None:
     store = PostgresStore.from_url(pg_url + option)
     try:

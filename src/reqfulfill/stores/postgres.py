@@ -239,11 +239,12 @@ class PostgresStore:
         the ``connect_timeout`` of ``dsn``, else :data:`DEFAULT_CONNECT_TIMEOUT`.
     :param outcome_commit: ``synchronous_commit`` for the transactions that store an
         effect's outcome and take it off the outbox (:meth:`append_and_complete`).
-        The default ``"off"`` does not wait for the WAL flush: a database crash can
-        lose the last outcomes (a fraction of a second's worth), and their effects
-        then run again with the same idempotency key, exactly as after a worker
-        crash. Every other write waits as the server is configured. ``"on"`` makes
-        outcomes wait too. URL parameter: ``?outcome_commit=on``.
+        The default ``"on"`` commits them as the server is configured, like every
+        other transaction (durable: the server's ``synchronous_commit``). ``"off"``
+        is the relaxed mode: it does not wait for the WAL flush, so a database crash
+        can lose the last outcomes (a fraction of a second's worth), and their
+        effects then run again with the same idempotency key, exactly as after a
+        worker crash. URL parameter: ``?outcome_commit=off``.
     """
 
     def __init__(
@@ -253,7 +254,7 @@ class PostgresStore:
         schema: str | None = None,
         migrate: bool = True,
         connect_timeout: int | None = None,
-        outcome_commit: str = "off",
+        outcome_commit: str = "on",
     ) -> None:
         if outcome_commit not in _OUTCOME_COMMIT:
             raise ValidationError.single(
@@ -284,10 +285,10 @@ class PostgresStore:
     @classmethod
     def from_url(cls, url: str, *, migrate: bool = True) -> PostgresStore:
         """Open the store a ``postgresql://`` URL names (``?schema=NAME`` selects a schema,
-        ``?outcome_commit=on`` makes outcomes wait for the WAL flush)."""
+        ``?outcome_commit=off`` lets outcomes commit without waiting for the WAL flush)."""
         url, outcome_commit = _take_option(url, "outcome_commit")
         dsn, schema = split_url(url)
-        return cls(dsn, schema=schema, migrate=migrate, outcome_commit=outcome_commit or "off")
+        return cls(dsn, schema=schema, migrate=migrate, outcome_commit=outcome_commit or "on")
 
     # -- connection and transactions -----------------------------------------------------
 
