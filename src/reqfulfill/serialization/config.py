@@ -14,7 +14,6 @@ are public so the event codec checks values with the very same functions.
 from __future__ import annotations
 
 import enum
-import json
 import math
 import re
 import tomllib
@@ -400,7 +399,7 @@ def load_data_file(path: str | PathLike[str]) -> dict[str, Any]:
     """Read a TOML (``.toml``) or JSON (``.json``) file into a table.
 
     Unreadable files and syntax errors become a ``ValidationError`` naming the file
-    (and for syntax errors the line). JSON is read strictly
+    (and for syntax errors the line). Both are UTF-8 text. JSON is read strictly
     (:func:`~reqfulfill.serialization.strict_json.parse_json`: no duplicate keys, no
     ``NaN`` or ``Infinity``, integers of at most 4,300 digits); TOML refuses
     duplicate keys itself, and ``nan`` and ``inf`` are refused here too.
@@ -412,7 +411,7 @@ def load_data_file(path: str | PathLike[str]) -> dict[str, Any]:
         raise ValidationError.single(str(p), str(p), f"cannot read file: {exc.strerror}") from None
     try:
         if p.suffix.lower() == ".json":
-            data = parse_json(raw.decode(json.detect_encoding(raw)), source=str(p))
+            data = parse_json(raw.decode("utf-8-sig"), source=str(p))
         else:
             data = _parse_toml(raw.decode("utf-8"), str(p))
     except UnicodeDecodeError as exc:
