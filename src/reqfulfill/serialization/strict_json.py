@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from reqfulfill.model.errors import Problem, ValidationError, short_repr
 
-__all__ = ["MAX_INT_DIGITS", "parse_json"]
+__all__ = ["MAX_INT_DIGITS", "parse_json", "too_many_digits"]
 
 MAX_INT_DIGITS: Final = 4300
 """The most digits an integer in JSON input may have: Python's default limit on
@@ -115,10 +115,12 @@ def parse_json(text: str, *, source: str, first_line: int = 1) -> Any:
         raise ValidationError.single(source, "<deeply nested>", "input nested too deeply") from None
     if tables.repeated is not None:
         table, key = tables.repeated
-        path = path_to(data, table)
+        path = _path_to(data, table)
+        # one line (of a JSONL file): its number says where; otherwise the path does
+        where = source if "\n" in text.strip() else f"{source}:{first_line}"
         raise ValidationError(
             [Problem(f"{path}.{key}" if path else key, key, f"duplicate key {key!r}")],
-            source=source,
+            source=where,
         )
     return data
 
@@ -149,7 +151,7 @@ def _line_of(text: str, pattern: str, first_line: int) -> int:
     return first_line + (text.count("\n", 0, found.start(1)) if found else 0)
 
 
-def path_to(data: Any, target: object) -> str:
+def _path_to(data: Any, target: object) -> str:
     """The path (``plans[0].tasks[2]``) from ``data`` to the table ``target`` (by identity);
     ``""`` for ``data`` itself. Iterative, so any depth is fine."""
     stack: list[tuple[Any, str]] = [(data, "")]

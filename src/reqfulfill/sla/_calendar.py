@@ -580,8 +580,8 @@ def years_to_spend(calendar: BusinessCalendar, business_time: float) -> float:
 
     Every stretch of exactly ``k`` weeks holds ``k`` weeks of the weekly hours; the
     holidays take away at most their own hours, and clock changes skip at most a
-    day of business hours each, at most four times a year. The bound is loose by a
-    few percent, never short.
+    day of business hours each, at most four times a year. The bound is loose (by
+    under a tenth), never short.
 
     >>> round(years_to_spend(BusinessCalendar.always(), 365.2425 * 86_400e6), 2)
     1.05
