@@ -465,25 +465,34 @@ class BusinessCalendar:
             raise out_of_range("start", start)
         if abs(need) > self._reachable(t, forward=need > 0):
             raise out_of_range("duration", duration)
+        found = self._forward(t, need) if need > 0 else self._backward(t, -need)
+        if not FIRST_US <= found < LAST_US:
+            raise out_of_range("duration", duration)
+        return from_us(found)
+
+    def _forward(self, t: int, need: int) -> int:
+        """The earliest instant with ``need`` (> 0) of business time in ``[t, instant)``."""
         schedule, offsets = self._schedule, self._offsets
-        if need > 0:
-            _, hi, off = offsets.segment(t)
-            base = schedule.f(t + off)
-            while True:
-                top = schedule.f(hi + off)
-                if need <= top - base:
-                    return from_us(schedule.first_reaching(base + need) - off)
-                need -= top - base
-                _, next_hi, next_off = offsets.segment(hi)
-                base = top - self._correction(hi, off, next_off)
-                hi, off = next_hi, next_off
-        need = -need
+        _, hi, off = offsets.segment(t)
+        base = schedule.f(t + off)
+        while True:
+            top = schedule.f(hi + off)
+            if need <= top - base:
+                return schedule.first_reaching(base + need) - off
+            need -= top - base
+            _, next_hi, next_off = offsets.segment(hi)
+            base = top - self._correction(hi, off, next_off)
+            hi, off = next_hi, next_off
+
+    def _backward(self, t: int, need: int) -> int:
+        """The latest instant with ``need`` (> 0) of business time in ``[instant, t)``."""
+        schedule, offsets = self._schedule, self._offsets
         while True:
             lo, _, off = offsets.segment(t - 1)
             top = schedule.f(t + off)
             available = top - schedule.f(lo + off)
             if need <= available:
-                return from_us(schedule.last_within(top - need) - off)
+                return schedule.last_within(top - need) - off
             need -= available
             t = lo
 
