@@ -7,7 +7,10 @@ One module per command group, each with ``add_commands(subparsers)``:
 :mod:`~reqfulfill.cli.db` (``db upgrade``).
 
 Exit status: 0 success, 1 findings or changes that need attention, 2 bad usage
-or unreadable input.
+or input the command cannot use. A failure is one line on stderr, never a
+traceback: usage errors, every :class:`~reqfulfill.model.errors.ReqfulfillError`
+(bad configuration or input, a store that cannot be opened) and files that cannot
+be read or written. ``--json`` output is strict JSON (:func:`~reqfulfill.cli.support.dumps`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from reqfulfill.cli import db, demo, diagram, report, rules
+from reqfulfill.cli.support import Parser, fail
 from reqfulfill.model.errors import ReqfulfillError
 
 __all__ = ["build_parser", "main"]
@@ -25,7 +29,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="reqfulfill", description="Service request fulfillment: demo and rule tools."
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -43,13 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         status: int = args.func(args)
-    except ReqfulfillError as exc:
-        print(f"reqfulfill: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:
         # the reader went away (``reqfulfill simulate ... | head``): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except ReqfulfillError as exc:
+        return fail(str(exc))
+    except OSError as exc:  # a file that cannot be read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        return fail(f"{where}{exc.strerror or exc}")
     return status
 
 

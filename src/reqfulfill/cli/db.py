@@ -7,12 +7,10 @@ to run again and from several machines at once.
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
-import sys
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from reqfulfill.cli.support import check_store_url, driver_errors, dumps, fail, redact
 from reqfulfill.model.errors import ReqfulfillError, ValidationError
 from reqfulfill.stores.sqlite import SQLiteStore, path_from_url
 
@@ -23,8 +21,10 @@ def upgrade(url: str) -> int:
     """Migrate the store ``url`` names to this release's schema; return its version.
 
     Supports ``sqlite:///…`` and ``postgresql://…`` URLs; raises
-    :class:`~reqfulfill.model.errors.ValidationError` for others.
+    :class:`~reqfulfill.model.errors.ValidationError` for others and
+    :class:`~reqfulfill.cli.support.InputError` for malformed ones.
     """
+    check_store_url(url)
     if url.startswith("sqlite://"):
         SQLiteStore.from_url(url).close()  # opening migrates
         db = sqlite3.connect(path_from_url(url))
@@ -49,36 +49,24 @@ def upgrade(url: str) -> int:
         finally:
             store.close()
     raise ValidationError.single(
-        "url", _redact(url), "db upgrade takes a sqlite:///… or postgresql://… URL"
+        "url", redact(url), "db upgrade takes a sqlite:///… or postgresql://… URL"
     )
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
     url: str = args.url
+    faults: tuple[type[Exception], ...] = (*driver_errors(url), OSError)
     try:
         version = upgrade(url)
     except ReqfulfillError as exc:
-        print(f"reqfulfill db upgrade: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # the driver's own errors: cannot connect, no permission...
-        print(
-            f"reqfulfill db upgrade: {_redact(url)}: {type(exc).__name__}: {exc}".rstrip(),
-            file=sys.stderr,
-        )
-        return 2
+        return fail(str(exc), "reqfulfill db upgrade")
+    except faults as exc:  # cannot connect, cannot open the file, no permission...
+        return fail(f"{redact(url)}: {type(exc).__name__}: {exc}".rstrip(), "reqfulfill db upgrade")
     if args.json:
-        payload: dict[str, Any] = {"url": _redact(url), "schema_version": version}
-        print(json.dumps(payload))
+        payload: dict[str, Any] = {"url": redact(url), "schema_version": version}
+        print(dumps(payload, indent=None))
     else:
-        print(f"{_redact(url)}: schema version {version}")
+        print(f"{redact(url)}: schema version {version}")
     return 0
 
 

@@ -9,12 +9,13 @@ one in a temporary folder that is removed) and prints the timeline, or with
 from __future__ import annotations
 
 import argparse
-import json
+import sqlite3
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reqfulfill.cli.support import InputError, dumps
 from reqfulfill.demo import play_reference_scenario, timeline
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
@@ -35,6 +36,8 @@ def run_demo(args: argparse.Namespace) -> int:
     """The ``demo`` command: play the scenario on ``args.db`` or a temporary file, print it."""
     if args.db:
         path = Path(args.db).resolve()
+        if path.is_dir():
+            raise InputError(f"--db {args.db}: is a folder; name a SQLite file")
         return _play(args, path, str(path))
     with tempfile.TemporaryDirectory(prefix="reqfulfill-demo-") as tmp:
         path = Path(tmp) / "demo.db"
@@ -42,9 +45,12 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _play(args: argparse.Namespace, path: Path, where: str) -> int:
-    service, request = play_reference_scenario("sqlite:///" + str(path))
-    events = service.history(request.id)
-    service.store.close()
+    try:
+        service, request = play_reference_scenario("sqlite:///" + str(path))
+        events = service.history(request.id)
+        service.store.close()
+    except sqlite3.Error as exc:  # not a SQLite file, or one that cannot be written
+        raise InputError(f"--db {path}: cannot use it as a SQLite store: {exc}") from None
     return _print_demo(args, request, events, where)
 
 
@@ -53,14 +59,13 @@ def _print_demo(
 ) -> int:
     if args.json:
         print(
-            json.dumps(
+            dumps(
                 {
                     "request": request.id,
                     "state": request.state.value,
                     "store": where,
                     "events": [event_to_dict(e) for e in events],
-                },
-                indent=2,
+                }
             )
         )
         return 0

@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import Any
 
+from reqfulfill.cli.support import fail
 from reqfulfill.diagrams import lifecycle_mermaid, plan_mermaid
 from reqfulfill.model.catalog import Catalog
 from reqfulfill.model.errors import NotFoundError, ValidationError
@@ -66,10 +67,8 @@ def run_plan(args: argparse.Namespace) -> int:
         catalog = Catalog.from_dict(load_data_file(path), source=path)
         text = plan_mermaid(catalog, args.item)
     except ValidationError as exc:
-        print(f"reqfulfill diagram: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(str(exc), "reqfulfill diagram")
     except NotFoundError as exc:
-        print(f"reqfulfill diagram: {path}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(f"{path}: {exc}", "reqfulfill diagram")
     sys.stdout.write(text)
     return EXIT_OK

@@ -1,12 +1,18 @@
-"""``reqfulfill report CATALOG DB``: fulfillment metrics as a table, JSON or a PNG chart."""
+"""``reqfulfill report CATALOG DB``: fulfillment metrics as a table, JSON or a PNG chart.
+
+The report only reads: DB must be an existing store (a SQLite file is checked
+read-only first, so a wrong path creates nothing), and ``--png`` must name a file in
+an existing folder. Each is checked before any output.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from reqfulfill.cli.support import InputError, driver_errors, dumps, existing_store_url, redact
 from reqfulfill.metrics import MetricsRow
 from reqfulfill.model.catalog import Catalog
 from reqfulfill.model.errors import ValidationError
@@ -39,20 +45,29 @@ def render_table(rows: list[MetricsRow]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells)
 
 
-def _store_url(db: str) -> str:
-    return db if "://" in db else "sqlite:///" + db
-
-
 def _when(text: str | None, name: str) -> datetime | None:
     if text is None:
         return None
     try:
+        if not text.isascii():
+            raise ValueError(text)
         value = datetime.fromisoformat(text)
     except ValueError:
         raise ValidationError.single(f"--{name}", text, "expected an ISO date-time") from None
     if value.tzinfo is None:
         raise ValidationError.single(f"--{name}", text, "give a time zone offset, e.g. +00:00")
     return value
+
+
+def _check_png(path: str | None) -> None:
+    """Refuse a ``--png`` path that cannot be written before any work is done."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"--png {path}: is a folder; name a file")
+    if not target.parent.is_dir():
+        raise InputError(f"--png {path}: no such folder {str(target.parent)!r}")
 
 
 def _chart(rows_by: dict[str, list[MetricsRow]], path: str) -> None:
@@ -85,32 +100,42 @@ def _chart(rows_by: dict[str, list[MetricsRow]], path: str) -> None:
     right.set_ylabel("% within SLA")
     right.set_title("SLA attainment per group")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        fig.savefig(path, format="png")
+    finally:
+        plt.close(fig)
 
 
 def run_report(args: argparse.Namespace) -> int:
     """The ``report`` command."""
     catalog = Catalog.from_dict(load_data_file(args.catalog), source=args.catalog)
-    service = FulfillmentService(catalog, store=_store_url(args.db), load_entrypoints=False)
-    try:
-        since, until = _when(args.since, "since"), _when(args.until, "until")
-        rows_by = {
-            by: service.metrics(since=since, until=until, by=by)
-            for by in {args.by, "item", "group"}
-        }
-    finally:
-        service.store.close()
+    since, until = _when(args.since, "since"), _when(args.until, "until")
+    _check_png(args.png)
+    url = existing_store_url(args.db)
+    rows_by = _metrics(catalog, url, since, until, {args.by, "item", "group"})
     rows = rows_by[args.by]
-    if args.json:
-        print(json.dumps([r.to_dict() for r in rows], indent=2))
-    else:
-        print(render_table(rows) if rows else "no requests in that period")
     if args.png:
         _chart(rows_by, args.png)
-        if not args.json:
+    if args.json:
+        print(dumps([r.to_dict() for r in rows]))
+    else:
+        print(render_table(rows) if rows else "no requests in that period")
+        if args.png:
             print(f"chart written to {args.png}")
     return 0
+
+
+def _metrics(
+    catalog: Catalog, url: str, since: datetime | None, until: datetime | None, keys: set[str]
+) -> dict[str, list[MetricsRow]]:
+    try:
+        service = FulfillmentService(catalog, store=url, load_entrypoints=False)
+        try:
+            return {by: service.metrics(since=since, until=until, by=by) for by in keys}
+        finally:
+            service.store.close()
+    except driver_errors(url) as exc:
+        raise InputError(f"{redact(url)}: cannot read the store: {exc}") from None
 
 
 def add_commands(subparsers: Any) -> None:

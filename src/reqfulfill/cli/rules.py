@@ -3,13 +3,15 @@
 ``add_commands(subparsers)`` registers them on the main parser's
 subparsers; each sets ``func`` to a handler ``run_*(args) -> int``.
 Exit status: 0 success, 1 findings or changes that need attention, 2 bad
-usage or unreadable input (the message names the file and line).
+usage or unreadable input (one line on stderr naming the file and line).
+REQUEST.json and REQUESTS.jsonl are read as strictly as configuration files
+(:func:`~reqfulfill.serialization.strict_json.parse_json`) and held to the same
+nesting limit as ``submit``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -17,12 +19,14 @@ from typing import Any, TextIO
 
 import attrs
 
+from reqfulfill.cli.support import InputError, dumps, fail
 from reqfulfill.model.catalog import Catalog, Requester, ServiceItem
 from reqfulfill.model.enums import Channel
-from reqfulfill.model.errors import Problem, ValidationError
+from reqfulfill.model.errors import Problem, ValidationError, nesting_problem, short_repr
 from reqfulfill.rules import PARTS, Routing, Rules, build_facts
 from reqfulfill.rules.analysis import Finding, lint_rules
 from reqfulfill.serialization import load_data_file, structure_config
+from reqfulfill.serialization.strict_json import parse_json
 
 __all__ = ["add_commands", "run_check", "run_explain", "run_simulate"]
 
@@ -31,10 +35,6 @@ EXIT_ATTENTION = 1
 EXIT_USAGE = 2
 
 _COMPARED = ("group", "strategy", "category", "impact", "urgency", "priority")
-
-
-class InputError(Exception):
-    """Input the command cannot use: the message names the file (and line)."""
 
 
 def add_commands(subparsers: Any) -> None:
@@ -89,9 +89,11 @@ def add_commands(subparsers: Any) -> None:
 
 def _positive(text: str) -> int:
     try:
+        if not (text.isascii() and text.isdigit()):
+            raise ValueError(text)
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a number: {short_repr(text)}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -140,6 +142,9 @@ def _parse_request(data: object, catalog: Catalog, where: str) -> _Request:
     problems: list[Problem] = []
     if not isinstance(data, Mapping):
         raise InputError(f"{where}: a request is a JSON object, got {type(data).__name__}")
+    deep = nesting_problem(data)
+    if deep is not None:  # the limit submit applies
+        raise InputError(str(ValidationError([deep], source=where)))
     for key in data:
         if key not in ("id", "requester", "item", "channel", "answers"):
             problems.append(Problem(str(key), data[key], "unknown key"))
@@ -185,12 +190,14 @@ def _parse_request(data: object, catalog: Catalog, where: str) -> _Request:
 def _request(path: str, catalog: Catalog) -> _Request:
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read file: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text: {exc}") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        data = parse_json(text, source=path)
+    except ValidationError as exc:
+        raise InputError(str(exc)) from None
     return _parse_request(data, catalog, path)
 
 
@@ -214,21 +221,19 @@ def _parse_lines(
         if limit is not None and count >= limit:
             return
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
+            data = parse_json(line, source=path, first_line=lineno)
+        except ValidationError as exc:
+            raise InputError(str(exc)) from None
         count += 1
         yield lineno, _parse_request(data, catalog, f"{path}:{lineno}")
 
 
 def _fail(message: str) -> int:
-    print(f"reqfulfill: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    return fail(message, "reqfulfill: error")
 
 
 def _dump(data: object, out: TextIO) -> None:
-    json.dump(data, out, indent=2, default=str)
-    out.write("\n")
+    out.write(dumps(data) + "\n")
 
 
 # -- check --------------------------------------------------------------------------------

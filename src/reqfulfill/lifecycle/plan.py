@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from reqfulfill.lifecycle.context import Context, rules_api
 from reqfulfill.lifecycle.draft import RequestDraft
 from reqfulfill.model import events as ev
-from reqfulfill.model.catalog import Catalog, PlanTemplate, ServiceItem
+from reqfulfill.model.catalog import Catalog, PlanTemplate, ServiceItem, kept_dependencies
 from reqfulfill.model.enums import TaskKind
 from reqfulfill.model.request import Task
 from reqfulfill.model.supplier import OrderLine, SupplierOrder
@@ -51,12 +51,19 @@ def _unconditional(template: PlanTemplate, supplier: str | None) -> Planned:
 
 
 def _planned(template: PlanTemplate, keep: set[str], supplier: str | None) -> Planned:
+    # every task kept: each waits for its own ``after`` (each once, in order); else a
+    # left-out task is replaced by the kept tasks it waited for (an iterative walk)
+    waits = (
+        {t.key: tuple(dict.fromkeys(t.after)) for t in template.tasks}
+        if len(keep) == len(template.tasks)
+        else kept_dependencies(template, keep)
+    )
     tasks = tuple(
         ev.PlannedTask(
             key=t.key,
             kind=t.kind,
             title=t.title,
-            after=_waits_for(template, keep, t.after),
+            after=waits[t.key],
             group=t.group,
             supplier=t.supplier or (supplier if t.kind is TaskKind.SUPPLIER_ORDER else None),
         )
@@ -64,29 +71,6 @@ def _planned(template: PlanTemplate, keep: set[str], supplier: str | None) -> Pl
         if t.key in keep
     )
     return tasks, tuple(t.key for t in template.tasks if t.key not in keep)
-
-
-def _waits_for(template: PlanTemplate, keep: set[str], after: tuple[str, ...]) -> tuple[str, ...]:
-    """``after`` with every task left out replaced by the kept tasks it waited for."""
-    if keep.issuperset(after):
-        return tuple(dict.fromkeys(after))  # each once, in order
-    deps = {t.key: t.after for t in template.tasks}
-
-    def resolve(key: str, seen: frozenset[str] = frozenset()) -> set[str]:
-        if key in keep:
-            return {key}
-        out: set[str] = set()
-        for dep in deps.get(key, ()):
-            if dep not in seen:
-                out |= resolve(dep, seen | {key})
-        return out
-
-    waits: list[str] = []
-    for dep in after:
-        for resolved in sorted(resolve(dep)):
-            if resolved not in waits:
-                waits.append(resolved)
-    return tuple(waits)
 
 
 def supplier_order(request: RequestDraft, catalog: Catalog, task: Task) -> SupplierOrder:

@@ -13,7 +13,7 @@ the model imports nothing above it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from os import PathLike
 from typing import Any, Protocol, TypeVar
 
@@ -31,6 +31,7 @@ __all__ = [
     "ServiceItem",
     "SupportGroup",
     "TaskTemplate",
+    "kept_dependencies",
     "use_data_forms",
 ]
 
@@ -352,36 +353,114 @@ def _plan_problems(
     cycle = _find_cycle(plan)
     if cycle:
         first = keys[cycle[0]]
+        shown = cycle if len(cycle) <= 12 else [*cycle[:5], "...", *cycle[-5:]]
+        size = "" if len(cycle) <= 12 else f" ({len(cycle) - 1} tasks)"
         found.append(
-            Problem(f"{where}.tasks[{first}].after", list(cycle), "cycle: " + " -> ".join(cycle))
+            Problem(
+                f"{where}.tasks[{first}].after",
+                list(cycle),
+                "cycle: " + " -> ".join(shown) + size,
+            )
         )
     return found
 
 
 def _find_cycle(plan: PlanTemplate) -> list[str] | None:
+    """The first cycle of ``after`` dependencies, as ``[a, b, ..., a]``, or None.
+
+    A depth-first search with an explicit stack (one iterator per open task), so a
+    plan of any size or depth is walked without recursion, each task and edge once.
+    """
     deps = {t.key: [d for d in t.after if d != t.key] for t in plan.tasks}
-    colour: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(key: str) -> list[str] | None:
-        colour[key] = 1
-        stack.append(key)
-        for dep in deps.get(key, ()):
-            if dep not in deps:
-                continue
-            if colour.get(dep) == 1:
-                return [*stack[stack.index(dep) :], dep]
-            if dep not in colour:
-                found = visit(dep)
-                if found:
-                    return found
-        stack.pop()
-        colour[key] = 2
-        return None
-
-    for key in deps:
-        if key not in colour:
-            found = visit(key)
-            if found:
-                return found
+    done: set[str] = set()
+    for root in deps:
+        if root in done:
+            continue
+        path: list[str] = [root]
+        on_path: set[str] = {root}
+        pending = [iter(deps[root])]
+        while pending:
+            for dep in pending[-1]:
+                if dep not in deps or dep in done:
+                    continue
+                if dep in on_path:
+                    return [*path[path.index(dep) :], dep]
+                path.append(dep)
+                on_path.add(dep)
+                pending.append(iter(deps[dep]))
+                break
+            else:
+                pending.pop()
+                on_path.discard(path[-1])
+                done.add(path.pop())
     return None
+
+
+def kept_dependencies(plan: PlanTemplate, keep: Set[str]) -> dict[str, tuple[str, ...]]:
+    """The ``after`` of each kept task once the tasks not in ``keep`` are left out.
+
+    A left-out task in a kept task's ``after`` is replaced by the nearest kept tasks
+    it waits for, through any chain of left-out tasks (sorted, for each replaced
+    task); repeats are dropped, the order is kept. Each task is resolved once and
+    the walk uses an explicit stack, so any size and depth of plan takes linear
+    steps per kept set.
+
+    >>> plan = PlanTemplate(id="p", tasks=[
+    ...     TaskTemplate(key="a", kind=TaskKind.MANUAL, title="A"),
+    ...     TaskTemplate(key="b", kind=TaskKind.MANUAL, title="B", after=("a",)),
+    ...     TaskTemplate(key="c", kind=TaskKind.MANUAL, title="C", after=("b",)),
+    ... ])
+    >>> kept_dependencies(plan, {"a", "c"})
+    {'a': (), 'c': ('a',)}
+    """
+    deps = {t.key: t.after for t in plan.tasks}
+    reach: dict[str, frozenset[str]] = {}
+    result: dict[str, tuple[str, ...]] = {}
+    for task in plan.tasks:
+        if task.key not in keep:
+            continue
+        after: list[str] = []
+        seen: set[str] = set()
+        for dep in task.after:
+            nearest = {dep} if dep in keep else _nearest_kept(dep, deps, keep, reach)
+            for found in sorted(nearest - seen):
+                seen.add(found)
+                after.append(found)
+        result[task.key] = tuple(after)
+    return result
+
+
+def _nearest_kept(
+    key: str,
+    deps: Mapping[str, tuple[str, ...]],
+    keep: Set[str],
+    reach: dict[str, frozenset[str]],
+) -> frozenset[str]:
+    """The kept tasks that left-out task ``key`` waits for through left-out tasks;
+    ``reach`` memoizes them per left-out task (a task on the current path is skipped,
+    so even a cyclic plan ends)."""
+    if key in reach:
+        return reach[key]
+    path = [key]
+    on_path = {key}
+    pending = [iter(deps.get(key, ()))]
+    while pending:
+        for dep in pending[-1]:
+            if dep in keep or dep in reach or dep in on_path:
+                continue
+            path.append(dep)
+            on_path.add(dep)
+            pending.append(iter(deps.get(dep, ())))
+            break
+        else:
+            pending.pop()
+            done = path.pop()
+            on_path.discard(done)
+            found: set[str] = set()
+            for dep in deps.get(done, ()):
+                if dep in keep:
+                    found.add(dep)
+                else:
+                    found |= reach.get(dep, frozenset())
+            reach[done] = frozenset(found)
+    return reach[key]

@@ -14,7 +14,7 @@ are public so the event codec checks values with the very same functions.
 from __future__ import annotations
 
 import enum
-import json
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -33,7 +33,8 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
-from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
+from reqfulfill.model.errors import Problem, ValidationError, nesting_problem, short_repr
+from reqfulfill.serialization.strict_json import parse_json, too_many_digits
 
 __all__ = [
     "STRICT_HOOKS",
@@ -57,23 +58,45 @@ converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
 # -- durations -----------------------------------------------------------------
 
 _DURATION = re.compile(
-    r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d{1,6})?)s)?$"
+    r"(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?"
+    r"(?:(?P<s>[0-9]+)(?:\.(?P<us>[0-9]{1,6}))?s)?",
+    re.ASCII,
 )
+_US_PER: Final = {"d": 86_400_000_000, "h": 3_600_000_000, "m": 60_000_000, "s": 1_000_000}
+_MAX_DURATION_US: Final = timedelta.max // timedelta(microseconds=1)
+_MAX_DURATION_DIGITS: Final = 18
+"""Digits a number of a duration may have: ``timedelta.max`` is under 10**17 microseconds,
+so a longer number is too long whatever its unit (and ``int`` never sees thousands of digits)."""
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse ``"4h"``, ``"30m"``, ``"1h30m"``, ``"2d"``, ``"45s"``, ``"0s"``.
+    """Parse ``"4h"``, ``"30m"``, ``"1h30m"``, ``"2d"``, ``"45s"``, ``"1.5s"``, ``"0s"``.
+
+    Units in this order, each at most once: ``d`` (24 hours), ``h``, ``m``, ``s``
+    (with up to six decimals). Digits are ASCII ``0``-``9`` only. The result is exact
+    and at most ``timedelta.max``; anything else is a ``ValueError`` naming the text.
 
     >>> parse_duration("1h30m")
     datetime.timedelta(seconds=5400)
     """
     if not isinstance(text, str):
         raise TypeError(f"a duration is a string like '4h' or '1h30m', not {type(text).__name__}")
-    match = _DURATION.match(text.strip())
-    if not text.strip() or match is None or not any(match.groupdict().values()):
-        raise ValueError(f"invalid duration {text!r}: use forms like '4h', '30m', '1h30m', '2d'")
-    parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
-    return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or not any(match.groupdict().values()):
+        raise ValueError(
+            f"invalid duration {short_repr(text)}: use forms like '4h', '30m', '1h30m', '2d'"
+        )
+    parts = match.groupdict()
+    total = _MAX_DURATION_US + 1
+    if all(len(v) <= _MAX_DURATION_DIGITS for v in parts.values() if v):
+        total = sum(int(parts[unit]) * per for unit, per in _US_PER.items() if parts[unit])
+        total += int(parts["us"].ljust(6, "0")) if parts["us"] else 0
+    if total > _MAX_DURATION_US:
+        raise ValueError(
+            f"duration {short_repr(text)} is longer than the largest duration "
+            f"({format_duration(timedelta.max)})"
+        )
+    return timedelta(microseconds=total)
 
 
 def format_duration(value: timedelta) -> str:
@@ -166,11 +189,18 @@ def _structure_timedelta(value: Any, _: type) -> timedelta:
     return parse_duration(value)
 
 
+def _ascii(text: str, what: str) -> str:
+    """``text`` if it is ASCII: dates and times are written with the digits 0-9 only."""
+    if not text.isascii():
+        raise ValueError(f"expected {what} written with ASCII digits")
+    return text
+
+
 def _structure_datetime(value: Any, _: type) -> datetime:
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(_ascii(value, "an ISO 8601 date-time"))
     else:
         raise TypeError(f"expected an ISO 8601 date-time, got {_type_name(value)}")
     if parsed.tzinfo is None:
@@ -182,7 +212,7 @@ def _structure_date(value: Any, _: type) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
-        return date.fromisoformat(value)
+        return date.fromisoformat(_ascii(value, "a date (YYYY-MM-DD)"))
     raise TypeError(f"expected a date (YYYY-MM-DD), got {_type_name(value)}")
 
 
@@ -369,7 +399,10 @@ def load_data_file(path: str | PathLike[str]) -> dict[str, Any]:
     """Read a TOML (``.toml``) or JSON (``.json``) file into a table.
 
     Unreadable files and syntax errors become a ``ValidationError`` naming the file
-    (and for syntax errors the line).
+    (and for syntax errors the line). Both are UTF-8 text. JSON is read strictly
+    (:func:`~reqfulfill.serialization.strict_json.parse_json`: no duplicate keys, no
+    ``NaN`` or ``Infinity``, integers of at most 4,300 digits); TOML refuses
+    duplicate keys itself, and ``nan`` and ``inf`` are refused here too.
     """
     p = Path(path)
     try:
@@ -378,19 +411,40 @@ def load_data_file(path: str | PathLike[str]) -> dict[str, Any]:
         raise ValidationError.single(str(p), str(p), f"cannot read file: {exc.strerror}") from None
     try:
         if p.suffix.lower() == ".json":
-            data = json.loads(raw)
+            data = parse_json(raw.decode("utf-8-sig"), source=str(p))
         else:
-            data = tomllib.loads(raw.decode("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValidationError.single(
-            f"{p}:{exc.lineno}", exc.doc[exc.pos : exc.pos + 20], f"invalid JSON: {exc.msg}"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError.single(str(p), str(p), f"invalid TOML: {exc}") from None
+            data = _parse_toml(raw.decode("utf-8"), str(p))
     except UnicodeDecodeError as exc:
         raise ValidationError.single(str(p), str(p), f"not UTF-8 text: {exc}") from None
-    except RecursionError:
-        raise ValidationError.single(str(p), str(p), "input nested too deeply") from None
     if not isinstance(data, dict):
         raise ValidationError.single(str(p), data, "expected a table at the top level")
     return data
+
+
+def _toml_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise _NotFinite(token)
+    return value
+
+
+class _NotFinite(ValueError):
+    """A TOML ``nan`` or ``inf``: refused, configuration numbers are finite."""
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text, parse_float=_toml_float)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError.single(source, source, f"invalid TOML: {exc}") from None
+    except _NotFinite as exc:
+        token = str(exc)
+        found = re.search(r"(?<![\w.])[-+]?" + re.escape(token.lstrip("+-")) + r"\b", text)
+        line = text.count("\n", 0, found.start()) + 1 if found else 1
+        raise ValidationError.single(
+            f"{source}:{line}", token, "not a finite number: numbers must be finite"
+        ) from None
+    except RecursionError:
+        raise ValidationError.single(source, source, "input nested too deeply") from None
+    except ValueError as exc:  # an integer over the interpreter's digit limit
+        raise too_many_digits(text, source, 1, exc) from None

@@ -1,7 +1,8 @@
 """SLA: business calendars that count business time exactly, and the SLA policies built on them.
 
 The public API is :class:`BusinessCalendar`, :class:`SlaPolicy` and
-:class:`EscalationLevel`; see ``docs/sla.md``.
+:class:`EscalationLevel`, with the limits a policy is held to (:data:`MAX_TARGET`,
+:data:`MAX_HORIZON_YEARS`); see ``docs/sla.md``.
 """
 
 from reqfulfill.sla._calendar import (
@@ -14,6 +15,8 @@ from reqfulfill.sla._calendar import (
 from reqfulfill.sla._policy import (
     DEFAULT_ESCALATION,
     ESCALATION_ACTIONS,
+    MAX_HORIZON_YEARS,
+    MAX_TARGET,
     EscalationLevel,
     SlaPolicy,
 )
@@ -23,6 +26,8 @@ __all__ = [
     "DEFAULT_HOURS",
     "DEFAULT_TIMEZONE",
     "ESCALATION_ACTIONS",
+    "MAX_HORIZON_YEARS",
+    "MAX_TARGET",
     "WEEKDAYS",
     "BusinessCalendar",
     "EscalationLevel",

@@ -27,7 +27,18 @@ from reqfulfill.model.errors import (
     nesting_problem,
 )
 from reqfulfill.serialization.config import load_data_file
-from reqfulfill.sla._zone import DAY, MINUTE, WEEK, ZoneOffsets, from_us, to_us
+from reqfulfill.sla._zone import (
+    DAY,
+    FIRST_US,
+    LAST_US,
+    MINUTE,
+    WEEK,
+    YEAR,
+    ZoneOffsets,
+    from_us,
+    out_of_range,
+    to_us,
+)
 
 __all__ = [
     "DEFAULT_HOURS",
@@ -35,6 +46,10 @@ __all__ = [
     "WEEKDAYS",
     "BusinessCalendar",
     "MissingExtraError",
+    "calendar_from_data",
+    "prefixed",
+    "weekly_hours",
+    "years_to_spend",
 ]
 
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -49,9 +64,11 @@ DEFAULT_HOURS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 """The hours of ``BusinessCalendar()``: Monday to Friday, 08:00-16:00."""
 
 _ALWAYS_HOURS: Final = MappingProxyType({day: ("00:00-24:00",) for day in WEEKDAYS})
-_INTERVAL: Final = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)")
+_INTERVAL: Final = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})")
 _US: Final = timedelta(microseconds=1)
 _ZERO: Final = timedelta(0)
+_CHANGES_PER_YEAR: Final = 4
+"""A bound on how often a zone's offset changes in a year (twice, with DST), kept loose."""
 
 
 class MissingExtraError(ReqfulfillError, ImportError):
@@ -76,6 +93,7 @@ class _Schedule:
     __slots__ = (
         "cumend",
         "cumstart",
+        "day_max",
         "ends",
         "hol_a",
         "hol_cum",
@@ -105,6 +123,7 @@ class _Schedule:
             self.cumend.append(running)
         self.total = running
         day_total = [sum(b - a for a, b in intervals) * MINUTE for intervals in days]
+        self.day_max = max(day_total)
         # Only holidays on open weekdays change anything; keep those.
         self.hol_start: list[int] = []
         self.hol_w: list[int] = []
@@ -399,7 +418,7 @@ class BusinessCalendar:
         deep = nesting_problem(data)
         if deep is not None:
             raise ValidationError([deep], source=source)
-        calendar, problems = _calendar_from_data(data)
+        calendar, problems = calendar_from_data(data)
         if calendar is None:
             raise ValidationError(problems, source=source)
         return calendar
@@ -442,25 +461,38 @@ class BusinessCalendar:
         need = _duration(duration)
         if need == 0:
             return from_us(t)
+        if not FIRST_US <= t < LAST_US:
+            raise out_of_range("start", start)
+        if abs(need) > self._reachable(t, forward=need > 0):
+            raise out_of_range("duration", duration)
+        found = self._forward(t, need) if need > 0 else self._backward(t, -need)
+        if not FIRST_US <= found < LAST_US:
+            raise out_of_range("duration", duration)
+        return from_us(found)
+
+    def _forward(self, t: int, need: int) -> int:
+        """The earliest instant with ``need`` (> 0) of business time in ``[t, instant)``."""
         schedule, offsets = self._schedule, self._offsets
-        if need > 0:
-            _, hi, off = offsets.segment(t)
-            base = schedule.f(t + off)
-            while True:
-                top = schedule.f(hi + off)
-                if need <= top - base:
-                    return from_us(schedule.first_reaching(base + need) - off)
-                need -= top - base
-                _, next_hi, next_off = offsets.segment(hi)
-                base = top - self._correction(hi, off, next_off)
-                hi, off = next_hi, next_off
-        need = -need
+        _, hi, off = offsets.segment(t)
+        base = schedule.f(t + off)
+        while True:
+            top = schedule.f(hi + off)
+            if need <= top - base:
+                return schedule.first_reaching(base + need) - off
+            need -= top - base
+            _, next_hi, next_off = offsets.segment(hi)
+            base = top - self._correction(hi, off, next_off)
+            hi, off = next_hi, next_off
+
+    def _backward(self, t: int, need: int) -> int:
+        """The latest instant with ``need`` (> 0) of business time in ``[instant, t)``."""
+        schedule, offsets = self._schedule, self._offsets
         while True:
             lo, _, off = offsets.segment(t - 1)
             top = schedule.f(t + off)
             available = top - schedule.f(lo + off)
             if need <= available:
-                return from_us(schedule.last_within(top - need) - off)
+                return schedule.last_within(top - need) - off
             need -= available
             t = lo
 
@@ -477,6 +509,10 @@ class BusinessCalendar:
         end_us = _aware(end, "end")
         if end_us <= t:
             return _ZERO
+        if t < FIRST_US:
+            raise out_of_range("start", start)
+        if end_us >= LAST_US:
+            raise out_of_range("end", end)
         f = self._schedule.f
         _, hi, off = self._offsets.segment(t)
         if end_us <= hi:
@@ -490,6 +526,14 @@ class BusinessCalendar:
             off = after
         total += f(end_us + off)
         return timedelta(microseconds=total)
+
+    def _reachable(self, t: int, *, forward: bool) -> float:
+        """A bound on the business time from ``t`` to the end (or from the start) of the
+        range the arithmetic supports: a longer duration is refused before any work."""
+        span = LAST_US - t if forward else t - FIRST_US
+        schedule = self._schedule
+        weeks = span // WEEK + 2
+        return weeks * schedule.total + _CHANGES_PER_YEAR * schedule.day_max * (span / YEAR + 1)
 
     def _correction(self, tau: int, before: int, after: int) -> int:
         """``F(tau + before) - F(tau + after)``: what the offset change at ``tau`` adds."""
@@ -512,6 +556,8 @@ class BusinessCalendar:
         False
         """
         t = _aware(at, "at")
+        if not FIRST_US <= t < LAST_US:
+            raise out_of_range("at", at)
         _, _, off = self._offsets.segment(t)
         return self._schedule.is_open(t + off)
 
@@ -528,12 +574,39 @@ class BusinessCalendar:
         return self.add(at, _US) - _US
 
 
+def weekly_hours(calendar: BusinessCalendar) -> timedelta:
+    """The business hours of ``calendar``'s week, holidays aside.
+
+    >>> weekly_hours(BusinessCalendar())
+    datetime.timedelta(days=1, seconds=57600)
+    """
+    return timedelta(microseconds=calendar._schedule.total)
+
+
+def years_to_spend(calendar: BusinessCalendar, business_time: float) -> float:
+    """A bound, in years, on the calendar time that ``business_time`` (microseconds)
+    of business time on ``calendar`` can take, from any start.
+
+    Every stretch of exactly ``k`` weeks holds ``k`` weeks of the weekly hours; the
+    holidays take away at most their own hours, and clock changes skip at most a
+    day of business hours each, at most four times a year. The bound is loose (by
+    under a tenth), never short.
+
+    >>> round(years_to_spend(BusinessCalendar.always(), 365.2425 * 86_400e6), 2)
+    1.05
+    """
+    schedule = calendar._schedule
+    per_week = schedule.total - _CHANGES_PER_YEAR * schedule.day_max * WEEK / YEAR
+    needed = business_time + schedule.hol_cum[-1]
+    return (needed / per_week + 2) * WEEK / YEAR
+
+
 # -- data form ---------------------------------------------------------------------------
 
 _CALENDAR_KEYS: Final = ("timezone", "hours", "holidays")
 
 
-def _calendar_from_data(
+def calendar_from_data(
     data: Any, prefix: str = ""
 ) -> tuple[BusinessCalendar | None, list[Problem]]:
     """The calendar in ``data``, or None and the problems, their paths under ``prefix``."""
@@ -550,6 +623,8 @@ def _calendar_from_data(
         for index, day in enumerate(raw_holidays):
             if isinstance(day, str):
                 try:
+                    if not day.isascii():
+                        raise ValueError(day)
                     holidays.append(date.fromisoformat(day))
                 except ValueError:
                     problems.append(Problem(f"holidays[{index}]", day, "expected YYYY-MM-DD"))
@@ -567,11 +642,13 @@ def _calendar_from_data(
     except ValidationError as exc:
         problems.extend(exc.problems)
     if problems:
-        return None, [_under(prefix, p) for p in problems]
+        return None, [prefixed(prefix, p) for p in problems]
     return calendar, []
 
 
-def _under(prefix: str, problem: Problem) -> Problem:
+def prefixed(prefix: str, problem: Problem) -> Problem:
+    """``problem`` with its path under ``prefix`` (``calendar`` + ``hours.mon`` gives
+    ``calendar.hours.mon``)."""
     if not prefix:
         return problem
     path = f"{prefix}.{problem.path}" if problem.path else prefix

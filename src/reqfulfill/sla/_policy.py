@@ -14,9 +14,22 @@ import attrs
 from reqfulfill.model.enums import Priority, RequestState
 from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
 from reqfulfill.serialization.config import format_duration, load_data_file, parse_duration
-from reqfulfill.sla._calendar import BusinessCalendar, _calendar_from_data, _under
+from reqfulfill.sla._calendar import (
+    BusinessCalendar,
+    calendar_from_data,
+    prefixed,
+    weekly_hours,
+    years_to_spend,
+)
 
-__all__ = ["DEFAULT_ESCALATION", "ESCALATION_ACTIONS", "EscalationLevel", "SlaPolicy"]
+__all__ = [
+    "DEFAULT_ESCALATION",
+    "ESCALATION_ACTIONS",
+    "MAX_HORIZON_YEARS",
+    "MAX_TARGET",
+    "EscalationLevel",
+    "SlaPolicy",
+]
 
 ESCALATION_ACTIONS: Final = ("notify", "notify_manager", "escalate")
 """What an escalation level may do when its threshold is reached."""
@@ -81,9 +94,22 @@ def _level_from_data(data: Any, prefix: str = "") -> tuple[EscalationLevel | Non
     if not problems:
         problems = _level_problems(data["at"], data["action"])
     if problems:
-        return None, [_under(prefix, p) for p in problems]
+        return None, [prefixed(prefix, p) for p in problems]
     return EscalationLevel(at=data["at"], action=data["action"]), []
 
+
+MAX_TARGET: Final = timedelta(days=366)
+"""The largest SLA target: ``"366d"``, a year of round-the-clock business time (1,098
+business days of eight hours). A larger target is refused when the policy is built."""
+
+MAX_HORIZON_YEARS: Final = 200
+"""How far after the clock starts a policy's timers may fall, in years of calendar time.
+
+A policy is refused when its largest target, times its last escalation level (or the
+breach), could need more calendar time than this on its calendar: business hours too
+sparse for the targets (one minute a week), or holidays that close years of days. This
+keeps every due date well inside the range ``datetime`` can hold and the cost of
+computing it small."""
 
 DEFAULT_ESCALATION: Final = (
     EscalationLevel(at=0.75, action="notify"),
@@ -159,20 +185,7 @@ class SlaPolicy:
     hold_notifications: bool = True
 
     def __attrs_post_init__(self) -> None:
-        problems: list[Problem] = []
-        if not isinstance(self.targets, Mapping):
-            problems.append(Problem("targets", self.targets, "expected a table priority: target"))
-        elif not self.targets:
-            problems.append(Problem("targets", {}, "needs a target for at least one priority"))
-        else:
-            for key, target in self.targets.items():
-                where = f"targets.{int(key) if isinstance(key, Priority) else key}"
-                if not isinstance(key, Priority):
-                    problems.append(Problem(where, key, "expected a priority from 1 to 5"))
-                if not isinstance(target, timedelta):
-                    problems.append(Problem(where, target, "expected a duration"))
-                elif target <= timedelta(0):
-                    problems.append(Problem(where, target, "must be positive"))
+        problems = _target_problems(self.targets)
         if not isinstance(self.calendar, BusinessCalendar):
             problems.append(Problem("calendar", self.calendar, "expected a BusinessCalendar"))
         if not isinstance(self.pause_in, tuple):
@@ -181,23 +194,13 @@ class SlaPolicy:
             for index, state in enumerate(self.pause_in):
                 if not isinstance(state, RequestState):
                     problems.append(Problem(f"pause_in[{index}]", state, "expected a RequestState"))
-        if not isinstance(self.escalation, tuple):
-            problems.append(Problem("escalation", self.escalation, "expected a list of levels"))
-        else:
-            seen: set[EscalationLevel] = set()
-            for index, level in enumerate(self.escalation):
-                if not isinstance(level, EscalationLevel):
-                    problems.append(
-                        Problem(f"escalation[{index}]", level, "expected an EscalationLevel")
-                    )
-                elif level in seen:
-                    problems.append(Problem(f"escalation[{index}]", level.to_dict(), "duplicate"))
-                else:
-                    seen.add(level)
+        problems += _escalation_problems(self.escalation)
         if not isinstance(self.hold_notifications, bool):
             problems.append(
                 Problem("hold_notifications", self.hold_notifications, "expected a bool")
             )
+        if not problems:
+            problems += _horizon_problems(self.targets, self.calendar, self.escalation)
         if problems:
             raise ValidationError(problems)
         targets = dict(sorted(self.targets.items()))
@@ -275,6 +278,83 @@ class SlaPolicy:
         }
 
 
+def _target_problems(targets: object) -> list[Problem]:
+    if not isinstance(targets, Mapping):
+        return [Problem("targets", targets, "expected a table priority: target")]
+    if not targets:
+        return [Problem("targets", {}, "needs a target for at least one priority")]
+    problems: list[Problem] = []
+    for key, target in targets.items():
+        where = f"targets.{int(key) if isinstance(key, Priority) else key}"
+        if not isinstance(key, Priority):
+            problems.append(Problem(where, key, "expected a priority from 1 to 5"))
+        if not isinstance(target, timedelta):
+            problems.append(Problem(where, target, "expected a duration"))
+        elif target <= timedelta(0):
+            problems.append(Problem(where, target, "must be positive"))
+        elif target > MAX_TARGET:
+            problems.append(
+                Problem(
+                    where,
+                    format_duration(target),
+                    f"a target may be at most {format_duration(MAX_TARGET)} of business time",
+                )
+            )
+    return problems
+
+
+def _escalation_problems(escalation: object) -> list[Problem]:
+    if not isinstance(escalation, tuple):
+        return [Problem("escalation", escalation, "expected a list of levels")]
+    problems: list[Problem] = []
+    seen: set[EscalationLevel] = set()
+    for index, level in enumerate(escalation):
+        if not isinstance(level, EscalationLevel):
+            problems.append(Problem(f"escalation[{index}]", level, "expected an EscalationLevel"))
+        elif level in seen:
+            problems.append(Problem(f"escalation[{index}]", level.to_dict(), "duplicate"))
+        else:
+            seen.add(level)
+    return problems
+
+
+def _horizon_problems(
+    targets: Mapping[Priority, timedelta],
+    calendar: BusinessCalendar,
+    escalation: tuple[EscalationLevel, ...],
+) -> list[Problem]:
+    """The latest timer a policy can set -- the largest target times the last level, or
+    the breach -- must fall within :data:`MAX_HORIZON_YEARS` on its calendar."""
+    priority, target = max(targets.items(), key=lambda pt: (pt[1], -pt[0]))
+    last = max([1.0, *(level.at for level in escalation)])
+    budget = target / timedelta(microseconds=1) * last
+    years = years_to_spend(calendar, budget)
+    if years <= MAX_HORIZON_YEARS:
+        return []
+    what = f"target {format_duration(target)}" + (f" at level {last:g}" if last > 1 else "")
+    found = f"{_hours_text(weekly_hours(calendar))} of business hours a week"
+    if calendar.holidays:
+        found += f", {len(calendar.holidays)} holidays"
+    return [
+        Problem(
+            "calendar",
+            found,
+            f"too few business hours for priority {int(priority)}'s {what}: it could take "
+            f"{_years(years)} of calendar time, more than the {MAX_HORIZON_YEARS}-year horizon",
+        )
+    ]
+
+
+def _hours_text(value: timedelta) -> str:
+    """``"40h"``, ``"2h30m"``, ``"1m"``: business hours in hours and minutes."""
+    hours, minutes = divmod(int(value.total_seconds()) // 60, 60)
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
+
+
+def _years(years: float) -> str:
+    return f"{years:,.0f} years" if years < 1e12 else "far more than a trillion years"
+
+
 _POLICY_KEYS: Final = ("targets", "calendar", "pause_in", "escalation", "hold_notifications")
 
 
@@ -292,6 +372,8 @@ def _targets_from_data(
         for key, raw in raw_targets.items():
             where = f"targets.{key}"
             try:
+                if isinstance(key, str) and not (key.isascii() and key.isdigit()):
+                    raise ValueError
                 if isinstance(key, bool) or not isinstance(key, str | int):
                     raise ValueError
                 priority = Priority(int(key))
@@ -342,7 +424,7 @@ def _policy_from_data(data: Any) -> tuple[SlaPolicy | None, list[Problem]]:
     problems = [Problem(str(k), data[k], "unknown key") for k in data if k not in _POLICY_KEYS]
     kwargs: dict[str, Any] = {"targets": _targets_from_data(data, problems)}
     if "calendar" in data:
-        calendar, found = _calendar_from_data(data["calendar"], "calendar")
+        calendar, found = calendar_from_data(data["calendar"], "calendar")
         problems += found
         kwargs["calendar"] = calendar
     if "pause_in" in data:

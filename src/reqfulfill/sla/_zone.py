@@ -17,19 +17,44 @@ from functools import lru_cache
 from typing import Final, final
 from zoneinfo import ZoneInfo
 
-__all__ = ["DAY", "MINUTE", "WEEK", "ZoneOffsets", "from_us", "to_us"]
+from reqfulfill.model.errors import ValidationError
+
+__all__ = [
+    "DAY",
+    "FIRST_US",
+    "LAST_US",
+    "MINUTE",
+    "WEEK",
+    "YEAR",
+    "ZoneOffsets",
+    "from_us",
+    "out_of_range",
+    "to_us",
+]
 
 US: Final = timedelta(microseconds=1)
 SECOND: Final = 1_000_000
 MINUTE: Final = 60 * SECOND
 DAY: Final = 1440 * MINUTE
 WEEK: Final = 7 * DAY
+YEAR: Final = 365.2425 * DAY
+"""The mean Gregorian year, in microseconds (a float: for estimates only)."""
 _EPOCH: Final = datetime(1, 1, 1, tzinfo=UTC)
 
 # Years whose transitions can be computed: the sampling looks one second before
 # the year and the look-ahead one year after it, inside datetime's range.
 _MIN_YEAR: Final = 2
 _MAX_YEAR: Final = 9997
+
+
+def out_of_range(what: str, value: object) -> ValidationError:
+    """The error for an instant the arithmetic cannot reach: outside years 2 to 9996."""
+    return ValidationError.single(
+        what,
+        value,
+        f"outside the range the calendar arithmetic supports (years {_MIN_YEAR} to "
+        f"{_MAX_YEAR - 1})",
+    )
 
 
 def to_us(moment: datetime) -> int:
@@ -42,11 +67,18 @@ def from_us(value: int) -> datetime:
     try:
         return _EPOCH + timedelta(microseconds=value)
     except OverflowError:
-        raise OverflowError("the result is outside the range of datetime") from None
+        raise out_of_range("result", "<beyond datetime's range>") from None
 
 
 def _year_start(year: int) -> int:
     return (date(year, 1, 1).toordinal() - 1) * DAY
+
+
+FIRST_US: Final = _year_start(_MIN_YEAR)
+"""The first instant (UTC line) the arithmetic reaches: 0002-01-01."""
+LAST_US: Final = _year_start(_MAX_YEAR)
+"""The end of the instants (UTC line) the arithmetic reaches: 9997-01-01 (each
+segment looks one year ahead, and the sampling one second behind)."""
 
 
 def _offset(zone: ZoneInfo, value: int) -> int:
@@ -59,7 +91,7 @@ def _offset(zone: ZoneInfo, value: int) -> int:
 def _year(key: str, year: int) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
     """(offset just before the year, transition instants in the year, offsets after them)."""
     if not _MIN_YEAR <= year <= _MAX_YEAR:
-        raise OverflowError(f"instants in year {year} are outside the supported range")
+        raise out_of_range("year", year)
     zone = ZoneInfo(key)
     start = _year_start(year)
     end = _year_start(year + 1)
