@@ -1,0 +1,233 @@
+"""Durability settings and commit counts, applied to every contender of a row alike.
+
+Not a benchmark module itself: ``stores``, ``process`` and ``transactions`` use it.
+
+**SQLite.** reqfulfill's :class:`~reqfulfill.stores.SQLiteStore` opens its own
+connection, sets ``journal_mode = WAL`` and ``synchronous = NORMAL`` and offers
+no URL parameter and no public attribute for either; eventsourcing's datastore
+opens a pool of connections left at SQLite's default ``synchronous = FULL``.
+:class:`SQLiteConnections` reaches every ``sqlite3`` connection opened while it
+is active through Python's documented audit event ``sqlite3.connect/handle``
+(PEP 578; no private attribute of either library is read); once the store has
+set itself up, :meth:`SQLiteConnections.apply` sets the ``synchronous`` level on
+each of them; :meth:`SQLiteConnections.check` reads the
+setting back from every connection before anything is timed. The same hook sets a
+trace callback that counts commits (:class:`CommitCount`).
+
+**PostgreSQL.** :func:`pg_database` makes a database of its own for a run, with
+``ALTER DATABASE ... SET synchronous_commit`` so every session of every
+contender starts with the same setting; :func:`pg_counts` reads that database's
+``pg_stat_database.xact_commit`` (every transaction, reads included) and the
+server's next transaction id (one per transaction that wrote).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import attrs
+
+SYNCHRONOUS_LEVELS = {"OFF": 0, "NORMAL": 1, "FULL": 2, "EXTRA": 3}
+"""SQLite's ``PRAGMA synchronous`` values by name."""
+
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
+
+_ACTIVE: list[SQLiteConnections] = []
+_HOOKED: list[bool] = []
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    """The process's audit hook: hands each new ``sqlite3`` connection to the captures."""
+    if event == "sqlite3.connect/handle" and _ACTIVE:
+        for capture in _ACTIVE:
+            capture.add(args[0])
+
+
+@attrs.define
+class CommitCount:
+    """Commits seen by trace callbacks, per kind.
+
+    ``commits``: ``COMMIT`` statements of transactions that changed a row, plus
+    write statements run outside a transaction (each commits on its own) -- the
+    commits that must reach the disk. ``empty``: ``COMMIT`` statements of
+    transactions that changed nothing (``BEGIN IMMEDIATE`` around a claim that
+    found no work, a read in a transaction): SQLite writes nothing for those.
+    ``statements``: every statement traced.
+    """
+
+    commits: int = 0
+    empty: int = 0
+    statements: int = 0
+
+    def reset(self) -> None:
+        self.commits = self.empty = self.statements = 0
+
+
+class SQLiteConnections:
+    """Every ``sqlite3`` connection opened inside ``with``: its ``synchronous`` level set
+    (when given) and its commits counted into :attr:`count`.
+
+    :param synchronous: ``"FULL"``, ``"NORMAL"``, ... or None to leave it alone.
+    """
+
+    def __init__(self, synchronous: str | None = None) -> None:
+        if synchronous is not None and synchronous.upper() not in SYNCHRONOUS_LEVELS:
+            raise ValueError(f"synchronous: expected one of {sorted(SYNCHRONOUS_LEVELS)}")
+        self.synchronous = synchronous.upper() if synchronous else None
+        self.connections: list[sqlite3.Connection] = []
+        self._traced: list[sqlite3.Connection] = []
+        self.count = CommitCount()
+
+    def __enter__(self) -> SQLiteConnections:
+        if not _HOOKED:
+            sys.addaudithook(_audit)  # once per process; inert while nothing is active
+            _HOOKED.append(True)
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _ACTIVE.remove(self)
+
+    def add(self, connection: sqlite3.Connection) -> None:
+        """Take a new connection (the audit event fires inside ``Connection.__init__``, so
+        it is set up later, by :meth:`apply`)."""
+        self.connections.append(connection)
+
+    def apply(self) -> None:
+        """Set the level on every connection taken so far (again on those a store has
+        since set up its own way) and trace the new ones. Call it after opening a store
+        and before timing; :meth:`check` then finds any connection opened since."""
+        for connection in self.connections:
+            if self.synchronous is not None:
+                connection.execute(f"PRAGMA synchronous = {self.synchronous}")
+            if connection not in self._traced:
+                connection.set_trace_callback(self._tracer(connection))
+                self._traced.append(connection)
+
+    def _tracer(self, connection: sqlite3.Connection) -> Callable[[str], None]:
+        count = self.count
+        opened: list[int] = []  # total_changes when the open transaction began
+
+        def trace(statement: str) -> None:
+            count.statements += 1
+            word = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+            if word == "BEGIN":
+                opened[:] = [connection.total_changes]
+            elif word in ("COMMIT", "END"):
+                if opened and connection.total_changes == opened[0]:
+                    count.empty += 1
+                else:
+                    count.commits += 1
+                opened.clear()
+            elif word == "ROLLBACK":
+                opened.clear()
+            elif word in _WRITES and not opened:
+                count.commits += 1  # autocommit: the statement is its own transaction
+
+        return trace
+
+    def check(self, journal_mode: str = "wal") -> None:
+        """Raise unless every connection runs ``journal_mode`` at the wanted level."""
+        if not self.connections:
+            raise AssertionError("no sqlite3 connection was opened inside the capture")
+        if len(self._traced) != len(self.connections):
+            raise AssertionError("a sqlite3 connection was opened after apply()")
+        for connection in self.connections:
+            (level,) = connection.execute("PRAGMA synchronous").fetchone()
+            (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+            want = SYNCHRONOUS_LEVELS[self.synchronous] if self.synchronous else level
+            if level != want or str(mode).lower() != journal_mode:
+                raise AssertionError(
+                    f"a connection runs journal_mode={mode} synchronous={level}, "
+                    f"expected {journal_mode} and {want}"
+                )
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+
+
+def with_database(dsn: str, name: str) -> str:
+    """``dsn`` (a ``postgresql://`` URL) naming the database ``name`` instead."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@contextlib.contextmanager
+def pg_database(dsn: str, *, synchronous_commit: str | None = None) -> Iterator[str]:
+    """A fresh database for one run (yields its URL), dropped on the way out; with
+    ``synchronous_commit`` set as every new session's default."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"rf_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(dsn, autocommit=True) as db:
+        db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if synchronous_commit is not None:
+            db.execute(
+                sql.SQL("ALTER DATABASE {} SET synchronous_commit = {}").format(
+                    sql.Identifier(name), sql.Literal(synchronous_commit)
+                )
+            )
+    try:
+        yield with_database(dsn, name)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as db:
+            db.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def pg_setting(url: str, name: str) -> str:
+    """A setting as a new session on ``url`` sees it (``SHOW``)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as db:
+        row = db.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def pg_server_version(dsn: str) -> str:
+    """The server's ``server_version``."""
+    return pg_setting(dsn, "server_version")
+
+
+def pg_counts(dsn: str, database: str, *, timeout: float = 15.0) -> tuple[int, int]:
+    """``(xact_commit of database, the server's next transaction id)`` once no session
+    is connected to ``database`` any more and its statistics have settled.
+
+    A session's counts reach ``pg_stat_database`` when it goes idle (at most once a
+    second) and at the latest when it ends, so the caller closes its connections
+    first; here we wait for the sessions to end and for two equal readings. Read
+    from ``dsn``'s database, so this session counts nowhere in ``database``.
+    """
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    last: int | None = None
+    with psycopg.connect(dsn, autocommit=True) as db:
+        while True:
+            (sessions,) = db.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (database,)
+            ).fetchone() or (0,)
+            db.execute("SELECT pg_stat_clear_snapshot()")
+            (commits,) = db.execute(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = %s", (database,)
+            ).fetchone() or (0,)
+            if sessions == 0 and commits == last:
+                (next_xid,) = db.execute(
+                    "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+                ).fetchone() or (0,)
+                return int(commits), int(next_xid)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{database}: sessions or statistics did not settle")
+            last = int(commits) if sessions == 0 else None
+            time.sleep(0.1)
