@@ -28,7 +28,7 @@ import sqlite3
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -41,13 +41,18 @@ _WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
 
 _ACTIVE: list[SQLiteConnections] = []
 _HOOKED: list[bool] = []
+_OPENING: list[str] = []  # the database of the connection being opened
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    """The process's audit hook: hands each new ``sqlite3`` connection to the captures."""
-    if event == "sqlite3.connect/handle" and _ACTIVE:
-        for capture in _ACTIVE:
-            capture.add(args[0])
+    """The process's audit hook: hands each new ``sqlite3`` connection, with the database
+    it was opened on, to the innermost active capture."""
+    if not _ACTIVE:
+        return
+    if event == "sqlite3.connect":
+        _OPENING[:] = [str(args[0])]
+    elif event == "sqlite3.connect/handle":
+        _ACTIVE[-1].add(args[0], _OPENING.pop() if _OPENING else "")
 
 
 @attrs.define
@@ -72,17 +77,32 @@ class CommitCount:
 
 class SQLiteConnections:
     """Every ``sqlite3`` connection opened inside ``with``: its ``synchronous`` level set
-    (when given) and its commits counted into :attr:`count`.
+    and, with ``count``, its commits counted into :attr:`count`.
 
-    :param synchronous: ``"FULL"``, ``"NORMAL"``, ... or None to leave it alone.
+    :param synchronous: the level (``"FULL"``, ``"NORMAL"``, ...) for every connection,
+        or None to leave the levels alone.
+    :param by_file: a level per database file instead (a connection to a file not
+        named here is an error).
+    :param count: trace every statement to count commits (costs time per statement:
+        only where nothing is timed against a peer).
     """
 
-    def __init__(self, synchronous: str | None = None) -> None:
-        if synchronous is not None and synchronous.upper() not in SYNCHRONOUS_LEVELS:
-            raise ValueError(f"synchronous: expected one of {sorted(SYNCHRONOUS_LEVELS)}")
+    def __init__(
+        self,
+        synchronous: str | None = None,
+        *,
+        by_file: Mapping[str, str] | None = None,
+        count: bool = False,
+    ) -> None:
+        levels = {str(k): v.upper() for k, v in (by_file or {}).items()}
+        for level in [*levels.values(), *([synchronous.upper()] if synchronous else [])]:
+            if level not in SYNCHRONOUS_LEVELS:
+                raise ValueError(f"synchronous: expected one of {sorted(SYNCHRONOUS_LEVELS)}")
         self.synchronous = synchronous.upper() if synchronous else None
-        self.connections: list[sqlite3.Connection] = []
-        self._traced: list[sqlite3.Connection] = []
+        self.by_file = levels
+        self.connections: list[tuple[sqlite3.Connection, str]] = []
+        self._applied: list[sqlite3.Connection] = []
+        self.counting = count
         self.count = CommitCount()
 
     def __enter__(self) -> SQLiteConnections:
@@ -95,21 +115,33 @@ class SQLiteConnections:
     def __exit__(self, *exc: object) -> None:
         _ACTIVE.remove(self)
 
-    def add(self, connection: sqlite3.Connection) -> None:
+    def add(self, connection: sqlite3.Connection, database: str) -> None:
         """Take a new connection (the audit event fires inside ``Connection.__init__``, so
         it is set up later, by :meth:`apply`)."""
-        self.connections.append(connection)
+        self.connections.append((connection, database))
+
+    def level(self, database: str) -> str | None:
+        """The level wanted for a connection to ``database``."""
+        if not self.by_file:
+            return self.synchronous
+        try:
+            return self.by_file[database]
+        except KeyError:
+            raise AssertionError(f"a sqlite3 connection to {database}, not named") from None
 
     def apply(self) -> None:
         """Set the level on every connection taken so far (again on those a store has
-        since set up its own way) and trace the new ones. Call it after opening a store
-        and before timing; :meth:`check` then finds any connection opened since."""
-        for connection in self.connections:
-            if self.synchronous is not None:
-                connection.execute(f"PRAGMA synchronous = {self.synchronous}")
-            if connection not in self._traced:
-                connection.set_trace_callback(self._tracer(connection))
-                self._traced.append(connection)
+        since set up its own way) and, when counting, trace the new ones. Call it after
+        opening a store and before timing; :meth:`check` then finds any connection
+        opened since."""
+        for connection, database in self.connections:
+            level = self.level(database)
+            if level is not None:
+                connection.execute(f"PRAGMA synchronous = {level}")
+            if connection not in self._applied:
+                if self.counting:
+                    connection.set_trace_callback(self._tracer(connection))
+                self._applied.append(connection)
 
     def _tracer(self, connection: sqlite3.Connection) -> Callable[[str], None]:
         count = self.count
@@ -137,15 +169,16 @@ class SQLiteConnections:
         """Raise unless every connection runs ``journal_mode`` at the wanted level."""
         if not self.connections:
             raise AssertionError("no sqlite3 connection was opened inside the capture")
-        if len(self._traced) != len(self.connections):
+        if len(self._applied) != len(self.connections):
             raise AssertionError("a sqlite3 connection was opened after apply()")
-        for connection in self.connections:
+        for connection, database in self.connections:
             (level,) = connection.execute("PRAGMA synchronous").fetchone()
             (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
-            want = SYNCHRONOUS_LEVELS[self.synchronous] if self.synchronous else level
+            wanted = self.level(database)
+            want = SYNCHRONOUS_LEVELS[wanted] if wanted else level
             if level != want or str(mode).lower() != journal_mode:
                 raise AssertionError(
-                    f"a connection runs journal_mode={mode} synchronous={level}, "
+                    f"{database}: a connection runs journal_mode={mode} synchronous={level}, "
                     f"expected {journal_mode} and {want}"
                 )
 

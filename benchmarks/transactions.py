@@ -100,7 +100,7 @@ def count_sqlite(flow: str, n: int) -> dict[str, Any]:
     """Commits per request of ``flow`` (``"password-reset"`` / ``"phone-order"``) on SQLite."""
     with (
         tempfile.TemporaryDirectory(prefix="rf-bench-") as tmp,
-        SQLiteConnections() as conns,
+        SQLiteConnections(count=True) as conns,
     ):
         services = Services()
         url = "sqlite:///" + str(Path(tmp) / "count.db")
