@@ -233,9 +233,9 @@ def pg_server_version(dsn: str) -> str:
     return pg_setting(dsn, "server_version")
 
 
-def pg_counts(dsn: str, database: str, *, timeout: float = 15.0) -> tuple[int, int]:
-    """``(xact_commit of database, the server's next transaction id)`` once no session
-    is connected to ``database`` any more and its statistics have settled.
+def pg_counts(dsn: str, database: str, *, timeout: float = 15.0) -> tuple[int, int, str]:
+    """``(xact_commit of database, the server's next transaction id, WAL insert position)``
+    once no session is connected to ``database`` any more and its statistics settled.
 
     A session's counts reach ``pg_stat_database`` when it goes idle (at most once a
     second) and at the latest when it ends, so the caller closes its connections
@@ -256,11 +256,65 @@ def pg_counts(dsn: str, database: str, *, timeout: float = 15.0) -> tuple[int, i
                 "SELECT xact_commit FROM pg_stat_database WHERE datname = %s", (database,)
             ).fetchone() or (0,)
             if sessions == 0 and commits == last:
-                (next_xid,) = db.execute(
-                    "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
-                ).fetchone() or (0,)
-                return int(commits), int(next_xid)
+                next_xid, lsn = db.execute(
+                    "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint,"
+                    " pg_current_wal_insert_lsn()::text"
+                ).fetchone() or (0, "0/0")
+                return int(commits), int(next_xid), str(lsn)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{database}: sessions or statistics did not settle")
             last = int(commits) if sessions == 0 else None
             time.sleep(0.1)
+
+
+def pg_walinspect(url: str) -> bool:
+    """Install ``pg_walinspect`` (PostgreSQL >= 15's contrib) into ``url``'s database, in a
+    schema of its own; False when the server does not have it."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("CREATE SCHEMA IF NOT EXISTS rf_walinspect")
+            db.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect SCHEMA rf_walinspect")
+    except psycopg.Error:
+        return False
+    return True
+
+
+_WAL_COMMITS = """
+WITH records AS (
+    SELECT xid, resource_manager, record_type, block_ref
+    FROM rf_walinspect.pg_get_wal_records_info(%(start)s::pg_lsn, %(end)s::pg_lsn)
+), ours AS (
+    SELECT DISTINCT xid FROM records WHERE xid <> 0 AND block_ref LIKE %(blocks)s
+)
+SELECT count(*) FROM records
+WHERE resource_manager = 'Transaction' AND record_type LIKE 'COMMIT%%'
+  AND xid IN (SELECT xid FROM ours)"""
+
+
+def pg_wal_commits(url: str, start: str, end: str) -> int:
+    """Commit records written between the WAL positions ``start`` and ``end`` for
+    transactions that changed a block of ``url``'s database: the commits of that
+    database that flushed the WAL, whatever else ran on the server (``pg_walinspect``)."""
+    import psycopg
+
+    if start == end:
+        return 0  # no WAL written in between
+    with psycopg.connect(url, autocommit=True) as db:
+        # an asynchronous commit's record may not be flushed yet: wait for the WAL writer
+        deadline = time.monotonic() + 10
+        while (
+            db.execute("SELECT pg_current_wal_flush_lsn() < %s::pg_lsn", (end,)).fetchone()
+            or (False,)
+        )[0]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the WAL was not flushed up to {end}")
+            time.sleep(0.05)
+        (oid,) = db.execute(
+            "SELECT oid FROM pg_database WHERE datname = current_database()"
+        ).fetchone() or (0,)
+        (count,) = db.execute(
+            _WAL_COMMITS, {"start": start, "end": end, "blocks": f"%/{oid}/%"}
+        ).fetchone() or (0,)
+    return int(count)
