@@ -37,7 +37,7 @@ import attrs
 SYNCHRONOUS_LEVELS = {"OFF": 0, "NORMAL": 1, "FULL": 2, "EXTRA": 3}
 """SQLite's ``PRAGMA synchronous`` values by name."""
 
-_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
 
 _ACTIVE: list[SQLiteConnections] = []
 _HOOKED: list[bool] = []

@@ -75,6 +75,7 @@ from reqfulfill.worker import Worker
 
 FLOWS = ("password-reset", "phone-order")
 LEVELS = ("FULL", "NORMAL")
+SQLITE_IMPLS = ("reqfulfill", "spiffworkflow", "spiffworkflow-json")
 ITEM = {"password-reset": "password-reset", "phone-order": "iphone-15"}
 
 Outcome = tuple[str, str | None, str | None, int | None, tuple[tuple[str, str], ...]]
@@ -291,7 +292,7 @@ def _contenders(tmp: str) -> list[Contender]:
         out.append(Contender(flow, "memory", "reqfulfill", Reqfulfill("memory://"), None))
         out.append(Contender(flow, "memory", "spiffworkflow", Spiff(), None))
         for level in LEVELS:
-            for impl in ("reqfulfill", "spiffworkflow", "spiffworkflow-json"):
+            for impl in SQLITE_IMPLS:
                 path = _sqlite_file(tmp, flow, impl, level)
                 mode = "full" if impl == "spiffworkflow-json" else "instance"
                 side = (
@@ -325,7 +326,7 @@ def _flow_rows(quick: bool, counts: dict[str, int] | None) -> list[dict[str, Any
             _sqlite_file(tmp, flow, impl, level): level
             for flow in FLOWS
             for level in LEVELS
-            for impl in ("reqfulfill", "spiffworkflow", "spiffworkflow-json")
+            for impl in SQLITE_IMPLS
         }
         conns = stack.enter_context(SQLiteConnections(by_file=files))
         contenders = _contenders(tmp)
@@ -425,8 +426,7 @@ def _dmn_deciders(size: int) -> dict[tuple[str, str], tuple[str, Decider]]:
     }
 
 
-def _dmn_rows(quick: bool) -> list[dict[str, Any]]:
-    sizes = (20, 200) if quick else (20, 200, 1_000)
+def _dmn_rows(quick: bool, sizes: Sequence[int]) -> list[dict[str, Any]]:
     rounds = 3 if quick else 7
     budget = 0.03 if quick else 0.2
     rows = []
@@ -463,9 +463,19 @@ def _how_many(decide: Decider, facts: Sequence[dict[str, Any]], budget: float) -
     return max(3, min(len(facts), int(budget / max(per, 1e-9))))
 
 
-def run(quick: bool = False, *, counts: dict[str, int] | None = None) -> list[dict[str, Any]]:
-    """Whole requests on both sides (memory, SQLite FULL and NORMAL), then the DMN tables."""
-    return _flow_rows(quick, counts) + _dmn_rows(quick)
+def run(
+    quick: bool = False,
+    *,
+    counts: dict[str, int] | None = None,
+    dmn_sizes: Sequence[int] | None = None,
+) -> list[dict[str, Any]]:
+    """Whole requests on both sides (memory, SQLite FULL and NORMAL), then the DMN tables.
+
+    :param counts: requests per round for ``"memory"`` and ``"sqlite"``.
+    :param dmn_sizes: table sizes of the ``dmn`` rows (20 / 200 / 1,000; quick: 20 / 200).
+    """
+    sizes = dmn_sizes or ((20, 200) if quick else (20, 200, 1_000))
+    return _flow_rows(quick, counts) + _dmn_rows(quick, sizes)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -349,6 +349,32 @@ def _time_pass(
         gc.enable()
 
 
+def _check_agree(
+    size: int,
+    impls: dict[str, Callable[[dict[str, Any]], Decision]],
+    check: Sequence[dict[str, Any]],
+) -> None:
+    """Raise unless every implementation decides ``check`` as reqfulfill does."""
+    expected = [impls["reqfulfill"](f) for f in check]
+    for name, decide in impls.items():
+        got = [decide(f) for f in check]
+        if got != expected:
+            bad = next(i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b)
+            raise AssertionError(
+                f"{name} disagrees at {size} rules on request {bad}: {got[bad]} != {expected[bad]}"
+            )
+
+
+def _compile_row(size: int, data: list[dict[str, Any]], repeats: int) -> dict[str, Any]:
+    """The time to build the assignment rule set of ``size`` rules."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        RuleSet([Rule(r["name"], r["when"], r["then"]) for r in data])
+        times.append(time.perf_counter() - start)
+    return _row("compile", size, "reqfulfill", times, statistics.median(times), None)
+
+
 def run(quick: bool = False, *, sizes: Sequence[int] = SIZES) -> list[dict[str, Any]]:
     """Run the routing benchmark; one row per (benchmark, size, implementation).
 
@@ -364,32 +390,15 @@ def run(quick: bool = False, *, sizes: Sequence[int] = SIZES) -> list[dict[str, 
         data = routing_rules(size)
         facts = requests(1_000 if quick else 4_000, data)
 
-        compile_times = []
-        for _ in range(1 if quick else 3):
-            start = time.perf_counter()
-            RuleSet([Rule(r["name"], r["when"], r["then"]) for r in data])
-            compile_times.append(time.perf_counter() - start)
-        rows.append(
-            _row(
-                "compile", size, "reqfulfill", compile_times, statistics.median(compile_times), None
-            )
-        )
+        rows.append(_compile_row(size, data, 1 if quick else 3))
 
         impls: dict[str, Callable[[dict[str, Any]], Decision]] = {
             "reqfulfill": reqfulfill_impl(data),
             "naive-scan": naive_impl(data),
         }
         impls.update(zen_impls(data))
-        check = facts[: 50 if quick else 300]
-        expected = [impls["reqfulfill"](f) for f in check]
+        _check_agree(size, impls, facts[: 50 if quick else 300])
         for name, decide in impls.items():
-            got = [decide(f) for f in check]
-            if got != expected:
-                bad = next(i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b)
-                raise AssertionError(
-                    f"{name} disagrees at {size} rules on request {bad}: "
-                    f"{got[bad]} != {expected[bad]}"
-                )
             work.append((size, name, decide, facts[: _calibrate(decide, facts, budget, least)]))
         # the assignment rule set alone: what the index does, without Routing's assembly
         alone = RuleSet([Rule(r["name"], r["when"], r["then"]) for r in data])
