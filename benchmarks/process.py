@@ -132,11 +132,13 @@ class Spiff:
         self.ids = (f"SPIFF-{n:06d}" for n in itertools.count(1))
         self.played = 0
         self.last: Any = None
+        self.data = {flow: self.request_data(flow) for flow in FLOWS}
 
-    def _data(self, rid: str, flow: str) -> dict[str, Any]:
+    @staticmethod
+    def request_data(flow: str) -> dict[str, Any]:
+        """A request's data on its start event, but its id (what reqfulfill's facts hold)."""
         requester, item = demo_requester(), demo_catalog().item(ITEM[flow])
         return {
-            "request_id": rid,
             "requester_id": requester.id,
             "manager": requester.manager,
             "department": requester.department,
@@ -154,7 +156,7 @@ class Spiff:
         self.played += 1
         rid = next(self.ids)
         p, save = self.processes, self._saver(rid, flow)
-        workflow = p.start(flow.replace("-", "_"), self._data(rid, flow))
+        workflow = p.start(flow.replace("-", "_"), {**self.data[flow], "request_id": rid})
         save(workflow)
         steps: list[tuple[Callable[..., None], tuple[Any, ...], dict[str, Any]]]
         if flow == "password-reset":
