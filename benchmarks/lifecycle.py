@@ -63,6 +63,14 @@ RESET_EVENTS = [
 ]
 """The password reset's events before the worker runs (``play_reset`` without one)."""
 
+STORE_DEFAULTS = {
+    "memory": "memory://",
+    "sqlite": "store defaults: WAL, synchronous=NORMAL",
+    "postgresql": "server's synchronous_commit; outcomes off",
+}
+"""How each store runs in these rows: at its own defaults (``stores``, ``process`` and
+``transactions`` set the durability explicitly)."""
+
 RESET_EVENTS_SENT = [*RESET_EVENTS, "RequesterNotified", "RequesterNotified"]
 """... and after the worker delivered both notifications to the requester."""
 
@@ -265,7 +273,8 @@ def run(quick: bool = False, *, counts: dict[str, int] | None = None) -> list[di
             for impl, _make in urls:
                 values = times[flow, impl]
                 size = per_round[impl] if flow == "password-reset" else max(2, per_round[impl] // 5)
-                rows.append(row(flow, size, impl, values, base / statistics.median(values)))
+                ratio = base / statistics.median(values)
+                rows.append(row(flow, size, impl, values, ratio, mode=STORE_DEFAULTS[impl]))
         for svc, _worker in resets.values():
             svc.store.close()
         for svc, _clock, _worker in phones.values():

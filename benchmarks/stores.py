@@ -12,11 +12,21 @@ Every round uses requests of its own, so each append extends a real stream.
   ``PostgresApplicationRecorder.insert_events`` with the same batches, the
   payloads already serialized (the recorders get the cheapest possible job).
 
+**The same durability on both sides of every row** (``mode``), at two
+settings: durable -- SQLite ``journal_mode=WAL, synchronous=FULL``, PostgreSQL
+``synchronous_commit=on`` -- and relaxed -- ``WAL, synchronous=NORMAL`` /
+``synchronous_commit=off``. On their own the two libraries differ: reqfulfill's
+SQLite store sets ``synchronous=NORMAL``, eventsourcing's datastore leaves
+SQLite's default ``FULL``; the SQLite levels are set on every connection of
+both through ``durability.SQLiteConnections`` and read back before and after
+timing. On PostgreSQL each setting gets a database of its own with
+``ALTER DATABASE ... SET synchronous_commit``, read back with ``SHOW``.
+
 Checked before timing: every stream reads back with the events appended, in
 order (reqfulfill ``load``, eventsourcing ``select_events``). ``ops_per_s`` is
 events per second, ``median_s`` the seconds per event, ``ratio`` the row's
-throughput divided by eventsourcing's on the same database (>= 1: reqfulfill
-at least as fast). ``size`` is events per round.
+throughput divided by eventsourcing's on the same database at the same
+setting (>= 1: reqfulfill at least as fast). ``size`` is events per round.
 
 Run: ``python -m benchmarks stores [--quick]`` (needs the bench extra).
 """
@@ -34,7 +44,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchmarks.lifecycle import START, pg_dsn, pg_schema, pg_url, play_reset, row
+from benchmarks.durability import SQLiteConnections, pg_database, pg_setting
+from benchmarks.lifecycle import START, pg_dsn, pg_url, play_reset, row
 from reqfulfill import FulfillmentService
 from reqfulfill.clock import FixedClock
 from reqfulfill.model.events import Event
@@ -139,6 +150,12 @@ class _Theirs:
         self._closer()
 
 
+SETTINGS = (("FULL", "on"), ("NORMAL", "off"))
+"""(SQLite ``synchronous``, PostgreSQL ``synchronous_commit``): the durable setting
+(each commit waits for the disk) and the relaxed one (a crash may lose the last
+commits, never corrupt the database)."""
+
+
 def _eventsourcing_sqlite(path: str) -> _Theirs | None:
     try:
         from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
@@ -148,12 +165,17 @@ def _eventsourcing_sqlite(path: str) -> _Theirs | None:
     return _Theirs(SQLiteApplicationRecorder(datastore), datastore.close)
 
 
-def _eventsourcing_pg(dsn: str, schema: str) -> _Theirs | None:
+def _eventsourcing_pg(url: str, schema: str) -> _Theirs | None:
     try:
         from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
     except ImportError:
         return None
-    parts = urlsplit(dsn)
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    parts = urlsplit(url)
     datastore = PostgresDatastore(
         dbname=parts.path.lstrip("/"),
         host=parts.hostname or "localhost",
@@ -162,16 +184,48 @@ def _eventsourcing_pg(dsn: str, schema: str) -> _Theirs | None:
         password=parts.password or "",
         schema=schema,
     )
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(dsn, autocommit=True) as db:
-        db.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     return _Theirs(PostgresApplicationRecorder(datastore), datastore.close)
 
 
+Contenders = dict[str, tuple[str, str, Any]]
+"""impl name -> (database and setting, mode label, contender)."""
+
+
+def _db_file(tmp: str, lib: str, synchronous: str) -> str:
+    return str(Path(tmp) / f"{lib}-{synchronous}.db")
+
+
+def _sqlite_contenders(tmp: str, synchronous: str) -> Contenders:
+    """Both libraries on SQLite files of their own (``_db_file``)."""
+    mode = f"WAL, synchronous={synchronous}"
+    key = f"sqlite {synchronous}"
+    store = SQLiteStore(_db_file(tmp, "rf", synchronous))
+    out: Contenders = {"reqfulfill-sqlite": (key, mode, _Ours(store))}
+    theirs = _eventsourcing_sqlite(_db_file(tmp, "es", synchronous))
+    if theirs is not None:
+        out["eventsourcing-sqlite"] = (key, mode, theirs)
+    return out
+
+
+def _pg_contenders(stack: contextlib.ExitStack, dsn: str, commit: str) -> Contenders:
+    url = stack.enter_context(pg_database(dsn, synchronous_commit=commit))
+    if pg_setting(url, "synchronous_commit") != commit:
+        raise AssertionError(f"{url}: synchronous_commit is not {commit}")
+    from reqfulfill.stores.postgres import PostgresStore
+
+    mode = f"synchronous_commit={commit}"
+    key = f"postgresql {commit}"
+    out: Contenders = {
+        "reqfulfill-postgresql": (key, mode, _Ours(PostgresStore.from_url(pg_url(url, "rf"))))
+    }
+    theirs = _eventsourcing_pg(url, "es")
+    if theirs is not None:
+        out["eventsourcing-postgresql"] = (key, mode, theirs)
+    return out
+
+
 def run(quick: bool = False, *, requests: int | None = None) -> list[dict[str, Any]]:
-    """Events/s per store; rounds interleaved across the four contenders."""
+    """Events/s per store at each durability setting; rounds interleaved across all."""
     rounds = 2 if quick else 5
     per_round = requests or (10 if quick else 200)
     batches = record_appends(per_round * (rounds + 1))
@@ -180,44 +234,40 @@ def run(quick: bool = False, *, requests: int | None = None) -> list[dict[str, A
     rows: list[dict[str, Any]] = []
     dsn = pg_dsn()
     with tempfile.TemporaryDirectory(prefix="rf-bench-") as tmp, contextlib.ExitStack() as stack:
-        contenders: dict[str, tuple[str, Any]] = {
-            "reqfulfill-sqlite": ("sqlite", _Ours(SQLiteStore(Path(tmp) / "rf.db"))),
-        }
-        theirs = _eventsourcing_sqlite(str(Path(tmp) / "es.db"))
-        if theirs is not None:
-            contenders["eventsourcing-sqlite"] = ("sqlite", theirs)
-        if dsn is not None:
-            from reqfulfill.stores.postgres import PostgresStore
-
-            ours_schema = stack.enter_context(pg_schema(dsn))
-            contenders["reqfulfill-postgresql"] = (
-                "postgresql",
-                _Ours(PostgresStore.from_url(pg_url(dsn, ours_schema))),
-            )
-            their_schema = stack.enter_context(pg_schema(dsn))
-            theirs_pg = _eventsourcing_pg(dsn, their_schema)
-            if theirs_pg is not None:
-                contenders["eventsourcing-postgresql"] = ("postgresql", theirs_pg)
+        contenders: dict[tuple[str, str], tuple[str, str, Any]] = {}
+        files = {_db_file(tmp, lib, level): level for level, _ in SETTINGS for lib in ("rf", "es")}
+        conns = stack.enter_context(SQLiteConnections(by_file=files))
+        for synchronous, commit in SETTINGS:
+            found = _sqlite_contenders(tmp, synchronous)
+            if dsn is not None:
+                found.update(_pg_contenders(stack, dsn, commit))
+            for name, entry in found.items():
+                contenders[name, entry[0]] = entry
         # the first slice is the answers check (and warms connections and caches)
-        inputs: dict[str, list[Any]] = {}
-        for name, (_db, c) in contenders.items():
+        inputs: dict[tuple[str, str], list[Any]] = {}
+        for name, (_key, _mode, c) in contenders.items():
             prepared = [c.prepare(s) if isinstance(c, _Theirs) else s for s in slices]
             c.write(prepared[0])
             c.check(slices[0])
             inputs[name] = prepared[1:]
-        times: dict[str, list[float]] = {name: [] for name in contenders}
+        conns.apply()  # sets the levels; again for connections a pool opened while checking
+        conns.check()
+        times: dict[tuple[str, str], list[float]] = {name: [] for name in contenders}
         for r in range(rounds):
-            for name, (_db, c) in contenders.items():
+            for name, (_key, _mode, c) in contenders.items():
                 start = time.perf_counter()
                 c.write(inputs[name][r])
                 times[name].append((time.perf_counter() - start) / events_per_round)
-        for _db, c in contenders.values():
+        conns.check()  # still at the setting, no connection opened unset
+        for _key, _mode, c in contenders.values():
             c.check(slices[-1])
-        for name, (db, _c) in contenders.items():
-            peer = times.get(f"eventsourcing-{db}")
-            ratio = statistics.median(peer) / statistics.median(times[name]) if peer else None
-            rows.append(row("append", events_per_round, name, times[name], ratio))
-        for _db, c in contenders.values():
+        for (impl, key), (_key, mode, _c) in contenders.items():
+            db = impl.split("-", 1)[1]
+            peer = times.get((f"eventsourcing-{db}", key))
+            ours = times[impl, key]
+            ratio = statistics.median(peer) / statistics.median(ours) if peer else None
+            rows.append(row("append", events_per_round, impl, ours, ratio, mode=mode))
+        for _key, _mode, c in contenders.values():
             c.close()
     return rows
 

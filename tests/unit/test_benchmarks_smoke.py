@@ -17,7 +17,8 @@ ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from benchmarks import footprint, lifecycle, regex, scale, stores, timers  # noqa: E402
+from benchmarks import footprint, lifecycle, regex, scale, stores, timers, transactions  # noqa: E402
+from benchmarks.durability import SQLiteConnections  # noqa: E402
 
 COLUMNS = {"benchmark", "size", "impl", "ops_per_s", "median_s", "spread", "ratio"}
 
@@ -38,11 +39,62 @@ def test_lifecycle_quick() -> None:
     assert {r["impl"] for r in rows} >= {"memory", "sqlite"}
 
 
-def test_stores_quick() -> None:
+def test_stores_quick_compares_at_the_same_durability() -> None:
     pytest.importorskip("eventsourcing")
     rows = stores.run(quick=True, requests=3)
     _check(rows, {"append"})
-    assert {r["impl"] for r in rows} >= {"reqfulfill-sqlite", "eventsourcing-sqlite"}
+    sqlite = {(r["impl"], r["mode"]) for r in rows if r["impl"].endswith("-sqlite")}
+    assert sqlite == {
+        (impl, f"WAL, synchronous={level}")
+        for impl in ("reqfulfill-sqlite", "eventsourcing-sqlite")
+        for level in ("FULL", "NORMAL")
+    }
+
+
+def test_sqlite_connections_set_and_count(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = str(tmp_path / "t.db")
+    with SQLiteConnections("FULL", count=True) as conns:
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")  # what a store may set for itself
+        conns.apply()
+        conns.check()
+        db.execute("CREATE TABLE t (x)")  # a write on its own: one commit
+        db.execute("BEGIN")
+        db.execute("INSERT INTO t VALUES (1)")
+        db.execute("COMMIT")
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("SELECT * FROM t")
+        db.execute("COMMIT")  # changed nothing
+    assert db.execute("PRAGMA synchronous").fetchone() == (2,)
+    assert (conns.count.commits, conns.count.empty) == (2, 1)
+    db.close()
+
+
+def test_transactions_counts_commits() -> None:
+    rows = transactions.run(quick=True, requests=1)
+    _check(rows, {"commits"})
+    by = {(r["size"], r["impl"]): r for r in rows}
+    reset, phone = by["password-reset", "reqfulfill-sqlite"], by["phone-order", "reqfulfill-sqlite"]
+    assert 1 <= reset["commits"] < phone["commits"]
+    assert reset["transactions"] == reset["commits"] + reset["empty"]
+
+
+def test_process_quick_against_spiffworkflow() -> None:
+    pytest.importorskip("SpiffWorkflow")
+    from benchmarks import process
+
+    rows = process.run(quick=True, counts={"memory": 1, "sqlite": 1}, dmn_sizes=(20,))
+    _check(rows, {"process:password-reset", "process:phone-order", "dmn-routing", "dmn-route"})
+    sizes = {(r["size"], r["impl"]) for r in rows if r["benchmark"] == "process:phone-order"}
+    assert sizes == {
+        ("memory", "reqfulfill"),
+        ("memory", "spiffworkflow"),
+        *((level, impl) for level in ("FULL", "NORMAL") for impl in process.SQLITE_IMPLS),
+    }
+    assert all(r["bytes"] > 0 for r in rows if r["size"] in ("FULL", "NORMAL"))
 
 
 def test_timers_quick() -> None:
@@ -71,4 +123,15 @@ def test_regex_quick() -> None:
 def test_main_lists_the_modules() -> None:
     from benchmarks.__main__ import _modules
 
-    assert {"lifecycle", "stores", "timers", "footprint", "scale", "regex"} <= set(_modules())
+    assert {"lifecycle", "stores", "timers", "footprint", "scale", "regex", "transactions"} <= set(
+        _modules()
+    )
+
+
+def test_main_names_the_machine() -> None:
+    from benchmarks.__main__ import machine
+
+    where = machine()
+    assert {"cpu", "cores", "python", "postgresql", "date"} <= set(where)
+    assert where["cores"] >= 1
+    assert where["cpu"]
