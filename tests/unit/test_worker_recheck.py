@@ -5,8 +5,9 @@ notifications (held until business hours or not), order cancellations."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +24,11 @@ from reqfulfill import (
     hookimpl,
     lifecycle,
 )
-from reqfulfill.lifecycle.wanted import ACTION_NOTICES, notice_unwanted
+from reqfulfill.lifecycle.wanted import ACTION_NOTICES, notice_unwanted, task_effect_unwanted
 from reqfulfill.model import events as ev
 from reqfulfill.model.catalog import Requester
-from reqfulfill.model.request import ServiceRequest, Task
+from reqfulfill.model.enums import TaskKind
+from reqfulfill.model.request import Approval, ServiceRequest, Task
 from reqfulfill.model.supplier import Notification
 from reqfulfill.sla import SlaPolicy
 from reqfulfill.testing import FakeSupplier, demo_catalog
@@ -439,3 +441,72 @@ def test_notices_telling_the_requester_what_happened_are_always_wanted(kind: str
     assert kind not in ACTION_NOTICES
     for state in RequestState:
         assert notice_unwanted(state, None, (), kind) is None
+
+
+# -- the table in docs/worker.md is the code's -----------------------------------------------
+
+WORKER_DOC = Path(__file__).resolve().parents[2] / "docs" / "worker.md"
+COLUMNS = {
+    "submitted, triage": RequestState.TRIAGE,
+    "awaiting approval": RequestState.AWAITING_APPROVAL,
+    "approved": RequestState.APPROVED,
+    "in fulfillment, waiting": RequestState.IN_FULFILLMENT,
+    "fulfilled": RequestState.FULFILLED,
+    "closed": RequestState.CLOSED,
+    "cancelled": RequestState.CANCELLED,
+    "rejected": RequestState.REJECTED,
+}
+
+
+def _approval(state: RequestState) -> Approval | None:
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    if state is RequestState.REJECTED:
+        return Approval(False, MANAGER, at, "no")
+    if state in (RequestState.TRIAGE, RequestState.AWAITING_APPROVAL, RequestState.CANCELLED):
+        return None
+    return Approval(True, MANAGER, at)
+
+
+def _task(state: TaskState) -> Task:
+    return Task("grant", TaskKind.AUTOMATED, "Grant", state=state, order_effect="R-1/9")
+
+
+FAILED = (Task("prepare", TaskKind.MANUAL, "Prepare", state=TaskState.FAILED),)
+ROWS: dict[str, Callable[[RequestState, Approval | None], str | None]] = {
+    "order or automation: its task in progress, this its current effect": lambda s, a: (
+        task_effect_unwanted(s, a, _task(TaskState.IN_PROGRESS))
+    ),
+    "order or automation: its task skipped (failed, done)": lambda s, a: task_effect_unwanted(
+        s, a, _task(TaskState.SKIPPED)
+    ),
+    "order or automation: its task restarted since": lambda s, a: task_effect_unwanted(s, a, None),
+    "order cancellation": lambda s, a: None,
+    "`approval_requested`": lambda s, a: notice_unwanted(s, a, (), "approval_requested"),
+    "`task_failed`: a task is failed": lambda s, a: notice_unwanted(s, a, FAILED, "task_failed"),
+    "`task_failed`: no task is failed": lambda s, a: notice_unwanted(s, a, (), "task_failed"),
+    "`delivery_disputed`": lambda s, a: notice_unwanted(s, a, (), "delivery_disputed"),
+    "`sla_warning`, `sla_manager_warning`, `escalated`": lambda s, a: notice_unwanted(
+        s, a, (), "sla_warning"
+    ),
+    "`request_rejected`, `request_cancelled`, `request_fulfilled`, `request_closed`, "
+    "`item_shipped`": lambda s, a: notice_unwanted(s, a, (), "request_closed"),
+}
+
+
+def test_the_wanted_table_in_the_docs_is_what_the_code_decides() -> None:
+    text = WORKER_DOC.read_text(encoding="utf-8")
+    lines = text.split("<!-- wanted-table -->", 1)[1].strip().splitlines()
+    table = lines[: next(i for i, line in enumerate(lines) if not line.startswith("|"))]
+    header, _rule, *rows = table
+    cells = [c.strip() for c in header.strip("|").split("|")]
+    assert cells == ["effect", *COLUMNS]
+    seen = []
+    for line in rows:
+        name, *answers = (c.strip() for c in line.strip("|").split("|"))
+        seen.append(name)
+        decide = ROWS[name]
+        for column, answer in zip(COLUMNS, answers, strict=True):
+            state = COLUMNS[column]
+            reason = decide(state, _approval(state))
+            assert answer == (reason or "run"), (name, column)
+    assert seen == list(ROWS)

@@ -70,7 +70,7 @@ def _request_moved_on(state: RequestState, approval: Approval | None) -> str:
         return ended
     if approval is not None and approval.approved:
         return "request approved"
-    return f"request {state.value}"
+    return f"request {state.value.replace('_', ' ')}"
 
 
 def task_effect_unwanted(
