@@ -45,15 +45,18 @@ class _Permanent(Exception):
 
 
 def _abandon(effect: ev.Event, reason: str) -> lifecycle.Command:
-    """The command recording that ``effect`` is given up unrun: the request no longer
-    wants it (``reason`` says why). The decider records ``EffectAbandoned``."""
+    """The command recording that ``effect`` is given up unrun, for ``reason`` (``no
+    longer wanted: ...`` when the request no longer wants it). The decider records
+    ``EffectAbandoned``."""
     log.info("effect %s (%s) abandoned: %s", effect.event_id, effect.type, reason)
     return lifecycle.EffectFailed(
-        actor=lifecycle.WORKER,
-        effect_id=effect.event_id,
-        reason=f"no longer wanted: {reason}",
-        effect_type=effect.type,
+        actor=lifecycle.WORKER, effect_id=effect.event_id, reason=reason, effect_type=effect.type
     )
+
+
+def _unwanted(effect: ev.Event, why: str) -> lifecycle.Command:
+    """The command abandoning ``effect``, which the request no longer wants (``why``)."""
+    return _abandon(effect, f"no longer wanted: {why}")
 
 
 def _retryable(exc: Exception) -> bool:
@@ -322,7 +325,7 @@ class Worker:
         if isinstance(effect, ev.SupplierOrderRequested):
             return self._place(effect, state, unwanted)
         if unwanted is not None:
-            return _abandon(effect, unwanted), state
+            return _unwanted(effect, unwanted), state
         plugins = self.service.plugins
         if isinstance(effect, ev.NotificationRequested):
             note = attrs.evolve(effect.notification, key=key)
@@ -343,7 +346,7 @@ class Worker:
         key (the supplier answers with the order it holds) and the decider cancels it."""
         key = effect.event_id
         if unwanted is not None and not state.attempted.get(key):
-            return _abandon(effect, unwanted), state  # never sent: nothing to place or cancel
+            return _unwanted(effect, unwanted), state  # never sent: nothing to place or cancel
         connector = self._connector(effect.supplier_id)
         # recorded before the call: after a crash past this point the order may exist
         # at the supplier, so it is placed again with the same key and compensated. The
@@ -354,7 +357,7 @@ class Worker:
         )
         if not after.attempted.get(key):
             reason = lifecycle.why_unwanted(after, effect) or "the attempt was not recorded"
-            return _abandon(effect, reason), after
+            return _unwanted(effect, reason), after
         receipt = connector.place_order(effect.order, key)
         placed = lifecycle.OrderPlaced(
             actor=lifecycle.WORKER, effect_id=key, ref=receipt.ref, status=receipt.status
@@ -371,7 +374,7 @@ class Worker:
             ref = state.task(effect.task_key).order_ref
         if ref is None:
             # the place effect compensates if the order is placed after all
-            return _abandon(effect, "the order was never placed: nothing to cancel")
+            return _abandon(effect, "nothing to cancel: the order was never placed")
         status = self._connector(effect.supplier_id).cancel_order(ref, key)
         return lifecycle.OrderCancelled(
             actor=lifecycle.WORKER, effect_id=key, status=status, ref=ref

@@ -298,7 +298,7 @@ def test_cancel_request_for_an_order_never_placed_says_so(
     Worker(service).run_pending()
     assert supplier.cancel_calls == 0
     assert abandoned(service, rid)[cancel].reason == (
-        "no longer wanted: the order was never placed: nothing to cancel"
+        "nothing to cancel: the order was never placed"
     )
 
 
