@@ -141,8 +141,10 @@ def reqfulfill_notify(notification: Notification) -> None:
     """Deliver a notification (e-mail, chat, portal inbox...).
 
     Called by the worker for every ``NotificationRequested`` event, at or after
-    its ``not_before`` time. ``notification.key`` is the event id, the same on
-    every retry: deliver each key once. All plugins are called. Raising an
+    its ``not_before`` time, that the request still wants then (an "approval
+    needed" of a request approved or cancelled meanwhile is abandoned unsent).
+    ``notification.key`` is the event id, the same on every retry: deliver each
+    key once. All plugins are called. Raising an
     exception makes the worker retry later with backoff; after the last attempt
     the history records ``EffectAbandoned``.
 
@@ -164,7 +166,8 @@ def reqfulfill_run_automation(
 ) -> Mapping[str, Any] | None:
     """Perform an ``automated`` task (grant an access right, reset a password...).
 
-    Called by the worker for every ``AutomationRequested`` event; the same
+    Called by the worker for every ``AutomationRequested`` event whose request still
+    wants it (worked on, the task in progress and this its current effect); the same
     ``idempotency_key`` is passed on every retry of the same effect. Stops at
     first non-None result.
 

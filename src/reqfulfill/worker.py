@@ -23,7 +23,6 @@ import attrs
 
 from reqfulfill import lifecycle
 from reqfulfill.model import events as ev
-from reqfulfill.model.enums import RequestState, TaskState
 from reqfulfill.model.errors import (
     AutomationError,
     ConcurrencyError,
@@ -44,6 +43,21 @@ log = logging.getLogger(__name__)
 
 class _Permanent(Exception):
     """An effect failed for good."""
+
+
+def _abandon(effect: ev.Event, reason: str) -> lifecycle.Command:
+    """The command recording that ``effect`` is given up unrun, for ``reason`` (``no
+    longer wanted: ...`` when the request no longer wants it). The decider records
+    ``EffectAbandoned``."""
+    log.info("effect %s (%s) abandoned: %s", effect.event_id, effect.type, reason)
+    return lifecycle.EffectFailed(
+        actor=lifecycle.WORKER, effect_id=effect.event_id, reason=reason, effect_type=effect.type
+    )
+
+
+def _unwanted(effect: ev.Event, why: str) -> lifecycle.Command:
+    """The command abandoning ``effect``, which the request no longer wants (``why``)."""
+    return _abandon(effect, f"no longer wanted: {why}")
 
 
 def _retryable(exc: Exception) -> bool:
@@ -223,7 +237,7 @@ class Worker:
         try:
             if state is None:
                 state = self.service.get(entry.request_id)
-            command = self._perform(effect, state, entry)
+            command, state = self._perform(effect, state)
             if command is None:
                 self.service.store.complete_effect(entry.effect_id, worker=self.name)
             else:
@@ -239,7 +253,7 @@ class Worker:
         sent: list[tuple[OutboxEntry, lifecycle.Command]] = []
         for entry in group:
             try:
-                command = self._perform(events[entry.effect_id], state, entry)
+                command, _ = self._perform(events[entry.effect_id], state)
             except Exception as exc:
                 self._failed(entry, exc)
                 continue
@@ -321,61 +335,92 @@ class Worker:
         self.service.store.complete_effect(entry.effect_id, worker=self.name)
 
     def _perform(
-        self, effect: ev.Event, state: ServiceRequest, entry: OutboxEntry
-    ) -> lifecycle.Command | None:
-        plugins = self.service.plugins
+        self, effect: ev.Event, state: ServiceRequest
+    ) -> tuple[lifecycle.Command | None, ServiceRequest]:
+        """Run ``effect`` if ``state``, the request as it now stands, still wants it.
+
+        Returns the command recording the outcome (None: nothing to record, the effect
+        is settled already) and the state to decide it on. An effect the request no
+        longer wants (:func:`reqfulfill.lifecycle.why_unwanted`) is not run: the
+        command abandons it with the reason.
+        """
         key = effect.event_id
+        if key in state.settled:
+            return None, state
+        unwanted = lifecycle.why_unwanted(state, effect)
+        if isinstance(effect, ev.SupplierOrderRequested):
+            return self._place(effect, state, unwanted)
+        if unwanted is not None:
+            return _unwanted(effect, unwanted), state
+        plugins = self.service.plugins
         if isinstance(effect, ev.NotificationRequested):
-            if key in state.settled:
-                return None
             note = attrs.evolve(effect.notification, key=key)
             plugins.notify(plugins.render_notification(note, state))
-            return lifecycle.NotificationDelivered(actor="worker", effect_id=key)
-        if isinstance(effect, ev.SupplierOrderRequested):
-            if key in state.settled:
-                return None
-            task = state.task(effect.task_key)
-            wanted = (
-                state.state in (RequestState.IN_FULFILLMENT, RequestState.WAITING)
-                and task.state is TaskState.IN_PROGRESS
-                and task.order_effect == key
-            )
-            if not wanted and not state.attempted.get(key):
-                return None  # never sent: nothing to place or to cancel
-            connector = self._connector(effect.supplier_id)
-            # recorded before the call: after a crash past this point the order may exist
-            # at the supplier, so it is placed again with the same key and compensated
-            self.service.execute(state.id, lifecycle.RecordAttempt(actor="worker", effect_id=key))
-            receipt = connector.place_order(effect.order, key)
-            return lifecycle.OrderPlaced(
-                actor="worker", effect_id=key, ref=receipt.ref, status=receipt.status
-            )
+            return lifecycle.NotificationDelivered(actor=lifecycle.WORKER, effect_id=key), state
         if isinstance(effect, ev.SupplierOrderCancelRequested):
-            ref = effect.ref
-            if ref is None:
-                ref = state.task(effect.task_key).order_ref
-            if ref is None:
-                return None  # the order was never placed; the place effect compensates
-            connector = self._connector(effect.supplier_id)
-            status = connector.cancel_order(ref, key)
-            return lifecycle.OrderCancelled(actor="worker", effect_id=key, status=status, ref=ref)
+            return self._cancel(effect, state), state
         if isinstance(effect, ev.AutomationRequested):
-            if key in state.settled:
-                return None
-            task = state.task(effect.task_key)
-            if task.state is not TaskState.IN_PROGRESS or task.order_effect != key:
-                return None
-            try:
-                result = plugins.run_automation(task, state, key)
-            except AutomationError as exc:
-                if not exc.retryable:
-                    raise _Permanent(exc.message) from exc
-                raise
-            if result is None:
-                raise _Permanent(f"no automation runner handles task {task.key!r}")
-            return lifecycle.AutomationSucceeded(actor="worker", effect_id=key, result=dict(result))
+            return self._automate(effect, state), state
         log.error("unknown effect %s (%s)", key, effect.type)
-        return None
+        return None, state
+
+    def _place(
+        self, effect: ev.SupplierOrderRequested, state: ServiceRequest, unwanted: str | None
+    ) -> tuple[lifecycle.Command, ServiceRequest]:
+        """Place a supplier order; an order no longer wanted is abandoned, unless an
+        earlier attempt may have reached the supplier: it is placed again with the same
+        key (the supplier answers with the order it holds) and the decider cancels it."""
+        key = effect.event_id
+        if unwanted is not None and not state.attempted.get(key):
+            return _unwanted(effect, unwanted), state  # never sent: nothing to place or cancel
+        connector = self._connector(effect.supplier_id)
+        # recorded before the call: after a crash past this point the order may exist
+        # at the supplier, so it is placed again with the same key and compensated. The
+        # decider records no first attempt of an order no longer wanted (a cancel that
+        # came in since the read): the last look before the call.
+        after = self.service.execute(
+            state.id, lifecycle.RecordAttempt(actor=lifecycle.WORKER, effect_id=key)
+        )
+        if not after.attempted.get(key):
+            reason = lifecycle.why_unwanted(after, effect) or "the attempt was not recorded"
+            return _unwanted(effect, reason), after
+        receipt = connector.place_order(effect.order, key)
+        placed = lifecycle.OrderPlaced(
+            actor=lifecycle.WORKER, effect_id=key, ref=receipt.ref, status=receipt.status
+        )
+        return placed, after
+
+    def _cancel(
+        self, effect: ev.SupplierOrderCancelRequested, state: ServiceRequest
+    ) -> lifecycle.Command:
+        """Cancel a supplier order (always wanted: it is the compensation)."""
+        key = effect.event_id
+        ref = effect.ref
+        if ref is None:
+            ref = state.task(effect.task_key).order_ref
+        if ref is None:
+            # the place effect compensates if the order is placed after all
+            return _abandon(effect, "nothing to cancel: the order was never placed")
+        status = self._connector(effect.supplier_id).cancel_order(ref, key)
+        return lifecycle.OrderCancelled(
+            actor=lifecycle.WORKER, effect_id=key, status=status, ref=ref
+        )
+
+    def _automate(self, effect: ev.AutomationRequested, state: ServiceRequest) -> lifecycle.Command:
+        """Run an automated task's automation (the caller checked it is still wanted)."""
+        key = effect.event_id
+        task = state.task(effect.task_key)
+        try:
+            result = self.service.plugins.run_automation(task, state, key)
+        except AutomationError as exc:
+            if not exc.retryable:
+                raise _Permanent(exc.message) from exc
+            raise
+        if result is None:
+            raise _Permanent(f"no automation runner handles task {task.key!r}")
+        return lifecycle.AutomationSucceeded(
+            actor=lifecycle.WORKER, effect_id=key, result=dict(result)
+        )
 
     def _connector(self, supplier_id: str) -> Any:
         try:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 from collections import Counter
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from reqfulfill import (
     Worker,
     hookimpl,
 )
+from reqfulfill.lifecycle import replay, why_unwanted
 from reqfulfill.model import events as ev
 from reqfulfill.model.supplier import OrderReceipt, SupplierOrder
 from reqfulfill.testing import FakeSupplier, demo_catalog, demo_requester
@@ -60,8 +63,11 @@ def run_soak(workdir: Path, runs: int) -> dict[str, Any]:
     return report
 
 
+MAIN_TASK = {"iphone-15": "order", "crm-access": "grant"}
+
+
 def check_independently(workdir: Path) -> tuple[int, int]:
-    """Read the store and the supplier's journal ourselves; (requests, orders)."""
+    """Read the store and the journals ourselves; (requests, orders)."""
     service = FulfillmentService(
         demo_catalog(), store=f"sqlite:///{workdir / 'rf.db'}", load_entrypoints=False
     )
@@ -70,19 +76,27 @@ def check_independently(workdir: Path) -> tuple[int, int]:
         assert service.store.outbox() == []  # type: ignore[attr-defined]  # no effect lost
         order_effects: set[str] = set()
         rows = service.store.query()
-        for row in rows:
-            request = service.get(row.request_id)
+        histories = {row.request_id: service.history(row.request_id) for row in rows}
+        for rid, history in histories.items():
+            request = replay(history)
             order_effects |= {
-                e.event_id
-                for e in service.history(row.request_id)
-                if isinstance(e, ev.SupplierOrderRequested)
+                e.event_id for e in history if isinstance(e, ev.SupplierOrderRequested)
             }
             if request.state is not RequestState.CANCELLED:
-                assert request.task("order").state is TaskState.DONE, request.id
+                task = request.task(MAIN_TASK[request.item or ""])
+                assert task.state is TaskState.DONE, rid
         per_key = supplier.orders_per_key()
         assert set(per_key.values()) == {1}  # exactly one order per idempotency key
         assert set(per_key) <= order_effects  # and only for keys the store asked for
         assert all(status.final for status in supplier.order_statuses().values())
+        # every automation and notification ran on a request that still wanted it
+        with closing(sqlite3.connect(workdir / "effects.db")) as journal:
+            calls = journal.execute("SELECT key, request_id, version FROM calls").fetchall()
+        assert calls
+        for key, rid, version in calls:
+            history = histories[rid]
+            effect = next(e for e in history if e.event_id == key)
+            assert why_unwanted(replay(history[:version]), effect) is None, (key, version)
         return len(rows), len(per_key)
     finally:
         supplier.close()
@@ -95,10 +109,19 @@ def test_sigkilled_workers_never_order_twice_nor_lose_an_order(tmp_path: Path) -
     figures = report["figures"]
     assert figures["runs"] == 200
     assert figures["kills"] >= 100  # most runs really killed a worker
-    assert len(figures["kills_by_point"]) == 6  # every kill point was hit
+    assert len(figures["kills_by_point"]) == 8  # every kill point was hit
     assert figures["duplicate_placements"] == 0
     assert figures["orders_per_key_max"] == 1
     assert figures["duplicate_calls"] > 0  # kills after the call did resend the key
+    # nothing ran that its request no longer wanted, and cancels and approvals did
+    # overtake automations and (held) notices, which were abandoned instead
+    assert figures["unwanted_runs"] == 0
+    assert figures["automation_calls"] > 0
+    assert figures["notify_calls"] > 0
+    assert figures["held_abandoned"] > 0
+    abandoned = figures["abandoned"]
+    assert abandoned["AutomationRequested: no longer wanted: request cancelled"] > 0
+    assert abandoned["NotificationRequested: no longer wanted: request approved"] > 0
     requests, orders = check_independently(tmp_path)
     assert requests == 400
     assert orders == figures["orders"]

@@ -26,6 +26,7 @@ from reqfulfill.lifecycle import (
     plan,
     progress,
     table,
+    wanted,
 )
 from reqfulfill.model import request
 
@@ -46,6 +47,7 @@ SUBMODULES = [
     plan,
     progress,
     table,
+    wanted,
 ]
 MODULES = [lifecycle, *SUBMODULES, request]
 

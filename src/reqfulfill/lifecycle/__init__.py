@@ -14,7 +14,8 @@ The package's modules, one concern each: ``table`` (the transition table),
 decision needs besides the state), ``decider`` (``decide``) with ``batch`` (its
 kernel), ``guards`` (who may do what), ``intake`` (submit, routing, approval, triage),
 ``plan`` (plan building), ``progress`` (tasks starting, fulfilment, notices), ``clock``
-(the request's SLA clock), the handlers by concern (``handlers_request``,
+(the request's SLA clock), ``wanted`` (whether a request still wants an effect, asked
+by the worker and the handlers), the handlers by concern (``handlers_request``,
 ``handlers_tasks``, ``handlers_effects``), ``draft`` (the mutable request events are
 applied to), ``evolvers`` (what each event changes) and ``fold`` (``evolve``,
 ``replay`` and the kernel applying an event). This package re-exports the public
@@ -71,6 +72,7 @@ from reqfulfill.lifecycle.intake import submitted_event as submitted_event
 from reqfulfill.lifecycle.plan import DEFAULT_TASK as DEFAULT_TASK
 from reqfulfill.lifecycle.table import EVENT_STATES, STATE_CHANGES, TRANSITIONS
 from reqfulfill.lifecycle.table import S as S
+from reqfulfill.lifecycle.wanted import why_unwanted
 
 __all__ = [
     "COMMAND_STATES",
@@ -115,6 +117,7 @@ __all__ = [
     "decide_and_evolve",
     "evolve",
     "replay",
+    "why_unwanted",
 ]
 
 # Also public (imported ``as`` themselves above) but not in ``__all__``, as before:

@@ -3,7 +3,9 @@ supplier: supplier order updates and outcomes, automation results, failed effect
 attempts, delivered notifications, and SLA thresholds that fall due.
 
 A retried outcome (its effect already settled) changes nothing; an outcome that comes
-after the task moved on is recorded, and a late supplier order is cancelled.
+after the request or the task moved on is recorded, and a late supplier order is
+cancelled. Whether an effect is still wanted is :mod:`~reqfulfill.lifecycle.wanted`'s
+to say, here as in the worker.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from reqfulfill.lifecycle.command_types import (
 from reqfulfill.lifecycle.guards import require_internal
 from reqfulfill.lifecycle.progress import advance, cancel_order, fail, notify, notify_group
 from reqfulfill.lifecycle.table import WORKING
+from reqfulfill.lifecycle.wanted import effect_task, task_effect_unwanted
 from reqfulfill.model import events as ev
 from reqfulfill.model._json import json_problem
 from reqfulfill.model.enums import OrderStatus, TaskKind, TaskState
@@ -130,9 +133,9 @@ def _order_placed(batch: Batch, command: OrderPlaced) -> None:
         status=command.status,
         effect_id=command.effect_id,
     )
-    task = batch.draft.task(task.key)
-    wanted = batch.draft.state in WORKING and task.state is TaskState.IN_PROGRESS
-    if not wanted:
+    draft = batch.draft
+    task = draft.task(task.key)
+    if task_effect_unwanted(draft.state, draft.approval, task) is not None:
         # skipped or cancelled while the order was in flight: compensate
         cancel_order(batch, task, command.actor)
     elif command.status is not OrderStatus.PLACED:
@@ -173,8 +176,17 @@ def _automation_succeeded(batch: Batch, command: AutomationSucceeded) -> None:
     request = batch.draft
     if command.effect_id in request.settled:
         return
-    task = next((t for t in request.plan if t.order_effect == command.effect_id), None)
-    if task is None or request.state not in WORKING or task.state is not TaskState.IN_PROGRESS:
+    task = effect_task(request.plan, command.effect_id)
+    unwanted = task_effect_unwanted(request.state, request.approval, task)
+    if unwanted is not None or task is None:
+        # it ran, but the request moved on meanwhile (a cancel that committed after the
+        # worker's last look): the history says so, and the result is not applied
+        batch.emit(
+            ev.EffectAbandoned,
+            effect_id=command.effect_id,
+            effect_type="AutomationRequested",
+            reason=f"ran, but no longer wanted: {unwanted}; its result is not applied",
+        )
         return
     bad = json_problem(command.result, "result")
     if bad is not None:
@@ -195,12 +207,13 @@ def _effect_failed(batch: Batch, command: EffectFailed) -> None:
     request = batch.draft
     if command.effect_id in request.settled:
         return
-    task = next((t for t in request.plan if t.order_effect == command.effect_id), None)
-    if task is not None and request.state in WORKING and task.state is TaskState.IN_PROGRESS:
+    task = effect_task(request.plan, command.effect_id)
+    if task is not None and task_effect_unwanted(request.state, request.approval, task) is None:
         fail(batch, task, command.reason, command.actor, command.effect_id)
         return
-    # not a task in progress: a notification, a cancel request, or an order no longer
-    # wanted; record that it was given up so the history shows it
+    # not a task's wanted effect: a notification, a cancel request, or an effect no
+    # longer wanted (the worker abandons those with the reason); record that it was
+    # given up so the history shows it
     batch.emit(
         ev.EffectAbandoned,
         effect_id=command.effect_id,
@@ -214,7 +227,14 @@ def _record_attempt(batch: Batch, command: RecordAttempt) -> None:
     request = batch.draft
     if command.effect_id in request.settled:
         return
-    attempt = request.attempted.get(command.effect_id, 0) + 1
+    before = request.attempted.get(command.effect_id, 0)
+    if command.effect_id in request.order_tasks and not before:
+        task = effect_task(request.plan, command.effect_id)
+        if task_effect_unwanted(request.state, request.approval, task) is not None:
+            # never sent and no longer wanted (cancelled since the worker looked):
+            # nothing to attempt; the worker sees no attempt recorded and abandons it
+            return
+    attempt = before + 1
     batch.emit(ev.EffectAttempted, effect_id=command.effect_id, attempt=attempt)
 
 

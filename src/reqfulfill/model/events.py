@@ -372,7 +372,12 @@ class EffectAttempted(Event):
 
 @attrs.frozen(kw_only=True)
 class EffectAbandoned(Event):
-    """An effect that is not a task (a notification, a cancel request) failed for good."""
+    """An effect was given up: one that is not a task's (a notification, a cancel
+    request) failed for good or had nothing to do (a cancel request whose order was
+    never placed), or the request no longer wanted the effect when it was
+    about to run (``reason`` starts ``no longer wanted:``), or an automation ran after
+    its request moved on and its result is not applied (``ran, but no longer
+    wanted:``)."""
 
     effect_id: str
     effect_type: str

@@ -18,7 +18,13 @@ status changes and worker runs, against a real :class:`~reqfulfill.FulfillmentSe
   supplier's answer to that key;
 - an actor the roles do not allow never changes a request (the oracle is
   :func:`role_allows`, who may run each command written out on its own,
-  independent of the decider).
+  independent of the decider);
+- no effect ran for a request that no longer wanted it: no automation, order or
+  notification the request, as the store held it when the effect ran, surely did
+  not want (an oracle written out on its own: an automation of a cancelled request,
+  "approval needed" once approved, ...). Rules cancel, approve and reject requests
+  while their automations and held notifications wait, and move the clock past
+  business hours so that notifications are held.
 
 A whole test module::
 
@@ -45,7 +51,7 @@ import shutil
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -60,19 +66,26 @@ from hypothesis.stateful import (
     rule,
 )
 
-from reqfulfill._hooks import hookimpl
 from reqfulfill.clock import FixedClock
 from reqfulfill.lifecycle import TRANSITIONS, evolve
 from reqfulfill.model.catalog import Catalog, Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, RequestState, TaskKind, Urgency
 from reqfulfill.model.errors import ReqfulfillError
-from reqfulfill.model.events import Event, SupplierOrderPlaced, SupplierOrderRequested
-from reqfulfill.model.request import ServiceRequest, Task
+from reqfulfill.model.events import (
+    EffectAbandoned,
+    Event,
+    NotificationRequested,
+    SupplierOrderPlaced,
+    SupplierOrderRequested,
+)
+from reqfulfill.model.request import ServiceRequest
 from reqfulfill.rules import Rules
 from reqfulfill.service import FulfillmentService
 from reqfulfill.sla import SlaPolicy
 from reqfulfill.testing._demo import demo_catalog, demo_requester
+from reqfulfill.testing._effect_watch import EffectWatch, WatchedSupplier
 from reqfulfill.testing._fake_supplier import FakeSupplier
+from reqfulfill.testing._roles import any_member, role_allows
 from reqfulfill.worker import Worker
 
 __all__ = ["FulfillmentMachine", "role_allows"]
@@ -88,104 +101,6 @@ _STEPS: tuple[timedelta, ...] = (
     timedelta(days=3),
 )
 """How far the clock may jump in one step: past a poll, a retry, a shift, a weekend."""
-
-
-def _members(catalog: Catalog, group: str | None) -> frozenset[str]:
-    if group is None or not catalog.has_group(group):
-        return frozenset()
-    return frozenset(catalog.group(group).members)
-
-
-def _any_member(catalog: Catalog) -> frozenset[str]:
-    return frozenset(m for g in catalog.groups for m in g.members)
-
-
-def _responsible(catalog: Catalog, state: ServiceRequest) -> str | None:
-    if state.group is not None:
-        return state.group
-    if state.item is not None and catalog.has_item(state.item):
-        return catalog.item(state.item).group
-    return catalog.triage_group
-
-
-def _group_or_anyone(catalog: Catalog, group: str | None) -> frozenset[str]:
-    """Members of the group; with no group yet, a member of any group may act."""
-    return _any_member(catalog) if group is None else _members(catalog, group)
-
-
-def role_allows(
-    catalog: Catalog,
-    command: str,
-    actor: str,
-    state: ServiceRequest,
-    *,
-    task_key: str | None = None,
-    approvers: Iterable[str] = (),
-) -> bool:
-    """Whether the roles let ``actor`` run ``command`` on ``state``.
-
-    The requester's manager (or one of ``approvers``, named by plugins) approves or rejects,
-    never the requester; the triage group triages; the responsible group (the
-    assigned one, else the item's, else the triage group) assigns, waits, resumes,
-    reprioritizes; the assigned group closes and its members claim; a task's group
-    (else the responsible one) works the task; the requester confirms or disputes
-    delivery and rates; the requester or the responsible group cancels. With no
-    group yet, a member of any group may act. Written on its own, not from the
-    decider, so the machine can use it as an oracle.
-
-    >>> from reqfulfill.testing import demo_catalog
-    >>> from reqfulfill.lifecycle import replay, decide, Submit, Context
-    >>> from reqfulfill.model.enums import Channel
-    >>> from datetime import datetime, timezone
-    >>> from reqfulfill.testing import demo_requester
-    >>> cat = demo_catalog()
-    >>> cmd = Submit(actor="erin.user", request_id="R-1", requester=demo_requester(),
-    ...              item="iphone-15", channel=Channel.PORTAL)
-    >>> state = replay(decide(None, cmd, Context(cat, datetime(2026, 3, 2, tzinfo=timezone.utc))))
-    >>> role_allows(cat, "approve", "max.manager", state)
-    True
-    >>> role_allows(cat, "approve", "erin.user", state)
-    False
-    """
-    requester = state.requester.id
-    if command in ("approve", "reject"):
-        allowed = set(approvers)
-        if state.requester.manager:
-            allowed.add(state.requester.manager)
-        return actor in allowed and actor != requester
-    if command == "triage":
-        return actor in _group_or_anyone(catalog, catalog.triage_group)
-    if command in ("assign", "wait", "resume", "reprioritize"):
-        return actor in _group_or_anyone(catalog, _responsible(catalog, state))
-    if command == "close":
-        return actor in _group_or_anyone(catalog, state.group)
-    if command == "claim":
-        return actor in _members(catalog, state.group)
-    if command in ("start_task", "complete_task", "fail_task", "skip_task", "ship"):
-        task = next((t for t in state.plan if t.key == task_key), None)
-        group = (task.group if task is not None else None) or _responsible(catalog, state)
-        return actor in _group_or_anyone(catalog, group)
-    if command in ("confirm_delivery", "dispute_delivery", "record_feedback"):
-        return actor == requester
-    if command == "cancel":
-        return actor == requester or actor in _group_or_anyone(
-            catalog, _responsible(catalog, state)
-        )
-    raise ValueError(f"no role rule for command {command!r}")
-
-
-class _Automations:
-    """Runs every ``automated`` task successfully (the machine's automation plugin)."""
-
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-
-    @hookimpl
-    def reqfulfill_run_automation(
-        self, task: Task, request: ServiceRequest, idempotency_key: str
-    ) -> Mapping[str, Any] | None:
-        self.keys.append(idempotency_key)
-        return {"done": task.key}
 
 
 def _sla_used(state: ServiceRequest, policy: SlaPolicy | None, now: datetime) -> timedelta:
@@ -210,7 +125,9 @@ class FulfillmentMachine(RuleBasedStateMachine):
     - ``start``: the clock's first reading; ``max_requests``: requests per example.
 
     ``steps_run`` counts the rules run by every instance of the class (to size
-    runs); ``outcomes`` counts accepted and refused commands by name.
+    runs); ``outcomes`` counts accepted and refused commands by name; ``effects``
+    counts the effects run (by kind) and abandoned (by kind and reason; ``held``
+    for notifications that waited for business hours).
     """
 
     catalog: ClassVar[Catalog | None] = None
@@ -222,6 +139,7 @@ class FulfillmentMachine(RuleBasedStateMachine):
     max_requests: ClassVar[int] = 6
     steps_run: ClassVar[int] = 0
     outcomes: ClassVar[Counter[str]] = Counter()
+    effects: ClassVar[Counter[str]] = Counter()
 
     requests = Bundle("requests")
 
@@ -230,21 +148,26 @@ class FulfillmentMachine(RuleBasedStateMachine):
         cls = type(self)
         if "outcomes" not in cls.__dict__:
             cls.outcomes = Counter()
+        if "effects" not in cls.__dict__:
+            cls.effects = Counter()
         self.clock = FixedClock(self.start)
         self._catalog = self.catalog if self.catalog is not None else demo_catalog()
+        # the notifier and automation runner, told of every effect run
+        self.automations = EffectWatch()
         self.suppliers: dict[str, FakeSupplier] = {
-            sid: FakeSupplier(sid, seed=0) for sid in self.supplier_ids(self._catalog)
+            sid: WatchedSupplier(sid, self.automations, seed=0)
+            for sid in self.supplier_ids(self._catalog)
         }
-        self.automations = _Automations()
         self._tmp: str | None = None
         self._token = uuid.uuid4().hex[:8].upper()
         self._count = 0
         self.service = self.make_service()
+        self.automations.read = self.service.get
         self.worker = Worker(self.service, seed=0, name="machine")
         self._requesters = list(self.requesters or self._default_requesters())
         self.actors: tuple[str, ...] = tuple(
             sorted(
-                _any_member(self._catalog)
+                any_member(self._catalog)
                 | {r.id for r in self._requesters}
                 | {r.manager for r in self._requesters if r.manager}
                 | {_OUTSIDER}
@@ -285,7 +208,8 @@ class FulfillmentMachine(RuleBasedStateMachine):
         """The service under test: uses ``self.clock``, ``self.suppliers``, ``self.automations``.
 
         Override to use a store object you manage; keep the clock, the fake
-        suppliers and ``id_factory=self.new_request_id``.
+        suppliers, ``self.automations`` (the notifier and automation runner that
+        watches every effect run) and ``id_factory=self.new_request_id``.
         """
         return FulfillmentService(
             self._catalog,
@@ -309,7 +233,7 @@ class FulfillmentMachine(RuleBasedStateMachine):
         self.service.store.close()
 
     def _default_requesters(self) -> list[Requester]:
-        agents = sorted(_any_member(self._catalog))
+        agents = sorted(any_member(self._catalog))
         second_manager = agents[0] if agents else "max.manager"
         return [
             demo_requester(),
@@ -326,6 +250,7 @@ class FulfillmentMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         """Check every request and order one last time, then release the store."""
         type(self).steps_run += max(0, self._checks - 1)
+        type(self).effects.update({f"ran {k}": n for k, n in self.automations.runs.items()})
         try:
             if self._ids:
                 self._refresh(self._ids)
@@ -410,6 +335,21 @@ class FulfillmentMachine(RuleBasedStateMachine):
                 assert state.state is previous.state, f"{rid} left terminal state {previous.state}"
             self._states[rid] = state
             self._histories[rid] = history
+            self._count_abandoned(history, len(known))
+
+    def _count_abandoned(self, history: Sequence[Event], start: int) -> None:
+        """Count the effects abandoned in ``history[start:]`` by kind and reason."""
+        for event in history[start:]:
+            if not isinstance(event, EffectAbandoned):
+                continue
+            held = any(
+                isinstance(e, NotificationRequested)
+                and e.event_id == event.effect_id
+                and e.not_before is not None
+                for e in history
+            )
+            kind = f"{'held ' if held else ''}{event.effect_type}"
+            type(self).effects[f"abandoned {kind}: {event.reason}"] += 1
 
     def _orders_match(self) -> None:
         requested: dict[str, SupplierOrderRequested] = {}
@@ -731,6 +671,85 @@ class FulfillmentMachine(RuleBasedStateMachine):
         """The worker runs due effects and timers (all, or a few: a crash-like pause)."""
         self._work(limit)
 
+    @precondition(_can_submit)
+    @rule(target=requests, data=st.data(), then=st.sampled_from(["wait", "approve", "cancel"]))
+    def submit_after_hours(self, data: st.DataObject, then: str) -> Any:
+        """After hours, a requester orders an item that needs approval: the approver's
+        notice is held until the calendar opens. Then the manager may approve at once
+        (the request's automation or order waits behind the held notice), and the
+        requester may cancel right after (before the worker ran any of it)."""
+        while self.sla_policy is not None and self.sla_policy.calendar.is_open(self.clock.now()):
+            self.clock.advance(hours=1)
+        items = [i.id for i in self._catalog.items if i.requires_approval]
+        rid = self._submit(data, items or [i.id for i in self._catalog.items])
+        if then != "wait" and isinstance(rid, str):
+            self._refresh([rid])
+            actor = self._actor(data, "approve", self._states[rid], None)
+            self._run("approve", rid, actor, lambda: self.service.approve(rid, actor))
+            if then == "cancel":
+                self._refresh([rid])
+                who = self._states[rid].requester.id
+                self._run("cancel", rid, who, lambda: self.service.cancel(rid, who, "not now"))
+        return rid
+
+    @precondition(
+        lambda self: self.sla_policy and not self.sla_policy.calendar.is_open(self.clock.now())
+    )
+    @rule()
+    def business_hours_begin(self) -> None:
+        """The calendar opens and the worker runs: the held notifications go out, or are
+        abandoned when their request no longer wants them."""
+        assert self.sla_policy is not None
+        self.clock.set(self.sla_policy.calendar.next_open(self.clock.now()))
+        self._work()
+
+    def _effects_wait(self, request: str) -> bool:
+        """True when a task's automation or order of the request has not run yet, or one
+        of its notifications is held until business hours."""
+        state = self._states[request]
+        if any(t.order_effect and t.order_effect not in state.settled for t in state.plan):
+            return True
+        now = self.clock.now()
+        return any(
+            isinstance(e, NotificationRequested)
+            and e.event_id in state.pending_notifications
+            and e.not_before is not None
+            and e.not_before > now
+            for e in self._histories[request]
+        )
+
+    def _open_with_effects(self) -> list[str]:
+        return [r for r, s in self._states.items() if s.state.open and self._effects_wait(r)]
+
+    @precondition(lambda self: bool(self._open_with_effects()))
+    @rule(data=st.data())
+    def cancel_while_effects_wait(self, data: st.DataObject) -> None:
+        """The requester cancels a request whose automation, order or held notices have
+        not run yet: none of those it no longer wants may run."""
+        request = data.draw(st.sampled_from(self._open_with_effects()), label="request")
+        actor = self._states[request].requester.id
+        call = lambda: self.service.cancel(request, actor, "no longer needed")  # noqa: E731
+        self._run("cancel", request, actor, call)
+
+    def _awaiting_with_notice(self) -> list[str]:
+        return [
+            r
+            for r, state in self._states.items()
+            if state.state is RequestState.AWAITING_APPROVAL and state.pending_notifications
+        ]
+
+    @precondition(lambda self: bool(self._awaiting_with_notice()))
+    @rule(data=st.data(), approve=st.booleans())
+    def decide_while_approval_notice_waits(self, data: st.DataObject, approve: bool) -> None:
+        """The manager approves or rejects before the (held) "approval needed" went out."""
+        request = data.draw(st.sampled_from(self._awaiting_with_notice()), label="request")
+        actor = self._actor(data, "approve", self._states[request], None)
+        if approve:
+            self._run("approve", request, actor, lambda: self.service.approve(request, actor))
+        else:
+            call = lambda: self.service.reject(request, actor, "not now")  # noqa: E731
+            self._run("reject", request, actor, call)
+
     # -- invariants -----------------------------------------------------------------------
 
     @invariant()
@@ -759,6 +778,13 @@ class FulfillmentMachine(RuleBasedStateMachine):
         if self._check_orders:
             self._check_orders = False
             self._orders_match()
+
+    @invariant()
+    def no_effect_ran_unwanted(self) -> None:
+        """No automation, order or notification ran for a request that, as it stood when
+        the effect ran, surely no longer wanted it."""
+        violations = self.automations.violations
+        assert not violations, violations[0]
 
     @invariant()
     def supplier_tasks_name_a_supplier(self) -> None:
