@@ -33,6 +33,13 @@ from reqfulfill.model.errors import (
 )
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.schedule import orders_to_poll
+from reqfulfill.serialization.arguments import (
+    MIN_INTEGER,
+    check_count,
+    check_duration,
+    check_id,
+    check_instance,
+)
 from reqfulfill.service import FulfillmentService
 from reqfulfill.stores import OutboxEntry, Timer
 
@@ -71,6 +78,9 @@ class Worker:
     :param max_attempts: attempts per effect before the task fails.
     :param backoff: the first retry delay; doubles per attempt up to ``max_backoff``.
     :param seed: seeds the jitter (tests).
+
+    An argument of the wrong type or out of range is a ``ValidationError`` naming it: a
+    lease of zero would let a second worker claim an effect this one is running.
     """
 
     def __init__(
@@ -84,12 +94,20 @@ class Worker:
         max_backoff: timedelta = timedelta(hours=1),
         seed: int | None = None,
     ) -> None:
-        self.service = service
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-        self.lease = lease
-        self.max_attempts = max_attempts
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        self.service = check_instance(
+            service, FulfillmentService, "service", "a FulfillmentService"
+        )
+        self.name = (
+            f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+            if name is None
+            else check_id(name, "name")
+        )
+        self.lease = check_duration(lease, "lease")
+        self.max_attempts = check_count(max_attempts, "max_attempts", minimum=1)
+        self.backoff = check_duration(backoff, "backoff", zero=True)
+        self.max_backoff = check_duration(max_backoff, "max_backoff", zero=True)
+        if seed is not None:
+            check_count(seed, "seed", minimum=MIN_INTEGER)
         self._random = random.Random(seed)
         self._stop = threading.Event()
 
