@@ -42,6 +42,7 @@ from reqfulfill.serialization.arguments import (
     check_id,
     check_instance,
     check_time,
+    string_problem,
 )
 from reqfulfill.stores import RequestSummary, Store
 
@@ -464,8 +465,9 @@ class FulfillmentService:
             except ValueError:
                 raise ValidationError.single("channel", channel, "unknown channel") from None
         if actor is None:
-            # the requester submits; one that is not a Requester is refused as such
+            # the requester submits: a bad requester (or id) is reported as the requester's
             actor = requester.id if isinstance(requester, Requester) else ""
+            actor = actor if string_problem(actor, "actor") is None else ""
         command = check_command(
             lifecycle.Submit(
                 actor=actor,
