@@ -382,3 +382,11 @@ def test_the_memory_store_loads_events_read_back_from_their_stored_form() -> Non
     for url in ("memory://?codec=maybe", "memory://?size=3", "memory://somewhere"):
         with pytest.raises(ValidationError):
             open_store(url)
+
+
+def test_the_reliability_page_examples_run() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
+    blocks = re.findall(r"^```python\n(.*?)^```", page.read_text("utf-8"), re.DOTALL | re.M)
+    assert blocks
+    for index, block in enumerate(blocks):
+        exec(compile(block, f"reliability.md (python block {index + 1})", "exec"), {})
