@@ -39,6 +39,7 @@ from reqfulfill.serialization.arguments import (
     check_duration,
     check_id,
     check_instance,
+    storable_text,
 )
 from reqfulfill.service import FulfillmentService
 from reqfulfill.stores import OutboxEntry, Timer
@@ -296,10 +297,11 @@ class Worker:
             "effect %s attempt %d failed (%s); retry at %s", entry.effect_id, attempt, exc, when
         )
         self.service.store.retry_effect(
-            entry.effect_id, worker=self.name, available_at=when, error=str(exc)
+            entry.effect_id, worker=self.name, available_at=when, error=storable_text(str(exc))
         )
 
     def _give_up(self, entry: OutboxEntry, reason: str) -> None:
+        reason = storable_text(reason)  # an error's text: recorded, never refused
         log.error("effect %s failed for good: %s", entry.effect_id, reason)
         try:
             self.service.execute(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,10 @@ import pytest
 from reqfulfill import FixedClock, FulfillmentService, Worker, lifecycle, open_store
 from reqfulfill.lifecycle.command_types import check_command
 from reqfulfill.model.catalog import Requester
-from reqfulfill.model.errors import NotFoundError, ValidationError
+from reqfulfill.model.enums import TaskState
+from reqfulfill.model.errors import NotFoundError, SupplierError, ValidationError
 from reqfulfill.model.events import RequestRejected
+from reqfulfill.model.supplier import OrderReceipt, SupplierOrder
 from reqfulfill.serialization.arguments import (
     MAX_ID_LENGTH,
     MAX_TEXT_LENGTH,
@@ -30,7 +32,7 @@ from reqfulfill.serialization.arguments import (
     string_problem,
 )
 from reqfulfill.stores import MemoryStore, Store
-from reqfulfill.testing import demo_catalog, demo_requester
+from reqfulfill.testing import FakeSupplier, demo_catalog, demo_requester
 
 MANAGER, AGENT = "max.manager", "sam.agent"
 WRONG = [None, 0, 2**63, 1.5, float("nan"), True, [], ["a"], {}, {"a": 1}, b"bytes", object()]
@@ -390,3 +392,34 @@ def test_the_reliability_page_examples_run() -> None:
     assert blocks
     for index, block in enumerate(blocks):
         exec(compile(block, f"reliability.md (python block {index + 1})", "exec"), {})
+
+
+class _BrokenSupplier(FakeSupplier):
+    """Refuses every order with a message no store column could hold as it is."""
+
+    def place_order(self, order: SupplierOrder, idempotency_key: str) -> OrderReceipt:
+        raise SupplierError("out of stock\x00 \udc80", retryable=False)
+
+
+def test_a_supplier_error_with_unstorable_text_fails_the_task_with_that_text_made_storable(
+    url: str,
+) -> None:
+    service = FulfillmentService(
+        demo_catalog(),
+        store=url,
+        plugins=[_BrokenSupplier("acme-mobile")],
+        clock=FixedClock(),
+        load_entrypoints=False,
+    )
+    rid = service.submit(demo_requester(), "iphone-15", "portal").id
+    service.approve(rid, MANAGER)
+    Worker(service, seed=1).run_pending()
+    task = service.get(rid).task("order")
+    assert task.state is TaskState.FAILED
+    failed = [e for e in service.history(rid) if e.type == "TaskFailed"]
+    assert "out of stock\ufffd \ufffd" in failed[-1].reason
+    later = service.store.claim_effects(
+        datetime.now(UTC) + timedelta(days=400), worker="w", lease=timedelta(minutes=1)
+    )
+    assert [e.kind for e in later if e.kind == "SupplierOrderRequested"] == []
+    service.store.close()

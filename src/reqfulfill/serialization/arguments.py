@@ -54,6 +54,7 @@ __all__ = [
     "check_id",
     "check_instance",
     "check_time",
+    "storable_text",
     "string_problem",
 ]
 
@@ -129,6 +130,19 @@ def string_problem(value: object, path: str, length: Length = _PLAIN) -> Problem
     if found.group() == "\x00":
         return Problem(path, value, "contains a NUL character")
     return Problem(path, value, f"contains a surrogate code point (U+{ord(found.group()):04X})")
+
+
+def storable_text(text: str, limit: int = MAX_TEXT_LENGTH) -> str:
+    """``text`` as free text every store holds: each NUL character and surrogate replaced
+    by U+FFFD, cut to ``limit`` characters. For text made from what the outside world said
+    (an exception's message), which must be recorded rather than refused.
+
+    >>> storable_text("bad\\x00byte \\udc80", limit=8) == "bad\\ufffdbyte"
+    True
+    """
+    if not text.isascii() or "\x00" in text:
+        text = _UNSTORABLE.sub("\ufffd", text)
+    return text[:limit]
 
 
 def _string_limits(length: Length) -> Check:
