@@ -419,7 +419,7 @@ class FulfillmentService:
         outcomes were recorded already), the entries are only completed. Returns the
         request as it then stands.
         """
-        check_instance(state, ServiceRequest, "state", "a ServiceRequest")
+        check_id(check_instance(state, ServiceRequest, "state", "a ServiceRequest").id, "state.id")
         if isinstance(commands, str | bytes) or not isinstance(commands, Sequence):
             raise ValidationError.single("commands", commands, "expected a list of commands")
         for command in commands:

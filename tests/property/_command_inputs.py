@@ -268,6 +268,9 @@ WRONG: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
     "answers": lambda p: _bad_tables,
     "result": lambda p: _bad_tables,
     "effect_ids": lambda p: st.lists(JUNK, min_size=1, max_size=2),
+    "state": lambda p: st.sampled_from(["\x00", "", "REQ-NOPE", "x" * 300, "\udc80"]).map(
+        lambda rid: attrs.evolve(p.state, id=rid)
+    ),
     "commands": lambda p: st.lists(_commands(p) | JUNK, min_size=1, max_size=2),
 }
 """Per parameter name, wrong values of its own besides :data:`JUNK`."""
