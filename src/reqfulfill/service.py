@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from reqfulfill import lifecycle
 from reqfulfill.clock import Clock, SystemClock
@@ -420,7 +420,7 @@ class FulfillmentService:
         request as it then stands.
         """
         check_id(check_instance(state, ServiceRequest, "state", "a ServiceRequest").id, "state.id")
-        if isinstance(commands, str | bytes) or not isinstance(commands, Sequence):
+        if not _is_list(commands):
             raise ValidationError.single("commands", commands, "expected a list of commands")
         for command in commands:
             check_command(command)
@@ -717,9 +717,17 @@ def _version_in(request_id: str, event_id: str) -> int | None:
 def _id_list(ids: object, path: str) -> list[str]:
     """``ids`` as a list, if it is a list (or another sequence) of ids; else a
     ``ValidationError`` naming ``path``."""
-    if isinstance(ids, str | bytes) or not isinstance(ids, Sequence):
+    if not _is_list(ids):
         raise ValidationError.single(path, ids, "expected a list of ids")
     return [check_id(one, f"{path}[{index}]") for index, one in enumerate(ids)]
+
+
+def _is_list(value: object) -> TypeGuard[Sequence[object]]:
+    """Whether ``value`` is a list, a tuple or another sequence, but not a string."""
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return True
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
 
 
 def _rules_argument(rules: object) -> Rules:
