@@ -11,12 +11,14 @@
   polls it, prepare, ship, confirm receipt, the worker closes the request and
   sends every notification (about 40 events and 15 effects per request).
 
-Each store is ``memory://``, a fresh SQLite file in a temporary directory, and
-(when a server answers) PostgreSQL in a schema of its own, dropped afterwards.
+Each store is ``memory://?codec=off`` (the service's own cost: events kept as
+objects), ``memory://`` (``memory+codec``: events kept as their stored JSON text and
+decoded on every load, the default), a fresh SQLite file in a temporary directory,
+and (when a server answers) PostgreSQL in a schema of its own, dropped afterwards.
 Before anything is timed, a request of each kind is played and its final state
 and event types are checked. ``ops_per_s`` is requests per second (median of
 the rounds), ``median_s`` the seconds per request, ``spread`` (max - min) /
-median of the rounds, ``ratio`` the row's throughput divided by ``memory://``'s.
+median of the rounds, ``ratio`` the row's throughput divided by ``memory``'s.
 
 The helpers here (:func:`row`, :func:`pg_dsn`, :func:`pg_schema`) are shared
 by the other benchmark modules of issue 9.
@@ -64,9 +66,10 @@ RESET_EVENTS = [
 """The password reset's events before the worker runs (``play_reset`` without one)."""
 
 STORE_DEFAULTS = {
-    "memory": "memory://",
+    "memory": "memory://?codec=off: events kept as objects",
+    "memory+codec": "memory:// (default): events kept as stored JSON",
     "sqlite": "store defaults: WAL, synchronous=NORMAL",
-    "postgresql": "server's synchronous_commit; outcomes off",
+    "postgresql": "server's synchronous_commit, outcomes too",
 }
 """How each store runs in these rows: at its own defaults (``stores``, ``process`` and
 ``transactions`` set the durability explicitly)."""
@@ -149,7 +152,8 @@ def store_urls(quick: bool) -> Iterator[list[tuple[str, Callable[[], str]]]]:
             return pg_url(dsn, stack.enter_context(pg_schema(dsn)))
 
         urls: list[tuple[str, Callable[[], str]]] = [
-            ("memory", lambda: "memory://"),
+            ("memory", lambda: "memory://?codec=off"),
+            ("memory+codec", lambda: "memory://"),
             ("sqlite", sqlite_url),
         ]
         if dsn is not None:
@@ -258,7 +262,7 @@ def run(quick: bool = False, *, counts: dict[str, int] | None = None) -> list[di
         times: dict[tuple[str, str], list[float]] = {}
         for _ in range(rounds):
             for impl, _make in urls:
-                n = per_round[impl]
+                n = per_round.get(impl, per_round["memory"])
                 reset = resets[impl]
                 times.setdefault(("password-reset", impl), []).append(
                     _time(lambda reset=reset, n=n: [play_reset(*reset) for _ in range(n)], n)
@@ -272,7 +276,8 @@ def run(quick: bool = False, *, counts: dict[str, int] | None = None) -> list[di
             base = statistics.median(times[flow, "memory"])
             for impl, _make in urls:
                 values = times[flow, impl]
-                size = per_round[impl] if flow == "password-reset" else max(2, per_round[impl] // 5)
+                count = per_round.get(impl, per_round["memory"])
+                size = count if flow == "password-reset" else max(2, count // 5)
                 ratio = base / statistics.median(values)
                 rows.append(row(flow, size, impl, values, ratio, mode=STORE_DEFAULTS[impl]))
         for svc, _worker in resets.values():

@@ -37,7 +37,7 @@ from reqfulfill.worker import Worker
 
 
 def history(length: int) -> tuple[FulfillmentService, str]:
-    service = reset_service("memory://")
+    service = reset_service("memory://?codec=off")
     request = service.submit(demo_requester(), "password-reset", Channel.PORTAL)
     state = request
     while state.version + 2 <= length:

@@ -19,13 +19,14 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from reqfulfill import lifecycle
 from reqfulfill.clock import Clock, SystemClock
 from reqfulfill.directory import DirectoryMemory, ServiceDirectory
 from reqfulfill.feedback import FeedbackPolicy
 from reqfulfill.lifecycle import Command, Context
+from reqfulfill.lifecycle.command_types import check_command
 from reqfulfill.metrics import GroupBy, MetricsRow, metrics_rows, request_facts
 from reqfulfill.model.catalog import Catalog, Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, RequestState, Urgency
@@ -35,6 +36,14 @@ from reqfulfill.model.request import ServiceRequest
 from reqfulfill.plugins import PluginHost, get_plugin_manager
 from reqfulfill.progress import Progress, progress_of
 from reqfulfill.schedule import current_timers, timer_changes
+from reqfulfill.serialization.arguments import (
+    check_count,
+    check_duration,
+    check_id,
+    check_instance,
+    check_time,
+    string_problem,
+)
 from reqfulfill.stores import RequestSummary, Store
 
 if TYPE_CHECKING:
@@ -89,6 +98,10 @@ class FulfillmentService:
     :param feedback: when feedback is asked for and accepted (default: every
         request, within 14 days of closure).
     :param load_entrypoints: load plugins from the ``reqfulfill`` entry-point group.
+
+    An argument of the wrong type is a ``ValidationError`` naming it, here and in every
+    method: nothing a caller passes is written unless a fresh service can read it back
+    (see :mod:`reqfulfill.serialization.arguments`).
     """
 
     def __init__(
@@ -108,22 +121,36 @@ class FulfillmentService:
     ) -> None:
         if not isinstance(catalog, Catalog):
             raise ValidationError.single("catalog", catalog, "expected a Catalog")
-        if rules is None:
-            from reqfulfill.rules import Rules
-
-            rules = Rules()
+        rules = _rules_argument(rules)
         _check_rule_groups(rules, catalog)
         self.catalog = catalog
         self.rules = rules
-        self.sla = sla
+        self.sla = _sla_argument(sla)
+        if clock is not None and not isinstance(clock, Clock):
+            raise ValidationError.single("clock", clock, "expected a Clock (with now())")
         self.clock: Clock = clock or SystemClock()
-        self.poll_interval = poll_interval
-        self.close_after = close_after
-        self.feedback = feedback or FeedbackPolicy()
+        self.poll_interval = check_duration(poll_interval, "poll_interval", zero=True)
+        self.close_after = (
+            None if close_after is None else check_duration(close_after, "close_after", zero=True)
+        )
+        self.feedback = (
+            FeedbackPolicy()
+            if feedback is None
+            else check_instance(feedback, FeedbackPolicy, "feedback", "a FeedbackPolicy")
+        )
+        if isinstance(plugins, str | bytes | Mapping) or not isinstance(plugins, Iterable):
+            raise ValidationError.single("plugins", plugins, "expected a list of plugin objects")
+        check_instance(load_entrypoints, bool, "load_entrypoints", "true or false")
+        if id_factory is not None and not callable(id_factory):
+            raise ValidationError.single("id_factory", id_factory, "expected a function")
         self.plugins = PluginHost(get_plugin_manager(plugins, load_entrypoints=load_entrypoints))
         if store is None:
             store = default_store_url()
-        self.store: Store = self.plugins.storage(store) if isinstance(store, str) else store
+        if isinstance(store, str):
+            store = self.plugins.storage(store)
+        if not isinstance(store, Store):
+            raise ValidationError.single("store", store, "expected a store URL or a Store")
+        self.store: Store = store
         self._new_id = id_factory or (lambda: "REQ-" + uuid.uuid4().hex[:12].upper())
         # request id -> (state, the last event folded into it), most recent last
         self._states: dict[str, tuple[ServiceRequest, Event]] = {}
@@ -352,6 +379,8 @@ class FulfillmentService:
         the cached state up to date (when the cache holds that version or a later
         one), instead of one read for each.
         """
+        check_id(request_id, "request_id")
+        effect_ids = _id_list(effect_ids, "effect_ids")
         versions = [_version_in(request_id, effect_id) for effect_id in effect_ids]
         events: list[Event]
         if versions and None not in versions:
@@ -390,6 +419,13 @@ class FulfillmentService:
         outcomes were recorded already), the entries are only completed. Returns the
         request as it then stands.
         """
+        check_id(check_instance(state, ServiceRequest, "state", "a ServiceRequest").id, "state.id")
+        if not _is_list(commands):
+            raise ValidationError.single("commands", commands, "expected a list of commands")
+        for command in commands:
+            check_command(command)
+        effect_ids = _id_list(effect_ids, "effect_ids")
+        check_id(worker, "worker")
         return self._execute(
             state.id, lambda _state: commands, known=state, completes=(effect_ids, worker)
         )
@@ -397,7 +433,14 @@ class FulfillmentService:
     # -- commands -----------------------------------------------------------------------
 
     def execute(self, request_id: str, command: Command) -> ServiceRequest:
-        """Run any lifecycle command on a request (the typed methods call this)."""
+        """Run any lifecycle command on a request (the typed methods call this).
+
+        ``ValidationError`` for a request id that is not a string, a command that is not
+        one, or an argument of the command that does not fit its field's type
+        (:func:`~reqfulfill.lifecycle.command_types.check_command`); nothing is decided then.
+        """
+        check_id(request_id, "request_id")
+        check_command(command)
         return self._execute(request_id, lambda _state: command)
 
     def submit(
@@ -415,20 +458,25 @@ class FulfillmentService:
         Items that need approval wait for the requester's manager; items that do
         not go straight to fulfillment; requests without an item wait in triage.
         """
-        rid = request_id or self._new_id()
+        rid = request_id if request_id is not None else self._new_id()
         if isinstance(channel, str):
             try:
                 channel = Channel(channel)
             except ValueError:
                 raise ValidationError.single("channel", channel, "unknown channel") from None
-        who = actor if actor is not None else getattr(requester, "id", None)
-        command = lifecycle.Submit(
-            actor=str(who),
-            request_id=rid,
-            requester=requester,
-            item=item,
-            channel=channel,
-            answers=dict(answers) if isinstance(answers, Mapping) else (answers or {}),
+        if actor is None:
+            # the requester submits: a bad requester (or id) is reported as the requester's
+            actor = requester.id if isinstance(requester, Requester) else ""
+            actor = actor if string_problem(actor, "actor") is None else ""
+        command = check_command(
+            lifecycle.Submit(
+                actor=actor,
+                request_id=rid,
+                requester=requester,
+                item=item,
+                channel=channel,
+                answers={} if answers is None else answers,
+            )
         )
         return self._execute(rid, lambda _s: command, new=True)
 
@@ -555,8 +603,11 @@ class FulfillmentService:
 
         Raises ``NotFoundError`` for an unknown supplier or order reference.
         """
+        check_id(supplier_id, "supplier_id")
+        check_id(ref, "ref")
+        if status is None:
+            raise ValidationError.single("status", status, "expected an order status")
         status = _enum(OrderStatus, status, "status")
-        assert status is not None
         if supplier_id not in self.plugins.connectors() and not self._supplier_known(supplier_id):
             raise NotFoundError("supplier", supplier_id)
         request_id = self.store.find_order(supplier_id, ref)
@@ -581,11 +632,11 @@ class FulfillmentService:
 
     def get(self, request_id: str) -> ServiceRequest:
         """The request's current state; ``NotFoundError`` for an unknown id."""
-        return self._load(request_id)
+        return self._load(check_id(request_id, "request_id"))
 
     def history(self, request_id: str) -> list[Event]:
         """Every event of the request, in order: the audit trail."""
-        events = self.store.load(request_id)
+        events = self.store.load(check_id(request_id, "request_id"))
         if not events:
             raise NotFoundError("request", request_id)
         return events
@@ -603,12 +654,15 @@ class FulfillmentService:
         With no state, every request that still needs someone: the open ones and
         the fulfilled ones waiting to be closed.
         """
+        for name, value in (("group", group), ("agent", agent)):
+            if value is not None:
+                check_id(value, name)
+        if limit is not None:
+            check_count(limit, "limit")
         if state is None:
             wanted = [s.value for s in RequestState if s.open or s is RequestState.FULFILLED]
         else:
-            st = _enum(RequestState, state, "state")
-            assert st is not None
-            wanted = [st.value]
+            wanted = [_enum(RequestState, state, "state").value]
         rows: list[RequestSummary] = []
         for value in wanted:
             rows.extend(self.store.query(group=group, state=value, agent=agent))
@@ -620,7 +674,7 @@ class FulfillmentService:
     def progress(self, request_id: str) -> Progress:
         """What the requester may see: state in plain words, tasks, waits, expected time
         (see :func:`reqfulfill.progress.progress_of`)."""
-        return progress_of(self._load(request_id))
+        return progress_of(self._load(check_id(request_id, "request_id")))
 
     def metrics(
         self,
@@ -637,6 +691,10 @@ class FulfillmentService:
         """
         if by not in ("item", "group", "agent"):
             raise ValidationError.single("by", by, "group metrics by 'item', 'group' or 'agent'")
+        if since is not None:
+            check_time(since, "since")
+        if until is not None:
+            check_time(until, "until")
         facts = []
         for row in self.store.query():
             if since is not None and row.created_at < since:
@@ -651,7 +709,43 @@ class FulfillmentService:
 def _version_in(request_id: str, event_id: str) -> int | None:
     """``n`` of an event id ``<request_id>/<n>`` (None for any other form)."""
     prefix, _, number = event_id.rpartition("/")
-    return int(number) if prefix == request_id and number.isdigit() else None
+    if prefix == request_id and number.isascii() and number.isdigit() and len(number) < 10:
+        return int(number)
+    return None
+
+
+def _id_list(ids: object, path: str) -> list[str]:
+    """``ids`` as a list, if it is a list (or another sequence) of ids; else a
+    ``ValidationError`` naming ``path``."""
+    if not _is_list(ids):
+        raise ValidationError.single(path, ids, "expected a list of ids")
+    return [check_id(one, f"{path}[{index}]") for index, one in enumerate(ids)]
+
+
+def _is_list(value: object) -> TypeGuard[Sequence[object]]:
+    """Whether ``value`` is a list, a tuple or another sequence, but not a string."""
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return True
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def _rules_argument(rules: object) -> Rules:
+    """The routing rules a service is built with (none: the defaults)."""
+    from reqfulfill.rules import Rules
+
+    if rules is None:
+        return Rules()
+    return check_instance(rules, Rules, "rules", "Rules")
+
+
+def _sla_argument(sla: object) -> SlaPolicy | None:
+    """The SLA policy a service is built with, if any."""
+    if sla is None:
+        return None
+    from reqfulfill.sla import SlaPolicy
+
+    return check_instance(sla, SlaPolicy, "sla", "an SlaPolicy")
 
 
 def _by_id(events: Iterable[Event], ids: Iterable[str]) -> dict[str, Event]:
@@ -680,6 +774,6 @@ def _enum(cls: Any, value: Any, path: str) -> Any:
         return value
     try:
         return cls(value)
-    except ValueError:
+    except (TypeError, ValueError):
         allowed = ", ".join(repr(m.value) for m in cls)
         raise ValidationError.single(path, value, f"expected one of {allowed}") from None

@@ -33,6 +33,14 @@ from reqfulfill.model.errors import (
 )
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.schedule import orders_to_poll
+from reqfulfill.serialization.arguments import (
+    MIN_INTEGER,
+    check_count,
+    check_duration,
+    check_id,
+    check_instance,
+    storable_text,
+)
 from reqfulfill.service import FulfillmentService
 from reqfulfill.stores import OutboxEntry, Timer
 
@@ -86,6 +94,9 @@ class Worker:
     :param max_attempts: attempts per effect before the task fails.
     :param backoff: the first retry delay; doubles per attempt up to ``max_backoff``.
     :param seed: seeds the jitter (tests).
+
+    An argument of the wrong type or out of range is a ``ValidationError`` naming it: a
+    lease of zero would let a second worker claim an effect this one is running.
     """
 
     def __init__(
@@ -99,12 +110,20 @@ class Worker:
         max_backoff: timedelta = timedelta(hours=1),
         seed: int | None = None,
     ) -> None:
-        self.service = service
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-        self.lease = lease
-        self.max_attempts = max_attempts
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        self.service = check_instance(
+            service, FulfillmentService, "service", "a FulfillmentService"
+        )
+        self.name = (
+            f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+            if name is None
+            else check_id(name, "name")
+        )
+        self.lease = check_duration(lease, "lease")
+        self.max_attempts = check_count(max_attempts, "max_attempts", minimum=1)
+        self.backoff = check_duration(backoff, "backoff", zero=True)
+        self.max_backoff = check_duration(max_backoff, "max_backoff", zero=True)
+        if seed is not None:
+            check_count(seed, "seed", minimum=MIN_INTEGER)
         self._random = random.Random(seed)
         self._stop = threading.Event()
 
@@ -296,7 +315,7 @@ class Worker:
             "effect %s attempt %d failed (%s); retry at %s", entry.effect_id, attempt, exc, when
         )
         self.service.store.retry_effect(
-            entry.effect_id, worker=self.name, available_at=when, error=str(exc)
+            entry.effect_id, worker=self.name, available_at=when, error=storable_text(str(exc))
         )
 
     def _store_failed(self, entry: OutboxEntry, exc: StoreError) -> None:
@@ -322,6 +341,7 @@ class Worker:
             log.error("effect %s stays leased: %s", entry.effect_id, again)
 
     def _give_up(self, entry: OutboxEntry, reason: str) -> None:
+        reason = storable_text(reason)  # an error's text: recorded, never refused
         log.error("effect %s failed for good: %s", entry.effect_id, reason)
         try:
             self.service.execute(

@@ -4,6 +4,12 @@ of automatic decisions.
 A command says who asks (``actor``) and what; :data:`COMMAND_STATES` gives, per command
 type other than :class:`Submit`, the request states in which it may run. The worker
 records effect outcomes and timers as :data:`WORKER` or :data:`SYSTEM`.
+
+The fields' declared types are what :func:`check_command` holds a command's arguments
+to before anything is decided (see :mod:`reqfulfill.serialization.arguments`): a
+``str`` field takes a string of at most 255 characters, a ``Text`` field free text,
+an ``Id`` field a non-empty string, and no string may hold a NUL character or a
+surrogate.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import attrs
 from reqfulfill.lifecycle.table import ALL, OPEN, WORKING, S
 from reqfulfill.model.catalog import Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, RequestState, Urgency
+from reqfulfill.model.errors import ValidationError
+from reqfulfill.serialization.arguments import Id, Text, check_arguments
 
 __all__ = [
     "COMMAND_STATES",
@@ -51,6 +59,7 @@ __all__ = [
     "Submit",
     "Triage",
     "Wait",
+    "check_command",
     "commands",
 ]
 
@@ -77,7 +86,7 @@ class Submit(Command):
     """Create a request for ``requester`` (``item`` may be None on email/phone/chat)."""
 
     name: ClassVar[str] = "submit"
-    request_id: str
+    request_id: Id
     requester: Requester
     item: str | None
     channel: Channel
@@ -96,7 +105,7 @@ class Reject(Command):
     """Reject a request waiting for approval."""
 
     name: ClassVar[str] = "reject"
-    reason: str
+    reason: Text
 
 
 @attrs.frozen(kw_only=True)
@@ -148,7 +157,7 @@ class FailTask(Command):
 
     name: ClassVar[str] = "fail_task"
     task_key: str
-    reason: str
+    reason: Text
 
 
 @attrs.frozen(kw_only=True)
@@ -157,7 +166,7 @@ class SkipTask(Command):
 
     name: ClassVar[str] = "skip_task"
     task_key: str
-    reason: str
+    reason: Text
 
 
 @attrs.frozen(kw_only=True)
@@ -166,7 +175,7 @@ class Ship(Command):
 
     name: ClassVar[str] = "ship"
     task_key: str
-    tracking: str | None = None
+    tracking: Text | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -181,7 +190,7 @@ class DisputeDelivery(Command):
     """The requester says the shipped item did not arrive."""
 
     name: ClassVar[str] = "dispute_delivery"
-    reason: str
+    reason: Text
 
 
 @attrs.frozen(kw_only=True)
@@ -197,7 +206,7 @@ class AutoClose(Command):
     grace period passed with no complaint."""
 
     name: ClassVar[str] = "close"
-    reason: str = ""
+    reason: Text = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -205,7 +214,7 @@ class Cancel(Command):
     """Cancel an open request."""
 
     name: ClassVar[str] = "cancel"
-    reason: str
+    reason: Text
 
 
 @attrs.frozen(kw_only=True)
@@ -214,7 +223,7 @@ class RecordFeedback(Command):
 
     name: ClassVar[str] = "record_feedback"
     rating: int
-    comment: str = ""
+    comment: Text = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -222,7 +231,7 @@ class Wait(Command):
     """Put the request in WAITING (the SLA pauses by default)."""
 
     name: ClassVar[str] = "wait"
-    reason: str
+    reason: Text
 
 
 @attrs.frozen(kw_only=True)
@@ -286,7 +295,7 @@ class EffectFailed(Command):
 
     name: ClassVar[str] = "record_effect_failure"
     effect_id: str
-    reason: str
+    reason: Text
     effect_type: str = ""
 
 
@@ -348,3 +357,20 @@ COMMAND_STATES: Mapping[type[Command], frozenset[RequestState]] = {
 def commands() -> Sequence[type[Command]]:
     """Every command type the decider accepts."""
     return (Submit, *COMMAND_STATES)
+
+
+def check_command(command: object) -> Command:
+    """``command``, if it is a command whose every argument fits the type its field
+    declares as the event codec writes it, in a form every store holds; else a
+    ``ValidationError`` naming each bad argument (``reason: expected a string, got
+    NoneType``). The service checks every command with it before deciding.
+
+    >>> check_command(Reject(actor="max.manager", reason=None))  # type: ignore[arg-type]
+    Traceback (most recent call last):
+    ...
+    reqfulfill.model.errors.ValidationError: reason: expected a string, got NoneType (got None)
+    """
+    if not isinstance(command, Command):
+        raise ValidationError.single("command", command, "expected a lifecycle command")
+    check_arguments(command)
+    return command

@@ -47,7 +47,15 @@ from reqfulfill.serialization.config import (
     structure_table,
 )
 
-__all__ = ["EVENT_KEYS", "EventCodec", "FieldCodec", "Invalid", "ObjectDecoder", "event_codec"]
+__all__ = [
+    "EVENT_KEYS",
+    "EventCodec",
+    "FieldCodec",
+    "Invalid",
+    "ObjectDecoder",
+    "event_codec",
+    "field_codec",
+]
 
 EVENT_KEYS: Final = frozenset({"type", "v"})
 """The keys a stored event has besides its fields: its type name and schema version."""
@@ -622,3 +630,13 @@ def event_codec(cls: type[Any], version: int) -> EventCodec:
             fixed = {"type": escape(cls.__name__), "v": _JSON.encode(version)}
             _event_codecs[cls] = EventCodec(_template_encoder(parts.fields, fixed), parts.decode)
     return _event_codecs[cls]
+
+
+def field_codec(t: Any, where: str) -> FieldCodec:
+    """The codec of a value declared as ``t`` (``where`` names it in errors): what checks
+    command arguments by the rules events are written by (built once per attrs class).
+
+    ``TypeError`` for a type the codec cannot write.
+    """
+    with _lock:
+        return _field_codec(t, where)

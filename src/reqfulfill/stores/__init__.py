@@ -29,7 +29,7 @@ class BuiltinStores:
     def reqfulfill_storage(self, url: str) -> Store | None:
         """``memory://``, ``sqlite:///…`` and (with psycopg) ``postgresql://…``."""
         if url == "memory://" or url.startswith("memory://"):
-            return MemoryStore()
+            return MemoryStore.from_url(url)
         if url.startswith("sqlite://"):
             return SQLiteStore.from_url(url)
         if url.startswith(("postgresql://", "postgres://")):

