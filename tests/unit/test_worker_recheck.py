@@ -189,8 +189,11 @@ def test_automation_that_ran_before_a_late_cancel_is_in_the_history(
     Worker(service).run_pending()
     assert grants.keys == [key]
     history = service.history(rid)
-    types = [e.type for e in history]
-    assert types.index("RequestCancelled") < types.index("EffectAbandoned")
+    cancelled = next(i for i, e in enumerate(history) if e.type == "RequestCancelled")
+    ran = next(
+        i for i, e in enumerate(history) if isinstance(e, ev.EffectAbandoned) and e.effect_id == key
+    )
+    assert cancelled < ran
     reason = abandoned(service, rid)[key].reason
     assert reason.startswith("ran, but no longer wanted: request cancelled")
     assert service.get(rid).task("grant").state is TaskState.IN_PROGRESS  # result not applied
