@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import stat
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -294,3 +295,38 @@ def test_programming_errors_are_not_turned_into_store_errors(tmp_path: Path) -> 
             store.append("R-1", [object()], 0)  # type: ignore[list-item]
     finally:
         store.close()
+
+
+_OPENED: list[list[sqlite3.Connection]] = []
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    # Python's documented audit event hands over every sqlite3 connection opened
+    if event == "sqlite3.connect/handle" and _OPENED and isinstance(args[0], sqlite3.Connection):
+        _OPENED[-1].append(args[0])
+
+
+@pytest.mark.parametrize(
+    ("query", "level"), [("", 1), ("?synchronous=full", 2), ("?synchronous=extra", 3)]
+)
+def test_the_synchronous_level_comes_from_the_url(tmp_path: Path, query: str, level: int) -> None:
+    # PRAGMA synchronous reads 1 for NORMAL, 2 for FULL, 3 for EXTRA, per connection
+    if not getattr(_audit, "added", False):
+        sys.addaudithook(_audit)
+        _audit.added = True  # type: ignore[attr-defined]
+    _OPENED.append([])
+    try:
+        store = open_store(f"sqlite:///{tmp_path}/s.db{query}")
+    finally:
+        opened = _OPENED.pop()
+    assert isinstance(store, SQLiteStore)
+    assert [c.execute("PRAGMA synchronous").fetchone()[0] for c in opened] == [level]
+    assert store.synchronous == {1: "normal", 2: "full", 3: "extra"}[level]
+    store.close()
+
+
+@pytest.mark.parametrize("value", ["off", "FULL", "2", ""])
+def test_an_unknown_synchronous_level_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ValidationError, match="synchronous"):
+        open_store(f"sqlite:///{tmp_path}/s.db?synchronous={value}")
+    assert not (tmp_path / "s.db").exists()

@@ -42,7 +42,7 @@ from reqfulfill.stores._base import (
     to_micros,
 )
 
-__all__ = ["SCHEMA_VERSION", "SQLiteStore", "path_from_url"]
+__all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 
 SCHEMA_VERSION = 2
 """The schema version this release writes; :meth:`SQLiteStore.upgrade` migrates to it."""
@@ -137,15 +137,25 @@ def path_from_url(url: str) -> str:
     return path
 
 
-def _read_only_option(url: str) -> bool:
-    """Whether a ``sqlite:///`` URL asks for a read-only store (``?mode=ro``)."""
+SYNCHRONOUS = ("normal", "full", "extra")
+"""The ``synchronous`` levels a SQLite store runs at (WAL journal): ``"normal"`` (the
+default) survives an application crash, and a power loss may take the last commits;
+``"full"`` and ``"extra"`` sync the WAL at every commit."""
+
+
+def _url_options(url: str) -> tuple[bool, str | None]:
+    """A ``sqlite:///`` URL's options: read-only (``?mode=ro``) and ``?synchronous=``."""
     options = dict(parse_qsl(url.partition("?")[2], keep_blank_values=True))
     mode = options.pop("mode", None)
+    synchronous = options.pop("synchronous", None)
     if options or mode not in (None, "ro"):
         raise ValidationError.single(
-            "store", url, "the only parameter of a SQLite URL is mode=ro (read-only)"
+            "store",
+            url,
+            "the parameters of a SQLite URL are mode=ro (read-only) and synchronous="
+            + "|".join(SYNCHRONOUS),
         )
-    return mode == "ro"
+    return mode == "ro", synchronous
 
 
 def _not_writable(path: str) -> bool:
@@ -202,6 +212,10 @@ class SQLiteStore:
     :param read_only: open the file read-only: no migration, every write refused
         with ``StoreError``. By default a file that may not be written (no write
         permission, or no write bit at all) opens read-only, any other read-write.
+    :param synchronous: SQLite's ``synchronous`` level, one of :data:`SYNCHRONOUS`
+        (URL parameter ``?synchronous=full``). The default ``"normal"`` survives an
+        application crash; ``"full"`` also survives a power loss, at the cost of a
+        sync of the WAL at every commit.
     """
 
     def __init__(
@@ -210,7 +224,13 @@ class SQLiteStore:
         *,
         busy_timeout: timedelta = timedelta(seconds=30),
         read_only: bool | None = None,
+        synchronous: str = "normal",
     ):
+        if synchronous not in SYNCHRONOUS:
+            raise ValidationError.single(
+                "synchronous", synchronous, "expected one of " + ", ".join(SYNCHRONOUS)
+            )
+        self.synchronous = synchronous
         self.path = str(path)
         self.url = "sqlite:///" + self.path
         self.read_only = _not_writable(self.path) if read_only is None else read_only
@@ -221,7 +241,8 @@ class SQLiteStore:
                 self._check_not_newer(self._current_version(self._db))
             else:
                 self._db.execute("PRAGMA journal_mode = WAL")
-                self._db.execute("PRAGMA synchronous = NORMAL")
+                # one of SYNCHRONOUS, checked above: a literal, never data
+                self._db.execute(f"PRAGMA synchronous = {synchronous.upper()}")
                 self.upgrade()
         except BaseException:
             self._db.close()
@@ -229,8 +250,11 @@ class SQLiteStore:
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteStore:
-        """Open the store a ``sqlite:///`` URL names (``?mode=ro``: read-only)."""
-        return cls(path_from_url(url), read_only=_read_only_option(url) or None)
+        """Open the store a ``sqlite:///`` URL names (``?mode=ro``: read-only;
+        ``?synchronous=full``: sync the WAL at every commit)."""
+        read_only, synchronous = _url_options(url)
+        level = "normal" if synchronous is None else synchronous
+        return cls(path_from_url(url), read_only=read_only or None, synchronous=level)
 
     def _open(self, busy_timeout: timedelta) -> sqlite3.Connection:
         """Connect, and check the file is a database that is empty or ours."""
