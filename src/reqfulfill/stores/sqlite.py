@@ -143,6 +143,13 @@ default) survives an application crash, and a power loss may take the last commi
 ``"full"`` and ``"extra"`` sync the WAL at every commit."""
 
 
+_SYNCHRONOUS_PRAGMA = {
+    "normal": "PRAGMA synchronous = NORMAL",
+    "full": "PRAGMA synchronous = FULL",
+    "extra": "PRAGMA synchronous = EXTRA",
+}
+
+
 def _url_options(url: str) -> tuple[bool, str | None]:
     """A ``sqlite:///`` URL's options: read-only (``?mode=ro``) and ``?synchronous=``."""
     options = dict(parse_qsl(url.partition("?")[2], keep_blank_values=True))
@@ -241,8 +248,7 @@ class SQLiteStore:
                 self._check_not_newer(self._current_version(self._db))
             else:
                 self._db.execute("PRAGMA journal_mode = WAL")
-                # one of SYNCHRONOUS, checked above: a literal, never data
-                self._db.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+                self._db.execute(_SYNCHRONOUS_PRAGMA[synchronous])
                 self.upgrade()
         except BaseException:
             self._db.close()

@@ -608,7 +608,8 @@ class FulfillmentMachine(RuleBasedStateMachine):
         key = task.key
         if task.state.value == "failed":
             actor = self._actor(data, "start_task", state, key)
-            self._run("start_task", request, actor, lambda: service.start_task(request, key, actor))
+            call = lambda: service.start_task(request, key, actor)  # noqa: E731
+            self._run("start_task", request, actor, call, task_key=key)
         elif task.kind is TaskKind.MANUAL:
             actor = self._actor(data, "complete_task", state, key)
             call = lambda: service.complete_task(request, key, actor)  # noqa: E731
