@@ -1,16 +1,20 @@
 """The compiled, indexed form of a rule set: first-hit and collect decisions.
 
-Each rule is indexed by its most selective equality/membership tests (a
-discrimination index): rules sharing the same indexed fact paths form a
-group with a nested dict from the facts' values on those paths to the
-ascending indices of the rules that accept them. Deciding reads every
-indexed fact once (a :class:`Probe`), looks each group up once, then checks
-only the candidates' remaining tests, in rule order; rules with no equality
-or membership test are checked in order too. The answer is always the one an
-in-order scan gives -- only the work differs.
+Each rule is indexed by up to two of its equality/membership tests, the most
+selective first (a discrimination index). First-hit decisions go through
+*heads*, one per first path: a dict from the fact's value to one flat *node*
+of the rules indexed under it, in rule order. A step of a node tests at most
+one more indexed fact -- or, when more than four rules share the head value
+and that path, looks it up in a sub-index -- then the rule's remaining tests.
+Rules with no equality or membership test are tried in order after the
+heads. Collect decisions use a table per set of indexed paths. The answer is
+always the one an in-order scan gives -- only the work differs.
 
-Several matchers can share one probe (:meth:`Matcher.rebased`): the three
-rule sets of :class:`~reqfulfill.rules.Rules` read the facts once per route.
+Deciding reads every indexed fact once (a :class:`Probe`) and hands out the
+deciding rule's *payload*. Several matchers can share one probe
+(:meth:`Matcher.rebased`): the three rule sets of
+:class:`~reqfulfill.rules.Rules` read the facts once per route, and their
+payloads are what each rule decides.
 """
 
 from __future__ import annotations
@@ -111,6 +115,9 @@ def _chosen(sets: dict[str, frozenset[object]], cardinality: dict[str, int]) -> 
 
     A path is taken while the rule's value combinations stay few.
     """
+    if len(sets) == 1:  # most rules: one path, nothing to weigh
+        path = next(iter(sets))
+        return (path,) if len(sets[path]) <= _MAX_KEYS_PER_RULE else ()
     chosen: list[str] = []
     width = 1
     for path in sorted(sets, key=lambda p: (-cardinality[p], len(sets[p]), p)):
@@ -132,10 +139,12 @@ def _cut(steps: list[Step]) -> list[Step]:
 
 
 def _flat(steps: list[Step]) -> Node:
+    """A node: the steps, cut, as one flat tuple of five fields a step."""
     return tuple(field for step in _cut(steps) for field in step)
 
 
 def _flat_inner(steps: list[Step]) -> Node:
+    """A sub-index entry: the steps, cut, as one flat tuple of (index, residual, payload)."""
     return tuple(
         field for index, _, _, check, payload in _cut(steps) for field in (index, check, payload)
     )
@@ -206,16 +215,23 @@ def _nest(table: dict[tuple[Any, ...], Any], depth: int) -> dict[Any, Any]:
 class Matcher:
     """Decides which rules match facts, using the discrimination index.
 
-    First-hit decisions go through *heads*: per most selective indexed path,
-    a dict from the fact's value to a node, the steps of the rules indexed
-    under that value in rule order -- each checks at most one more key (or
-    looks it up in a sub-index, when many rules share the head value) and
-    the rule's remaining tests. A decision returns the deciding rule's
-    *payload* (its index unless given), so the caller needs no second
-    lookup. ``paths`` are the fact paths the index reads.
+    :meth:`first` gives the payload of the first matching rule (its index
+    unless ``payloads`` are given), :meth:`all` the indices of every one.
+    ``paths`` are the fact paths the index reads.
     """
 
-    __slots__ = ("_every", "_heads", "_n", "_plans", "_probe", "_residual", "_unindexed", "paths")
+    __slots__ = (
+        "_every",
+        "_grouped",
+        "_heads",
+        "_n",
+        "_probe",
+        "_residual",
+        "_tables",
+        "_unindexed",
+        "_unindexed_plans",
+        "paths",
+    )
 
     def __init__(self, nodes: Sequence[AllOf], payloads: Sequence[Any] | None = None) -> None:
         self._n = len(nodes)
@@ -250,20 +266,19 @@ class Matcher:
                     check = compiled[key] = predicate(residue)
             residual.append(check)
             plans.append(_Plan(index, chosen, {p: sets[p] for p in chosen}, check))
-        self._plans = tuple(plans)
         self._residual = tuple(residual)
         self.paths: tuple[str, ...] = tuple(sorted({p for plan in plans for p in plan.chosen}))
+        self._group(plans)
         self._lay_out(Probe(self.paths), range(self._n) if payloads is None else payloads)
 
-    def _lay_out(self, probe: Probe, payloads: Sequence[Any]) -> None:
-        """Build the heads and the every-hit tables over ``probe``'s keys."""
-        position = {path: i for i, path in enumerate(probe.paths)}
+    def _group(self, plans: list[_Plan]) -> None:
+        """The rules by head path and value, and the every-hit tables by indexed paths."""
         heads: dict[str, dict[Any, list[_Plan]]] = {}
         every: dict[tuple[str, ...], dict[tuple[Any, ...], list[int]]] = {}
-        unindexed: list[tuple[int, Predicate | None, Any]] = []
-        for plan in self._plans:
+        unindexed: list[_Plan] = []
+        for plan in plans:
             if not plan.chosen:
-                unindexed.append((plan.index, plan.residual, payloads[plan.index]))
+                unindexed.append(plan)
                 continue
             head = heads.setdefault(plan.chosen[0], {})
             for value in plan.sets[plan.chosen[0]]:
@@ -271,32 +286,48 @@ class Matcher:
             table = every.setdefault(plan.chosen, {})
             for combo in itertools.product(*(plan.sets[path] for path in plan.chosen)):
                 table.setdefault(combo, []).append(plan.index)
-        shared: dict[frozenset[object], frozenset[object]] = {}
-        laid = []
-        for path, by_value in heads.items():
-            nodes = {
-                value: _head_node(group, position, payloads, shared)
-                for value, group in by_value.items()
-            }
-            lowest = min(plan.index for group in by_value.values() for plan in group)
-            laid.append((lowest, position[path], nodes))
-        self._heads = tuple(sorted(laid, key=lambda head: head[0]))
-        self._unindexed = tuple(unindexed)
-        self._every = tuple(
-            (
-                position[signature[0]],
-                position[signature[1]] if len(signature) > 1 else -1,
-                _nest({c: tuple(hits) for c, hits in table.items()}, len(signature)),
+        self._grouped = tuple(
+            sorted(
+                (
+                    (min(p.index for group in by_value.values() for p in group), path, by_value)
+                    for path, by_value in heads.items()
+                ),
+                key=lambda head: head[0],
             )
+        )
+        self._tables = tuple(
+            (signature, _nest({c: tuple(hits) for c, hits in table.items()}, len(signature)))
             for signature, table in every.items()
+        )
+        self._unindexed_plans = tuple(unindexed)
+
+    def _lay_out(self, probe: Probe, payloads: Sequence[Any]) -> None:
+        """The heads and the every-hit tables over ``probe``'s keys, with ``payloads``."""
+        position = {path: i for i, path in enumerate(probe.paths)}
+        shared: dict[frozenset[object], frozenset[object]] = {}
+        self._heads = tuple(
+            (
+                lowest,
+                position[path],
+                {v: _head_node(g, position, payloads, shared) for v, g in by_value.items()},
+            )
+            for lowest, path, by_value in self._grouped
+        )
+        self._unindexed = tuple(
+            (plan.index, plan.residual, payloads[plan.index]) for plan in self._unindexed_plans
+        )
+        self._every = tuple(
+            (position[sig[0]], position[sig[1]] if len(sig) > 1 else -1, table)
+            for sig, table in self._tables
         )
         self._probe = probe
 
     def rebased(self, probe: Probe, payloads: Sequence[Any]) -> Matcher:
         """The same rules over a shared probe (reading at least :attr:`paths`), new payloads."""
         twin = Matcher.__new__(Matcher)
-        twin._n, twin._plans, twin._residual = self._n, self._plans, self._residual
-        twin.paths = self.paths
+        twin._n, twin._residual, twin.paths = self._n, self._residual, self.paths
+        twin._grouped, twin._tables = self._grouped, self._tables
+        twin._unindexed_plans = self._unindexed_plans
         twin._lay_out(probe, payloads)
         return twin
 
