@@ -1,4 +1,4 @@
-"""Properties of the rule engine: the index agrees with a plain scan, data forms round-trip."""
+"""Properties of the rule engine: the index and route agree with a plain scan, data round-trips."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reqfulfill.model.catalog import ServiceItem
 from reqfulfill.model.enums import Impact, Priority, Urgency
 from reqfulfill.rules import (
+    ITEM_DEFAULT,
     OPERATORS,
     PriorityMatrix,
+    Routing,
     Rule,
     Rules,
     RuleSet,
@@ -193,3 +196,186 @@ def test_lint_is_sound(ruleset: RuleSet, many: list[dict[str, Any]]) -> None:
     for fact in many:
         assert not never & {rule.name for rule in ruleset.matching(fact)}
         assert ruleset.decide(fact).rule not in unreachable
+
+
+# -- Rules.route against an in-order scan ------------------------------------------------
+
+# Equality tests on a few paths from a small universe: rules share head values often,
+# so the index builds flat nodes and sub-indexes alike (more than four rules under one
+# head value and one more path make a sub-index).
+NARROW = st.sampled_from(["a", "b", 1, True])
+NARROW_PATHS = ["item.id", "requester.department", "channel", "requester.vip"]
+
+
+@st.composite
+def indexed_conditions(draw: st.DrawFn) -> dict[str, Any]:
+    paths = draw(st.lists(st.sampled_from(NARROW_PATHS), max_size=3, unique=True))
+    condition: dict[str, Any] = {
+        path: draw(st.one_of(NARROW, st.lists(NARROW, min_size=1, max_size=2))) for path in paths
+    }
+    if draw(st.integers(0, 3)) == 0:
+        condition["answers.cost"] = draw(operator_tables())
+    return condition
+
+
+@st.composite
+def paired_conditions(draw: st.DrawFn) -> dict[str, Any]:
+    """Rules on the same two paths: many share a head value, so sub-indexes form."""
+    condition = {
+        "requester.department": draw(st.sampled_from(["a", "b"])),
+        "channel": draw(st.one_of(NARROW, st.lists(NARROW, min_size=1, max_size=2))),
+    }
+    if draw(st.booleans()):
+        condition["answers.cost"] = draw(operator_tables())
+    return condition
+
+
+def _table(draw: st.DrawFn, then: st.SearchStrategy[dict[str, Any]], policy: str) -> RuleSet:
+    whens = draw(
+        st.lists(st.one_of(indexed_conditions(), conditions(1)), max_size=30)
+        | st.lists(st.one_of(indexed_conditions(), paired_conditions()), min_size=12, max_size=40)
+    )
+    rules = [Rule(f"r{i}", when, draw(then)) for i, when in enumerate(whens)]
+    return RuleSet(rules, policy)  # type: ignore[arg-type]
+
+
+@st.composite
+def routed_rules(draw: st.DrawFn) -> Rules:
+    levels = st.sampled_from(["high", "medium", "low"])
+    assignment = st.fixed_dictionaries(
+        {"group": st.sampled_from(["desk", "net"])},
+        optional={"strategy": st.sampled_from(["queue", "round_robin", "least_loaded"])},
+    )
+    category = st.fixed_dictionaries({"category": st.sampled_from(["A", "A/B"])})
+    priority = st.fixed_dictionaries({}, optional={"impact": levels, "urgency": levels}).filter(
+        bool
+    )
+    policy = st.sampled_from(["first", "collect"])
+    return Rules(
+        assignment=_table(draw, assignment, draw(policy)),
+        categorization=_table(draw, category, draw(policy)),
+        prioritization=_table(draw, priority, draw(policy)),
+        matrix=draw(MATRICES),
+    )
+
+
+ITEMS = st.none() | st.builds(
+    ServiceItem,
+    id=st.just("a"),
+    name=st.just("A"),
+    category=st.just("Item/Category"),
+    group=st.just("item-desk"),
+    impact=st.sampled_from(list(Impact)),
+    urgency=st.sampled_from(list(Urgency)),
+    plan=st.just("p"),
+)
+
+
+def _because(ruleset: RuleSet, name: str) -> str:
+    text = ruleset.describe(name)
+    return "always (catch-all rule)" if text == "always" else text
+
+
+def scanned_route(rules: Rules, facts: dict[str, Any], item: ServiceItem | None) -> Routing:
+    """What ``route`` answers, worked out by trying every rule in order."""
+
+    def scan(ruleset: RuleSet) -> list[Rule]:
+        pairs = zip(ruleset.rules, ruleset.conditions, strict=True)
+        return [rule for rule, node in pairs if evaluate(node, facts)]
+
+    none = "no rule matched; no item"
+    fallback = "no rule matched; item default"
+    assigned, categorized = scan(rules.assignment), scan(rules.categorization)
+    if assigned:
+        first = assigned[0]
+        group, strategy = first.then["group"], first.then.get("strategy", "queue")
+        a_rule, a_reason = first.name, _because(rules.assignment, first.name)
+    elif item is not None:
+        group, strategy, a_rule, a_reason = item.group, "queue", ITEM_DEFAULT, fallback
+    else:
+        group, strategy, a_rule, a_reason = None, "queue", None, none
+    if categorized:
+        first = categorized[0]
+        category, c_rule = first.then["category"], first.name
+        c_reason = _because(rules.categorization, first.name)
+    elif item is not None:
+        category, c_rule, c_reason = item.category, ITEM_DEFAULT, fallback
+    else:
+        category, c_rule, c_reason = None, None, none
+    prioritized = scan(rules.prioritization)
+    if rules.prioritization.hit_policy == "first":
+        prioritized = prioritized[:1]
+    impact: Impact | None = None
+    urgency: Urgency | None = None
+    p_rule: str | None = None
+    reasons: list[str] = []
+    for rule in prioritized:
+        took = False
+        if impact is None and "impact" in rule.then:
+            impact, took = Impact(rule.then["impact"]), True
+        if urgency is None and "urgency" in rule.then:
+            urgency, took = Urgency(rule.then["urgency"]), True
+        if took:
+            p_rule = p_rule or rule.name
+            reasons.append(_because(rules.prioritization, rule.name))
+    if item is not None and (impact is None or urgency is None):
+        missing = [k for k, v in (("impact", impact), ("urgency", urgency)) if v is None]
+        impact, urgency = impact or item.impact, urgency or item.urgency
+        if p_rule is None:
+            p_rule = ITEM_DEFAULT
+            reasons.append(fallback)
+        else:
+            reasons.append(f"{' and '.join(missing)} from item default")
+    elif p_rule is None:
+        reasons.append(none)
+    priority = rules.matrix.priority(impact, urgency) if impact and urgency else None
+    return Routing(
+        group,
+        strategy,
+        category,
+        impact,
+        urgency,
+        priority,
+        a_rule,
+        c_rule,
+        p_rule,
+        a_reason,
+        c_reason,
+        "; ".join(reasons),
+    )
+
+
+@settings(max_examples=200)
+@given(routed_rules(), st.lists(facts(), min_size=1, max_size=6), ITEMS)
+def test_route_equals_an_in_order_scan(
+    rules: Rules, many: list[dict[str, Any]], item: ServiceItem | None
+) -> None:
+    for fact in many:
+        routed = rules.route(fact, item=item)
+        expected = scanned_route(rules, fact, item)
+        assert routed == expected
+        assert hash(routed) == hash(expected)
+        assert repr(routed) == repr(expected)
+        for name in Routing.__match_args__:
+            assert getattr(routed, name) == getattr(expected, name)
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(paired_conditions(), min_size=5, max_size=60)
+    | st.lists(st.one_of(indexed_conditions(), paired_conditions()), min_size=5, max_size=60),
+    st.lists(facts(), max_size=8),
+)
+def test_many_rules_on_few_values_decide_as_a_scan(
+    whens: list[dict[str, Any]], many: list[dict[str, Any]]
+) -> None:
+    # many rules under one head value: the index's sub-indexes decide, not only its nodes
+    first = RuleSet([Rule(f"r{i}", when, {"value": i}) for i, when in enumerate(whens)])
+    for fact in [*many, {}]:
+        scanned = [
+            rule.name
+            for rule, node in zip(first.rules, first.conditions, strict=True)
+            if evaluate(node, fact)
+        ]
+        assert first.decide(fact).rule == (scanned[0] if scanned else None)
+        assert [rule.name for rule in first.matching(fact)] == scanned

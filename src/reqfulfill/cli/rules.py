@@ -315,7 +315,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _routing_dict(routing: Routing) -> dict[str, Any]:
-    data = attrs.asdict(routing)
+    data = {name: getattr(routing, name) for name in Routing.__match_args__}
     for key in ("impact", "urgency"):
         data[key] = data[key].value if data[key] is not None else None
     data["priority"] = int(routing.priority) if routing.priority is not None else None

@@ -19,7 +19,8 @@ in the fact, which it matches whole.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Final, TypeAlias, final
 
 import attrs
@@ -38,6 +39,7 @@ __all__ = [
     "Test",
     "condition_problems",
     "matches",
+    "shape",
 ]
 
 OPERATORS: Final = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "prefix", "regex", "exists")
@@ -245,14 +247,14 @@ def predicate(node: Node) -> Predicate:
         return _path_predicate(node.parts, (node.check,))
     if isinstance(node, AllOf):
         # Tests on one path share a single walk of the facts (e.g. a ge/lt range).
-        by_path: dict[tuple[str, ...], list[Check]] = {}
+        by_path: dict[tuple[str, ...], list[Test]] = {}
         others: list[Predicate] = []
         for child in node.children:
             if isinstance(child, Test):
-                by_path.setdefault(child.parts, []).append(child.check)
+                by_path.setdefault(child.parts, []).append(child)
             else:
                 others.append(predicate(child))
-        preds = (*(_path_predicate(p, tuple(c)) for p, c in by_path.items()), *others)
+        preds = (*(_path_predicate(p, _checks(t)) for p, t in by_path.items()), *others)
         if not preds:
             return _always
         if len(preds) == 1:
@@ -284,6 +286,46 @@ def predicate(node: Node) -> Predicate:
 
 def _always(facts: Facts) -> bool:
     return True
+
+
+_ORDERS: Final[dict[str, Callable[[Any, Any], bool]]] = {
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+}
+
+
+def _checks(tests: list[Test]) -> tuple[Check, ...]:
+    """The checks of the tests of one path; a numeric range (``ge`` and ``lt``) as one."""
+    if len(tests) == 2 and all(t.op in _ORDERS and _is_number(t.operand) for t in tests):
+        (f0, x0), (f1, x1) = ((_ORDERS[t.op], t.operand) for t in tests)
+        return (
+            lambda v: (
+                isinstance(v, _NUMBER) and v.__class__ is not bool and f0(v, x0) and f1(v, x1)
+            ),
+        )
+    return tuple(t.check for t in tests)
+
+
+def shape(node: Node) -> Hashable:
+    """What decides ``node``'s answers, leaving out where it sits in its rule.
+
+    Nodes of equal shape have equal predicates: a rule set compiles each
+    shape once, and rules testing the same thing share one check.
+    """
+    if isinstance(node, Test):
+        return (node.path, node.op, _typed(node.operand))
+    if isinstance(node, AllOf | AnyOf):
+        return (node.__class__.__name__, tuple(shape(c) for c in node.children))
+    return ("not", shape(node.child))
+
+
+def _typed(value: object) -> Hashable:
+    """A key telling ``1``, ``1.0`` and ``True`` apart."""
+    if isinstance(value, tuple):
+        return tuple(_typed(v) for v in value)
+    return (value.__class__, value)
 
 
 def _combined(checks: tuple[Check, ...]) -> Check:

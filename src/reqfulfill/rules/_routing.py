@@ -1,10 +1,20 @@
-"""The rules of a service: assignment, categorization, prioritization and the matrix."""
+"""The rules of a service: assignment, categorization, prioritization and the matrix.
+
+:meth:`Rules.route` decides over one probe: the three rule sets' indexes are
+laid out over one :class:`~reqfulfill.rules._matcher.Probe`, so a route reads
+each indexed fact once and every set looks its groups up in the same keys.
+What a rule decides -- its group and strategy, its category, its impact,
+urgency and priority -- is built the first time the rule decides and shared
+by every later route it decides; the reason is kept as the rules behind it
+(:class:`Because`) and worded only when read. A route whose rules decide
+alone allocates nothing but the keys and the :class:`Routing`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
-from typing import Any, Final
+from typing import Any, Final, TypeAlias, final
 
 import attrs
 
@@ -12,14 +22,12 @@ from reqfulfill.model.catalog import ServiceItem
 from reqfulfill.model.enums import Impact, Priority, Urgency
 from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
 from reqfulfill.rules._conditions import Facts
+from reqfulfill.rules._matcher import Matcher, Probe
 from reqfulfill.rules._matrix import PriorityMatrix
-from reqfulfill.rules._ruleset import Decision, RuleSet
+from reqfulfill.rules._ruleset import RuleSet, matcher_of
 from reqfulfill.serialization.config import load_data_file
 
 __all__ = ["ITEM_DEFAULT", "PARTS", "STRATEGIES", "Routing", "Rules"]
-
-ITEM_DEFAULT: Final = "item default"
-"""The rule name recorded when no rule matched and the service item decided."""
 
 STRATEGIES: Final = ("queue", "round_robin", "least_loaded")
 """How an agent is chosen in the assigned group: ``queue`` leaves it to a claim."""
@@ -27,32 +35,347 @@ STRATEGIES: Final = ("queue", "round_robin", "least_loaded")
 PARTS: Final = ("assignment", "categorization", "prioritization")
 """The rule sets of :class:`Rules`, in data-form order."""
 
+ITEM_DEFAULT: Final = "item default"
+"""The rule name recorded when no rule matched and the service item decided."""
 
-_ITEM_REASON: Final = "no rule matched; item default"
-_NO_ITEM_REASON: Final = "no rule matched; no item"
+ITEM_REASON: Final = "no rule matched; item default"
+"""The reason recorded when no rule matched and the service item decided."""
+
+NO_ITEM_REASON: Final = "no rule matched; no item"
+"""The reason recorded when no rule matched and there is no item."""
 
 
-@attrs.frozen
+def reason(ruleset: RuleSet, name: str) -> str:
+    """Why the named rule decided, in words: its condition (a catch-all says so)."""
+    text = ruleset.describe(name)
+    return "always (catch-all rule)" if text == "always" else text
+
+
+@final
+class Because:
+    """A reason not yet worded: the rules that decided, in order, then what the item gave."""
+
+    __slots__ = ("names", "ruleset", "tail")
+
+    def __init__(self, ruleset: RuleSet, names: tuple[str, ...], tail: str | None = None) -> None:
+        self.ruleset = ruleset
+        self.names = names
+        self.tail = tail
+
+    def __str__(self) -> str:
+        said = [reason(self.ruleset, name) for name in self.names]
+        if self.tail is not None:
+            said.append(self.tail)
+        return "; ".join(said)
+
+
+Why: TypeAlias = str | Because
+"""A reason: in words already, or the rules to word it from."""
+
+
+def worded(why: Why) -> str:
+    """The reason in words."""
+    return why if why.__class__ is str else str(why)
+
+
+Assigned: TypeAlias = tuple[str | None, str, str | None, Why]
+"""group, strategy, rule, reason."""
+
+Categorized: TypeAlias = tuple[str | None, str | None, Why]
+"""category, rule, reason."""
+
+Prioritized: TypeAlias = tuple[Impact | None, Urgency | None, Priority | None, str | None, Why]
+"""impact, urgency, priority, rule, reason."""
+
+Levels: TypeAlias = tuple[Impact | None, Urgency | None, Priority | None, str, Why]
+"""What one prioritization rule decides: impact, urgency, priority, its name, its reason."""
+
+_UNASSIGNED: Final[Assigned] = (None, "queue", None, NO_ITEM_REASON)
+_UNCATEGORIZED: Final[Categorized] = (None, None, NO_ITEM_REASON)
+_UNPRIORITIZED: Final[Prioritized] = (None, None, None, None, NO_ITEM_REASON)
+
+
+def _on(ruleset: RuleSet, probe: Probe, payloads: Sequence[Any]) -> Matcher | None:
+    return matcher_of(ruleset).rebased(probe, payloads) if ruleset.rules else None
+
+
+def _levels(ruleset: RuleSet, matrix: PriorityMatrix) -> list[Levels]:
+    """What each prioritization rule decides on its own."""
+    out: list[Levels] = []
+    for rule in ruleset.rules:
+        then = rule.then
+        impact = Impact(then["impact"]) if "impact" in then else None
+        urgency = Urgency(then["urgency"]) if "urgency" in then else None
+        priority = matrix.priority(impact, urgency) if impact and urgency else None
+        out.append((impact, urgency, priority, rule.name, Because(ruleset, (rule.name,))))
+    return out
+
+
+@final
+class RoutePlan:
+    """The three rule sets of a ``Rules`` compiled to decide over one probe of the facts.
+
+    :attr:`probe` reads the facts; :meth:`assign`, :meth:`categorize` and
+    :meth:`prioritize` each take its keys and give that part of the routing.
+    Each rule's part is built once, here, and is what its index hands out.
+    """
+
+    __slots__ = (
+        "_assignment",
+        "_categorization",
+        "_collect",
+        "_levels",
+        "_matrix",
+        "_prioritization",
+        "_sets",
+        "probe",
+    )
+
+    def __init__(
+        self,
+        assignment: RuleSet,
+        categorization: RuleSet,
+        prioritization: RuleSet,
+        matrix: PriorityMatrix,
+    ) -> None:
+        sets = (assignment, categorization, prioritization)
+        self.probe = Probe(path for ruleset in sets for path in matcher_of(ruleset).paths)
+        assigned: list[Assigned] = [
+            (
+                r.then["group"],
+                r.then.get("strategy", "queue"),
+                r.name,
+                Because(assignment, (r.name,)),
+            )
+            for r in assignment.rules
+        ]
+        categorized: list[Categorized] = [
+            (r.then["category"], r.name, Because(categorization, (r.name,)))
+            for r in categorization.rules
+        ]
+        self._levels = _levels(prioritization, matrix)
+        self._assignment = _on(assignment, self.probe, assigned)
+        self._categorization = _on(categorization, self.probe, categorized)
+        self._prioritization = _on(prioritization, self.probe, self._levels)
+        self._collect = prioritization.hit_policy == "collect"
+        self._matrix = matrix
+        self._sets = sets
+
+    def assign(self, keys: Sequence[Any], facts: Facts, item: ServiceItem | None) -> Assigned:
+        """Group, strategy, rule and reason: the first matching rule's, else the item's."""
+        matcher = self._assignment
+        if matcher is not None:
+            known: Assigned | None = matcher.first_keyed(keys, facts)
+            if known is not None:
+                return known
+        if item is not None:
+            return item.group, "queue", ITEM_DEFAULT, ITEM_REASON
+        return _UNASSIGNED
+
+    def categorize(
+        self, keys: Sequence[Any], facts: Facts, item: ServiceItem | None
+    ) -> Categorized:
+        """Category, rule and reason: the first matching rule's, else the item's."""
+        matcher = self._categorization
+        if matcher is not None:
+            known: Categorized | None = matcher.first_keyed(keys, facts)
+            if known is not None:
+                return known
+        if item is not None:
+            return item.category, ITEM_DEFAULT, ITEM_REASON
+        return _UNCATEGORIZED
+
+    def prioritize(
+        self, keys: Sequence[Any], facts: Facts, item: ServiceItem | None
+    ) -> Prioritized:
+        """Impact, urgency, priority, rule and reason.
+
+        Impact and urgency each come from the first matching rule that sets
+        it (under ``first``, the one matching rule); the item supplies what
+        no rule set.
+        """
+        matcher = self._prioritization
+        if matcher is None:
+            return self._completed((), item)
+        if self._collect:
+            levels = self._levels
+            return self._completed([levels[i] for i in matcher.all_keyed(keys, facts)], item)
+        known: Levels | None = matcher.first_keyed(keys, facts)
+        if known is None:
+            return self._completed((), item)
+        if item is None or (known[0] is not None and known[1] is not None):
+            return known
+        return self._completed((known,), item)
+
+    def _completed(self, matched: Iterable[Levels], item: ServiceItem | None) -> Prioritized:
+        """Impact and urgency from the matching rules in order, then from the item."""
+        impact: Impact | None = None
+        urgency: Urgency | None = None
+        names: list[str] = []
+        for rule_impact, rule_urgency, _, name, _ in matched:
+            took = False
+            if impact is None and rule_impact is not None:
+                impact, took = rule_impact, True
+            if urgency is None and rule_urgency is not None:
+                urgency, took = rule_urgency, True
+            if took:
+                names.append(name)
+        tail: str | None = None
+        if item is not None and (impact is None or urgency is None):
+            missing = [k for k, v in (("impact", impact), ("urgency", urgency)) if v is None]
+            impact = impact or item.impact
+            urgency = urgency or item.urgency
+            tail = ITEM_REASON if not names else f"{' and '.join(missing)} from item default"
+        elif not names:
+            return _UNPRIORITIZED
+        priority = self._matrix.priority(impact, urgency) if impact and urgency else None
+        rule = names[0] if names else ITEM_DEFAULT
+        why: Why = Because(self._sets[2], tuple(names), tail) if names else ITEM_REASON
+        return impact, urgency, priority, rule, why
+
+
+FIELDS: Final = (
+    "group",
+    "strategy",
+    "category",
+    "impact",
+    "urgency",
+    "priority",
+    "assignment_rule",
+    "category_rule",
+    "priority_rule",
+    "assignment_reason",
+    "category_reason",
+    "priority_reason",
+)
+"""The attributes of a :class:`Routing`, in constructor order."""
+
+
+@final
 class Routing:
     """Where a request goes and how urgent it is, with the rule behind each part.
 
     ``*_rule`` is the deciding rule's name, ``"item default"`` when no rule
     matched and the item supplied the value, or None when nothing decided;
     ``*_reason`` says why in words.
+
+    Immutable, equal when every attribute is. A routing from
+    :meth:`Rules.route` holds what each part's rule decides and words its
+    reasons when they are read.
     """
 
-    group: str | None = None
-    strategy: str = "queue"
-    category: str | None = None
-    impact: Impact | None = None
-    urgency: Urgency | None = None
-    priority: Priority | None = None
-    assignment_rule: str | None = None
-    category_rule: str | None = None
-    priority_rule: str | None = None
-    assignment_reason: str = ""
-    category_reason: str = ""
-    priority_reason: str = ""
+    __slots__ = ("_assigned", "_categorized", "_prioritized")
+    __match_args__ = FIELDS
+
+    def __init__(
+        self,
+        group: str | None = None,
+        strategy: str = "queue",
+        category: str | None = None,
+        impact: Impact | None = None,
+        urgency: Urgency | None = None,
+        priority: Priority | None = None,
+        assignment_rule: str | None = None,
+        category_rule: str | None = None,
+        priority_rule: str | None = None,
+        assignment_reason: str = "",
+        category_reason: str = "",
+        priority_reason: str = "",
+    ) -> None:
+        self._assigned: Assigned = (group, strategy, assignment_rule, assignment_reason)
+        self._categorized: Categorized = (category, category_rule, category_reason)
+        self._prioritized: Prioritized = (impact, urgency, priority, priority_rule, priority_reason)
+
+    @classmethod
+    def _decided(
+        cls, assigned: Assigned, categorized: Categorized, prioritized: Prioritized
+    ) -> Routing:
+        routing = cls.__new__(cls)
+        routing._assigned = assigned
+        routing._categorized = categorized
+        routing._prioritized = prioritized
+        return routing
+
+    @property
+    def group(self) -> str | None:
+        """The assigned support group (None: nothing decided)."""
+        return self._assigned[0]
+
+    @property
+    def strategy(self) -> str:
+        """How an agent is chosen in the group (see :data:`STRATEGIES`)."""
+        return self._assigned[1]
+
+    @property
+    def category(self) -> str | None:
+        """The request's category."""
+        return self._categorized[0]
+
+    @property
+    def impact(self) -> Impact | None:
+        """The request's impact."""
+        return self._prioritized[0]
+
+    @property
+    def urgency(self) -> Urgency | None:
+        """The request's urgency."""
+        return self._prioritized[1]
+
+    @property
+    def priority(self) -> Priority | None:
+        """The matrix's priority for impact and urgency (None unless both are known)."""
+        return self._prioritized[2]
+
+    @property
+    def assignment_rule(self) -> str | None:
+        """The rule that chose the group."""
+        return self._assigned[2]
+
+    @property
+    def category_rule(self) -> str | None:
+        """The rule that chose the category."""
+        return self._categorized[1]
+
+    @property
+    def priority_rule(self) -> str | None:
+        """The first rule that set impact or urgency."""
+        return self._prioritized[3]
+
+    @property
+    def assignment_reason(self) -> str:
+        """Why the group, in words."""
+        return worded(self._assigned[3])
+
+    @property
+    def category_reason(self) -> str:
+        """Why the category, in words."""
+        return worded(self._categorized[2])
+
+    @property
+    def priority_reason(self) -> str:
+        """Why the impact and urgency, in words."""
+        return worded(self._prioritized[4])
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Routing:
+            return NotImplemented
+        assert isinstance(other, Routing)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={value!r}" for name, value in zip(FIELDS, self._values(), strict=True)
+        )
+        return f"Routing({shown})"
+
+    def __reduce__(self) -> tuple[type[Routing], tuple[Any, ...]]:
+        return Routing, self._values()
 
 
 def _then_problems(part: str, then: Mapping[str, Any], where: str) -> list[Problem]:
@@ -103,19 +426,6 @@ def _then_problems(part: str, then: Mapping[str, Any], where: str) -> list[Probl
     return problems
 
 
-def _first_then(ruleset: RuleSet, decision: Decision) -> tuple[Mapping[str, Any], str] | None:
-    if not decision.decided:
-        return None
-    assert decision.rule is not None
-    value = decision.value[0] if ruleset.hit_policy == "collect" else decision.value
-    return value, decision.rule
-
-
-def _reason(ruleset: RuleSet, rule: str) -> str:
-    text = ruleset.describe(rule)
-    return "always (catch-all rule)" if text == "always" else text
-
-
 @attrs.frozen
 class Rules:
     """The three rule sets over the same facts and the priority matrix.
@@ -134,6 +444,7 @@ class Rules:
     categorization: RuleSet = attrs.field(factory=RuleSet)
     prioritization: RuleSet = attrs.field(factory=RuleSet)
     matrix: PriorityMatrix = attrs.field(factory=PriorityMatrix)
+    _plan: RoutePlan = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         problems: list[Problem] = []
@@ -143,6 +454,8 @@ class Rules:
                 problems.extend(_then_problems(part, rule.then, f"{part}.rules[{index}].then"))
         if problems:
             raise ValidationError(problems)
+        plan = RoutePlan(self.assignment, self.categorization, self.prioritization, self.matrix)
+        object.__setattr__(self, "_plan", plan)
 
     def route(self, facts: Facts, *, item: ServiceItem | None) -> Routing:
         """Decide group, category, impact, urgency and priority for a request.
@@ -151,84 +464,13 @@ class Rules:
         ``"item default"``); a prioritization rule may set only impact or only
         urgency, the item supplying the other.
         """
-        group: str | None = None
-        strategy = "queue"
-        assignment_rule: str | None = None
-        hit = _first_then(self.assignment, self.assignment.decide(facts))
-        if hit is not None:
-            then, assignment_rule = hit
-            group = then["group"]
-            strategy = then.get("strategy", "queue")
-            assignment_reason = _reason(self.assignment, assignment_rule)
-        elif item is not None:
-            group, assignment_rule = item.group, ITEM_DEFAULT
-            assignment_reason = _ITEM_REASON
-        else:
-            assignment_reason = _NO_ITEM_REASON
-
-        category: str | None = None
-        category_rule: str | None = None
-        hit = _first_then(self.categorization, self.categorization.decide(facts))
-        if hit is not None:
-            then, category_rule = hit
-            category = then["category"]
-            category_reason = _reason(self.categorization, category_rule)
-        elif item is not None:
-            category, category_rule = item.category, ITEM_DEFAULT
-            category_reason = _ITEM_REASON
-        else:
-            category_reason = _NO_ITEM_REASON
-
-        impact, urgency, priority, priority_rule, priority_reason = self._prioritize(facts, item)
-        return Routing(
-            group,
-            strategy,
-            category,
-            impact,
-            urgency,
-            priority,
-            assignment_rule,
-            category_rule,
-            priority_rule,
-            assignment_reason,
-            category_reason,
-            priority_reason,
+        plan = self._plan
+        keys = plan.probe.read(facts)  # every indexed fact, read once for the three sets
+        return Routing._decided(
+            plan.assign(keys, facts, item),
+            plan.categorize(keys, facts, item),
+            plan.prioritize(keys, facts, item),
         )
-
-    def _prioritize(
-        self, facts: Facts, item: ServiceItem | None
-    ) -> tuple[Impact | None, Urgency | None, Priority | None, str | None, str]:
-        decision = self.prioritization.decide(facts)
-        impact: Impact | None = None
-        urgency: Urgency | None = None
-        rule: str | None = None
-        reasons: list[str] = []
-        if decision.decided:
-            thens = (
-                decision.value if self.prioritization.hit_policy == "collect" else (decision.value,)
-            )
-            for then, name in zip(thens, decision.rules, strict=True):
-                took = False
-                if impact is None and "impact" in then:
-                    impact, took = Impact(then["impact"]), True
-                if urgency is None and "urgency" in then:
-                    urgency, took = Urgency(then["urgency"]), True
-                if took:
-                    rule = rule or name
-                    reasons.append(_reason(self.prioritization, name))
-        if item is not None and (impact is None or urgency is None):
-            missing = [k for k, v in (("impact", impact), ("urgency", urgency)) if v is None]
-            impact = impact or item.impact
-            urgency = urgency or item.urgency
-            if rule is None:
-                rule = ITEM_DEFAULT
-                reasons.append(_ITEM_REASON)
-            else:
-                reasons.append(f"{' and '.join(missing)} from item default")
-        elif rule is None:
-            reasons.append(_NO_ITEM_REASON)
-        priority = self.matrix.priority(impact, urgency) if impact and urgency else None
-        return impact, urgency, priority, rule, "; ".join(reasons)
 
     def to_dict(self) -> dict[str, Any]:
         """The data form: ``{"assignment": {...}, ..., "priority_matrix": {...}}``."""

@@ -13,7 +13,15 @@ from reqfulfill.rules._conditions import AllOf, Facts, Failure, _compile, first_
 from reqfulfill.rules._matcher import Matcher
 from reqfulfill.serialization.config import load_data_file
 
-__all__ = ["HIT_POLICIES", "Decision", "Explanation", "Rule", "RuleSet", "RuleTrace"]
+__all__ = [
+    "HIT_POLICIES",
+    "Decision",
+    "Explanation",
+    "Rule",
+    "RuleSet",
+    "RuleTrace",
+    "matcher_of",
+]
 
 HIT_POLICIES: Final = ("first", "collect")
 """``first``: the first matching rule decides. ``collect``: every matching rule, in order."""
@@ -210,7 +218,6 @@ class RuleSet:
     _matcher: Matcher = attrs.field(init=False, eq=False, repr=False)
     _by_name: dict[str, int] = attrs.field(init=False, eq=False, repr=False)
     _described: dict[str, str] = attrs.field(init=False, eq=False, repr=False, factory=dict)
-    _decisions: tuple[Decision, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         nodes: list[AllOf] = []
@@ -218,11 +225,10 @@ class RuleSet:
         if problems:
             raise ValidationError(problems)
         object.__setattr__(self, "_nodes", tuple(nodes))
-        object.__setattr__(self, "_matcher", Matcher(nodes))
         object.__setattr__(self, "_by_name", {r.name: i for i, r in enumerate(self.rules)})
-        # decisions are immutable: build each rule's once, hand out the same one
+        # decisions are immutable: build each rule's once, the index hands out the same one
         decisions = tuple(Decision(r.then, r.name, (r.name,)) for r in self.rules)
-        object.__setattr__(self, "_decisions", decisions)
+        object.__setattr__(self, "_matcher", Matcher(nodes, decisions))
 
     def rule(self, name: str) -> Rule:
         """The rule with this name; ``KeyError`` if there is none."""
@@ -243,8 +249,8 @@ class RuleSet:
     def decide(self, facts: Facts) -> Decision:
         """The decision for ``facts`` under the hit policy; ``Decision.undecided`` if none."""
         if self.hit_policy == "first":
-            index = self._matcher.first(facts)
-            return self._decisions[index] if index >= 0 else Decision.undecided
+            decided: Decision | None = self._matcher.first(facts)
+            return Decision.undecided if decided is None else decided
         hits = self._matcher.all(facts)
         if not hits:
             return Decision.undecided
@@ -316,3 +322,8 @@ class RuleSet:
     def from_toml(cls, path: str | PathLike[str]) -> RuleSet:
         """Load a rule set from a TOML (or ``.json``) file: ``hit_policy``, ``[[rules]]``."""
         return cls.from_dict(load_data_file(path), source=str(path))
+
+
+def matcher_of(ruleset: RuleSet) -> Matcher:
+    """The compiled index of ``ruleset`` (``Rules`` lays the three out over one probe)."""
+    return ruleset._matcher

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from reqfulfill.model.catalog import Requester, ServiceItem
@@ -148,3 +150,40 @@ def test_bad_then_tables_name_their_path() -> None:
     assert ("assignment.rules[0].then.strategy", "fast") in paths
     assert ("prioritization.rules[0].then.impact", "huge") in paths
     assert ("extra", 1) in paths
+
+
+def test_routing_is_immutable_and_compares_by_its_attributes() -> None:
+    routed = RULES.route(facts(), item=PHONE)
+    with pytest.raises(AttributeError):
+        routed.group = "elsewhere"  # type: ignore[misc]
+    same = Routing(*(getattr(routed, name) for name in Routing.__match_args__))
+    assert routed == same
+    assert hash(routed) == hash(same)
+    assert routed != Routing(group="elsewhere")
+    assert routed != (routed.group,)
+    assert repr(routed).startswith("Routing(group='vip-desk', strategy='round_robin', ")
+    assert copy.copy(routed) == copy.deepcopy(routed) == routed
+
+
+def test_routing_words_its_reasons_from_the_deciding_rules() -> None:
+    routed = RULES.route(facts(), item=PHONE)
+    assert routed.assignment_reason == "item.id == 'iphone-15' and requester.vip == True"
+    assert routed.priority_reason == "requester.vip == True; urgency from item default"
+    # the same words however often they are read
+    assert routed.assignment_reason == routed.assignment_reason
+    match routed:
+        case Routing(group, strategy):
+            assert (group, strategy) == ("vip-desk", "round_robin")
+
+
+def test_route_reads_each_indexed_fact_once() -> None:
+    reads: list[str] = []
+
+    class Counting(dict[str, object]):
+        def get(self, key: str, default: object = None) -> object:
+            reads.append(key)
+            return super().get(key, default)
+
+    RULES.route(Counting(facts()), item=PHONE)
+    # item.id, requester.vip and channel are indexed by the three rule sets together
+    assert sorted(reads) == ["channel", "item", "requester"]
