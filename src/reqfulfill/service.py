@@ -17,9 +17,9 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeGuard, cast
+from typing import TYPE_CHECKING, TypeGuard
 
 from reqfulfill import lifecycle
 from reqfulfill.clock import Clock, SystemClock
@@ -27,9 +27,8 @@ from reqfulfill.directory import DirectoryMemory, ServiceDirectory
 from reqfulfill.feedback import FeedbackPolicy
 from reqfulfill.lifecycle import Command, Context
 from reqfulfill.lifecycle.command_types import check_command
-from reqfulfill.metrics import GroupBy, MetricsRow, metrics_rows, request_facts
 from reqfulfill.model.catalog import Catalog, Requester
-from reqfulfill.model.enums import Channel, Impact, OrderStatus, RequestState, Urgency
+from reqfulfill.model.enums import Channel, RequestState
 from reqfulfill.model.errors import ConcurrencyError, NotFoundError, Problem, ValidationError
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
@@ -37,13 +36,13 @@ from reqfulfill.plugins import PluginHost, get_plugin_manager
 from reqfulfill.progress import Progress, progress_of
 from reqfulfill.schedule import current_timers, timer_changes
 from reqfulfill.serialization.arguments import (
-    check_count,
     check_duration,
     check_id,
     check_instance,
-    check_time,
     string_problem,
 )
+from reqfulfill.service_commands import RequestCommands
+from reqfulfill.service_reads import RequestReads
 from reqfulfill.stores import RequestSummary, Store
 
 if TYPE_CHECKING:
@@ -75,7 +74,7 @@ def default_store_url() -> str:
     return "sqlite:///" + str(Path(base) / "reqfulfill" / "reqfulfill.db")
 
 
-class FulfillmentService:
+class FulfillmentService(RequestCommands, RequestReads):
     """Runs service requests through their lifecycle on a store.
 
     >>> from reqfulfill.testing import demo_catalog
@@ -480,154 +479,6 @@ class FulfillmentService:
         )
         return self._execute(rid, lambda _s: command, new=True)
 
-    def approve(self, request_id: str, actor: str) -> ServiceRequest:
-        """Approve (the requester's manager or a plugin-named approver; never the requester)."""
-        return self.execute(request_id, lifecycle.Approve(actor=actor))
-
-    def reject(self, request_id: str, actor: str, reason: str) -> ServiceRequest:
-        """Reject; the request ends in REJECTED and the requester is notified."""
-        return self.execute(request_id, lifecycle.Reject(actor=actor, reason=reason))
-
-    def triage(
-        self,
-        request_id: str,
-        actor: str,
-        item: str | None = None,
-        category: str | None = None,
-        impact: Impact | None = None,
-        urgency: Urgency | None = None,
-    ) -> ServiceRequest:
-        """Set item, category and priority by hand on a request in TRIAGE."""
-        return self.execute(
-            request_id,
-            lifecycle.Triage(
-                actor=actor,
-                item=item,
-                category=category,
-                impact=_enum(Impact, impact, "impact"),
-                urgency=_enum(Urgency, urgency, "urgency"),
-            ),
-        )
-
-    def assign(
-        self, request_id: str, actor: str, group: str, agent: str | None = None
-    ) -> ServiceRequest:
-        """Reassign to another group (and optionally an agent of it)."""
-        return self.execute(request_id, lifecycle.Assign(actor=actor, group=group, agent=agent))
-
-    def claim(self, request_id: str, actor: str) -> ServiceRequest:
-        """An agent of the assigned group takes the request."""
-        return self.execute(request_id, lifecycle.Claim(actor=actor))
-
-    def start_task(self, request_id: str, task_key: str, actor: str) -> ServiceRequest:
-        """Start a task, or restart a failed one."""
-        return self.execute(request_id, lifecycle.StartTask(actor=actor, task_key=task_key))
-
-    def complete_task(self, request_id: str, task_key: str, actor: str) -> ServiceRequest:
-        """Complete a manual task."""
-        return self.execute(request_id, lifecycle.CompleteTask(actor=actor, task_key=task_key))
-
-    def fail_task(self, request_id: str, task_key: str, actor: str, reason: str) -> ServiceRequest:
-        """Mark a task failed; the group is notified."""
-        return self.execute(
-            request_id, lifecycle.FailTask(actor=actor, task_key=task_key, reason=reason)
-        )
-
-    def skip_task(self, request_id: str, task_key: str, actor: str, reason: str) -> ServiceRequest:
-        """Skip a task (it counts as done); an open supplier order is cancelled."""
-        return self.execute(
-            request_id, lifecycle.SkipTask(actor=actor, task_key=task_key, reason=reason)
-        )
-
-    def ship(
-        self, request_id: str, task_key: str, actor: str, tracking: str | None = None
-    ) -> ServiceRequest:
-        """Record that the item of a delivery task has shipped."""
-        return self.execute(
-            request_id, lifecycle.Ship(actor=actor, task_key=task_key, tracking=tracking)
-        )
-
-    def confirm_delivery(self, request_id: str, actor: str) -> ServiceRequest:
-        """The requester confirms receipt; the delivery task completes."""
-        return self.execute(request_id, lifecycle.ConfirmDelivery(actor=actor))
-
-    def dispute_delivery(self, request_id: str, actor: str, reason: str) -> ServiceRequest:
-        """The requester says the shipped item did not arrive; the delivery reopens."""
-        return self.execute(request_id, lifecycle.DisputeDelivery(actor=actor, reason=reason))
-
-    def close(self, request_id: str, actor: str) -> ServiceRequest:
-        """Close a fulfilled request; the requester is notified."""
-        return self.execute(request_id, lifecycle.Close(actor=actor))
-
-    def cancel(self, request_id: str, actor: str, reason: str) -> ServiceRequest:
-        """Cancel an open request; open supplier orders get cancel requests."""
-        return self.execute(request_id, lifecycle.Cancel(actor=actor, reason=reason))
-
-    def record_feedback(
-        self, request_id: str, actor: str, rating: int, comment: str = ""
-    ) -> ServiceRequest:
-        """The requester rates the closed request (1-5), once."""
-        return self.execute(
-            request_id, lifecycle.RecordFeedback(actor=actor, rating=rating, comment=comment)
-        )
-
-    def wait(self, request_id: str, actor: str, reason: str) -> ServiceRequest:
-        """Put the request on hold (the SLA pauses)."""
-        return self.execute(request_id, lifecycle.Wait(actor=actor, reason=reason))
-
-    def resume(self, request_id: str, actor: str) -> ServiceRequest:
-        """Take the request off hold."""
-        return self.execute(request_id, lifecycle.Resume(actor=actor))
-
-    def reprioritize(
-        self,
-        request_id: str,
-        actor: str,
-        impact: Impact | None = None,
-        urgency: Urgency | None = None,
-    ) -> ServiceRequest:
-        """Change impact/urgency; the SLA keeps the business time already used."""
-        return self.execute(
-            request_id,
-            lifecycle.Reprioritize(
-                actor=actor,
-                impact=_enum(Impact, impact, "impact"),
-                urgency=_enum(Urgency, urgency, "urgency"),
-            ),
-        )
-
-    def record_supplier_update(
-        self, supplier_id: str, ref: str, status: OrderStatus, *, actor: str | None = None
-    ) -> ServiceRequest:
-        """A supplier pushes a status (webhooks). Forward-only and idempotent.
-
-        Raises ``NotFoundError`` for an unknown supplier or order reference.
-        """
-        check_id(supplier_id, "supplier_id")
-        check_id(ref, "ref")
-        if status is None:
-            raise ValidationError.single("status", status, "expected an order status")
-        status = _enum(OrderStatus, status, "status")
-        if supplier_id not in self.plugins.connectors() and not self._supplier_known(supplier_id):
-            raise NotFoundError("supplier", supplier_id)
-        request_id = self.store.find_order(supplier_id, ref)
-        if request_id is None:
-            raise NotFoundError("supplier order", f"{supplier_id}:{ref}")
-        return self.execute(
-            request_id,
-            lifecycle.RecordSupplierUpdate(
-                actor=actor or f"supplier:{supplier_id}",
-                supplier_id=supplier_id,
-                ref=ref,
-                status=status,
-            ),
-        )
-
-    def _supplier_known(self, supplier_id: str) -> bool:
-        if any(i.supplier == supplier_id for i in self.catalog.items):
-            return True
-        return any(t.supplier == supplier_id for p in self.catalog.plans for t in p.tasks)
-
     # -- queries ------------------------------------------------------------------------
 
     def get(self, request_id: str) -> ServiceRequest:
@@ -641,69 +492,10 @@ class FulfillmentService:
             raise NotFoundError("request", request_id)
         return events
 
-    def queue(
-        self,
-        group: str | None = None,
-        state: RequestState | str | None = None,
-        *,
-        agent: str | None = None,
-        limit: int | None = None,
-    ) -> list[ServiceRequest]:
-        """Requests by group, state and/or agent, oldest first.
-
-        With no state, every request that still needs someone: the open ones and
-        the fulfilled ones waiting to be closed.
-        """
-        for name, value in (("group", group), ("agent", agent)):
-            if value is not None:
-                check_id(value, name)
-        if limit is not None:
-            check_count(limit, "limit")
-        if state is None:
-            wanted = [s.value for s in RequestState if s.open or s is RequestState.FULFILLED]
-        else:
-            wanted = [_enum(RequestState, state, "state").value]
-        rows: list[RequestSummary] = []
-        for value in wanted:
-            rows.extend(self.store.query(group=group, state=value, agent=agent))
-        rows.sort(key=lambda r: (r.created_at, r.request_id))
-        if limit is not None:
-            rows = rows[:limit]
-        return [self._load(r.request_id) for r in rows]
-
     def progress(self, request_id: str) -> Progress:
         """What the requester may see: state in plain words, tasks, waits, expected time
         (see :func:`reqfulfill.progress.progress_of`)."""
         return progress_of(self._load(check_id(request_id, "request_id")))
-
-    def metrics(
-        self,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        by: str = "item",
-    ) -> list[MetricsRow]:
-        """Fulfillment metrics of the requests created in ``[since, until)``, per
-        ``"item"``, ``"group"`` or ``"agent"``.
-
-        Each :class:`~reqfulfill.metrics.MetricsRow` has the count, time to assign
-        (p50), time to fulfil in business time (p50, p90), SLA attainment %,
-        escalations, CSAT (mean rating) and the survey response rate.
-        """
-        if by not in ("item", "group", "agent"):
-            raise ValidationError.single("by", by, "group metrics by 'item', 'group' or 'agent'")
-        if since is not None:
-            check_time(since, "since")
-        if until is not None:
-            check_time(until, "until")
-        facts = []
-        for row in self.store.query():
-            if since is not None and row.created_at < since:
-                continue
-            if until is not None and row.created_at >= until:
-                continue
-            history = self.store.load(row.request_id)
-            facts.append(request_facts(lifecycle.replay(history), history))
-        return metrics_rows(facts, cast(GroupBy, by))
 
 
 def _version_in(request_id: str, event_id: str) -> int | None:
@@ -767,13 +559,3 @@ def _check_rule_groups(rules: Rules, catalog: Catalog) -> None:
     ]
     if problems:
         raise ValidationError(problems, source="rules")
-
-
-def _enum(cls: Any, value: Any, path: str) -> Any:
-    if value is None or isinstance(value, cls):
-        return value
-    try:
-        return cls(value)
-    except (TypeError, ValueError):
-        allowed = ", ".join(repr(m.value) for m in cls)
-        raise ValidationError.single(path, value, f"expected one of {allowed}") from None

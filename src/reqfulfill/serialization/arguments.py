@@ -31,6 +31,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from enum import Enum
 from types import NoneType
 from typing import Annotated, Any, Final, TypeVar, get_args, get_origin, get_type_hints
 
@@ -51,6 +52,7 @@ __all__ = [
     "check_arguments",
     "check_count",
     "check_duration",
+    "check_enum",
     "check_id",
     "check_instance",
     "check_time",
@@ -372,6 +374,7 @@ def check_arguments(obj: object) -> None:
 # -- single arguments of the service's and the worker's methods ---------------------------
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Enum)
 
 
 def check_id(value: object, path: str) -> str:
@@ -433,3 +436,15 @@ def check_time(value: object, path: str) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValidationError.single(path, value, "a date-time needs a time zone")
     return at
+
+
+def check_enum(kind: type[E], value: object, path: str) -> E | None:
+    """``value`` as a member of the enum ``kind`` (a member, or its value); None stays
+    None; anything else is a ``ValidationError`` naming ``path`` and the allowed values."""
+    if value is None or isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        allowed = ", ".join(repr(m.value) for m in kind)
+        raise ValidationError.single(path, value, f"expected one of {allowed}") from None

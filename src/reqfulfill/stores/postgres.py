@@ -42,11 +42,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar, final
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
 from reqfulfill.model.errors import ConcurrencyError, ValidationError, mask_password
@@ -64,6 +62,7 @@ from reqfulfill.stores._base import (
     to_micros,
 )
 from reqfulfill.stores._postgres_schema import MIGRATIONS
+from reqfulfill.stores.postgres_url import connect_timeout_of, split_url, store_url, take_option
 
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "SCHEMA_VERSION", "PostgresStore", "split_url"]
 
@@ -111,35 +110,6 @@ _CHECK_VERSION = """SELECT rf_check_append(%(request_id)s, %(expected)s,
     0, 0)"""
 
 
-def split_url(url: str) -> tuple[str, str | None]:
-    """Split a store URL into the libpq connection URL and the ``schema`` parameter.
-
-    >>> split_url("postgresql://u@h:5432/db?schema=t1&connect_timeout=5")
-    ('postgresql://u@h:5432/db?connect_timeout=5', 't1')
-    >>> split_url("postgres://u@h/db")
-    ('postgres://u@h/db', None)
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise ValidationError.single(
-            "store",
-            mask_password(url),
-            "a PostgreSQL URL is postgresql://user@host:port/database",
-        )
-    schema: str | None = None
-    kept: list[tuple[str, str]] = []
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key == "schema":
-            if not value:
-                raise ValidationError.single(
-                    "store", mask_password(url), "the schema parameter needs a name"
-                )
-            schema = value
-        else:
-            kept.append((key, value))
-    return urlunsplit(parts._replace(query=urlencode(kept))), schema
-
-
 # ``outcome_commit``: how a worker's outcome transaction (``append_and_complete``)
 # commits; one literal statement per value of PostgreSQL's synchronous_commit.
 _OUTCOME_COMMIT: dict[str, str | None] = {
@@ -151,39 +121,10 @@ _OUTCOME_COMMIT: dict[str, str | None] = {
 }
 
 
-def _take_option(url: str, name: str) -> tuple[str, str | None]:
-    """``url`` without the query parameter ``name``, and that parameter's value."""
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    values = [value for key, value in pairs if key == name]
-    if not values:
-        return url, None
-    kept = [(key, value) for key, value in pairs if key != name]
-    return urlunsplit(parts._replace(query=urlencode(kept))), values[-1]
-
-
 def _lock_key(text: str) -> int:
     """A stable signed 32-bit key for an advisory lock (the same in every process)."""
     value = zlib.crc32(text.encode("utf-8"))
     return value - (1 << 32) if value >= (1 << 31) else value
-
-
-def _connect_timeout_of(dsn: str) -> int | None:
-    """The ``connect_timeout`` a libpq URL or connection string gives, if any."""
-    try:
-        value = conninfo_to_dict(dsn).get("connect_timeout")
-    except psycopg.Error as exc:
-        raise ValidationError.single(
-            "store", mask_password(dsn), f"not a PostgreSQL connection string: {exc}"
-        ) from None
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError.single(
-            "connect_timeout", value, "expected a whole number of seconds"
-        ) from None
 
 
 _P = ParamSpec("_P")
@@ -264,11 +205,11 @@ class PostgresStore:
             )
         self.dsn = dsn
         self.schema = schema
-        self.url = _store_url(dsn, schema)
+        self.url = store_url(dsn, schema)
         """The store's URL, for messages (:class:`StoreError` masks its password)."""
         self.outcome_commit = outcome_commit
         if connect_timeout is None:
-            connect_timeout = _connect_timeout_of(dsn)
+            connect_timeout = connect_timeout_of(dsn)
         self.connect_timeout = (
             DEFAULT_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
         )
@@ -286,7 +227,7 @@ class PostgresStore:
     def from_url(cls, url: str, *, migrate: bool = True) -> PostgresStore:
         """Open the store a ``postgresql://`` URL names (``?schema=NAME`` selects a schema,
         ``?outcome_commit=off`` lets outcomes commit without waiting for the WAL flush)."""
-        url, outcome_commit = _take_option(url, "outcome_commit")
+        url, outcome_commit = take_option(url, "outcome_commit")
         dsn, schema = split_url(url)
         return cls(dsn, schema=schema, migrate=migrate, outcome_commit=outcome_commit or "on")
 
@@ -759,12 +700,3 @@ class PostgresStore:
     def __repr__(self) -> str:
         where = f", schema={self.schema!r}" if self.schema else ""
         return f"PostgresStore({mask_password(self.dsn)!r}{where})"
-
-
-def _store_url(dsn: str, schema: str | None) -> str:
-    """The URL a store was opened with: ``dsn`` and its ``schema`` parameter."""
-    if schema is None:
-        return dsn
-    if "://" not in dsn:  # a key=value connection string
-        return f"{dsn} (schema {schema})"
-    return f"{dsn}{'&' if '?' in dsn else '?'}{urlencode({'schema': schema})}"
