@@ -32,10 +32,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="reqfulfill", description="Service request fulfillment: demo and rule tools."
     )
+    parser.add_argument(
+        "--version", action="version", version=f"reqfulfill {_version()}", help="print the version"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for group in (demo, rules, report, diagram, db):
         group.add_commands(sub)
     return parser
+
+
+def _version() -> str:
+    import reqfulfill
+
+    return reqfulfill.__version__
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import attrs
 
+from reqfulfill.cli.progress import Progress, shows_progress
 from reqfulfill.cli.support import InputError, dumps, fail
 from reqfulfill.model.catalog import Catalog, Requester, ServiceItem
 from reqfulfill.model.enums import Channel
@@ -209,6 +210,17 @@ def _requests(path: str, catalog: Catalog, limit: int | None) -> Iterator[tuple[
         raise InputError(f"{path}: cannot read file: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text: {exc}") from None
+
+
+def _count_requests(path: str, limit: int | None) -> int | None:
+    """How many requests ``path`` holds (non-blank lines, at most ``limit``), for the
+    progress line; None when it cannot be read (the run reports that itself)."""
+    try:
+        with Path(path).open("rb") as handle:
+            count = sum(1 for line in handle if line.strip())
+    except OSError:
+        return None
+    return count if limit is None else min(count, limit)
 
 
 def _parse_lines(
@@ -408,26 +420,30 @@ def run_simulate(args: argparse.Namespace) -> int:
         changes: list[dict[str, Any]] = []
         by_field: dict[str, int] = {}
         total = 0
-        for lineno, request in _requests(args.requests, catalog, args.limit):
-            total += 1
-            facts = request.facts()
-            before = old.route(facts, item=request.item)
-            after = new.route(facts, item=request.item)
-            a, b = _compared(before), _compared(after)
-            fields = {
-                key: {
-                    "old": a[key],
-                    "new": b[key],
-                    "old_rule": _rule_of(before, key),
-                    "new_rule": _rule_of(after, key),
+        shown = shows_progress(enabled=not args.json)
+        expected = _count_requests(args.requests, args.limit) if shown else None
+        with Progress(expected, "simulate", enabled=shown, unit="requests") as bar:
+            for lineno, request in _requests(args.requests, catalog, args.limit):
+                total += 1
+                bar.advance()
+                facts = request.facts()
+                before = old.route(facts, item=request.item)
+                after = new.route(facts, item=request.item)
+                a, b = _compared(before), _compared(after)
+                fields = {
+                    key: {
+                        "old": a[key],
+                        "new": b[key],
+                        "old_rule": _rule_of(before, key),
+                        "new_rule": _rule_of(after, key),
+                    }
+                    for key in _COMPARED
+                    if a[key] != b[key]
                 }
-                for key in _COMPARED
-                if a[key] != b[key]
-            }
-            if fields:
-                for key in fields:
-                    by_field[key] = by_field.get(key, 0) + 1
-                changes.append({"id": request.id, "line": lineno, "changes": fields})
+                if fields:
+                    for key in fields:
+                        by_field[key] = by_field.get(key, 0) + 1
+                    changes.append({"id": request.id, "line": lineno, "changes": fields})
     except InputError as exc:
         return _fail(str(exc))
     if args.json:
