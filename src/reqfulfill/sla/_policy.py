@@ -474,6 +474,10 @@ def _policy_from_data(data: Any) -> tuple[SlaPolicy | None, list[Problem]]:
             )
         kwargs["hold_notifications"] = data["hold_notifications"]
     if problems:
+        # what the policy itself would check, as far as the parts that loaded show it
+        if kwargs["targets"]:
+            problems += _target_problems(kwargs["targets"])
+        problems += _escalation_problems(kwargs.get("escalation", ()))
         return None, problems
     try:
         return SlaPolicy(**kwargs), []
