@@ -7,6 +7,7 @@ held to (:data:`MAX_TARGET`, :data:`MAX_HORIZON_YEARS`); see ``docs/sla.md``.
 """
 
 from reqfulfill.sla._business_days import (
+    BUSINESS_DAYS_PATTERN,
     MAX_BUSINESS_DAYS,
     BusinessDays,
     Target,
@@ -16,8 +17,10 @@ from reqfulfill.sla._business_days import (
     parse_target,
 )
 from reqfulfill.sla._calendar import (
+    CALENDAR_KEYS,
     DEFAULT_HOURS,
     DEFAULT_TIMEZONE,
+    INTERVAL_PATTERN,
     WEEKDAYS,
     BusinessCalendar,
     MissingExtraError,
@@ -25,20 +28,27 @@ from reqfulfill.sla._calendar import (
 from reqfulfill.sla._policy import (
     DEFAULT_ESCALATION,
     ESCALATION_ACTIONS,
+    ESCALATION_LEVEL_KEYS,
     MAX_HORIZON_YEARS,
     MAX_TARGET,
+    POLICY_KEYS,
     EscalationLevel,
     SlaPolicy,
 )
 
 __all__ = [
+    "BUSINESS_DAYS_PATTERN",
+    "CALENDAR_KEYS",
     "DEFAULT_ESCALATION",
     "DEFAULT_HOURS",
     "DEFAULT_TIMEZONE",
     "ESCALATION_ACTIONS",
+    "ESCALATION_LEVEL_KEYS",
+    "INTERVAL_PATTERN",
     "MAX_BUSINESS_DAYS",
     "MAX_HORIZON_YEARS",
     "MAX_TARGET",
+    "POLICY_KEYS",
     "WEEKDAYS",
     "BusinessCalendar",
     "BusinessDays",

@@ -44,6 +44,7 @@ from reqfulfill.serialization.config import format_duration, parse_duration
 from reqfulfill.sla._calendar import WEEKDAYS, BusinessCalendar
 
 __all__ = [
+    "BUSINESS_DAYS_PATTERN",
     "MAX_BUSINESS_DAYS",
     "BusinessDays",
     "Target",
@@ -57,7 +58,9 @@ __all__ = [
 MAX_BUSINESS_DAYS: Final = 366
 """The largest target in business days: ``"366bd"`` (well over a year of open days)."""
 
-_BUSINESS_DAYS = re.compile(r"([0-9]{1,6})bd", re.ASCII)
+BUSINESS_DAYS_PATTERN: Final = "([0-9]{1,6})bd"
+"""The form of a target in business days, ``"2bd"``."""
+_BUSINESS_DAYS = re.compile(BUSINESS_DAYS_PATTERN, re.ASCII)
 
 
 @final

@@ -33,8 +33,10 @@ from reqfulfill.sla._calendar import (
 __all__ = [
     "DEFAULT_ESCALATION",
     "ESCALATION_ACTIONS",
+    "ESCALATION_LEVEL_KEYS",
     "MAX_HORIZON_YEARS",
     "MAX_TARGET",
+    "POLICY_KEYS",
     "EscalationLevel",
     "SlaPolicy",
 ]
@@ -95,9 +97,11 @@ def _level_problems(at: object, action: object) -> list[Problem]:
 def _level_from_data(data: Any, prefix: str = "") -> tuple[EscalationLevel | None, list[Problem]]:
     if not isinstance(data, Mapping):
         return None, [Problem(prefix, data, "expected a table with 'at' and 'action'")]
-    problems = [Problem(str(k), data[k], "unknown key") for k in data if k not in ("at", "action")]
+    problems = [
+        Problem(str(k), data[k], "unknown key") for k in data if k not in ESCALATION_LEVEL_KEYS
+    ]
     problems += [
-        Problem(k, None, "missing required key") for k in ("at", "action") if k not in data
+        Problem(k, None, "missing required key") for k in ESCALATION_LEVEL_KEYS if k not in data
     ]
     if not problems:
         problems = _level_problems(data["at"], data["action"])
@@ -393,7 +397,11 @@ def _years(years: float) -> str:
     return f"{years:,.0f} years" if years < 1e12 else "far more than a trillion years"
 
 
-_POLICY_KEYS: Final = ("targets", "calendar", "pause_in", "escalation", "hold_notifications")
+POLICY_KEYS: Final = ("targets", "calendar", "pause_in", "escalation", "hold_notifications")
+"""The keys of an SLA policy's data form (``targets`` is required)."""
+
+ESCALATION_LEVEL_KEYS: Final = ("at", "action")
+"""The keys of an escalation level's data form (both required)."""
 
 
 def _targets_from_data(data: Mapping[Any, Any], problems: list[Problem]) -> dict[Priority, Target]:
@@ -457,7 +465,7 @@ def _levels_from_data(raw_levels: Any, problems: list[Problem]) -> tuple[Escalat
 def _policy_from_data(data: Any) -> tuple[SlaPolicy | None, list[Problem]]:
     if not isinstance(data, Mapping):
         return None, [Problem("", data, "expected a table")]
-    problems = [Problem(str(k), data[k], "unknown key") for k in data if k not in _POLICY_KEYS]
+    problems = [Problem(str(k), data[k], "unknown key") for k in data if k not in POLICY_KEYS]
     kwargs: dict[str, Any] = {"targets": _targets_from_data(data, problems)}
     if "calendar" in data:
         calendar, found = calendar_from_data(data["calendar"], "calendar")
