@@ -7,7 +7,7 @@ method here, on the :class:`~reqfulfill.stores.Store` protocol's queries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -80,23 +80,33 @@ class RequestReads:
 
     def metrics_by(
         self,
-        groupings: Iterable[str],
+        groupings: Sequence[str],
         *,
         since: datetime | None = None,
         until: datetime | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, list[MetricsRow]]:
-        """:meth:`metrics` for several groupings at once, each history read once.
+        """:meth:`metrics` for several groupings at once (a list of ``"item"``,
+        ``"group"``, ``"agent"``), each history read once.
 
         ``progress(done, total)`` is called after each request is read (``reqfulfill
         report`` draws its progress line with it).
         """
-        wanted = list(groupings)
-        for by in wanted:
-            if by not in ("item", "group", "agent"):
+        if isinstance(groupings, str | bytes) or not isinstance(groupings, list | tuple):
+            raise ValidationError.single(
+                "groupings", groupings, "expected a list of 'item', 'group' or 'agent'"
+            )
+        wanted: list[str] = []
+        for index, by in enumerate(groupings):
+            if not isinstance(by, str) or by not in ("item", "group", "agent"):
                 raise ValidationError.single(
-                    "by", by, "group metrics by 'item', 'group' or 'agent'"
+                    f"groupings[{index}]" if len(groupings) > 1 else "by",
+                    by,
+                    "group metrics by 'item', 'group' or 'agent'",
                 )
+            wanted.append(by)
+        if progress is not None and not callable(progress):
+            raise ValidationError.single("progress", progress, "expected a function or None")
         if since is not None:
             check_time(since, "since")
         if until is not None:
