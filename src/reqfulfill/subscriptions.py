@@ -147,7 +147,9 @@ class Subscription:
         self._transactional = _takes_tx(handler)
         self._start = 0 if after is None else check_position("after", after)
         if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_READ:
-            raise ValidationError.single("batch", batch, f"expected a whole number in 1..{MAX_READ}")
+            raise ValidationError.single(
+                "batch", batch, f"expected a whole number in 1..{MAX_READ}"
+            )
         if not isinstance(lease, timedelta) or lease <= timedelta(0):
             raise ValidationError.single("lease", lease, "expected a positive timedelta")
         if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
@@ -234,9 +236,7 @@ class Subscription:
 
         return apply
 
-    def _advance(
-        self, checkpoint: int, position: int, apply: Callable[[Any], None] | None
-    ) -> bool:
+    def _advance(self, checkpoint: int, position: int, apply: Callable[[Any], None] | None) -> bool:
         stored = self.store.advance_subscription(
             self.name,
             owner=self.owner,

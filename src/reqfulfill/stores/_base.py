@@ -328,9 +328,7 @@ def _undecodable(
     )
 
 
-def decode_feed(
-    url: str, operation: str, rows: Iterable[Sequence[Any]]
-) -> list[StoredEvent]:
+def decode_feed(url: str, operation: str, rows: Iterable[Sequence[Any]]) -> list[StoredEvent]:
     """Stored events from SQL rows (position, request_id, version, JSON payload); a
     payload that does not decode is a ``StoreError`` as in :func:`decode_events`."""
     from reqfulfill.serialization import event_from_json

@@ -64,7 +64,9 @@ class MemoryFeed:
         current = self._subscriptions.get(name)
         return current is not None and current.owner == owner and current.position == expected
 
-    def advance(self, name: str, owner: str, position: int, now: datetime, lease: timedelta) -> None:
+    def advance(
+        self, name: str, owner: str, position: int, now: datetime, lease: timedelta
+    ) -> None:
         """Store the checkpoint (the caller checked :meth:`holds`) and renew the lease."""
         self._subscriptions[name] = _Lease(position, owner, now + lease)
 

@@ -39,8 +39,8 @@ from reqfulfill.stores._feed import Wakeup
 
 __all__ = [
     "APPEND_EVENTS",
-    "Listener",
     "NOTIFY",
+    "Listener",
     "advance",
     "channel",
     "lease",
@@ -93,9 +93,7 @@ def read_rows(db: _Db, after: int, limit: int) -> list[Any]:
     ).fetchall()
 
 
-def lease(
-    db: _Db, name: str, owner: str, start: int, now: datetime, span: timedelta
-) -> int | None:
+def lease(db: _Db, name: str, owner: str, start: int, now: datetime, span: timedelta) -> int | None:
     """See ``Store.lease_subscription`` (one statement: creates the row, or takes the
     lease if it is free, lapsed or already ``owner``'s)."""
     row = db.execute(
