@@ -175,12 +175,14 @@ class Subscription:
         it is now; return how many were handled. Returns early (0 if nothing) when
         another process holds the lease or the handler fails (see :attr:`failure`)."""
         handled = 0
+        checkpoint: int | None = None
         while not self._stop.is_set():
-            checkpoint = self.store.lease_subscription(
-                self.name, owner=self.owner, start=self._start, now=_now(), lease=self.lease
-            )
             if checkpoint is None:
-                return handled  # another process runs it
+                checkpoint = self.store.lease_subscription(
+                    self.name, owner=self.owner, start=self._start, now=_now(), lease=self.lease
+                )
+                if checkpoint is None:
+                    return handled  # another process runs it
             events = self.store.read_all(checkpoint, self.batch)
             if not events:
                 return handled
@@ -188,6 +190,8 @@ class Subscription:
             handled += done
             if done < len(events):
                 return handled
+            # the batch's checkpoint renewed the lease: go on without asking again
+            checkpoint = events[-1].position
         return handled
 
     def _handle(self, checkpoint: int, events: Sequence[StoredEvent]) -> int:

@@ -22,7 +22,12 @@ import attrs
 from reqfulfill.model.errors import ConcurrencyError, ValidationError
 from reqfulfill.model.events import Event
 from reqfulfill.stores._base import OutboxEntry, RequestSummary, Timer, effect_due
-from reqfulfill.stores._feed import StoredEvent, check_position, check_read_all
+from reqfulfill.stores._feed import (
+    StoredEvent,
+    check_position,
+    check_read_all,
+    check_subscription_name,
+)
 from reqfulfill.stores.memory_feed import MemoryFeed, run_apply
 
 __all__ = ["MemoryStore"]
@@ -315,6 +320,7 @@ class MemoryStore:
         self, name: str, *, owner: str, start: int, now: datetime, lease: timedelta
     ) -> int | None:
         """Take or renew the lease of subscription ``name``."""
+        check_subscription_name(name)
         check_position("start", start)
         with self._lock:
             return self._feed.lease(name, owner, start, now, lease)

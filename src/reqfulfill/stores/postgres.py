@@ -63,7 +63,12 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
-from reqfulfill.stores._feed import StoredEvent, check_position, check_read_all
+from reqfulfill.stores._feed import (
+    StoredEvent,
+    check_position,
+    check_read_all,
+    check_subscription_name,
+)
 from reqfulfill.stores._postgres_schema import MIGRATIONS
 from reqfulfill.stores.postgres_url import connect_timeout_of, split_url, store_url, take_option
 
@@ -703,6 +708,7 @@ class PostgresStore:
         self, name: str, *, owner: str, start: int, now: datetime, lease: timedelta
     ) -> int | None:
         """Take or renew the lease of subscription ``name``."""
+        check_subscription_name(name)
         check_position("start", start)
         with self._tx(single=True) as db:
             return postgres_feed.lease(db, name, owner, start, now, lease)
@@ -721,7 +727,7 @@ class PostgresStore:
     ) -> bool:
         """The handler's writes (``apply`` gets the ``psycopg.Connection`` inside the
         transaction) and the checkpoint, in one transaction."""
-        with self._tx() as db:
+        with self._tx(single=apply is None) as db:  # without apply: one statement
             return postgres_feed.advance(db, name, owner, expected, position, now, lease, apply)
 
     @_guarded("release_subscription")

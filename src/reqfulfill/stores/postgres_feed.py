@@ -125,18 +125,27 @@ def advance(
     span: timedelta,
     apply: Callable[[Any], None] | None,
 ) -> bool:
-    """See ``Store.advance_subscription`` (``db`` in a transaction; the row lock taken
-    first keeps a process taking the lease over from committing in between)."""
+    """See ``Store.advance_subscription``. Without ``apply``, one conditional update
+    (``db`` may be in autocommit mode); with it, ``db`` is in a transaction and the row
+    lock taken first keeps a process taking the lease over from committing between
+    the check and the checkpoint."""
+    until = to_micros(now + span)
+    if apply is None:
+        cursor = db.execute(
+            "UPDATE rf_subscriptions SET position = %s, lease_until = %s"
+            " WHERE name = %s AND lease_owner = %s AND position = %s",
+            (position, until, name, owner, expected),
+        )
+        return cursor.rowcount == 1
     row = db.execute(
         "SELECT position, lease_owner FROM rf_subscriptions WHERE name = %s FOR UPDATE", (name,)
     ).fetchone()
     if row is None or row[1] != owner or row[0] != expected:
         return False
-    if apply is not None:
-        apply(db)
+    apply(db)
     db.execute(
         "UPDATE rf_subscriptions SET position = %s, lease_until = %s WHERE name = %s",
-        (position, to_micros(now + span), name),
+        (position, until, name),
     )
     return True
 

@@ -43,7 +43,13 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
-from reqfulfill.stores._feed import StoredEvent, Wakeup, check_position, check_read_all
+from reqfulfill.stores._feed import (
+    StoredEvent,
+    Wakeup,
+    check_position,
+    check_read_all,
+    check_subscription_name,
+)
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 
@@ -659,6 +665,7 @@ class SQLiteStore:
         self, name: str, *, owner: str, start: int, now: datetime, lease: timedelta
     ) -> int | None:
         """Take or renew the lease of subscription ``name``."""
+        check_subscription_name(name)
         check_position("start", start)
         with self._tx() as db:
             return sqlite_feed.lease(db, name, owner, start, now, lease)
