@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import os
 import secrets
 import signal
@@ -152,8 +153,12 @@ class Subscription:
             )
         if not isinstance(lease, timedelta) or lease <= timedelta(0):
             raise ValidationError.single("lease", lease, "expected a positive timedelta")
-        if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
-            raise ValidationError.single("interval", interval, "expected seconds > 0")
+        if (
+            isinstance(interval, bool)
+            or not isinstance(interval, int | float)
+            or not 0 < interval < math.inf  # NaN fails both
+        ):
+            raise ValidationError.single("interval", interval, "expected finite seconds > 0")
         self.store = store
         self.handler = handler
         self.batch = batch

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +215,12 @@ def test_a_second_runner_waits_for_the_lease_then_goes_on_from_the_checkpoint(
         ({"handler": "print"}, "handler"),
         ({"batch": 0}, "batch"),
         ({"batch": 10_001}, "batch"),
+        ({"after": 2**63}, "after"),
+        ({"interval": float("nan")}, "interval"),
+        ({"interval": float("inf")}, "interval"),
+        ({"interval": 0}, "interval"),
+        ({"lease": timedelta(0)}, "lease"),
+        ({"lease": 30}, "lease"),
     ],
 )
 def test_bad_arguments_are_refused_and_nothing_is_written(

@@ -41,10 +41,14 @@ class StoredEvent:
     version: int
 
 
+_MAX_POSITION = 2**63 - 1  # a 64-bit integer column's largest value
+
+
 def check_position(path: str, value: object) -> int:
-    """``value`` as a feed position (an ``int`` >= 0), else ``ValidationError`` at ``path``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError.single(path, value, "expected a whole number >= 0")
+    """``value`` as a feed position (an ``int`` in 0..2**63-1), else ``ValidationError``
+    at ``path``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_POSITION:
+        raise ValidationError.single(path, value, "expected a whole number >= 0 (64-bit)")
     return value
 
 
