@@ -35,6 +35,7 @@ MODULES = (
     "regex",
     "transactions",
     "process",
+    "feed",
 )
 
 COLUMNS = ["benchmark", "size", "impl", "mode", "ops_per_s", "median_s", "spread", "ratio"]

@@ -118,7 +118,8 @@ if TYPE_CHECKING:
     from reqfulfill.rules.analysis import Finding
     from reqfulfill.service import FulfillmentService, Progress
     from reqfulfill.sla import BusinessCalendar, BusinessDays, EscalationLevel, SlaPolicy
-    from reqfulfill.stores import Store
+    from reqfulfill.stores import Store, StoredEvent
+    from reqfulfill.subscriptions import Subscription
     from reqfulfill.worker import Worker
 
 # Loaded on first use (PEP 562), so that ``import reqfulfill`` costs the domain types
@@ -131,6 +132,8 @@ _LAZY = {
     "get_plugin_manager": "reqfulfill.plugins",
     "open_store": "reqfulfill.plugins",
     "Store": "reqfulfill.stores",
+    "StoredEvent": "reqfulfill.stores",
+    "Subscription": "reqfulfill.subscriptions",
     "Worker": "reqfulfill.worker",
     "Rules": "reqfulfill.rules",
     "Rule": "reqfulfill.rules",
@@ -230,6 +233,10 @@ def _import(module: str) -> ModuleType:
             import reqfulfill.stores
 
             return reqfulfill.stores
+        case "reqfulfill.subscriptions":
+            import reqfulfill.subscriptions
+
+            return reqfulfill.subscriptions
         case "reqfulfill.worker":
             import reqfulfill.worker
 
@@ -325,6 +332,8 @@ __all__ = [
     "SlaThresholdReached",
     "Store",
     "StoreError",
+    "StoredEvent",
+    "Subscription",
     "SupplierConnector",
     "SupplierError",
     "SupplierOrder",
