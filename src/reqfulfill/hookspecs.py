@@ -1,9 +1,13 @@
 """Hook specifications: what plugins can provide to reqfulfill.
 
-Plugins register through the ``reqfulfill`` entry-point group, through
+Plugins register through the ``reqfulfill`` entry-point group (an entry point
+naming a class, ``acme = "acme_connector:AcmePlugin"``, is instantiated with no
+arguments; a module or an instance is registered as it is), through
 ``get_plugin_manager().register(obj)``, or per service with
 ``FulfillmentService(plugins=[obj, ...])``. Implementations are marked with
-:data:`reqfulfill.hookimpl` and take their arguments by name.
+:data:`reqfulfill.hookimpl` and take their arguments by name. A plugin that fails
+to load or raises is named in a :class:`reqfulfill.PluginError` (see
+:mod:`reqfulfill.plugins`).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ goes unanswered), and an implementation that raises is named in a
 from __future__ import annotations
 
 import logging
+import types
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast, final
@@ -66,9 +67,20 @@ def get_plugin_manager(
         load_entry_points(pm, origins)
     for plugin in plugins:
         if not pm.is_registered(plugin):
-            pm.register(plugin)
+            pm.register(plugin, name=_name_for(pm, plugin))
     pm.check_pending()
     return pm
+
+
+def _name_for(pm: pluggy.PluginManager, plugin: object) -> str:
+    """A readable name for a plugin registered in code, for errors: a module's name, else
+    its class's (``FakeSupplier``, then ``FakeSupplier#2``...)."""
+    base = plugin.__name__ if isinstance(plugin, types.ModuleType) else type(plugin).__qualname__
+    name, number = base, 1
+    while pm.has_plugin(name) or pm.is_blocked(name):
+        number += 1
+        name = f"{base}#{number}"
+    return name
 
 
 def open_store(url: str, plugins: Iterable[object] | None = None) -> Store:

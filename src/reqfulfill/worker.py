@@ -226,10 +226,11 @@ class Worker:
     # -- effects -------------------------------------------------------------------------
 
     def _delay(self, attempt: int) -> timedelta:
-        # from ``backoff`` doubling to ``max_backoff``; the jitter only ever adds (up to a
-        # quarter) so no retry comes sooner than the schedule says
+        # ``backoff`` doubling up to ``max_backoff``, times a factor in [0.5, 1] ("equal
+        # jitter"): the schedule is the upper bound, and effects that failed together
+        # (a supplier outage) spread over half the interval, at the cap too
         base: timedelta = min(self.backoff * (2 ** max(0, attempt - 1)), self.max_backoff)
-        return min(base * (1 + self._random.random() / 4), self.max_backoff)
+        return base * (0.5 + self._random.random() / 2)
 
     def _run_effects(self, entries: list[OutboxEntry]) -> None:
         """Run claimed effects, request by request (in claim order within a request).

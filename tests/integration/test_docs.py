@@ -27,7 +27,7 @@ OWN_PAGES = [
     "worker.md",
     "connectors.md",
 ]
-RUNNABLE = ["tutorial.md", "plugins.md", "connectors.md"]
+RUNNABLE = ["tutorial.md", "plugins.md", "connectors.md", "worker.md"]
 LINKED_PAGES_OF_OTHERS = {"rules.md", "sla.md", "stores.md", "benchmarks.md"}
 """Pages other engineers own; a link to one is only checked once it exists."""
 

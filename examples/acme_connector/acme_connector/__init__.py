@@ -14,8 +14,8 @@ The API, as Acme documents it:
   status (theirs: try again later).
 
 Only the standard library is used. Install the package and set
-``ACME_API_URL`` (and ``ACME_API_TOKEN``): reqfulfill loads it from the
-``reqfulfill`` entry point group. Or register a connector yourself:
+``ACME_API_URL`` (and ``ACME_API_TOKEN``): reqfulfill loads :class:`AcmePlugin`
+from the ``reqfulfill`` entry-point group. Or register a connector yourself:
 ``FulfillmentService(catalog, plugins=[AcmeConnector(url, token=...)])``.
 """
 
@@ -32,7 +32,7 @@ from typing import Any
 from reqfulfill import OrderReceipt, OrderStatus, SupplierError, hookimpl
 from reqfulfill.model.supplier import SupplierOrder
 
-__all__ = ["STATES", "AcmeConnector", "reqfulfill_supplier_connectors"]
+__all__ = ["STATES", "AcmeConnector", "AcmePlugin"]
 
 STATES: Mapping[str, OrderStatus] = {
     "received": OrderStatus.PLACED,
@@ -174,16 +174,28 @@ def _error_text(exc: urllib.error.HTTPError) -> str:
 # -- the entry-point plugin -------------------------------------------------------------
 
 
-@hookimpl
-def reqfulfill_supplier_connectors() -> Sequence[AcmeConnector]:
-    """The connector configured by ``ACME_API_URL`` / ``ACME_API_TOKEN`` (none if unset)."""
-    url = os.environ.get("ACME_API_URL")
-    if not url:
-        return []
-    return [
-        AcmeConnector(
-            url,
-            token=os.environ.get("ACME_API_TOKEN", ""),
-            supplier_id=os.environ.get("ACME_SUPPLIER_ID", "acme-mobile"),
+class AcmePlugin:
+    """The plugin the entry point names (``acme = "acme_connector:AcmePlugin"``).
+
+    reqfulfill instantiates it with no arguments when it loads the entry point; it
+    reads ``ACME_API_URL``, ``ACME_API_TOKEN`` and ``ACME_SUPPLIER_ID`` then. Without
+    ``ACME_API_URL`` it serves no supplier: an installed but unconfigured plugin
+    changes nothing.
+    """
+
+    def __init__(self) -> None:
+        url = os.environ.get("ACME_API_URL")
+        self.connector = (
+            AcmeConnector(
+                url,
+                token=os.environ.get("ACME_API_TOKEN", ""),
+                supplier_id=os.environ.get("ACME_SUPPLIER_ID", "acme-mobile"),
+            )
+            if url
+            else None
         )
-    ]
+
+    @hookimpl
+    def reqfulfill_supplier_connectors(self) -> Sequence[AcmeConnector]:
+        """The configured connector (none without ``ACME_API_URL``)."""
+        return [] if self.connector is None else [self.connector]
