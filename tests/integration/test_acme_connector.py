@@ -23,6 +23,7 @@ from reqfulfill import (
     TaskState,
     Worker,
 )
+from reqfulfill.connectors import SupplierConnector
 from reqfulfill.model.supplier import OrderLine, SupplierOrder
 from reqfulfill.testing import demo_catalog, demo_requester
 from reqfulfill.testing.contracts import SupplierConnectorContract
@@ -164,6 +165,10 @@ def phone_order(quantity: int = 1) -> SupplierOrder:
 
 
 class TestAcmeConnector(SupplierConnectorContract):
+    @pytest.fixture(autouse=True)
+    def _the_stub(self, stub: AcmeStub) -> None:
+        self.stub = stub  # advance_order moves orders on through the stub
+
     @pytest.fixture
     def connector(self, base_url: str) -> AcmeConnector:
         return AcmeConnector(base_url, token=TOKEN, timeout=5)
@@ -171,6 +176,22 @@ class TestAcmeConnector(SupplierConnectorContract):
     @pytest.fixture
     def order(self) -> SupplierOrder:
         return phone_order()
+
+    @pytest.fixture
+    def refused_order(self) -> SupplierOrder:
+        return phone_order(quantity=9)  # Acme sells at most 5 per line: 422
+
+    @pytest.fixture
+    def unreachable_connector(self) -> AcmeConnector:
+        return AcmeConnector("http://127.0.0.1:9/v1", token=TOKEN, timeout=1)
+
+    def advance_order(self, connector: SupplierConnector, ref: str) -> bool:
+        following = {"received": "accepted", "accepted": "dispatched", "dispatched": "delivered"}
+        state = following.get(self.stub.orders[ref]["state"])
+        if state is None:
+            return False
+        self.stub.set_state(ref, state)
+        return True
 
 
 # -- error mapping -------------------------------------------------------------------------

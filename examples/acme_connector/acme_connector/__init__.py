@@ -29,7 +29,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reqfulfill import OrderReceipt, OrderStatus, SupplierError, hookimpl
+from reqfulfill import NotFoundError, OrderReceipt, OrderStatus, SupplierError, hookimpl
 from reqfulfill.model.supplier import SupplierOrder
 
 __all__ = ["STATES", "AcmeConnector", "AcmePlugin"]
@@ -89,13 +89,17 @@ class AcmeConnector:
         return OrderReceipt(self._ref(reply), self._status(reply))
 
     def order_status(self, ref: str) -> OrderStatus:
-        """``GET /orders/{ref}``."""
-        return self._status(self._call("GET", f"/orders/{_quote(ref)}"))
+        """``GET /orders/{ref}``; ``NotFoundError`` when Acme has no such order."""
+        return self._status(self._call("GET", f"/orders/{_quote(ref)}", order=ref))
 
     def cancel_order(self, ref: str, idempotency_key: str) -> OrderStatus:
-        """``POST /orders/{ref}/cancel``."""
+        """``POST /orders/{ref}/cancel``; ``NotFoundError`` when Acme has no such order."""
         reply = self._call(
-            "POST", f"/orders/{_quote(ref)}/cancel", {}, idempotency_key=idempotency_key
+            "POST",
+            f"/orders/{_quote(ref)}/cancel",
+            {},
+            idempotency_key=idempotency_key,
+            order=ref,
         )
         return self._status(reply)
 
@@ -108,7 +112,10 @@ class AcmeConnector:
         body: Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        order: str | None = None,
     ) -> Mapping[str, Any]:
+        """Call Acme; every failure is a ``SupplierError`` saying whether to retry, and a
+        404 about ``order`` (a ref we sent) is a ``NotFoundError``."""
         headers = {"Accept": "application/json"}
         data = None
         if body is not None:
@@ -127,6 +134,8 @@ class AcmeConnector:
                 raw = response.read()
         except urllib.error.HTTPError as exc:  # an answer, with a 4xx or 5xx status
             detail = _error_text(exc)
+            if exc.code == 404 and order is not None:
+                raise NotFoundError("acme order", order, f"{where}: 404 {detail}") from exc
             retryable = exc.code >= 500 or exc.code in _RETRYABLE_4XX
             raise SupplierError(f"{where}: {exc.code} {detail}", retryable=retryable) from exc
         except (TimeoutError, urllib.error.URLError, OSError) as exc:  # no answer at all
