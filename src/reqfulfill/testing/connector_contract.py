@@ -12,6 +12,7 @@ order's status never moves backwards.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 
@@ -145,7 +146,7 @@ class SupplierConnectorContract:
         if not self.can_be_unreachable:
             pytest.skip("can_be_unreachable = False")
         unreachable_connector: SupplierConnector = request.getfixturevalue("unreachable_connector")
-        calls = {
+        calls: dict[str, Callable[[], object]] = {
             "place_order": lambda: unreachable_connector.place_order(order, new_id("key")),
             "order_status": lambda: unreachable_connector.order_status("REF-1"),
             "cancel_order": lambda: unreachable_connector.cancel_order("REF-1", new_id("c")),
