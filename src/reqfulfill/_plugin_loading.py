@@ -21,7 +21,7 @@ from typing import Any, Final
 import pluggy
 
 from reqfulfill._hooks import PROJECT
-from reqfulfill.model.errors import PluginError, short_repr
+from reqfulfill.model.errors import PluginError
 
 __all__ = [
     "ORIGINS",
@@ -154,9 +154,12 @@ def blame(caller: pluggy.HookCaller, exc: Exception, origins: PluginOrigins) -> 
     return None
 
 
-def describe_failures(failures: list[PluginError]) -> str:
+def describe_failures(failures: list[PluginError], limit: int = 6) -> str:
     """The plugins that failed, in a few words: ``'acme' (from acme 1.0), 'x'``."""
     names = [
-        f"{f.plugin!r}" + (f" (from {f.distribution})" if f.distribution else "") for f in failures
+        f"{f.plugin!r}" + (f" (from {f.distribution})" if f.distribution else "")
+        for f in failures[:limit]
     ]
-    return short_repr(names) if len(names) > 6 else ", ".join(names)
+    if len(failures) > limit:
+        names.append(f"{len(failures) - limit} more")
+    return ", ".join(names)
