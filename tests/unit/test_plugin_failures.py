@@ -8,15 +8,19 @@ Each test installs a distribution of its own: a ``*.dist-info`` folder with an
 
 from __future__ import annotations
 
+import importlib.metadata
 import itertools
 import logging
 import sys
 import textwrap
+import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pluggy
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reqfulfill import (
     Channel,
@@ -27,6 +31,7 @@ from reqfulfill import (
     ReqfulfillError,
     ValidationError,
     Worker,
+    hookimpl,
     open_store,
 )
 from reqfulfill.model import events as ev
@@ -276,3 +281,60 @@ def test_a_worker_does_not_start_while_a_plugin_failed_to_load(install: Install)
     assert err.value.problems[0].value == names["dist"]
     assert isinstance(err.value.__cause__, PluginError)
     assert "No module named smtplib2" in str(err.value)
+
+
+# -- any mix of good and broken entry points -----------------------------------------------
+
+
+class _KvStorage:
+    @hookimpl
+    def reqfulfill_storage(self, url: str) -> object:
+        return open_store("memory://") if url == "kv://" else None
+
+
+class _NeedsArgs:
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+
+class _Typo:
+    @hookimpl
+    def reqfulfill_storag(self, url: str) -> None:
+        return None
+
+
+_TARGETS = {
+    "good": "rf_prop_plugins:KvStorage",
+    "import": "rf_prop_no_such_module:Plugin",
+    "constructor": "rf_prop_plugins:NeedsArgs",
+    "typo": "rf_prop_plugins:Typo",
+    "attribute": "rf_prop_plugins:NoSuchClass",
+}
+
+
+@settings(max_examples=40)
+@given(kinds=st.lists(st.sampled_from(sorted(_TARGETS)), max_size=6))
+def test_any_mix_of_entry_points_leaves_the_good_ones_working(kinds: list[str]) -> None:
+    module = types.ModuleType("rf_prop_plugins")
+    module.KvStorage, module.NeedsArgs, module.Typo = _KvStorage, _NeedsArgs, _Typo  # type: ignore[attr-defined]
+    points = [
+        importlib.metadata.EntryPoint(f"p{i}-{kind}", _TARGETS[kind], "reqfulfill")
+        for i, kind in enumerate(kinds)
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "rf_prop_plugins", module)
+        patch.setattr(importlib.metadata, "entry_points", lambda group: points)
+        host = PluginHost(get_plugin_manager())
+    assert host.storage("memory://").load("x") == []  # never taken down
+    broken = {p.name for p in points if not p.name.endswith("-good")}
+    assert {f.plugin for f in host.failures} == broken
+    for point in points:
+        assert (host.pm.get_plugin(point.name) is not None) == (point.name not in broken)
+    if "good" in kinds:
+        assert host.storage("kv://").load("x") == []
+    elif broken:
+        with pytest.raises(PluginError, match="no other plugin answers the store URL 'kv://'"):
+            host.storage("kv://")
+    else:
+        with pytest.raises(ValidationError, match="no storage plugin"):
+            host.storage("kv://")
