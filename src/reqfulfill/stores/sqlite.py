@@ -124,8 +124,8 @@ def path_from_url(url: str) -> str:
 
     >>> path_from_url("sqlite:////tmp/x.db")
     '/tmp/x.db'
-    >>> path_from_url("sqlite:///data/x.db?mode=ro")
-    'data/x.db'
+    >>> path_from_url("sqlite:///rf-data/x.db?mode=ro")
+    'rf-data/x.db'
     """
     prefix = "sqlite:///"
     path = url[len(prefix) :].partition("?")[0]
