@@ -135,7 +135,7 @@ def _latencies(url: str, wrap: Callable[[Store], Any], count: int) -> list[float
         demo_catalog(), store=wrap(worker_store), plugins=[stamps], load_entrypoints=False
     )
     writer = FulfillmentService(demo_catalog(), store=url, load_entrypoints=False)
-    worker = Worker(service, seed=0)
+    worker = Worker(service, seed=0, allow_missing=True)
     runner = threading.Thread(target=worker.run_forever, kwargs={"interval": 1.0})
     runner.start()
     latencies: list[float] = []

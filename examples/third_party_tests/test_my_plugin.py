@@ -96,22 +96,34 @@ TestMachineWithMyPlugin.settings = settings(max_examples=10, stateful_step_count
 # -- 3. the contract kit ---------------------------------------------------------------------
 
 
+def _order(item: str) -> SupplierOrder:
+    return SupplierOrder(
+        supplier_id="acme-mobile",
+        request_id="REQ-1",
+        task_key="order",
+        lines=(OrderLine(item),),
+        deliver_to="Helsinki HQ",
+        requester="erin.user",
+        reference="REQ-1/order",
+    )
+
+
 class TestMyConnector(SupplierConnectorContract):
     @pytest.fixture
     def connector(self) -> MyConnector:
-        return MyConnector("acme-mobile")
+        return MyConnector("acme-mobile", reject_items={"pager"})
 
     @pytest.fixture
     def order(self) -> SupplierOrder:
-        return SupplierOrder(
-            supplier_id="acme-mobile",
-            request_id="REQ-1",
-            task_key="order",
-            lines=(OrderLine("iphone-15"),),
-            deliver_to="Helsinki HQ",
-            requester="erin.user",
-            reference="REQ-1/order",
-        )
+        return _order("iphone-15")
+
+    @pytest.fixture
+    def refused_order(self) -> SupplierOrder:
+        return _order("pager")  # the supplier does not sell it: a permanent error
+
+    @pytest.fixture
+    def unreachable_connector(self) -> MyConnector:
+        return MyConnector("acme-mobile", failure_rate=1.0)  # every call times out
 
 
 # -- 4. the fixtures -------------------------------------------------------------------------

@@ -1,9 +1,13 @@
 """Hook specifications: what plugins can provide to reqfulfill.
 
-Plugins register through the ``reqfulfill`` entry-point group, through
+Plugins register through the ``reqfulfill`` entry-point group (an entry point
+naming a class, ``acme = "acme_connector:AcmePlugin"``, is instantiated with no
+arguments; a module or an instance is registered as it is), through
 ``get_plugin_manager().register(obj)``, or per service with
 ``FulfillmentService(plugins=[obj, ...])``. Implementations are marked with
-:data:`reqfulfill.hookimpl` and take their arguments by name.
+:data:`reqfulfill.hookimpl` and take their arguments by name. A plugin that fails
+to load or raises is named in a :class:`reqfulfill.PluginError` (see
+:mod:`reqfulfill.plugins`).
 """
 
 from __future__ import annotations
@@ -49,10 +53,13 @@ def reqfulfill_storage(url: str) -> Store | None:
 def reqfulfill_supplier_connectors() -> Sequence[SupplierConnector]:
     """Return the supplier connectors this plugin provides.
 
-    Called the first time a service needs a connector (a worker placing or
-    polling an order, a pushed status update); the result is kept for the
-    service's lifetime. All plugins are called; the lists are joined, and the first connector with a
-    given ``supplier_id`` wins.
+    Called the first time a service needs a connector (a worker starting, placing
+    or polling an order, a pushed status update); the result is kept for the
+    service's lifetime. All plugins are called, each on its own; the lists are
+    joined, and the first connector with a given ``supplier_id`` wins. A plugin
+    that raises is left out of that answer (and named in a
+    :class:`reqfulfill.PluginError` when a supplier only it could serve is looked
+    up), and the plugins are asked again next time.
 
     :return: connectors, each with ``supplier_id``, ``place_order(order,
         idempotency_key)``, ``order_status(ref)``, ``cancel_order(ref,

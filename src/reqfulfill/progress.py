@@ -13,14 +13,19 @@ from datetime import datetime
 import attrs
 
 from reqfulfill.model.enums import RequestState, TaskKind, TaskState
-from reqfulfill.model.request import ServiceRequest
+from reqfulfill.model.request import ServiceRequest, Task
 
-__all__ = ["Progress", "progress_of", "state_words", "waiting_on"]
+__all__ = ["Progress", "failure_words", "progress_of", "state_words", "waiting_on"]
 
 
 @attrs.frozen
 class Progress:
-    """What a requester may see of their request."""
+    """What a requester may see of their request.
+
+    ``failed`` holds the titles of the tasks that failed and wait for the service
+    desk (restart or skip); while there are any, ``summary`` says what failed and
+    ``waiting_on`` who must act.
+    """
 
     request_id: str
     state: str
@@ -29,6 +34,7 @@ class Progress:
     open: tuple[str, ...]
     waiting_on: str | None
     expected_by: datetime | None
+    failed: tuple[str, ...] = ()
 
 
 _STATE_WORDS = {
@@ -58,14 +64,18 @@ def waiting_on(request: ServiceRequest) -> str | None:
     """Who or what the request waits for, in a requester's words; ``None`` when it
     waits for nothing in particular.
 
-    Approvers while it awaits approval; the reason while it is on hold; else the
-    first task in progress: a supplier order by its supplier and status, a delivery
-    by shipping or by the requester's confirmation, any other task by its title.
+    Approvers while it awaits approval; the reason while it is on hold; who must
+    restart or skip a failed task; else the first task in progress: a supplier order
+    by its supplier and status, a delivery by shipping or by the requester's
+    confirmation, any other task by its title.
     """
     if request.state is RequestState.AWAITING_APPROVAL:
         return "approval by " + (", ".join(request.approvers) or "an approver")
     if request.state is RequestState.WAITING:
         return request.waiting_reason
+    failed = _failed(request)
+    if failed:
+        return f"{_who_acts(request, failed[0])} to restart or skip {failed[0].title!r}"
     for task in request.plan:
         if task.state is not TaskState.IN_PROGRESS:
             continue
@@ -78,15 +88,62 @@ def waiting_on(request: ServiceRequest) -> str | None:
     return None
 
 
+def _failed(request: ServiceRequest) -> list[Task]:
+    """The failed tasks a request in fulfilment waits on (restart or skip)."""
+    if request.state is not RequestState.IN_FULFILLMENT:
+        return []
+    return [task for task in request.plan if task.state is TaskState.FAILED]
+
+
+def _who_acts(request: ServiceRequest, task: Task) -> str:
+    """Who must restart or skip ``task``: the assigned agent, else the group."""
+    if request.assignment is not None and request.assignment.agent:
+        return request.assignment.agent
+    group = task.group or (request.assignment.group if request.assignment else None)
+    return f"the support group {group}" if group else "the service desk"
+
+
+def failure_words(task: Task) -> str:
+    """What failed, in a requester's words.
+
+    >>> from reqfulfill.model.enums import TaskKind
+    >>> failure_words(Task(key="order", kind=TaskKind.SUPPLIER_ORDER, title="Order",
+    ...                    supplier="acme-mobile", state=TaskState.FAILED))
+    'the order from supplier acme-mobile failed'
+    """
+    if task.kind is TaskKind.SUPPLIER_ORDER:
+        return f"the order from supplier {task.supplier} failed"
+    if task.kind is TaskKind.AUTOMATED:
+        return f"the automated step {task.title!r} failed"
+    return f"{task.title!r} failed"
+
+
+def _summary(request: ServiceRequest) -> str:
+    what = request.item or "help"
+    failed = _failed(request)
+    if not failed:
+        return f"Your request for {what} is {state_words(request.state)}."
+    first = failed[0]
+    more = ""
+    if len(failed) > 1:
+        more = f" (and {len(failed) - 1} more step{'s' if len(failed) > 2 else ''})"
+    return (
+        f"Your request for {what} is held up: {failure_words(first)}{more}; "
+        f"{_who_acts(request, first)} must restart or skip it."
+    )
+
+
 def progress_of(request: ServiceRequest) -> Progress:
-    """The request's :class:`Progress`: its state in plain words, the titles of its
-    finished and open tasks, what it waits on and when the SLA expects it done."""
+    """The request's :class:`Progress`: its state in plain words (or, when a task
+    failed, what failed and who must act), the titles of its finished, open and
+    failed tasks, what it waits on and when the SLA expects it done."""
     return Progress(
         request_id=request.id,
         state=request.state.value,
-        summary=f"Your request for {request.item or 'help'} is {state_words(request.state)}.",
+        summary=_summary(request),
         done=tuple(t.title for t in request.plan if t.finished),
         open=tuple(t.title for t in request.plan if not t.finished),
         waiting_on=waiting_on(request),
         expected_by=request.sla.due,
+        failed=tuple(task.title for task in _failed(request)),
     )

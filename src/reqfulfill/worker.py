@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from datetime import timedelta
 from types import FrameType
 from typing import Any
@@ -28,11 +29,13 @@ from reqfulfill.model.errors import (
     AutomationError,
     ConcurrencyError,
     NotFoundError,
+    PluginError,
     ReqfulfillError,
     StoreError,
     SupplierError,
 )
 from reqfulfill.model.request import ServiceRequest
+from reqfulfill.needs import check_served
 from reqfulfill.schedule import orders_to_poll
 from reqfulfill.serialization.arguments import (
     MIN_INTEGER,
@@ -70,10 +73,11 @@ def _unwanted(effect: ev.Event, why: str) -> lifecycle.Command:
 
 
 def _retryable(exc: Exception) -> bool:
-    """Supplier and automation errors say so; a concurrent write is worth another try;
-    any other reqfulfill error is a refusal that will not change; anything else
-    (network, a plugin's bug) is tried again."""
-    if isinstance(exc, SupplierError | AutomationError):
+    """Supplier, automation and plugin errors say so (a plugin that raised while
+    answering may do better next time, one that failed to load will not); a concurrent
+    write is worth another try; any other reqfulfill error is a refusal that will not
+    change; anything else (network, a connector's bug) is tried again."""
+    if isinstance(exc, SupplierError | AutomationError | PluginError):
         return exc.retryable
     if isinstance(exc, ConcurrencyError):
         return True
@@ -85,11 +89,19 @@ class Worker:
 
     >>> from reqfulfill.testing import demo_catalog
     >>> from reqfulfill import FulfillmentService
-    >>> worker = Worker(FulfillmentService(demo_catalog(), store="memory://"))
-    >>> worker.run_pending()
+    >>> from reqfulfill.testing import FakeSupplier
+    >>> service = FulfillmentService(
+    ...     demo_catalog(), store="memory://", plugins=[FakeSupplier("acme-mobile")]
+    ... )
+    >>> Worker(service).run_pending()
     0
 
     :param service: the service whose store, plugins and clock the worker uses.
+    :param allow_missing: the worker refuses to start (``ValidationError`` listing each
+        one with its catalog path) while an item of the catalog needs a supplier no
+        installed connector serves, or while a plugin failed to load. ``True`` lets
+        it start whatever is missing; a list of supplier ids lets these be missing
+        (a worker for part of the catalog): their orders then fail when they run.
     :param name: this worker's name in leases (default host:pid:thread).
     :param lease: how long a claimed effect is reserved for this worker.
     :param max_attempts: attempts per effect before the task fails.
@@ -110,6 +122,7 @@ class Worker:
         backoff: timedelta = timedelta(minutes=1),
         max_backoff: timedelta = timedelta(hours=1),
         seed: int | None = None,
+        allow_missing: bool | Iterable[str] = False,
     ) -> None:
         self.service = check_instance(
             service, FulfillmentService, "service", "a FulfillmentService"
@@ -127,6 +140,10 @@ class Worker:
             check_count(seed, "seed", minimum=MIN_INTEGER)
         self._random = random.Random(seed)
         self._stop = threading.Event()
+        # the needs nothing serves that ``allow_missing`` allowed (the others refuse)
+        self.missing = check_served(service.catalog, service.plugins, allow_missing)
+        if self.missing:
+            log.warning("worker starts without a plugin for %s", [n.key for n in self.missing])
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -222,10 +239,11 @@ class Worker:
     # -- effects -------------------------------------------------------------------------
 
     def _delay(self, attempt: int) -> timedelta:
-        # from ``backoff`` doubling to ``max_backoff``; the jitter only ever adds (up to a
-        # quarter) so no retry comes sooner than the schedule says
+        # ``backoff`` doubling up to ``max_backoff``, times a factor in [0.5, 1] ("equal
+        # jitter"): the schedule is the upper bound, and effects that failed together
+        # (a supplier outage) spread over half the interval, at the cap too
         base: timedelta = min(self.backoff * (2 ** max(0, attempt - 1)), self.max_backoff)
-        return min(base * (1 + self._random.random() / 4), self.max_backoff)
+        return base * (0.5 + self._random.random() / 2)
 
     def _run_effects(self, entries: list[OutboxEntry]) -> None:
         """Run claimed effects, request by request (in claim order within a request).

@@ -38,22 +38,34 @@ class TestPostgresStore(StoreContract):
         return pg_url
 
 
+def _order(item: str) -> SupplierOrder:
+    return SupplierOrder(
+        supplier_id="acme-mobile",
+        request_id="REQ-1",
+        task_key="order",
+        lines=(OrderLine(item),),
+        deliver_to="Helsinki HQ",
+        requester="erin.user",
+        reference="REQ-1/order",
+    )
+
+
 class TestFakeSupplier(SupplierConnectorContract):
     @pytest.fixture
     def connector(self) -> FakeSupplier:
-        return FakeSupplier("acme-mobile")
+        return FakeSupplier("acme-mobile", reject_items={"pager"})
 
     @pytest.fixture
     def order(self) -> SupplierOrder:
-        return SupplierOrder(
-            supplier_id="acme-mobile",
-            request_id="REQ-1",
-            task_key="order",
-            lines=(OrderLine("iphone-15"),),
-            deliver_to="Helsinki HQ",
-            requester="erin.user",
-            reference="REQ-1/order",
-        )
+        return _order("iphone-15")
+
+    @pytest.fixture
+    def refused_order(self) -> SupplierOrder:
+        return _order("pager")
+
+    @pytest.fixture
+    def unreachable_connector(self) -> FakeSupplier:
+        return FakeSupplier("acme-mobile", failure_rate=1.0)
 
 
 def test_missing_store_url_fixture_says_what_to_do(tmp_path: Path) -> None:

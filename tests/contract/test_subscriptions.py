@@ -293,7 +293,7 @@ def test_rf_run_subscription_fixture(
 def test_a_worker_is_woken_by_another_process_commit(pg_url: str) -> None:
     worker_service = FulfillmentService(demo_catalog(), store=pg_url, load_entrypoints=False)
     writer = FulfillmentService(demo_catalog(), store=pg_url, load_entrypoints=False)
-    worker = Worker(worker_service, seed=0)
+    worker = Worker(worker_service, seed=0, allow_missing=True)
     runner = threading.Thread(target=worker.run_forever, kwargs={"interval": 60.0})
     worker_service.store.wait_for_work(0.01)  # listening from here on
     runner.start()

@@ -23,8 +23,8 @@ from reqfulfill import (
     TaskState,
     Worker,
 )
+from reqfulfill.connectors import SupplierConnector
 from reqfulfill.model.supplier import OrderLine, SupplierOrder
-from reqfulfill.plugins import get_plugin_manager
 from reqfulfill.testing import demo_catalog, demo_requester
 from reqfulfill.testing.contracts import SupplierConnectorContract
 
@@ -165,6 +165,10 @@ def phone_order(quantity: int = 1) -> SupplierOrder:
 
 
 class TestAcmeConnector(SupplierConnectorContract):
+    @pytest.fixture(autouse=True)
+    def _the_stub(self, stub: AcmeStub) -> None:
+        self.stub = stub  # advance_order moves orders on through the stub
+
     @pytest.fixture
     def connector(self, base_url: str) -> AcmeConnector:
         return AcmeConnector(base_url, token=TOKEN, timeout=5)
@@ -172,6 +176,22 @@ class TestAcmeConnector(SupplierConnectorContract):
     @pytest.fixture
     def order(self) -> SupplierOrder:
         return phone_order()
+
+    @pytest.fixture
+    def refused_order(self) -> SupplierOrder:
+        return phone_order(quantity=9)  # Acme sells at most 5 per line: 422
+
+    @pytest.fixture
+    def unreachable_connector(self) -> AcmeConnector:
+        return AcmeConnector("http://127.0.0.1:9/v1", token=TOKEN, timeout=1)
+
+    def advance_order(self, connector: SupplierConnector, ref: str) -> bool:
+        following = {"received": "accepted", "accepted": "dispatched", "dispatched": "delivered"}
+        state = following.get(self.stub.orders[ref]["state"])
+        if state is None:
+            return False
+        self.stub.set_state(ref, state)
+        return True
 
 
 # -- error mapping -------------------------------------------------------------------------
@@ -245,18 +265,46 @@ def test_states_map_to_order_statuses(acme: AcmeConnector, stub: AcmeStub) -> No
 # -- the plugin ----------------------------------------------------------------------------
 
 
-def test_entry_point_module_reads_its_configuration(
-    monkeypatch: pytest.MonkeyPatch, base_url: str
+def _install_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example's entry points as ``pip install ./examples/acme_connector`` declares
+    them: a dist-info on ``sys.path`` (the package itself is on it already)."""
+    import tomllib
+
+    meta = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())
+    info = tmp_path / "reqfulfill_acme_connector-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: reqfulfill-acme-connector\nVersion: 0.1.0\n"
+    )
+    points = meta["project"]["entry-points"]["reqfulfill"]
+    lines = "".join(f"{name} = {target}\n" for name, target in points.items())
+    (info / "entry_points.txt").write_text("[reqfulfill]\n" + lines)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def test_the_installed_entry_point_serves_the_configured_connector(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, base_url: str
 ) -> None:
-    monkeypatch.delenv("ACME_API_URL", raising=False)
-    assert acme_connector.reqfulfill_supplier_connectors() == []
+    _install_example(tmp_path, monkeypatch)
     monkeypatch.setenv("ACME_API_URL", base_url)
     monkeypatch.setenv("ACME_API_TOKEN", TOKEN)
-    pm = get_plugin_manager([acme_connector], load_entrypoints=False)  # as the entry point does
-    (batch,) = pm.hook.reqfulfill_supplier_connectors()
-    assert [(c.supplier_id, c.base_url, c.token) for c in batch] == [
-        ("acme-mobile", base_url, TOKEN)
-    ]
+    service = FulfillmentService(demo_catalog(), store="memory://")
+    assert service.plugins.failures == ()
+    connector = service.plugins.connector("acme-mobile")
+    assert isinstance(connector, AcmeConnector)
+    assert (connector.base_url, connector.token) == (base_url, TOKEN)
+    assert isinstance(service.plugins.pm.get_plugin("acme"), acme_connector.AcmePlugin)
+    Worker(service)  # every supplier of the catalog is served
+
+
+def test_unconfigured_the_plugin_serves_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _install_example(tmp_path, monkeypatch)
+    monkeypatch.delenv("ACME_API_URL", raising=False)
+    service = FulfillmentService(demo_catalog(), store="memory://")
+    assert service.plugins.connectors() == {}
+    assert acme_connector.AcmePlugin().reqfulfill_supplier_connectors() == []
 
 
 def test_pyproject_declares_the_entry_point() -> None:
@@ -264,7 +312,7 @@ def test_pyproject_declares_the_entry_point() -> None:
 
     meta = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())
     assert meta["build-system"]["build-backend"] == "hatchling.build"
-    assert meta["project"]["entry-points"]["reqfulfill"] == {"acme": "acme_connector"}
+    assert meta["project"]["entry-points"]["reqfulfill"] == {"acme": "acme_connector:AcmePlugin"}
 
 
 def test_an_order_end_to_end(base_url: str, stub: AcmeStub, clock: FixedClock) -> None:

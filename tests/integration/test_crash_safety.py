@@ -162,7 +162,7 @@ CHILD = textwrap.dedent(
         demo_catalog(), store=f"sqlite:///{work}/rf.db", plugins=[Slow("acme-mobile")],
         load_entrypoints=False,
     )
-    Worker(service).run_forever(interval=0.05)
+    Worker(service, allow_missing=True).run_forever(interval=0.05)
     print("stopped", flush=True)
     """
 )
@@ -218,7 +218,7 @@ def test_stop_from_another_thread_ends_run_forever(clock: FixedClock) -> None:
     service = FulfillmentService(
         demo_catalog(), store="memory://", clock=clock, load_entrypoints=False
     )
-    worker = Worker(service)
+    worker = Worker(service, allow_missing=True)
     thread = threading.Thread(target=worker.run_forever, kwargs={"interval": 0.01})
     thread.start()
     time.sleep(0.05)
@@ -286,7 +286,7 @@ def test_workers_side_by_side_run_each_effect_once(tmp_path: Path) -> None:
                 poll_interval=timedelta(hours=1),
                 load_entrypoints=False,
             )
-            worker = Worker(service, name=f"w{n}")
+            worker = Worker(service, allow_missing=True, name=f"w{n}")
             start.wait()
             while worker._run(None, batch=1, stoppable=False):
                 pass
@@ -350,7 +350,7 @@ def automation_key(service: FulfillmentService, rid: str) -> str:
 def test_retryable_automation_error_is_retried_with_the_same_key(clock: FixedClock) -> None:
     grants = Grants(AutomationError("directory busy", retryable=True), {"granted": "crm"})
     service, rid = crm_request(clock, grants)
-    worker = Worker(service, seed=1)
+    worker = Worker(service, allow_missing=True, seed=1)
     worker.run_pending()
     assert service.get(rid).task("grant").state is TaskState.IN_PROGRESS
     entry = next(e for e in service.store.outbox() if e.kind == "AutomationRequested")  # type: ignore[attr-defined]
@@ -368,7 +368,7 @@ def test_retryable_automation_error_is_retried_with_the_same_key(clock: FixedClo
 def test_permanent_automation_error_fails_the_task_at_once(clock: FixedClock) -> None:
     grants = Grants(AutomationError("no such user", retryable=False))
     service, rid = crm_request(clock, grants)
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     task = service.get(rid).task("grant")
     assert task.state is TaskState.FAILED
     assert "no such user" in task.reason
@@ -377,7 +377,7 @@ def test_permanent_automation_error_fails_the_task_at_once(clock: FixedClock) ->
     assert failed[-1].effect_id == automation_key(service, rid)
     # an agent restarts it: a new effect, a new key
     service.start_task(rid, "grant", "ida.admin")
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert service.get(rid).task("grant").state is TaskState.DONE
     assert len(set(grants.keys)) == 2
 
@@ -389,7 +389,7 @@ def test_no_automation_runner_fails_the_task_for_good(clock: FixedClock) -> None
             return None  # not mine
 
     service, rid = crm_request(clock, Declines())
-    Worker(service, max_attempts=8).run_pending()
+    Worker(service, allow_missing=True, max_attempts=8).run_pending()
     task = service.get(rid).task("grant")
     assert task.state is TaskState.FAILED
     assert "no automation runner" in task.reason
@@ -400,11 +400,11 @@ def test_automation_rerun_after_a_crash_gets_the_same_key(clock: FixedClock) -> 
     grants = Grants(Crash(), {"granted": "crm"})
     service, rid = crm_request(clock, grants)
     with pytest.raises(Crash):
-        Worker(service, lease=timedelta(minutes=5)).run_pending()
-    Worker(service).run_pending()
+        Worker(service, allow_missing=True, lease=timedelta(minutes=5)).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert len(grants.keys) == 1  # the dead worker's lease still holds
     clock.advance(minutes=6)
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert grants.keys == [automation_key(service, rid)] * 2
     assert service.get(rid).task("grant").state is TaskState.DONE
 
@@ -418,7 +418,7 @@ def test_fake_supplier_failures_are_retried_until_the_order_is_placed(clock: Fix
     rids = [service.submit(demo_requester(), "iphone-15", Channel.PORTAL).id for _ in range(5)]
     for rid in rids:
         service.approve(rid, MANAGER)
-    worker = Worker(service, seed=2, max_attempts=50)
+    worker = Worker(service, allow_missing=True, seed=2, max_attempts=50)
     for _ in range(30):
         worker.run_pending()
         clock.advance(hours=1)

@@ -66,7 +66,7 @@ def of(service: FulfillmentService, rid: str, kind: type) -> list:  # type: igno
 
 def test_thresholds_fire_once_each_and_escalate(clock: FixedClock, store_url: str) -> None:
     service = make(clock, store_url)
-    worker = Worker(service)
+    worker = Worker(service, allow_missing=True)
     rid = reset_request(service)
     service.claim(rid, AGENT)
     assert service.get(rid).sla.due == clock.now() + timedelta(hours=8)
@@ -94,7 +94,7 @@ def test_thresholds_fire_once_each_and_escalate(clock: FixedClock, store_url: st
 
 def test_group_without_escalation_group_raises_level_only(clock: FixedClock) -> None:
     service = make(clock)
-    worker = Worker(service)
+    worker = Worker(service, allow_missing=True)
     rid = service.submit(ERIN, "crm-access", Channel.PORTAL).id  # identity has no next level
     service.approve(rid, MANAGER)
     clock.advance(hours=9)
@@ -107,7 +107,7 @@ def test_group_without_escalation_group_raises_level_only(clock: FixedClock) -> 
 
 def test_paused_time_never_counts(clock: FixedClock) -> None:
     service = make(clock)
-    worker = Worker(service)
+    worker = Worker(service, allow_missing=True)
     rid = reset_request(service)
     clock.advance(hours=2)
     service.wait(rid, AGENT, "waiting for the requester")
@@ -140,7 +140,7 @@ def test_priority_change_keeps_the_time_used(clock: FixedClock) -> None:
 
 def test_fulfilled_request_closes_after_the_grace_period(clock: FixedClock) -> None:
     service = make(clock, close_after=timedelta(days=3))
-    worker = Worker(service)
+    worker = Worker(service, allow_missing=True)
     rid = reset_request(service)
     service.complete_task(rid, "reset", AGENT)
     clock.advance(days=2)
@@ -178,7 +178,7 @@ def test_survey_every_third_request_per_requester(clock: FixedClock) -> None:
 
 def test_metrics_by_item_and_group(clock: FixedClock) -> None:
     service = make(clock)
-    worker = Worker(service)
+    worker = Worker(service, allow_missing=True)
     fast = reset_request(service)
     service.claim(fast, AGENT)
     clock.advance(hours=1)

@@ -76,7 +76,9 @@ def test_an_effect_whose_request_cannot_be_read_stays_in_the_outbox(
     _corrupt(url, request_id, 1)
     inbox = Inbox()
     service = _service(url, clock, inbox)
-    worker = Worker(service, max_attempts=3, backoff=timedelta(minutes=1), seed=1)
+    worker = Worker(
+        service, allow_missing=True, max_attempts=3, backoff=timedelta(minutes=1), seed=1
+    )
     with caplog.at_level(logging.ERROR, logger="reqfulfill.worker"):
         for _ in range(6):  # twice as many runs as attempts: still never given up
             worker.run_pending()
@@ -100,7 +102,7 @@ def test_an_effect_of_a_request_that_does_not_exist_is_dropped(
         db.execute("DELETE FROM rf_events WHERE request_id = ?", (request_id,))
     db.close()
     service = _service(url, clock)
-    assert Worker(service).run_pending() == 1
+    assert Worker(service, allow_missing=True).run_pending() == 1
     assert _outbox(url) == []
 
 
@@ -116,7 +118,7 @@ def test_the_effect_runs_once_the_stored_event_is_repaired(
     db.close()
     _corrupt(url, request_id, 1)
     inbox = Inbox()
-    worker = Worker(_service(url, clock, inbox), seed=1)
+    worker = Worker(_service(url, clock, inbox), seed=1, allow_missing=True)
     worker.run_pending()
     with sqlite3.connect(path) as db:
         db.execute(
@@ -135,7 +137,7 @@ def test_a_timer_stays_when_its_request_cannot_be_read(tmp_path: Path, clock: Fi
     service = _service(url, clock)
     service.store.set_timers(request_id, {"sla": clock.now()})
     _corrupt(url, request_id, 1)
-    Worker(service, seed=1).run_pending()
+    Worker(service, allow_missing=True, seed=1).run_pending()
     assert [(t.request_id, t.key) for t in service.store.due_timers(clock.now())] == [
         (request_id, "sla")
     ]
@@ -151,6 +153,6 @@ def test_a_requests_notifications_go_out_in_stream_order(store_url: str, clock: 
     service.close(request_id, AGENT)
     wanted = [e.event_id for e in service.history(request_id) if e.type == "NotificationRequested"]
     assert [int(i.rpartition("/")[2]) for i in wanted] == [9, 11]
-    Worker(service, seed=1).run_pending()
+    Worker(service, allow_missing=True, seed=1).run_pending()
     assert [n.key for n in inbox.got] == wanted
     assert [n.kind for n in inbox.got] == ["request_fulfilled", "request_closed"]

@@ -17,6 +17,7 @@ from reqfulfill import (
     TaskState,
     Worker,
 )
+from reqfulfill.connectors import SupplierConnector
 from reqfulfill.model import events as ev
 from reqfulfill.model.supplier import OrderLine, SupplierOrder
 from reqfulfill.testing import FakeSupplier, demo_catalog, demo_requester
@@ -36,14 +37,37 @@ def an_order(item: str = "iphone-15") -> SupplierOrder:
 class TestFakeSupplierContract(SupplierConnectorContract):
     @pytest.fixture
     def connector(self) -> FakeSupplier:
-        return FakeSupplier("acme-mobile")
+        return FakeSupplier("acme-mobile", reject_items={"pager"})
 
     @pytest.fixture
     def order(self) -> SupplierOrder:
         return an_order()
 
+    @pytest.fixture
+    def refused_order(self) -> SupplierOrder:
+        return an_order("pager")
+
+    @pytest.fixture
+    def unreachable_connector(self) -> FakeSupplier:
+        return FakeSupplier("acme-mobile", failure_rate=1.0)
+
+    def advance_order(self, connector: SupplierConnector, ref: str) -> bool:
+        assert isinstance(connector, FakeSupplier)
+        following = {
+            OrderStatus.PLACED: OrderStatus.CONFIRMED,
+            OrderStatus.CONFIRMED: OrderStatus.SHIPPED,
+            OrderStatus.SHIPPED: OrderStatus.DELIVERED,
+        }.get(connector.order_status(ref))
+        if following is None:
+            return False
+        connector.advance(ref, following)
+        return True
+
 
 class TestJournalSupplierContract(SupplierConnectorContract):
+    can_refuse = False  # a journal for the crash soak: it accepts every order
+    can_be_unreachable = False
+
     @pytest.fixture
     def connector(self, tmp_path: Path) -> JournalSupplier:
         return JournalSupplier("acme-mobile", tmp_path / "supplier.db", deliver_on_poll=False)

@@ -301,7 +301,7 @@ def test_worker_retries_with_backoff_then_succeeds(clock: FixedClock, erin) -> N
     service = FulfillmentService(
         demo_catalog(), store="memory://", plugins=[supplier], clock=clock, load_entrypoints=False
     )
-    worker = Worker(service, seed=1)
+    worker = Worker(service, allow_missing=True, seed=1)
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     service.approve(rid, MANAGER)
     worker.run_pending()
@@ -325,7 +325,7 @@ def test_permanent_supplier_error_fails_the_task(clock: FixedClock, erin) -> Non
     service = FulfillmentService(
         demo_catalog(), store="memory://", plugins=[supplier], clock=clock, load_entrypoints=False
     )
-    worker = Worker(service)
+    worker = Worker(service, allow_missing=True)
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     service.approve(rid, MANAGER)
     worker.run_pending()
@@ -346,7 +346,7 @@ def test_retries_stop_after_max_attempts(clock: FixedClock, erin) -> None:  # ty
     service = FulfillmentService(
         demo_catalog(), store="memory://", plugins=[supplier], clock=clock, load_entrypoints=False
     )
-    worker = Worker(service, max_attempts=3)
+    worker = Worker(service, allow_missing=True, max_attempts=3)
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     service.approve(rid, MANAGER)
     for _ in range(5):
@@ -373,7 +373,7 @@ def test_automation_runs_through_the_hook(clock: FixedClock, erin) -> None:  # t
     )
     rid = service.submit(erin, "crm-access", Channel.PORTAL).id
     service.approve(rid, MANAGER)
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     request = service.get(rid)
     assert request.task("grant").state is TaskState.DONE
     assert request.task("grant").result == {"granted": "grant"}

@@ -64,7 +64,7 @@ def make(clock: FixedClock, *plugins: object, sla: SlaPolicy | None = None) -> F
 def test_crash_after_the_order_is_placed_is_compensated(clock: FixedClock, erin) -> None:  # type: ignore[no-untyped-def]
     supplier = CrashAfterPlacing()
     service = make(clock, supplier)
-    worker = Worker(service, lease=timedelta(minutes=5))
+    worker = Worker(service, allow_missing=True, lease=timedelta(minutes=5))
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     service.approve(rid, MANAGER)
     with pytest.raises(Crash):
@@ -74,7 +74,7 @@ def test_crash_after_the_order_is_placed_is_compensated(clock: FixedClock, erin)
     assert len(attempted) == 1
     service.skip_task(rid, "order", AGENT, "taken from stock")
     clock.advance(minutes=6)  # the dead worker's lease lapses
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert len(supplier.orders) == 1  # the same key: no second order
     assert supplier.duplicate_calls == 1
     assert supplier.orders[0].status is OrderStatus.CANCELLED
@@ -83,7 +83,7 @@ def test_crash_after_the_order_is_placed_is_compensated(clock: FixedClock, erin)
 def test_late_order_after_closure_is_cancelled(clock: FixedClock, erin) -> None:  # type: ignore[no-untyped-def]
     supplier = FakeSupplier("acme-mobile", fail_first=1)
     service = make(clock, supplier)
-    worker = Worker(service, seed=3)
+    worker = Worker(service, allow_missing=True, seed=3)
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     service.approve(rid, MANAGER)
     worker.run_pending()  # first attempt fails, retry scheduled
@@ -107,7 +107,7 @@ def test_cancel_before_any_attempt_places_nothing(clock: FixedClock, erin) -> No
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     service.approve(rid, MANAGER)
     service.cancel(rid, erin.id, "changed my mind")
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert supplier.place_calls == 0
 
 
@@ -127,7 +127,7 @@ def test_notifications_carry_their_key(clock: FixedClock, erin) -> None:  # type
     inbox = Inbox()
     service = make(clock, inbox)
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     requested = [e for e in service.history(rid) if isinstance(e, ev.NotificationRequested)]
     assert [n.key for n in inbox.got] == [e.event_id for e in requested]  # type: ignore[attr-defined]
 
@@ -137,7 +137,7 @@ def test_agent_notifications_wait_for_business_hours(erin) -> None:  # type: ign
     clock = FixedClock(datetime(2026, 3, 7, 21, 0, tzinfo=UTC))
     inbox = Inbox()
     service = make(clock, inbox, sla=SlaPolicy.default())
-    worker = Worker(service)
+    worker = Worker(service, allow_missing=True)
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     worker.run_pending()
     assert inbox.got == []  # the manager's approval request is held
@@ -154,7 +154,7 @@ def test_requester_notifications_are_not_held(erin) -> None:  # type: ignore[no-
     service = make(clock, inbox, sla=SlaPolicy.default())
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     service.reject(rid, MANAGER, "no budget")
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert [n.kind for n in inbox.got] == ["request_rejected"]  # type: ignore[attr-defined]
 
 
@@ -165,7 +165,7 @@ def test_failed_notification_is_recorded_as_abandoned(clock: FixedClock, erin) -
             raise OSError("smtp down")
 
     service = make(clock, Broken())
-    worker = Worker(service, max_attempts=2)
+    worker = Worker(service, allow_missing=True, max_attempts=2)
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     worker.run_pending()
     clock.advance(hours=1)
@@ -183,7 +183,7 @@ def test_a_failing_poll_does_not_stop_the_worker(clock: FixedClock, erin) -> Non
 
     supplier = Flaky("acme-mobile")
     service = make(clock, supplier)
-    worker = Worker(service)
+    worker = Worker(service, allow_missing=True)
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     service.approve(rid, MANAGER)
     worker.run_pending()

@@ -115,7 +115,7 @@ def test_a_requests_notifications_are_recorded_in_one_append(clock: FixedClock) 
     requested = [e.event_id for e in service.history(rid) if e.type == "NotificationRequested"]
     assert len(requested) == 2
     store.calls.clear()
-    assert Worker(service).run_pending() == 2
+    assert Worker(service, allow_missing=True).run_pending() == 2
     assert sorted(n.key for n in inbox.got) == sorted(requested)
     assert sorted(delivered(service, rid)) == sorted(requested)
     assert store.inner.outbox() == []
@@ -132,7 +132,7 @@ def test_a_requests_notifications_are_recorded_in_one_append(clock: FixedClock) 
 def test_one_refused_notification_does_not_hold_back_the_others(clock: FixedClock) -> None:
     store, inbox = Recording(), Inbox(refuse="request_closed")
     service, rid = reset(clock, store, inbox)
-    worker = Worker(service, max_attempts=2)
+    worker = Worker(service, allow_missing=True, max_attempts=2)
     worker.run_pending()
     assert [n.kind for n in inbox.got] == ["request_fulfilled"]
     assert len(delivered(service, rid)) == 1
@@ -166,7 +166,7 @@ def test_a_stale_state_is_read_again_before_the_outcome_is_stored(clock: FixedCl
                 other.record_feedback(rid, "erin.user", 5, "quick")
 
     service.plugins.pm.register(Meddler())
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     history = service.history(rid)
     assert [e.event_id for e in history] == [f"{rid}/{n}" for n in range(1, len(history) + 1)]
     assert len(delivered(service, rid)) == 2
@@ -184,7 +184,7 @@ def test_mixed_effects_of_a_request_run_one_after_the_other(clock: FixedClock) -
     )
     rid = service.submit(_erin(), "iphone-15", Channel.PORTAL, {"colour": "black"}).id
     service.approve(rid, MANAGER)
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     state = service.get(rid)
     assert state.task("order").order_ref is not None
     assert len(supplier.orders) == 1
@@ -233,7 +233,7 @@ def test_a_store_error_on_completion_is_a_failed_attempt_not_a_crash(clock: Fixe
                 assert len(store.inner.claim_effects(clock.now(), worker="other", lease=lease)) == 2
 
     service.plugins.pm.register(Slow())
-    Worker(service, lease=lease).run_pending()
+    Worker(service, allow_missing=True, lease=lease).run_pending()
     assert len(delivered(service, rid)) == 2
     assert sorted(e.worker or "" for e in store.inner.outbox()) == ["other", "other"]
 
@@ -247,7 +247,7 @@ def test_a_store_error_on_completion_is_a_failed_attempt_not_a_crash(clock: Fixe
 
     store.complete_effect = flaky  # type: ignore[method-assign]
     clock.advance(lease)
-    worker = Worker(service, lease=lease)
+    worker = Worker(service, allow_missing=True, lease=lease)
     worker.run_pending()  # must not raise
     (left,) = store.inner.outbox()
     assert (left.attempts, left.last_error) == (1, "disk full")

@@ -120,7 +120,7 @@ def test_automation_of_a_cancelled_request_never_runs(clock: FixedClock, erin: R
     rid = crm_request(service, erin)
     (key,) = effect_ids(service, rid, ev.AutomationRequested)
     service.cancel(rid, erin.id, "not needed after all")
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert grants.keys == []
     given_up = abandoned(service, rid)[key]
     assert given_up.effect_type == "AutomationRequested"
@@ -136,7 +136,7 @@ def test_automation_of_a_skipped_task_never_runs(clock: FixedClock, erin: Reques
     rid = crm_request(service, erin)
     (key,) = effect_ids(service, rid, ev.AutomationRequested)
     service.skip_task(rid, "grant", ADMIN, "granted by hand")
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert grants.keys == []
     assert abandoned(service, rid)[key].reason == "no longer wanted: task skipped"
     assert service.get(rid).task("verify").state is TaskState.IN_PROGRESS
@@ -148,7 +148,7 @@ def test_automation_of_a_failed_task_never_runs(clock: FixedClock, erin: Request
     rid = crm_request(service, erin)
     (key,) = effect_ids(service, rid, ev.AutomationRequested)
     service.fail_task(rid, "grant", ADMIN, "the directory is being migrated")
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert grants.keys == []
     assert abandoned(service, rid)[key].reason == "no longer wanted: task failed"
 
@@ -160,7 +160,7 @@ def test_restarted_task_runs_only_its_new_automation(clock: FixedClock, erin: Re
     service.fail_task(rid, "grant", ADMIN, "wrong group")
     service.start_task(rid, "grant", ADMIN)
     old, new = effect_ids(service, rid, ev.AutomationRequested)
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert grants.keys == [new]
     reason = abandoned(service, rid)[old].reason
     assert reason == "no longer wanted: task restarted: a newer effect replaces this one"
@@ -186,7 +186,7 @@ def test_automation_that_ran_before_a_late_cancel_is_in_the_history(
     service = make(clock, grants)
     rid = crm_request(service, erin)
     (key,) = effect_ids(service, rid, ev.AutomationRequested)
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert grants.keys == [key]
     history = service.history(rid)
     cancelled = next(i for i, e in enumerate(history) if e.type == "RequestCancelled")
@@ -226,7 +226,7 @@ def test_supplier_order_no_longer_wanted_is_never_placed(
     rid = phone_request(service, erin)
     (key,) = effect_ids(service, rid, ev.SupplierOrderRequested)
     move(service, rid, erin.id)
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert supplier.place_calls == 0
     assert abandoned(service, rid)[key].reason == f"no longer wanted: {reason}"
     assert key not in service.get(rid).attempted  # never attempted either
@@ -240,7 +240,7 @@ def test_restarted_order_task_places_only_the_new_order(clock: FixedClock, erin:
     service.fail_task(rid, "order", AGENT, "wrong model")
     service.start_task(rid, "order", AGENT)
     old, new = effect_ids(service, rid, ev.SupplierOrderRequested)
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert [o.idempotency_key for o in supplier.orders] == [new]
     assert "task restarted" in abandoned(service, rid)[old].reason
 
@@ -264,7 +264,7 @@ def test_cancel_between_the_read_and_the_attempt_places_nothing(
     service = make(clock, supplier)
     rid = phone_request(service, erin)
     (key,) = effect_ids(service, rid, ev.SupplierOrderRequested)
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert supplier.place_calls == 0
     assert not any(isinstance(e, ev.EffectAttempted) for e in service.history(rid))
     assert abandoned(service, rid)[key].reason == "no longer wanted: request cancelled"
@@ -276,7 +276,7 @@ def test_order_cancellation_is_still_wanted_after_a_cancel(
 ) -> None:
     supplier = FakeSupplier("acme-mobile")
     service = make(clock, supplier)
-    worker = Worker(service)
+    worker = Worker(service, allow_missing=True)
     rid = phone_request(service, erin)
     worker.run_pending()
     assert len(supplier.orders) == 1
@@ -298,7 +298,7 @@ def test_cancel_request_for_an_order_never_placed_says_so(
     rid = phone_request(service, erin)
     service.cancel(rid, erin.id, "no")
     (cancel,) = effect_ids(service, rid, ev.SupplierOrderCancelRequested)
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert supplier.cancel_calls == 0
     assert abandoned(service, rid)[cancel].reason == (
         "nothing to cancel: the order was never placed"
@@ -327,7 +327,7 @@ def test_held_approval_request_is_not_sent_once_decided(
 ) -> None:
     inbox = Inbox()
     clock, service = weekend(inbox)
-    worker = Worker(service)
+    worker = Worker(service, allow_missing=True)
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     key = notice_id(service, rid, "approval_requested")
     worker.run_pending()
@@ -350,7 +350,7 @@ def test_held_approval_request_still_pending_is_sent(erin: Requester) -> None:
     clock, service = weekend(inbox)
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     clock.set(MONDAY_OPEN)
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert inbox.kinds() == ["approval_requested"]
     assert abandoned(service, rid) == {}
 
@@ -361,7 +361,7 @@ def test_held_task_failed_notice_is_dropped_once_the_task_is_restarted(
     inbox = Inbox()
     grants = Grants(AutomationError("no such user", retryable=False))
     clock, service = weekend(inbox, grants)
-    worker = Worker(service)
+    worker = Worker(service, allow_missing=True)
     rid = crm_request(service, erin)
     worker.run_pending()  # the automation fails for good: the group's notice is held
     assert service.get(rid).task("grant").state is TaskState.FAILED
@@ -391,7 +391,7 @@ def test_notices_to_the_requester_are_sent_after_a_cancel(
     service = make(clock, inbox)
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
     service.cancel(rid, erin.id, "no")
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert inbox.kinds() == ["request_cancelled"]
     assert [a.effect_type for a in abandoned(service, rid).values()] == ["NotificationRequested"]
     assert service.get(rid).state is RequestState.CANCELLED
@@ -410,7 +410,7 @@ def test_a_notice_sent_before_a_late_cancel_shows_both(clock: FixedClock, erin: 
     inbox = CancelsWhileSending()
     service = make(clock, inbox)
     rid = service.submit(erin, "iphone-15", Channel.PORTAL).id
-    Worker(service).run_pending()
+    Worker(service, allow_missing=True).run_pending()
     assert inbox.kinds() == ["approval_requested", "request_cancelled"]
     types = [e.type for e in service.history(rid)]
     assert types.index("RequestCancelled") < types.index("NotificationSent")

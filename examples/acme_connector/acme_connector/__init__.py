@@ -14,8 +14,8 @@ The API, as Acme documents it:
   status (theirs: try again later).
 
 Only the standard library is used. Install the package and set
-``ACME_API_URL`` (and ``ACME_API_TOKEN``): reqfulfill loads it from the
-``reqfulfill`` entry point group. Or register a connector yourself:
+``ACME_API_URL`` (and ``ACME_API_TOKEN``): reqfulfill loads :class:`AcmePlugin`
+from the ``reqfulfill`` entry-point group. Or register a connector yourself:
 ``FulfillmentService(catalog, plugins=[AcmeConnector(url, token=...)])``.
 """
 
@@ -29,10 +29,10 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reqfulfill import OrderReceipt, OrderStatus, SupplierError, hookimpl
+from reqfulfill import NotFoundError, OrderReceipt, OrderStatus, SupplierError, hookimpl
 from reqfulfill.model.supplier import SupplierOrder
 
-__all__ = ["STATES", "AcmeConnector", "reqfulfill_supplier_connectors"]
+__all__ = ["STATES", "AcmeConnector", "AcmePlugin"]
 
 STATES: Mapping[str, OrderStatus] = {
     "received": OrderStatus.PLACED,
@@ -89,13 +89,17 @@ class AcmeConnector:
         return OrderReceipt(self._ref(reply), self._status(reply))
 
     def order_status(self, ref: str) -> OrderStatus:
-        """``GET /orders/{ref}``."""
-        return self._status(self._call("GET", f"/orders/{_quote(ref)}"))
+        """``GET /orders/{ref}``; ``NotFoundError`` when Acme has no such order."""
+        return self._status(self._call("GET", f"/orders/{_quote(ref)}", order=ref))
 
     def cancel_order(self, ref: str, idempotency_key: str) -> OrderStatus:
-        """``POST /orders/{ref}/cancel``."""
+        """``POST /orders/{ref}/cancel``; ``NotFoundError`` when Acme has no such order."""
         reply = self._call(
-            "POST", f"/orders/{_quote(ref)}/cancel", {}, idempotency_key=idempotency_key
+            "POST",
+            f"/orders/{_quote(ref)}/cancel",
+            {},
+            idempotency_key=idempotency_key,
+            order=ref,
         )
         return self._status(reply)
 
@@ -108,7 +112,10 @@ class AcmeConnector:
         body: Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        order: str | None = None,
     ) -> Mapping[str, Any]:
+        """Call Acme; every failure is a ``SupplierError`` saying whether to retry, and a
+        404 about ``order`` (a ref we sent) is a ``NotFoundError``."""
         headers = {"Accept": "application/json"}
         data = None
         if body is not None:
@@ -127,6 +134,8 @@ class AcmeConnector:
                 raw = response.read()
         except urllib.error.HTTPError as exc:  # an answer, with a 4xx or 5xx status
             detail = _error_text(exc)
+            if exc.code == 404 and order is not None:
+                raise NotFoundError("acme order", order, f"{where}: 404 {detail}") from exc
             retryable = exc.code >= 500 or exc.code in _RETRYABLE_4XX
             raise SupplierError(f"{where}: {exc.code} {detail}", retryable=retryable) from exc
         except (TimeoutError, urllib.error.URLError, OSError) as exc:  # no answer at all
@@ -174,16 +183,28 @@ def _error_text(exc: urllib.error.HTTPError) -> str:
 # -- the entry-point plugin -------------------------------------------------------------
 
 
-@hookimpl
-def reqfulfill_supplier_connectors() -> Sequence[AcmeConnector]:
-    """The connector configured by ``ACME_API_URL`` / ``ACME_API_TOKEN`` (none if unset)."""
-    url = os.environ.get("ACME_API_URL")
-    if not url:
-        return []
-    return [
-        AcmeConnector(
-            url,
-            token=os.environ.get("ACME_API_TOKEN", ""),
-            supplier_id=os.environ.get("ACME_SUPPLIER_ID", "acme-mobile"),
+class AcmePlugin:
+    """The plugin the entry point names (``acme = "acme_connector:AcmePlugin"``).
+
+    reqfulfill instantiates it with no arguments when it loads the entry point; it
+    reads ``ACME_API_URL``, ``ACME_API_TOKEN`` and ``ACME_SUPPLIER_ID`` then. Without
+    ``ACME_API_URL`` it serves no supplier: an installed but unconfigured plugin
+    changes nothing.
+    """
+
+    def __init__(self) -> None:
+        url = os.environ.get("ACME_API_URL")
+        self.connector = (
+            AcmeConnector(
+                url,
+                token=os.environ.get("ACME_API_TOKEN", ""),
+                supplier_id=os.environ.get("ACME_SUPPLIER_ID", "acme-mobile"),
+            )
+            if url
+            else None
         )
-    ]
+
+    @hookimpl
+    def reqfulfill_supplier_connectors(self) -> Sequence[AcmeConnector]:
+        """The configured connector (none without ``ACME_API_URL``)."""
+        return [] if self.connector is None else [self.connector]

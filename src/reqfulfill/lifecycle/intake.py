@@ -2,7 +2,7 @@
 approval, triage, or fulfillment (routed, prioritized, its plan started, its SLA
 clock started).
 
-:func:`submit` handles :class:`~reqfulfill.lifecycle.commands.Submit`;
+:func:`submit` handles :class:`~reqfulfill.lifecycle.command_types.Submit`;
 :func:`enter_fulfillment` is also where an approved or triaged request goes.
 """
 

@@ -94,7 +94,8 @@ def fail(batch: Batch, task: Task, reason: str, actor: str, effect_id: str | Non
         batch,
         "task_failed",
         f"Task failed on {batch.request_id}: {task.title}",
-        f"Task {task.key!r} failed: {reason}. Restart it or cancel the request.",
+        f"Task {task.key!r} ({task.title}) failed: {reason}. The request waits for you: "
+        "restart the task, skip it (done another way), or cancel the request.",
     )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "AutomationError",
     "ConcurrencyError",
     "NotFoundError",
+    "PluginError",
     "Problem",
     "ReqfulfillError",
     "StoreError",
@@ -239,6 +240,38 @@ class AutomationError(ReqfulfillError):
         self.message = message
         self.retryable = retryable
         super().__init__(message)
+
+
+class PluginError(ReqfulfillError):
+    """A plugin failed to load (its import, or its class's constructor, raised) or
+    raised while answering a hook.
+
+    ``plugin`` is its name (the entry point's name, or the name it was registered
+    under), ``distribution`` the installed distribution that provides it
+    (``"reqfulfill-acme 1.2"``; ``None`` for a plugin registered in code), ``hook`` the
+    hook it was answering (``None``: it failed to load), ``reason`` the exception in
+    one line; the exception itself is the ``__cause__``. ``retryable``: a failure
+    while answering may not recur (a timeout), a failure to load recurs until the
+    plugin is fixed or uninstalled.
+
+    >>> err = PluginError("dynamo", "reqfulfill-dynamo 1.0", "ImportError: no boto3")
+    >>> str(err)
+    "plugin 'dynamo' (from reqfulfill-dynamo 1.0) failed to load: ImportError: no boto3"
+    >>> err.retryable
+    False
+    """
+
+    def __init__(
+        self, plugin: str, distribution: str | None, reason: str, *, hook: str | None = None
+    ) -> None:
+        self.plugin = plugin
+        self.distribution = distribution
+        self.hook = hook
+        self.reason = reason
+        self.retryable = hook is not None
+        origin = f" (from {distribution})" if distribution else ""
+        what = "failed to load" if hook is None else f"raised in {hook}"
+        super().__init__(f"plugin {plugin!r}{origin} {what}: {reason}")
 
 
 class StoreError(ReqfulfillError, OSError):

@@ -115,7 +115,19 @@ class RuleTrace:
 
 @attrs.frozen
 class Explanation:
-    """The trace of a decision: every rule tried in order, then the decision."""
+    """The trace of a decision: every rule tried in order, then the decision.
+
+    ``str(explanation)`` is the trace as text, one line per rule tried and a last
+    line with the decision (what ``reqfulfill explain`` prints), and ``text in
+    explanation`` searches that text:
+
+    >>> rs = RuleSet.from_dict({"rules": [
+    ...     {"name": "vip", "when": {"requester.vip": True}, "then": {"group": "vip-desk"}},
+    ...     {"name": "rest", "then": {"group": "desk"}}]})
+    >>> explanation = rs.explain({"requester": {"vip": False}})
+    >>> "requester.vip is False" in explanation, "decided by 'rest'" in explanation
+    (True, True)
+    """
 
     decision: Decision
     trace: tuple[RuleTrace, ...]
@@ -127,6 +139,15 @@ class Explanation:
         else:
             lines.append("undecided: no rule matched")
         return "\n".join(lines)
+
+    def __contains__(self, text: object) -> bool:
+        """Whether ``text`` occurs in ``str(self)`` (a ``TypeError`` for a non-string,
+        as ``in`` on a string raises)."""
+        if not isinstance(text, str):
+            raise TypeError(
+                f"'in <Explanation>' requires a string as left operand, not {type(text).__name__}"
+            )
+        return text in str(self)
 
 
 def _ruleset_problems(

@@ -20,6 +20,7 @@ import os
 import sqlite3
 import stat
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar, final
 from urllib.parse import parse_qsl, quote
 
-from reqfulfill.model.errors import ConcurrencyError, StoreError, ValidationError
+from reqfulfill.model.errors import ConcurrencyError, StoreError, ValidationError, mask_password
 from reqfulfill.model.events import Event
 from reqfulfill.stores import sqlite_feed
 from reqfulfill.stores._base import (
@@ -134,8 +135,8 @@ def path_from_url(url: str) -> str:
 
     >>> path_from_url("sqlite:////tmp/x.db")
     '/tmp/x.db'
-    >>> path_from_url("sqlite:///data/x.db?mode=ro")
-    'data/x.db'
+    >>> path_from_url("sqlite:///rf-data/x.db?mode=ro")
+    'rf-data/x.db'
     """
     prefix = "sqlite:///"
     path = url[len(prefix) :].partition("?")[0]
@@ -145,7 +146,26 @@ def path_from_url(url: str) -> str:
             url,
             "a SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db",
         )
+    _warn_if_meant_absolute(url, path)
     return path
+
+
+def _warn_if_meant_absolute(url: str, path: str) -> None:
+    """Warn when ``path`` is relative, its first part names an existing absolute
+    folder and no such folder is here: ``sqlite:///tmp/x.db`` is about to create
+    ``./tmp/x.db`` where ``/tmp/x.db`` was most likely meant."""
+    if path == ":memory:" or os.path.isabs(path):
+        return
+    first = path.replace(os.sep, "/").split("/")[0]
+    if first in ("", ".", "..") or not os.path.isdir(os.sep + first) or os.path.isdir(first):
+        return
+    warnings.warn(
+        f"{mask_password(url)} names the relative path {path!r}, under the current "
+        f"folder {os.getcwd()!r}, where there is no {first!r} yet; for the absolute "
+        f"path {os.sep + path!r} write sqlite:///{os.sep + path} (four slashes)",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 SYNCHRONOUS = ("normal", "full", "extra")

@@ -168,8 +168,8 @@ class FakeSupplier:
         try:
             return self._by_ref[ref]
         except KeyError:
-            raise SupplierError(
-                f"{self.supplier_id}: unknown order {ref!r}", retryable=False
+            raise NotFoundError(
+                "supplier order", ref, f"{self.supplier_id}: unknown order {ref!r}"
             ) from None
 
     def _set_status(self, placed: FakeOrder, status: OrderStatus) -> None:

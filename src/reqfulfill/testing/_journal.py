@@ -32,7 +32,7 @@ import attrs
 
 from reqfulfill._hooks import hookimpl
 from reqfulfill.model.enums import OrderStatus
-from reqfulfill.model.errors import SupplierError
+from reqfulfill.model.errors import NotFoundError
 from reqfulfill.model.supplier import OrderReceipt, SupplierOrder
 
 __all__ = ["JournalCall", "JournalSupplier"]
@@ -156,7 +156,7 @@ class JournalSupplier:
     def _status(self, db: sqlite3.Connection, ref: str) -> OrderStatus:
         row = db.execute("SELECT status FROM orders WHERE ref = ?", (ref,)).fetchone()
         if row is None:
-            raise SupplierError(f"{self.supplier_id}: unknown order {ref!r}", retryable=False)
+            raise NotFoundError("supplier order", ref, f"{self.supplier_id}: unknown order {ref!r}")
         return OrderStatus(row[0])
 
     def _set(self, db: sqlite3.Connection, ref: str, status: OrderStatus) -> None:

@@ -24,6 +24,14 @@ and for a supplier connector::
         def order(self):
             return SupplierOrder("acme", "REQ-1", "order", (OrderLine("phone"),), ...)
 
+        @pytest.fixture
+        def refused_order(self):  # place_order must raise SupplierError(retryable=False)
+            return SupplierOrder("acme", "REQ-1", "order", (OrderLine("phone", 99),), ...)
+
+        @pytest.fixture
+        def unreachable_connector(self):  # every call: SupplierError(retryable=True)
+            return AcmeConnector("http://127.0.0.1:9")
+
 A backend that cannot do something says so with a capability flag (a class
 attribute, like SQLAlchemy's requirements); the checks that need it are then
 skipped, with the flag named in the reason. Every method of the

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reqfulfill.model.enums import Impact, Priority, Urgency
 from reqfulfill.model.errors import ValidationError
@@ -55,6 +57,19 @@ def test_explain_stops_at_the_deciding_rule_under_first() -> None:
     assert missing is not None
     assert missing.actual is MISSING
     assert str(RuleSet(RULES[:1]).explain({})).endswith("undecided: no rule matched")
+
+
+@given(st.booleans(), st.integers(-5000, 5000))
+def test_an_explanation_is_searched_as_its_text(vip: bool, cost: int) -> None:
+    explanation = RuleSet(RULES).explain({"requester": {"vip": vip}, "answers": {"cost": cost}})
+    text = str(explanation)
+    for line in text.splitlines():
+        assert line in explanation
+    assert f"decided by {explanation.decision.rule!r}" in explanation
+    assert ("no match" in explanation) == ("no match" in text)
+    assert "a line no explanation holds" not in explanation
+    with pytest.raises(TypeError, match="requires a string"):
+        assert 3 in explanation
 
 
 @pytest.mark.parametrize(
