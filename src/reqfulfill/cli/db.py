@@ -1,7 +1,9 @@
 """``reqfulfill db upgrade URL``: create or migrate a store's schema before workers start.
 
 Run it once per deployment (or let the first store object do it): it is safe
-to run again and from several machines at once.
+to run again and from several machines at once. After the schema it builds the
+metric facts of the requests stored before the store kept them (replaying each
+history once; see :func:`reqfulfill.service_reads.rebuild_facts`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from reqfulfill.cli.support import check_store_url, driver_errors, dumps, fail, redact
 from reqfulfill.model.errors import ReqfulfillError, ValidationError
+from reqfulfill.service_reads import rebuild_facts
 from reqfulfill.stores.sqlite import SQLiteStore, path_from_url
 
 __all__ = ["add_commands", "upgrade"]
@@ -26,7 +29,11 @@ def upgrade(url: str) -> int:
     """
     check_store_url(url)
     if url.startswith("sqlite://"):
-        SQLiteStore.from_url(url).close()  # opening migrates
+        opened = SQLiteStore.from_url(url)  # opening migrates
+        try:
+            rebuild_facts(opened)
+        finally:
+            opened.close()
         db = sqlite3.connect(path_from_url(url))
         try:
             row = db.execute("SELECT max(version) FROM rf_schema").fetchone()
@@ -45,7 +52,9 @@ def upgrade(url: str) -> int:
             ) from None
         store = PostgresStore.from_url(url, migrate=False)
         try:
-            return store.upgrade()
+            version = store.upgrade()
+            rebuild_facts(store)
+            return version
         finally:
             store.close()
     raise ValidationError.single(

@@ -7,7 +7,13 @@ step: add one.
 
 from __future__ import annotations
 
+from reqfulfill.stores._query_sql import FACTS_TABLE, QUERY_INDEXES
+
 __all__ = ["MIGRATIONS"]
+
+# The indexes of the portal's queries (keyset order) and the metric facts, one row per
+# request; the rows of requests stored before are rebuilt from their histories (stale).
+_QUERIES_MIGRATION = (*QUERY_INDEXES, *FACTS_TABLE)
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -92,4 +98,5 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "DROP INDEX rf_outbox_due",
         "CREATE INDEX rf_outbox_due ON rf_outbox (available_at, request_id, version)",
     ),
+    4: _QUERIES_MIGRATION,
 }
