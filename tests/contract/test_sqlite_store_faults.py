@@ -253,7 +253,7 @@ def test_upgrading_a_schema_1_file_orders_its_waiting_effects_by_stream_position
     finally:
         store.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version FROM rf_schema").fetchall() == [(2,)]
+        assert db.execute("SELECT version FROM rf_schema").fetchall() == [(SCHEMA_VERSION,)]
     db.close()
 
 

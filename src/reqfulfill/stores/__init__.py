@@ -8,12 +8,21 @@ when the ``postgres`` extra is installed.
 from __future__ import annotations
 
 from reqfulfill._hooks import hookimpl
-from reqfulfill.stores._base import OutboxEntry, RequestSummary, Store, Timer
+from reqfulfill.stores._base import (
+    MetricFacts,
+    MetricsTally,
+    OutboxEntry,
+    RequestSummary,
+    Store,
+    Timer,
+)
 from reqfulfill.stores.memory import MemoryStore
 from reqfulfill.stores.sqlite import SQLiteStore
 
 __all__ = [
     "MemoryStore",
+    "MetricFacts",
+    "MetricsTally",
     "OutboxEntry",
     "RequestSummary",
     "SQLiteStore",

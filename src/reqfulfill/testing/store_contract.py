@@ -28,6 +28,7 @@ from reqfulfill.model.events import (
 from reqfulfill.plugins import open_store
 from reqfulfill.stores import RequestSummary, Store
 from reqfulfill.testing.processes import contend_appends, contend_claims, run_in_processes
+from reqfulfill.testing.store_contract_queries import QueryContract
 from reqfulfill.testing.samples import (
     T0,
     new_id,
@@ -49,7 +50,7 @@ def protocol_methods() -> list[str]:
     )
 
 
-class StoreContract:
+class StoreContract(QueryContract):
     """The checks every storage backend passes. Needs one fixture: ``store_url``.
 
     Capability flags (class attributes; set one to ``False`` to skip its checks):
