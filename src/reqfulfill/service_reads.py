@@ -184,7 +184,12 @@ def _checked(
     """Every argument of a query checked (a ``ValidationError`` naming the first bad
     one): the column filters, the state, the window and the limit."""
     filters: dict[str, str | None] = {}
-    for name, value in (("requester", requester), ("group", group), ("agent", agent), ("item", item)):
+    for name, value in (
+        ("requester", requester),
+        ("group", group),
+        ("agent", agent),
+        ("item", item),
+    ):
         filters[name] = None if value is None else check_id(value, name)
     chosen = check_enum(RequestState, state, "state")
     window = (

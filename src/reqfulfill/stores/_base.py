@@ -51,7 +51,7 @@ class RequestSummary:
     created_at: datetime
     updated_at: datetime
     orders: tuple[tuple[str, str], ...] = ()
-    facts: MetricFacts = MetricFacts()
+    facts: MetricFacts = attrs.field(factory=MetricFacts)
 
     @classmethod
     def of(cls, request: ServiceRequest, events: Sequence[Event] = ()) -> RequestSummary:

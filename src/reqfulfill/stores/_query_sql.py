@@ -26,7 +26,7 @@ from reqfulfill.stores._facts import MetricFacts
 
 __all__ = [
     "FACTS_TABLE",
-        "QUERY_INDEXES",
+    "QUERY_INDEXES",
     "REBUILD_FACTS",
     "STALE_FACTS",
     "UPSERT_FACTS",
@@ -140,6 +140,7 @@ def metric_queries(by: str) -> tuple[str, str, str]:
         raise ValidationError.single(
             "by", by, "group metrics by 'item', 'group' or 'agent'"
         ) from None
+
 
 _NO_LIMIT = (-(1 << 62), 1 << 62)
 

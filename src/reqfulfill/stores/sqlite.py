@@ -552,8 +552,7 @@ class SQLiteStore:
         window = window_params(since, until)
         with self._lock:
             counters, assign, fulfil = (
-                self._db.execute(statement, window).fetchall()
-                for statement in metric_queries(by)
+                self._db.execute(statement, window).fetchall() for statement in metric_queries(by)
             )
         return tally_rows(counters, assign, fulfil)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from hypothesis.stateful import invariant
 
 from reqfulfill import lifecycle
-from reqfulfill.metrics import metrics_rows, request_facts
+from reqfulfill.metrics import GroupBy, metrics_rows, request_facts
 from reqfulfill.model.enums import RequestState
 from reqfulfill.service import FulfillmentService
 
@@ -34,8 +34,9 @@ class QueryInvariants:
         for summary in self.service.store.query():
             history = self.service.store.load(summary.request_id)
             facts.append(request_facts(lifecycle.replay(history), history))
+        by: GroupBy
         for by in ("item", "group", "agent"):
-            expected = metrics_rows(facts, by)  # type: ignore[arg-type]
+            expected = metrics_rows(facts, by)
             got = self.service.metrics(by=by)
             assert got == expected, f"metrics by {by}: {got} != replayed {expected}"
 
@@ -43,21 +44,20 @@ class QueryInvariants:
     def pages_visit_every_request_once_in_order(self) -> None:
         """``requests()`` and ``queue()`` paged two at a time list what one query lists."""
         every = self.service.store.query()
-        assert [s.request_id for s in self._walk("requests")] == [s.request_id for s in every]
-        queued = [s.request_id for s in every if s.state in _QUEUED]
-        assert [r.id for r in self._walk("queue")] == queued
+        assert self._walk("requests") == [s.request_id for s in every]
+        assert self._walk("queue") == [s.request_id for s in every if s.state in _QUEUED]
 
-    def _walk(self, method: str) -> list[object]:
-        seen: list[object] = []
+    def _walk(self, method: str) -> list[str]:
+        seen: list[str] = []
         cursor: str | None = None
         while True:
             if method == "requests":
                 page = self.service.requests(limit=2, cursor=cursor)
-                seen += page
+                seen += [s.request_id for s in page]
                 cursor = page.next_cursor
             else:
                 queue = self.service.queue(limit=2, cursor=cursor)
-                seen += queue
+                seen += [r.id for r in queue]
                 cursor = queue.next_cursor
             if cursor is None:
                 return seen

@@ -28,7 +28,6 @@ from reqfulfill.model.events import (
 from reqfulfill.plugins import open_store
 from reqfulfill.stores import RequestSummary, Store
 from reqfulfill.testing.processes import contend_appends, contend_claims, run_in_processes
-from reqfulfill.testing.store_contract_queries import QueryContract
 from reqfulfill.testing.samples import (
     T0,
     new_id,
@@ -39,6 +38,7 @@ from reqfulfill.testing.samples import (
     waiting_event,
     waiting_stream,
 )
+from reqfulfill.testing.store_contract_queries import QueryContract
 
 __all__ = ["StoreContract", "protocol_methods"]
 

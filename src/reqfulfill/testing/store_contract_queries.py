@@ -76,24 +76,30 @@ class QueryContract:
                     created_at=T0 + timedelta(hours=i),
                 ),
             )
-        window = {"opened_from": T0 + timedelta(hours=2), "opened_to": T0 + timedelta(hours=7)}
-        assert _keys(store.query(**window)) == ["W-2", "W-3", "W-4", "W-5", "W-6"]
-        first = store.query(group="service-desk", state="in_fulfillment", limit=1, **window)
+        since, until = T0 + timedelta(hours=2), T0 + timedelta(hours=7)
+        window = store.query(opened_from=since, opened_to=until)
+        assert _keys(window) == ["W-2", "W-3", "W-4", "W-5", "W-6"]
+        first = store.query(
+            group="service-desk",
+            state="in_fulfillment",
+            limit=1,
+            opened_from=since,
+            opened_to=until,
+        )
         assert _keys(first) == ["W-2"]
         rest = store.query(
             group="service-desk",
             state="in_fulfillment",
             after=(first[0].created_at, first[0].request_id),
-            **window,
+            opened_from=since,
+            opened_to=until,
         )
         assert _keys(rest) == ["W-4", "W-6"]
         assert store.query(requester="erin.user", opened_from=T0 + timedelta(days=1)) == []
 
     @hypothesis.given(
         rows=st.lists(
-            st.tuples(
-                st.integers(0, 5), st.sampled_from(_STATES), st.sampled_from(_GROUPS)
-            ),
+            st.tuples(st.integers(0, 5), st.sampled_from(_STATES), st.sampled_from(_GROUPS)),
             max_size=12,
         ),
         size=st.integers(1, 5),
