@@ -184,7 +184,8 @@ def test_postgres_serves_each_recommended_combination_from_an_index(
     # with a window and a cursor a few hundred rows remain: the planner may walk the
     # creation index and filter them
     allowed = {index, "rf_requests_created"} if window else {index}
-    assert used and used <= allowed, nodes
+    assert used, nodes
+    assert used <= allowed, nodes
     if any(n["Node Type"] in ("Sort", "Incremental Sort") for n in nodes):
         # a bitmap scan fetches the few matches it expects (a requester's) and sorts them
         assert any(n["Node Type"] == "Bitmap Heap Scan" and n["Plan Rows"] < 1000 for n in scans)
