@@ -27,6 +27,7 @@ MODULES = (
     "lifecycle",
     "stores",
     "timers",
+    "queries",
     "footprint",
     "import_time",
     "scale",

@@ -17,7 +17,16 @@ ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from benchmarks import footprint, lifecycle, regex, scale, stores, timers, transactions  # noqa: E402
+from benchmarks import (  # noqa: E402
+    footprint,
+    lifecycle,
+    queries,
+    regex,
+    scale,
+    stores,
+    timers,
+    transactions,
+)
 from benchmarks.durability import SQLiteConnections  # noqa: E402
 
 COLUMNS = {"benchmark", "size", "impl", "ops_per_s", "median_s", "spread", "ratio"}
@@ -100,6 +109,13 @@ def test_process_quick_against_spiffworkflow() -> None:
 def test_timers_quick() -> None:
     rows = timers.run(quick=True, sizes=(200, 2_000))
     _check(rows, {"timers-none-due", "timers-10-due"})
+
+
+def test_queries_quick() -> None:
+    rows = queries.run(quick=True, size=1_000)
+    _check(rows, {"requests:requester", "requests:all", "queue:group", "metrics:item"})
+    assert {r["impl"] for r in rows} >= {"sqlite"}
+    assert all(r["size"] == 1_000 for r in rows)
 
 
 def test_footprint_quick() -> None:
