@@ -5,16 +5,18 @@ targets: a first page under 10 ms and metrics under 100 ms among 1,000,000).
 The store is made by the store itself (its schema, indexes and facts table), then
 bulk-loaded: ``size`` summary rows and their facts rows (SQLite ``executemany`` in one
 transaction, PostgreSQL ``COPY``), spread over a year, 20 groups, 30 items, 200
-agents, a requester per 20 requests (50,000 at a million) and the states of a year of work (most closed), then
-``ANALYZE``. The oldest 60 requests are real ones, submitted through the service,
-so the queue's first page loads real requests (a queue page is full
-``ServiceRequest`` objects; a twentieth of the bulk rows are in their group too). The answers are checked first: each page against the
-filters and the order, the metrics' counts against the rows loaded.
+agents, a requester per 20 requests (50,000 at a million) and the states of a year
+of work (most closed), then ``ANALYZE``. The oldest 60 requests are real ones,
+submitted through the service, so the queue's first page loads real requests (a
+queue page is full ``ServiceRequest`` objects; a twentieth of the bulk rows are in
+their group too). The answers are checked first: each page against the filters and
+the order, the metrics' counts against the rows loaded.
 
 Rows: ``requests:<filters>`` and ``queue:<filters>`` (seconds per first page of 50,
-each page on a fresh service over the open store, so no request is cached) and ``metrics:<by>[:<window>]``
-(seconds per call). ``ratio`` is the row's time over the target (10 ms for a page,
-100 ms for metrics): below 1.0 meets it. ``load_s`` is the bulk load time.
+each page on a fresh service over the open store, so no request is cached) and
+``metrics:<by>[:<window>]`` (seconds per call). ``ratio`` is the row's time over the
+target (10 ms for a page, 100 ms for metrics): below 1.0 meets it. ``load_s`` is the
+bulk load time.
 
 Run: ``python -m benchmarks queries [--quick]`` (``size=`` in :func:`run`; 1,000,000
 by default, 2,000 with ``--quick``).
@@ -36,7 +38,6 @@ from typing import Any
 
 from benchmarks.lifecycle import pg_dsn, pg_schema, row
 from reqfulfill import Channel, FixedClock, FulfillmentService, open_store
-from reqfulfill.model.enums import RequestState
 from reqfulfill.stores._base import to_micros
 from reqfulfill.testing import demo_catalog, demo_requester
 
