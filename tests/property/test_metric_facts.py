@@ -4,6 +4,7 @@ memory:// and SQLite (PostgreSQL runs the same merge in the state machine)."""
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from reqfulfill.testing.strategies import histories
 def _append_in_splits(store: Store, events: list[Event], cuts: list[int]) -> None:
     request_id = events[0].request_id
     bounds = sorted({0, len(events), *(c % (len(events) + 1) for c in cuts)})
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         state = lifecycle.replay(events[:end])
         store.append(
             request_id,
