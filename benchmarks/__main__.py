@@ -29,6 +29,7 @@ MODULES = (
     "lifecycle",
     "stores",
     "timers",
+    "queries",
     "footprint",
     "import_time",
     "scale",

@@ -114,6 +114,7 @@ if TYPE_CHECKING:
     from reqfulfill import lifecycle, rules, sla
     from reqfulfill.feedback import FeedbackPolicy
     from reqfulfill.metrics import MetricsRow
+    from reqfulfill.paging import Page
     from reqfulfill.plugins import get_plugin_manager, open_store
     from reqfulfill.rules import Decision, PriorityMatrix, Rule, Rules, RuleSet
     from reqfulfill.rules.analysis import Finding
@@ -148,6 +149,7 @@ _LAZY = {
     "EscalationLevel": "reqfulfill.sla",
     "FeedbackPolicy": "reqfulfill.feedback",
     "MetricsRow": "reqfulfill.metrics",
+    "Page": "reqfulfill.paging",
 }
 """Public name -> the module that defines it, for the names loaded on first use."""
 
@@ -226,6 +228,10 @@ def _import(module: str) -> ModuleType:
             import reqfulfill.service
 
             return reqfulfill.service
+        case "reqfulfill.paging":
+            import reqfulfill.paging
+
+            return reqfulfill.paging
         case "reqfulfill.sla":
             import reqfulfill.sla
 
@@ -290,6 +296,7 @@ __all__ = [
     "OrderLine",
     "OrderReceipt",
     "OrderStatus",
+    "Page",
     "PlanStarted",
     "PlanTemplate",
     "PlannedTask",

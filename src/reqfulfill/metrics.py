@@ -17,8 +17,16 @@ import attrs
 from reqfulfill.model import events as ev
 from reqfulfill.model.enums import RequestState
 from reqfulfill.model.request import ServiceRequest
+from reqfulfill.stores._facts import MetricsTally
 
-__all__ = ["MetricsRow", "RequestFacts", "metrics_rows", "percentile", "request_facts"]
+__all__ = [
+    "MetricsRow",
+    "RequestFacts",
+    "metrics_rows",
+    "percentile",
+    "request_facts",
+    "rows_from_tallies",
+]
 
 GroupBy = Literal["item", "group", "agent"]
 
@@ -132,3 +140,68 @@ def _row(key: str, facts: Sequence[RequestFacts]) -> MetricsRow:
         csat=round(sum(ratings) / len(ratings), 2) if ratings else None,
         response_rate=round(len(answered) / len(surveyed), 2) if surveyed else None,
     )
+
+
+def _ranked(histogram: Sequence[tuple[int, int]], total: int, p: float) -> float | None:
+    """The nearest-rank percentile (as :func:`percentile`) of a histogram of
+    centi-hours ``(value, how many)`` in ascending order, in hours."""
+    if total == 0:
+        return None
+    rank = max(1, math.ceil(p / 100 * total))
+    seen = 0
+    for value, count in histogram:
+        seen += count
+        if seen >= rank:
+            return value / 100
+    raise AssertionError("a histogram holds fewer values than its total")  # pragma: no cover
+
+
+def rows_from_tallies(tallies: Iterable[MetricsTally]) -> list[MetricsRow]:
+    """The rows of :func:`metrics_rows` from a store's tallies, sorted by key (requests
+    without one under ``(none)``): the same figures, from sums and histograms instead
+    of every history.
+
+    The histograms hold times in hundredths of an hour, the precision a row shows;
+    rounding keeps order, so their nearest-rank percentiles are the rounded
+    percentiles of the exact times.
+    """
+    merged: dict[str, list[MetricsTally]] = {}
+    for t in tallies:
+        merged.setdefault(t.key or "(none)", []).append(t)
+    rows = []
+    for key, parts in sorted(merged.items()):
+        assign = _merged([p.assign for p in parts])
+        fulfil = _merged([p.fulfil for p in parts])
+        fulfilled = sum(c for _, c in fulfil)
+        with_sla = sum(p.with_sla for p in parts)
+        rated = sum(p.rated for p in parts)
+        surveyed = sum(p.surveyed for p in parts)
+        rows.append(
+            MetricsRow(
+                key=key,
+                count=sum(p.count for p in parts),
+                fulfilled=fulfilled,
+                assign_p50_h=_ranked(assign, sum(c for _, c in assign), 50),
+                fulfil_p50_h=_ranked(fulfil, fulfilled, 50),
+                fulfil_p90_h=_ranked(fulfil, fulfilled, 90),
+                sla_met_pct=(
+                    round(100 * sum(p.sla_met for p in parts) / with_sla, 1) if with_sla else None
+                ),
+                escalations=sum(p.escalations for p in parts),
+                csat=round(sum(p.rating_sum for p in parts) / rated, 2) if rated else None,
+                response_rate=(
+                    round(sum(p.answered for p in parts) / surveyed, 2) if surveyed else None
+                ),
+            )
+        )
+    return rows
+
+
+def _merged(histograms: Sequence[Sequence[tuple[int, int]]]) -> list[tuple[int, int]]:
+    if len(histograms) == 1:
+        return list(histograms[0])
+    counts: dict[int, int] = {}
+    for histogram in histograms:
+        for value, count in histogram:
+            counts[value] = counts.get(value, 0) + count
+    return sorted(counts.items())

@@ -333,7 +333,7 @@ class FulfillmentService(RequestCommands, RequestReads):
         """Append a decision's events with the summary and timers of ``after``; with
         ``completes``, complete those outbox entries in the same transaction."""
         expected = before.version if before is not None else 0
-        summary = RequestSummary.of(after)
+        summary = RequestSummary.of(after, events)
         timers = timer_changes(
             before,
             after,

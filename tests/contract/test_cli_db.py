@@ -66,3 +66,80 @@ def test_bad_or_unreachable_urls_exit_2(
     err = capsys.readouterr().err
     assert message in err
     assert ":pw@" not in err
+
+
+def _downgrade_to_before_the_facts(url: str) -> None:
+    """Make a store written by this release look like one of the release before: no
+    facts table, no query indexes it added, the schema version before (the feed's)."""
+    statements = [
+        "DROP TABLE rf_request_facts",
+        "DROP INDEX rf_requests_item",
+        "DROP INDEX rf_requests_state",
+    ]
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            for statement in statements:
+                db.execute(statement)
+            db.execute("UPDATE rf_schema SET version = 3")
+        db.close()
+        return
+    import psycopg
+    from psycopg import sql
+
+    from reqfulfill.stores.postgres import split_url
+
+    dsn, schema = split_url(url)
+    assert schema is not None
+    with psycopg.connect(dsn, autocommit=True) as db:
+        db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        for statement in statements:
+            db.execute(statement)  # constant text
+        db.execute("DELETE FROM rf_schema WHERE version = 5")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def old_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/old.db"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+def test_upgrade_builds_the_metric_facts_of_the_requests_already_stored(
+    old_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from reqfulfill import Channel, FixedClock, FulfillmentService, lifecycle, open_store
+    from reqfulfill.metrics import metrics_rows, request_facts
+    from reqfulfill.testing import demo_catalog, demo_requester
+
+    clock = FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    service = FulfillmentService(demo_catalog(), store=old_url, clock=clock, load_entrypoints=False)
+    try:
+        for _ in range(3):
+            rid = service.submit(demo_requester(), "password-reset", Channel.PORTAL).id
+            service.claim(rid, "sam.agent")
+            clock.advance(minutes=40)
+            service.complete_task(rid, "reset", "sam.agent")
+            service.close(rid, "sam.agent")
+            service.record_feedback(rid, "erin.user", 4)
+        service.submit(demo_requester(), "iphone-15", Channel.PORTAL)
+        histories = [service.history(s.request_id) for s in service.store.query()]
+    finally:
+        service.store.close()
+    expected = metrics_rows([request_facts(lifecycle.replay(h), h) for h in histories], "item")
+    _downgrade_to_before_the_facts(old_url)
+    assert _run(["db", "upgrade", old_url]) == 0
+    capsys.readouterr()
+    store = open_store(old_url)
+    try:
+        assert store.facts_to_rebuild() == []  # the upgrade replayed the four requests
+        fresh = FulfillmentService(demo_catalog(), store=store, load_entrypoints=False)
+        assert fresh.metrics(by="item") == expected
+        assert [(r.key, r.count, r.csat) for r in expected] == [
+            ("iphone-15", 1, None),
+            ("password-reset", 3, 4.0),
+        ]
+    finally:
+        store.close()

@@ -28,8 +28,17 @@ OWN_PAGES = [
     "connectors.md",
     "formats.md",
     "feed.md",
+    "queries.md",
 ]
-RUNNABLE = ["tutorial.md", "plugins.md", "connectors.md", "worker.md", "formats.md", "feed.md"]
+RUNNABLE = [
+    "tutorial.md",
+    "plugins.md",
+    "connectors.md",
+    "worker.md",
+    "formats.md",
+    "feed.md",
+    "queries.md",
+]
 LINKED_PAGES_OF_OTHERS = {"rules.md", "sla.md", "stores.md", "benchmarks.md"}
 """Pages other engineers own; a link to one is only checked once it exists."""
 

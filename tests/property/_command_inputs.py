@@ -256,6 +256,10 @@ ARGUMENTS: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
     "by": lambda p: st.sampled_from(["item", "group", "agent"]),
     "groupings": lambda p: st.lists(st.sampled_from(["item", "group", "agent"]), max_size=3),
     "progress": lambda p: st.none() | st.just(lambda done, total: None),
+    "opened_from": lambda p: st.none() | st.just(p.state.created_at),
+    "opened_to": lambda p: st.none() | st.just(p.state.created_at + timedelta(days=1)),
+    "cursor": lambda p: st.none(),  # a made-up one is junk: any text is refused
+    "requester_id": lambda p: st.sampled_from([p.state.requester.id, "erin.user"]),
     "worker": lambda p: st.sampled_from(["worker-1", "w2"]),
     "effect_id": lambda p: st.sampled_from(p.effects),
     "effect_type": lambda p: st.sampled_from(["NotificationRequested", ""]),
@@ -293,8 +297,23 @@ WRONG: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
 }
 """Per parameter name, wrong values of its own besides :data:`JUNK`."""
 
+
+def _page_limit(p: Pools) -> st.SearchStrategy[Any]:
+    return st.integers(1, 5) | st.just(10_000)
+
+
+def _requester_id(p: Pools) -> st.SearchStrategy[Any]:
+    return st.none() | st.sampled_from([p.state.requester.id, "erin.user"])
+
+
 OVERRIDES: Mapping[tuple[str, str], Callable[[Pools], st.SearchStrategy[Any]]] = {
     ("record_outcomes", "state"): lambda p: st.just(p.state),
+    # the queries page: a limit of 1 to 10,000, a requester by id
+    ("requests", "limit"): _page_limit,
+    ("requests_of", "limit"): _page_limit,
+    ("queue", "limit"): _page_limit,
+    ("requests", "requester"): _requester_id,
+    ("queue", "requester"): _requester_id,
 }
 """A parameter whose name means something else in one method."""
 

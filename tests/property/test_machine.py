@@ -170,7 +170,7 @@ def test_machine_on_postgres(pg_schema_url: str) -> None:
     store = PostgresStore.from_url(pg_schema_url)
     dsn, schema = split_url(pg_schema_url)
     assert schema is not None
-    tables = ["rf_events", "rf_requests", "rf_orders", "rf_outbox", "rf_timers"]
+    tables = ["rf_events", "rf_requests", "rf_orders", "rf_outbox", "rf_timers", "rf_request_facts"]
     truncate = sql.SQL("TRUNCATE {}").format(
         sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)
     )

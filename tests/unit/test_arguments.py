@@ -170,14 +170,14 @@ def test_a_well_formed_unknown_id_is_not_found(two: Two) -> None:
         two.service.get("R" * (MAX_ID_LENGTH + 1))
 
 
-@pytest.mark.parametrize("value", [1.5, -1, True, "3", 2**64])
-def test_queue_limit_must_be_a_count(two: Two, value: object) -> None:
+@pytest.mark.parametrize("value", [1.5, -1, 0, 10_001, True, "3", 2**64])
+def test_queue_limit_must_be_a_count_from_1_to_10000(two: Two, value: object) -> None:
     _phone(two)
     with pytest.raises(ValidationError) as info:
         two.service.queue(limit=value)  # type: ignore[arg-type]
     assert info.value.paths == ["limit"]
-    assert two.service.queue(limit=0) == []
     assert len(two.service.queue(limit=1)) == 1
+    assert len(two.service.queue(limit=10_000)) == 1
 
 
 @pytest.mark.parametrize("value", [0, "2026-01-01", datetime(2026, 1, 1)])

@@ -21,6 +21,7 @@ from benchmarks import (  # noqa: E402
     feed,
     footprint,
     lifecycle,
+    queries,
     regex,
     scale,
     stores,
@@ -109,6 +110,13 @@ def test_process_quick_against_spiffworkflow() -> None:
 def test_timers_quick() -> None:
     rows = timers.run(quick=True, sizes=(200, 2_000))
     _check(rows, {"timers-none-due", "timers-10-due"})
+
+
+def test_queries_quick() -> None:
+    rows = queries.run(quick=True, size=1_000)
+    _check(rows, {"requests:requester", "requests:all", "queue:group", "metrics:item"})
+    assert {r["impl"] for r in rows} >= {"sqlite"}
+    assert all(r["size"] == 1_000 for r in rows)
 
 
 def test_footprint_quick() -> None:

@@ -42,7 +42,7 @@ def test_fixtures_wire_a_working_service(pytester: pytest.Pytester) -> None:
             assert rf_service.get(request.id).task("order").state.value == "done"
 
         def test_each_test_gets_a_fresh_store(rf_service):
-            assert rf_service.queue() == []
+            assert list(rf_service.queue()) == []
             rf_service.submit(demo_requester(), "password-reset", "portal")
         """
     )

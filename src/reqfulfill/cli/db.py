@@ -2,7 +2,9 @@
 
 Run it once per deployment (or let the first store object do it): it is safe
 to run again and from several machines at once. ``STORE`` is a store URL or, as for
-``reqfulfill report``, a bare SQLite file path. On a terminal, stderr shows the
+``reqfulfill report``, a bare SQLite file path. After the schema it builds the metric
+facts of the requests stored before the store kept them (replaying each history once;
+see :func:`reqfulfill.service_reads.rebuild_facts`). On a terminal, stderr shows the
 schema steps and the time they took.
 """
 
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from reqfulfill.cli.progress import Progress, shows_progress
 from reqfulfill.cli.support import check_store_url, driver_errors, dumps, fail, redact
 from reqfulfill.model.errors import ReqfulfillError, ValidationError
+from reqfulfill.service_reads import rebuild_facts
 from reqfulfill.stores.sqlite import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
 from reqfulfill.stores.sqlite import SQLiteStore, path_from_url
 
@@ -84,7 +87,11 @@ def upgrade(url: str) -> int:
     """
     check_store_url(url)
     if url.startswith("sqlite://"):
-        SQLiteStore.from_url(url).close()  # opening migrates
+        opened = SQLiteStore.from_url(url)  # opening migrates
+        try:
+            rebuild_facts(opened)
+        finally:
+            opened.close()
         db = sqlite3.connect(path_from_url(url))
         try:
             row = db.execute("SELECT max(version) FROM rf_schema").fetchone()
@@ -94,7 +101,9 @@ def upgrade(url: str) -> int:
     if url.startswith(("postgresql://", "postgres://")):
         store = _postgres(url)
         try:
-            return store.upgrade()
+            version = store.upgrade()
+            rebuild_facts(store)
+            return version
         finally:
             store.close()
     raise ValidationError.single(

@@ -8,7 +8,14 @@ when the ``postgres`` extra is installed.
 from __future__ import annotations
 
 from reqfulfill._hooks import hookimpl
-from reqfulfill.stores._base import OutboxEntry, RequestSummary, Store, Timer
+from reqfulfill.stores._base import (
+    MetricFacts,
+    MetricsTally,
+    OutboxEntry,
+    RequestSummary,
+    Store,
+    Timer,
+)
 from reqfulfill.stores._feed import MemoryTx, StoredEvent
 from reqfulfill.stores.memory import MemoryStore
 from reqfulfill.stores.sqlite import SQLiteStore
@@ -16,6 +23,8 @@ from reqfulfill.stores.sqlite import SQLiteStore
 __all__ = [
     "MemoryStore",
     "MemoryTx",
+    "MetricFacts",
+    "MetricsTally",
     "OutboxEntry",
     "RequestSummary",
     "SQLiteStore",

@@ -11,9 +11,12 @@ import attrs
 from reqfulfill.model.errors import StoreError
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
+from reqfulfill.stores._facts import MetricFacts, MetricsTally, facts_of
 from reqfulfill.stores._feed import StoredEvent
 
 __all__ = [
+    "MetricFacts",
+    "MetricsTally",
     "OutboxEntry",
     "RequestSummary",
     "Store",
@@ -36,7 +39,9 @@ class RequestSummary:
     """What queries need of a request, written with every append.
 
     ``orders`` lists ``(supplier_id, ref)`` of the request's supplier orders so
-    the store can find a request by order reference.
+    the store can find a request by order reference. ``facts`` are what the metrics
+    need of the request (see :class:`~reqfulfill.stores.MetricFacts`: the store
+    merges them into the request's facts row).
     """
 
     request_id: str
@@ -49,10 +54,13 @@ class RequestSummary:
     created_at: datetime
     updated_at: datetime
     orders: tuple[tuple[str, str], ...] = ()
+    facts: MetricFacts = attrs.field(factory=MetricFacts)
 
     @classmethod
-    def of(cls, request: ServiceRequest) -> RequestSummary:
-        """The summary of a request's current state."""
+    def of(cls, request: ServiceRequest, events: Sequence[Event] = ()) -> RequestSummary:
+        """The summary of a request's current state, appended with ``events`` (the
+        events give the metric facts only a history has: first assignment,
+        escalations, survey)."""
         return cls(
             request_id=request.id,
             state=request.state.value,
@@ -68,6 +76,7 @@ class RequestSummary:
                 for t in request.plan
                 if t.supplier is not None and t.order_ref is not None
             ),
+            facts=facts_of(request, events),
         )
 
 
@@ -170,8 +179,32 @@ class Store(Protocol):
         item: str | None = None,
         requester: str | None = None,
         limit: int | None = None,
+        opened_from: datetime | None = None,
+        opened_to: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
     ) -> list[RequestSummary]:
-        """Summaries matching every given filter, oldest first."""
+        """Summaries matching every given filter, oldest first: ordered by
+        ``(created_at, request_id)``, created in ``[opened_from, opened_to)``, and
+        after the key ``after`` (a page's last row) when given. An index serves each
+        filter combination :doc:`/queries` recommends."""
+        ...
+
+    def metric_tallies(
+        self, by: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[MetricsTally]:
+        """The metric sums of the requests created in ``[since, until)`` per ``by``
+        (``"item"``, ``"group"`` or ``"agent"``), from the facts rows appends keep."""
+        ...
+
+    def facts_to_rebuild(self, limit: int = 100) -> list[str]:
+        """Requests whose facts a migration could not compute (stored before the
+        store kept facts): :func:`reqfulfill.service_reads.rebuild_facts` replays them."""
+        ...
+
+    def rebuild_facts(self, request_id: str, version: int, facts: MetricFacts) -> bool:
+        """Replace a request's facts with ``facts`` (whole, not merged), computed
+        from its first ``version`` events; False, writing nothing, when the stream has
+        moved on since (replay it again)."""
         ...
 
     def find_order(self, supplier_id: str, ref: str) -> str | None:

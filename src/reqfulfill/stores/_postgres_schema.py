@@ -7,6 +7,8 @@ step: add one.
 
 from __future__ import annotations
 
+from reqfulfill.stores._query_sql import FACTS_TABLE, QUERY_INDEXES
+
 __all__ = ["FEED_MIGRATION", "MIGRATIONS"]
 
 # Schema step: a global position for every event, filled in for the events already
@@ -37,6 +39,10 @@ FEED_MIGRATION: tuple[str, ...] = (
         lease_until bigint
     )""",
 )
+
+# The indexes of the portal's queries (keyset order) and the metric facts, one row per
+# request; the rows of requests stored before are rebuilt from their histories (stale).
+_QUERIES_MIGRATION = (*QUERY_INDEXES, *FACTS_TABLE)
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -123,4 +129,6 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     # the change feed: a global position per event, subscriptions (stores.postgres_feed)
     4: FEED_MIGRATION,
+    # the portal's query indexes and the metric facts (stores._query_sql)
+    5: _QUERIES_MIGRATION,
 }

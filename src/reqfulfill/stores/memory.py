@@ -21,7 +21,15 @@ import attrs
 
 from reqfulfill.model.errors import ConcurrencyError, ValidationError
 from reqfulfill.model.events import Event
-from reqfulfill.stores._base import OutboxEntry, RequestSummary, Timer, effect_due
+from reqfulfill.stores._base import (
+    MetricFacts,
+    MetricsTally,
+    OutboxEntry,
+    RequestSummary,
+    Timer,
+    effect_due,
+)
+from reqfulfill.stores._facts import METRIC_DIMENSIONS, merge_facts, tally
 from reqfulfill.stores._feed import (
     StoredEvent,
     check_position,
@@ -54,6 +62,8 @@ class MemoryStore:
         self._streams: dict[str, list[Any]] = {}
         self._event_ids: set[str] = set()
         self._summaries: dict[str, RequestSummary] = {}
+        # each request's metric facts, merged append after append
+        self._facts: dict[str, MetricFacts] = {}
         self._orders: dict[tuple[str, str], str] = {}
         self._outbox: dict[str, OutboxEntry] = {}
         # each outbox entry's position in its stream: a request's effects in stream order
@@ -159,6 +169,7 @@ class MemoryStore:
                 )
         if summary is not None:
             self._summaries[request_id] = summary
+            self._facts[request_id] = merge_facts(self._facts.get(request_id), summary.facts)
             for supplier, ref in summary.orders:
                 self._orders[(supplier, ref)] = request_id
         if timers:
@@ -185,8 +196,11 @@ class MemoryStore:
         item: str | None = None,
         requester: str | None = None,
         limit: int | None = None,
+        opened_from: datetime | None = None,
+        opened_to: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
     ) -> list[RequestSummary]:
-        """Matching summaries, oldest first."""
+        """Matching summaries, oldest first (a scan of the summaries, in memory)."""
         with self._lock:
             rows = [
                 s
@@ -196,9 +210,43 @@ class MemoryStore:
                 and (agent is None or s.agent == agent)
                 and (item is None or s.item == item)
                 and (requester is None or s.requester == requester)
+                and (opened_from is None or s.created_at >= opened_from)
+                and (opened_to is None or s.created_at < opened_to)
+                and (after is None or (s.created_at, s.request_id) > after)
             ]
         rows.sort(key=lambda s: (s.created_at, s.request_id))
         return rows[:limit] if limit is not None else rows
+
+    def metric_tallies(
+        self, by: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[MetricsTally]:
+        """The metric sums per ``by`` of the requests created in ``[since, until)``."""
+        if by not in METRIC_DIMENSIONS:
+            raise ValidationError.single("by", by, "group metrics by 'item', 'group' or 'agent'")
+        with self._lock:
+            rows = [
+                (
+                    {"item": s.item, "group": s.group, "agent": s.agent}[by],
+                    s.state == "closed",
+                    self._facts[s.request_id],
+                )
+                for s in self._summaries.values()
+                if (since is None or s.created_at >= since)
+                and (until is None or s.created_at < until)
+            ]
+        return tally(rows)
+
+    def facts_to_rebuild(self, limit: int = 100) -> list[str]:
+        """None: the memory store keeps every request's facts from its first append."""
+        return []
+
+    def rebuild_facts(self, request_id: str, version: int, facts: MetricFacts) -> bool:
+        """Replace the facts, unless the stream has moved past ``version``."""
+        with self._lock:
+            if request_id not in self._facts or len(self._streams[request_id]) != version:
+                return False
+            self._facts[request_id] = facts
+            return True
 
     def find_order(self, supplier_id: str, ref: str) -> str | None:
         """The request holding the order."""

@@ -51,6 +51,8 @@ from reqfulfill.model.errors import ConcurrencyError, ValidationError, mask_pass
 from reqfulfill.model.events import Event
 from reqfulfill.stores import postgres_feed
 from reqfulfill.stores._base import (
+    MetricFacts,
+    MetricsTally,
     OutboxEntry,
     RequestSummary,
     Timer,
@@ -63,6 +65,7 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
+from reqfulfill.stores._facts import tally_rows
 from reqfulfill.stores._feed import (
     StoredEvent,
     check_position,
@@ -70,13 +73,25 @@ from reqfulfill.stores._feed import (
     check_subscription_name,
 )
 from reqfulfill.stores._postgres_schema import MIGRATIONS
+from reqfulfill.stores._query_sql import (
+    REBUILD_FACTS,
+    STALE_FACTS,
+    UPSERT_FACTS,
+    facts_params,
+    metric_queries,
+    pg,
+    query_sql,
+    rebuild_params,
+    summary_of_row,
+    window_params,
+)
 from reqfulfill.stores.postgres_url import connect_timeout_of, split_url, store_url, take_option
 
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "SCHEMA_VERSION", "PostgresStore", "split_url"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema version this release writes; :meth:`PostgresStore.upgrade` migrates to it."""
 
 # Advisory lock namespace (first key of the two-key form): "rf" in ASCII, so our
@@ -492,6 +507,7 @@ class PostgresStore:
                     " ON CONFLICT (supplier_id, ref) DO NOTHING",
                     [(supplier, ref, s.request_id) for supplier, ref in s.orders],
                 )
+        db.execute(pg(UPSERT_FACTS), facts_params(s))
 
     def _write_timers(
         self,
@@ -546,46 +562,51 @@ class PostgresStore:
         item: str | None = None,
         requester: str | None = None,
         limit: int | None = None,
+        opened_from: datetime | None = None,
+        opened_to: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
     ) -> list[RequestSummary]:
-        """Matching summaries, oldest first."""
-        clauses: list[sql.Composable] = []
-        params: list[object] = []
-        for column, value in (
+        """Matching summaries, oldest first (an index range scan: see ``_query_sql``)."""
+        filters = (
             ("grp", group),
             ("state", state),
             ("agent", agent),
             ("item", item),
             ("requester", requester),
-        ):
-            if value is not None:
-                clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
-                params.append(value)
-        statement: sql.Composable = sql.SQL(
-            "SELECT request_id, state, grp, agent, item, requester, priority, created_at,"
-            " updated_at FROM rf_requests"
         )
-        if clauses:
-            statement += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses)
-        statement += sql.SQL(" ORDER BY created_at, request_id")
-        if limit is not None:
-            statement += sql.SQL(" LIMIT %s")
-            params.append(int(limit))
+        statement, params = query_sql(filters, opened_from, opened_to, after, limit)
         with self._tx(single=True) as db:
-            rows = db.execute(statement, params).fetchall()
-        return [
-            RequestSummary(
-                request_id=r[0],
-                state=r[1],
-                group=r[2],
-                agent=r[3],
-                item=r[4],
-                requester=r[5],
-                priority=r[6],
-                created_at=from_micros(r[7]),
-                updated_at=from_micros(r[8]),
+            rows = db.execute(pg(statement), params).fetchall()
+        return [summary_of_row(r) for r in rows]
+
+    @_guarded("metric_tallies")
+    def metric_tallies(
+        self, by: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[MetricsTally]:
+        """The metric sums per ``by`` of the facts rows created in ``[since, until)``
+        (one snapshot for the three statements)."""
+        statements = metric_queries(by)
+        window = window_params(since, until)
+        with self._tx() as db:
+            db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            counters, assign, fulfil = (
+                db.execute(pg(statement), window).fetchall() for statement in statements
             )
-            for r in rows
-        ]
+        return tally_rows(counters, assign, fulfil)
+
+    @_guarded("facts_to_rebuild")
+    def facts_to_rebuild(self, limit: int = 100) -> list[str]:
+        """Requests whose facts the migration left to rebuild."""
+        with self._tx(single=True) as db:
+            rows = db.execute(pg(STALE_FACTS), (int(limit),)).fetchall()
+        return [str(r[0]) for r in rows]
+
+    @_guarded("rebuild_facts")
+    def rebuild_facts(self, request_id: str, version: int, facts: MetricFacts) -> bool:
+        """Replace the facts, unless the stream has moved past ``version``."""
+        with self._tx(single=True) as db:
+            done = db.execute(pg(REBUILD_FACTS), rebuild_params(request_id, version, facts))
+        return done.rowcount == 1
 
     @_guarded("find_order")
     def find_order(self, supplier_id: str, ref: str) -> str | None:

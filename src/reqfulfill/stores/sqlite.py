@@ -32,6 +32,8 @@ from reqfulfill.model.errors import ConcurrencyError, StoreError, ValidationErro
 from reqfulfill.model.events import Event
 from reqfulfill.stores import sqlite_feed
 from reqfulfill.stores._base import (
+    MetricFacts,
+    MetricsTally,
     OutboxEntry,
     RequestSummary,
     Timer,
@@ -44,6 +46,7 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
+from reqfulfill.stores._facts import tally_rows
 from reqfulfill.stores._feed import (
     StoredEvent,
     Wakeup,
@@ -51,10 +54,23 @@ from reqfulfill.stores._feed import (
     check_read_all,
     check_subscription_name,
 )
+from reqfulfill.stores._query_sql import (
+    FACTS_TABLE,
+    QUERY_INDEXES,
+    REBUILD_FACTS,
+    STALE_FACTS,
+    UPSERT_FACTS,
+    facts_params,
+    metric_queries,
+    query_sql,
+    rebuild_params,
+    summary_of_row,
+    window_params,
+)
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this release writes; :meth:`SQLiteStore.upgrade` migrates to it."""
 
 # Migration steps by the version they lead to. Never edit a released step: add one.
@@ -112,6 +128,10 @@ _SCHEMA_1 = (
         version INTEGER NOT NULL
     )""",
 )
+# The indexes of the portal's queries (keyset order) and the metric facts, one row per
+# request; the rows of requests stored before are rebuilt from their histories (stale).
+_QUERIES_MIGRATION = (*QUERY_INDEXES, *FACTS_TABLE)
+
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: _SCHEMA_1,
     # the position of an effect's event in its stream, so a request's effects run in
@@ -126,6 +146,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     # the change feed: a global position per event, subscriptions (stores.sqlite_feed)
     3: sqlite_feed.FEED_MIGRATION,
+    # the portal's query indexes and the metric facts (stores._query_sql)
+    4: _QUERIES_MIGRATION,
 }
 
 
@@ -489,6 +511,7 @@ class SQLiteStore:
             "INSERT OR IGNORE INTO rf_orders (supplier_id, ref, request_id) VALUES (?, ?, ?)",
             [(supplier, ref, s.request_id) for supplier, ref in s.orders],
         )
+        db.execute(UPSERT_FACTS, facts_params(s))
 
     def _write_timers(
         self, db: sqlite3.Connection, request_id: str, timers: Mapping[str, datetime | None]
@@ -535,46 +558,48 @@ class SQLiteStore:
         item: str | None = None,
         requester: str | None = None,
         limit: int | None = None,
+        opened_from: datetime | None = None,
+        opened_to: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
     ) -> list[RequestSummary]:
-        """Matching summaries, oldest first."""
-        clauses: list[str] = []
-        params: list[object] = []
-        for column, value in (
+        """Matching summaries, oldest first (an index range scan: see ``_query_sql``)."""
+        filters = (
             ("grp", group),
             ("state", state),
             ("agent", agent),
             ("item", item),
             ("requester", requester),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        sql = (
-            "SELECT request_id, state, grp, agent, item, requester, priority, created_at,"
-            " updated_at FROM rf_requests"
         )
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY created_at, request_id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(int(limit))
+        sql, params = query_sql(filters, opened_from, opened_to, after, limit)
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
-        return [
-            RequestSummary(
-                request_id=r[0],
-                state=r[1],
-                group=r[2],
-                agent=r[3],
-                item=r[4],
-                requester=r[5],
-                priority=r[6],
-                created_at=from_micros(r[7]),
-                updated_at=from_micros(r[8]),
+        return [summary_of_row(r) for r in rows]
+
+    @_guarded("metric_tallies", writes=False)
+    def metric_tallies(
+        self, by: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[MetricsTally]:
+        """The metric sums per ``by`` of the facts rows created in ``[since, until)``."""
+        window = window_params(since, until)
+        with self._lock:
+            counters, assign, fulfil = (
+                self._db.execute(statement, window).fetchall() for statement in metric_queries(by)
             )
-            for r in rows
-        ]
+        return tally_rows(counters, assign, fulfil)
+
+    @_guarded("facts_to_rebuild", writes=False)
+    def facts_to_rebuild(self, limit: int = 100) -> list[str]:
+        """Requests whose facts the migration left to rebuild."""
+        with self._lock:
+            rows = self._db.execute(STALE_FACTS, (int(limit),)).fetchall()
+        return [str(r[0]) for r in rows]
+
+    @_guarded("rebuild_facts", writes=True)
+    def rebuild_facts(self, request_id: str, version: int, facts: MetricFacts) -> bool:
+        """Replace the facts, unless the stream has moved past ``version``."""
+        with self._tx() as db:
+            done = db.execute(REBUILD_FACTS, rebuild_params(request_id, version, facts))
+        return done.rowcount == 1
 
     @_guarded("find_order", writes=False)
     def find_order(self, supplier_id: str, ref: str) -> str | None:

@@ -18,7 +18,7 @@ import attrs
 
 from reqfulfill.model.events import EVENT_TYPES, Event, NotificationRequested, RequestWaiting
 from reqfulfill.model.supplier import Notification
-from reqfulfill.stores import RequestSummary
+from reqfulfill.stores import MetricFacts, RequestSummary
 
 __all__ = [
     "T0",
@@ -178,8 +178,9 @@ def sample_summary(request_id: str, **changes: Any) -> RequestSummary:
 
 
 def summary_fields(summary: RequestSummary) -> tuple[Any, ...]:
-    """A summary without ``orders`` (stores index orders but need not return them)."""
-    return attrs.astuple(attrs.evolve(summary, orders=()), recurse=False)
+    """A summary without ``orders`` and ``facts`` (stores keep them but need not return
+    them with the summary)."""
+    return attrs.astuple(attrs.evolve(summary, orders=(), facts=MetricFacts()), recurse=False)
 
 
 def new_id(prefix: str = "REQ") -> str:

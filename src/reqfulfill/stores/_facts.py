@@ -1,0 +1,215 @@
+"""The metric facts a store keeps per request, and the tallies it answers metrics with.
+
+Every append writes the request's :class:`MetricFacts` with its summary, in the same
+transaction: one row per request (``rf_request_facts`` in the SQL stores), so
+:meth:`~reqfulfill.stores.Store.metric_tallies` aggregates rows, never histories. Times
+are kept as *centi-hours*, the hundredths of an hour :class:`~reqfulfill.metrics.MetricsRow`
+shows: rounding is monotonic, so the nearest-rank percentile of the rounded values is
+the rounded percentile of the exact ones, and the tallies' histograms give exactly the
+figures a replay of every history gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+import attrs
+
+from reqfulfill.model import events as ev
+from reqfulfill.model.request import ServiceRequest
+
+__all__ = [
+    "METRIC_DIMENSIONS",
+    "MetricFacts",
+    "MetricsTally",
+    "centi_hours",
+    "facts_of",
+    "merge_facts",
+    "tally",
+    "tally_rows",
+]
+
+METRIC_DIMENSIONS = ("item", "group", "agent")
+"""What metrics can be grouped by (a summary column each)."""
+
+
+def centi_hours(duration: timedelta) -> int:
+    """``duration`` in hundredths of an hour, rounded as the metrics show hours.
+
+    >>> centi_hours(timedelta(minutes=90))
+    150
+    """
+    return round(round(duration.total_seconds() / 3600, 2) * 100)
+
+
+@attrs.frozen
+class MetricFacts:
+    """What the metrics need of one request, as one append leaves it.
+
+    ``fulfil_ch``, ``sla_met`` and ``rating`` describe the request as it now is (the
+    store overwrites them). Three facts come from the history, so an append gives
+    only its own events' part and the store merges it: ``assign_ch`` (time to the
+    first assignment, when this append assigns; the store keeps the first it gets),
+    ``escalations`` (this append's; the store adds them up) and ``surveyed`` (set by
+    a closing in this append; else the store keeps what it had).
+    """
+
+    assign_ch: int | None = None
+    fulfil_ch: int | None = None
+    sla_met: bool | None = None
+    rating: int | None = None
+    escalations: int = 0
+    surveyed: bool | None = None
+
+
+def facts_of(request: ServiceRequest, events: Iterable[ev.Event]) -> MetricFacts:
+    """The facts an append of ``events`` leaves ``request`` with (see :class:`MetricFacts`)."""
+    assigned_at: datetime | None = None
+    escalations = 0
+    surveyed: bool | None = None
+    for event in events:
+        if assigned_at is None and (
+            isinstance(event, ev.RequestClaimed)
+            or (isinstance(event, ev.RequestAssigned) and event.agent is not None)
+        ):
+            assigned_at = event.at
+        elif isinstance(event, ev.RequestEscalated):
+            escalations += 1
+        elif isinstance(event, ev.RequestClosed):
+            surveyed = event.survey
+    fulfil: int | None = None
+    if request.fulfilled_at is not None:
+        if request.sla.stopped and request.sla.target is not None:
+            fulfil = centi_hours(request.sla.used)
+        else:
+            fulfil = centi_hours(request.fulfilled_at - request.created_at)
+    sla_met = None
+    if request.sla.stopped and request.sla.target is not None:
+        sla_met = not request.sla.breached
+    return MetricFacts(
+        assign_ch=None if assigned_at is None else centi_hours(assigned_at - request.created_at),
+        fulfil_ch=fulfil,
+        sla_met=sla_met,
+        rating=request.feedback.rating if request.feedback is not None else None,
+        escalations=escalations,
+        surveyed=surveyed,
+    )
+
+
+@attrs.frozen
+class MetricsTally:
+    """The sums of one item, group or agent (``key``; None for requests without one)
+    over a window: what :func:`reqfulfill.metrics.rows_from_tallies` makes a
+    :class:`~reqfulfill.metrics.MetricsRow` of.
+
+    ``assign`` and ``fulfil`` are histograms: ``(centi-hours, how many)`` pairs in
+    ascending order. ``rated`` and ``rating_sum`` count closed requests with a rating;
+    ``surveyed`` the closed ones whose requester was asked, ``answered`` those of them
+    with a rating.
+    """
+
+    key: str | None
+    count: int
+    with_sla: int
+    sla_met: int
+    escalations: int
+    rated: int
+    rating_sum: int
+    surveyed: int
+    answered: int
+    assign: tuple[tuple[int, int], ...] = ()
+    fulfil: tuple[tuple[int, int], ...] = ()
+
+
+def tally_rows(
+    counters: Iterable[Sequence[object]],
+    assign: Iterable[Sequence[object]],
+    fulfil: Iterable[Sequence[object]],
+) -> list[MetricsTally]:
+    """Tallies from the rows of a SQL store's three metric queries: ``counters``
+    (key, count, with_sla, sla_met, escalations, rated, rating_sum, surveyed,
+    answered) and the histograms (key, centi-hours, how many)."""
+    histograms: dict[str | None, dict[str, list[tuple[int, int]]]] = {}
+    for name, rows in (("assign", assign), ("fulfil", fulfil)):
+        for key, value, count in rows:
+            entry = histograms.setdefault(_key(key), {"assign": [], "fulfil": []})
+            entry[name].append((_int(value), _int(count)))
+    tallies = []
+    for row in counters:
+        key = _key(row[0])
+        n = [_int(v) for v in row[1:9]]
+        entry = histograms.get(key, {"assign": [], "fulfil": []})
+        tallies.append(
+            MetricsTally(
+                key,
+                count=n[0],
+                with_sla=n[1],
+                sla_met=n[2],
+                escalations=n[3],
+                rated=n[4],
+                rating_sum=n[5],
+                surveyed=n[6],
+                answered=n[7],
+                assign=tuple(sorted(entry["assign"])),
+                fulfil=tuple(sorted(entry["fulfil"])),
+            )
+        )
+    return tallies
+
+
+def _key(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int(value: object) -> int:
+    # SQL sums come back as int (SQLite), Decimal or int (PostgreSQL), None when empty
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    return int(str(value))
+
+
+def merge_facts(old: MetricFacts | None, new: MetricFacts) -> MetricFacts:
+    """A request's facts after an append's ``new`` ones (see :class:`MetricFacts`): what
+    the SQL stores' upsert does."""
+    if old is None:
+        return new
+    return MetricFacts(
+        assign_ch=old.assign_ch if old.assign_ch is not None else new.assign_ch,
+        fulfil_ch=new.fulfil_ch,
+        sla_met=new.sla_met,
+        rating=new.rating,
+        escalations=old.escalations + new.escalations,
+        surveyed=new.surveyed if new.surveyed is not None else old.surveyed,
+    )
+
+
+def tally(rows: Iterable[tuple[str | None, bool, MetricFacts]]) -> list[MetricsTally]:
+    """Tallies of ``(key, closed, facts)`` rows, per key (what the SQL stores'
+    queries compute, for the memory store)."""
+    sums: dict[str | None, list[int]] = {}
+    assign: dict[str | None, dict[int, int]] = {}
+    fulfil: dict[str | None, dict[int, int]] = {}
+    for key, closed, f in rows:
+        n = sums.setdefault(key, [0] * 8)
+        rated = closed and f.rating is not None
+        asked = closed and f.surveyed is True
+        n[0] += 1
+        n[1] += f.sla_met is not None
+        n[2] += f.sla_met is True
+        n[3] += f.escalations
+        n[4] += rated
+        n[5] += f.rating if rated and f.rating is not None else 0
+        n[6] += asked
+        n[7] += asked and f.rating is not None
+        for histogram, value in ((assign, f.assign_ch), (fulfil, f.fulfil_ch)):
+            if value is not None:
+                counts = histogram.setdefault(key, {})
+                counts[value] = counts.get(value, 0) + 1
+    return tally_rows(
+        ([key, *n] for key, n in sums.items()),
+        ((key, v, c) for key, counts in assign.items() for v, c in counts.items()),
+        ((key, v, c) for key, counts in fulfil.items() for v, c in counts.items()),
+    )

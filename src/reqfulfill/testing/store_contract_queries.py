@@ -1,0 +1,247 @@
+"""``QueryContract``: the store checks of keyset pages and metric facts (a base class
+of :class:`~reqfulfill.testing.contracts.StoreContract`).
+
+- ``query(after=, opened_from=, opened_to=)``: pages after a key, in
+  ``(created_at, request_id)`` order, never repeat or skip a row, with any filter;
+- ``metric_tallies(by, since=, until=)``: sums and histograms of the facts every
+  append merges (first assignment kept, escalations added, survey kept until the
+  next closing), per dimension, over a creation window;
+- ``facts_to_rebuild`` and ``rebuild_facts``: whole facts replace the merged ones,
+  and only for the stream version they were computed from.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import ClassVar
+
+import attrs
+import hypothesis
+import pytest
+from hypothesis import strategies as st
+
+from reqfulfill.model.errors import ValidationError
+from reqfulfill.plugins import open_store
+from reqfulfill.stores import MetricFacts, MetricsTally, RequestSummary, Store
+from reqfulfill.testing.samples import T0, new_id, sample_summary, waiting_stream
+
+__all__ = ["QueryContract"]
+
+_STATES = ("in_fulfillment", "waiting", "closed")
+_GROUPS = ("service-desk", "identity", None)
+
+
+def _keys(rows: list[RequestSummary]) -> list[str]:
+    return [r.request_id for r in rows]
+
+
+class QueryContract:
+    """Keyset pages and metric facts (mixed into ``StoreContract``)."""
+
+    supports_multiprocess: ClassVar[bool]
+
+    def _put(self, store: Store, summary: RequestSummary, version: int = 0) -> None:
+        events = waiting_stream(summary.request_id, 1, start=version + 1)
+        store.append(summary.request_id, events, version, summary=summary)
+
+    # -- keyset pages ----------------------------------------------------------------------------
+
+    def test_pages_after_a_key_cover_every_row_once_in_order(self, store: Store) -> None:
+        # three requests share a creation time: the id breaks the tie
+        minutes = {"P-5": 0, "P-1": 2, "P-3": 2, "P-2": 2, "P-4": 1, "P-6": 3}
+        for rid, minute in minutes.items():
+            self._put(store, sample_summary(rid, created_at=T0 + timedelta(minutes=minute)))
+        every = _keys(store.query())
+        assert every == ["P-5", "P-4", "P-1", "P-2", "P-3", "P-6"]
+        for size in (1, 2, 4, 6):
+            seen: list[str] = []
+            after = None
+            while True:
+                page = store.query(limit=size, after=after)
+                seen += _keys(page)
+                if len(page) < size:
+                    break
+                after = (page[-1].created_at, page[-1].request_id)
+            assert seen == every, f"pages of {size}"
+        after_tie = (T0 + timedelta(minutes=2), "P-1")
+        assert _keys(store.query(after=after_tie)) == ["P-2", "P-3", "P-6"]
+
+    def test_pages_keep_their_filters_and_window(self, store: Store) -> None:
+        for i in range(8):
+            self._put(
+                store,
+                sample_summary(
+                    f"W-{i}",
+                    group="identity" if i % 2 else "service-desk",
+                    created_at=T0 + timedelta(hours=i),
+                ),
+            )
+        since, until = T0 + timedelta(hours=2), T0 + timedelta(hours=7)
+        window = store.query(opened_from=since, opened_to=until)
+        assert _keys(window) == ["W-2", "W-3", "W-4", "W-5", "W-6"]
+        first = store.query(
+            group="service-desk",
+            state="in_fulfillment",
+            limit=1,
+            opened_from=since,
+            opened_to=until,
+        )
+        assert _keys(first) == ["W-2"]
+        rest = store.query(
+            group="service-desk",
+            state="in_fulfillment",
+            after=(first[0].created_at, first[0].request_id),
+            opened_from=since,
+            opened_to=until,
+        )
+        assert _keys(rest) == ["W-4", "W-6"]
+        assert store.query(requester="erin.user", opened_from=T0 + timedelta(days=1)) == []
+
+    @hypothesis.given(
+        rows=st.lists(
+            st.tuples(st.integers(0, 5), st.sampled_from(_STATES), st.sampled_from(_GROUPS)),
+            max_size=12,
+        ),
+        size=st.integers(1, 5),
+        state=st.sampled_from((None, *_STATES)),
+    )
+    @hypothesis.settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+    )
+    def test_any_page_size_walks_the_same_rows_as_one_query(
+        self,
+        store_url: str,
+        rows: list[tuple[int, str, str | None]],
+        size: int,
+        state: str | None,
+    ) -> None:
+        store = open_store(store_url)  # examples keep apart by their request ids
+        try:
+            prefix = new_id("H") + "-"
+            for i, (minute, row_state, group) in enumerate(rows):
+                created = T0 + timedelta(minutes=minute)
+                self._put(
+                    store,
+                    sample_summary(
+                        f"{prefix}{i}", state=row_state, group=group, created_at=created
+                    ),
+                )
+            mine = [r for r in store.query(state=state) if r.request_id.startswith(prefix)]
+            expected = sorted(mine, key=lambda r: (r.created_at, r.request_id))
+            assert _keys(mine) == _keys(expected)
+            seen: list[str] = []
+            after = None
+            while True:
+                page = store.query(state=state, limit=size, after=after)
+                seen += [r for r in _keys(page) if r.startswith(prefix)]
+                if len(page) < size:
+                    break
+                after = (page[-1].created_at, page[-1].request_id)
+            assert seen == _keys(expected)
+        finally:
+            store.close()
+
+    # -- metric facts ------------------------------------------------------------------------------
+
+    def test_tallies_add_up_the_merged_facts_per_dimension(self, store: Store) -> None:
+        one = sample_summary(
+            "M-1",
+            item="iphone-15",
+            agent="sam.agent",
+            facts=MetricFacts(assign_ch=50, escalations=1),
+        )
+        self._put(store, one)
+        # a later append: assignment kept from the first, escalations added, closed
+        # with a survey and a rating
+        closed = attrs.evolve(
+            one,
+            state="closed",
+            facts=MetricFacts(
+                assign_ch=900, fulfil_ch=250, sla_met=True, rating=4, escalations=2, surveyed=True
+            ),
+        )
+        self._put(store, closed, version=1)
+        self._put(
+            store,
+            sample_summary(
+                "M-2",
+                item="iphone-15",
+                agent=None,
+                created_at=T0 + timedelta(days=1),
+                facts=MetricFacts(fulfil_ch=250, sla_met=False),
+            ),
+        )
+        self._put(
+            store,
+            sample_summary("M-3", item=None, facts=MetricFacts(fulfil_ch=100, rating=5)),
+        )
+        tallies = {t.key: t for t in store.metric_tallies("item")}
+        assert tallies == {
+            "iphone-15": MetricsTally(
+                "iphone-15",
+                count=2,
+                with_sla=2,
+                sla_met=1,
+                escalations=3,
+                rated=1,
+                rating_sum=4,
+                surveyed=1,
+                answered=1,
+                assign=((50, 1),),
+                fulfil=((250, 2),),
+            ),
+            # a rating of a request not closed counts nowhere
+            None: MetricsTally(None, 1, 0, 0, 0, 0, 0, 0, 0, fulfil=((100, 1),)),
+        }
+        by_agent = {t.key: t.count for t in store.metric_tallies("agent")}
+        assert by_agent == {"sam.agent": 1, None: 2}
+        assert {t.key for t in store.metric_tallies("group")} == {"service-desk"}
+        window = store.metric_tallies("item", since=T0 + timedelta(hours=1))
+        assert [(t.key, t.count) for t in window] == [("iphone-15", 1)]
+        assert store.metric_tallies("item", until=T0) == []
+
+    def test_a_later_closing_replaces_the_survey_flag(self, store: Store) -> None:
+        first = sample_summary("S-1", state="closed", facts=MetricFacts(surveyed=True))
+        self._put(store, first)
+        self._put(store, attrs.evolve(first, state="in_fulfillment", facts=MetricFacts()), 1)
+        self._put(store, attrs.evolve(first, facts=MetricFacts(surveyed=False)), 2)
+        (tally,) = store.metric_tallies("group")
+        assert (tally.count, tally.surveyed) == (1, 0)
+
+    def test_tallies_by_anything_else_are_refused(self, store: Store) -> None:
+        for by in ("requester", "grp", "item; DROP TABLE rf_events"):
+            with pytest.raises(ValidationError) as info:
+                store.metric_tallies(by)
+            assert info.value.paths == ["by"]
+
+    def test_rebuilt_facts_replace_the_merged_ones_for_their_version_only(
+        self, store: Store
+    ) -> None:
+        assert store.facts_to_rebuild() == []
+        self._put(store, sample_summary("F-1", facts=MetricFacts(escalations=3)))
+        whole = MetricFacts(assign_ch=10, escalations=1)
+        assert store.rebuild_facts("F-1", 2, whole) is False  # the stream is at version 1
+        (tally,) = store.metric_tallies("item")
+        assert tally.escalations == 3
+        assert store.rebuild_facts("F-1", 1, whole) is True
+        (tally,) = store.metric_tallies("item")
+        assert (tally.escalations, tally.assign) == (1, ((10, 1),))
+        assert store.rebuild_facts("F-NONE", 0, whole) is False
+        assert store.facts_to_rebuild() == []
+
+    def test_the_facts_persist(self, store_url: str) -> None:
+        first = open_store(store_url)
+        try:
+            self._put(first, sample_summary("D-1", facts=MetricFacts(fulfil_ch=7)))
+        finally:
+            first.close()
+        if not self.supports_multiprocess:
+            return  # each open is a store of its own: nothing to read back
+        second = open_store(store_url)
+        try:
+            (tally,) = second.metric_tallies("item")
+            assert tally.fulfil == ((7, 1),)
+        finally:
+            second.close()
