@@ -106,7 +106,8 @@ class Store(Protocol):
       events with ``effect = True`` and the timers are written, or nothing is.
       A stale ``expected_version`` raises ``ConcurrencyError`` and writes nothing.
     - ``append_and_complete`` is an ``append`` and the completion of outbox
-      entries in the same transaction (the worker records effects' outcomes with it).
+      entries in the same transaction (the worker records effects' outcomes with it);
+      ``append_and_claim`` also claims the request's due effects in it.
     - ``load`` returns the stream in order (``[]`` for an unknown request);
       ``load_after`` the part of it after a version (the service reads only the
       events it has not folded yet).
@@ -141,6 +142,28 @@ class Store(Protocol):
         ``ConcurrencyError`` and neither writes the events nor completes an effect.
         With no events it still checks ``expected_version``, then completes the
         effects. An effect another worker has claimed since stays with that worker."""
+        ...
+
+    def append_and_claim(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        effect_ids: Sequence[str],
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> list[OutboxEntry]:
+        """:meth:`append_and_complete`, and in the same transaction the claim for
+        ``worker`` (until ``now + lease``, as :meth:`claim_effects` would) of every due,
+        unleased outbox entry of ``request_id``, those ``events`` create included;
+        returns the claimed entries in stream order. The worker runs them at once, so
+        an effect an outcome asks for needs no claim of its own. A stale
+        ``expected_version`` raises ``ConcurrencyError``: nothing is written, completed
+        or claimed."""
         ...
 
     def load(self, request_id: str) -> list[Event]:

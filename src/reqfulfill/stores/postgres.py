@@ -61,6 +61,7 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
+from reqfulfill.stores._postgres_claims import CLAIM_REQUEST, claim_params, claimed_entries
 from reqfulfill.stores._postgres_schema import MIGRATIONS
 from reqfulfill.stores.postgres_url import connect_timeout_of, split_url, store_url, take_option
 
@@ -392,6 +393,28 @@ class PostgresStore:
         transaction."""
         self._append(request_id, events, expected_version, summary, timers, (effect_ids, worker))
 
+    @_guarded("append_and_claim")
+    def append_and_claim(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        effect_ids: Sequence[str],
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> list[OutboxEntry]:
+        """:meth:`append_and_complete` and the claim of the request's due, unleased
+        effects for ``worker``, in one transaction; returns them in stream order."""
+        claim = claim_params(request_id, worker, now, lease)
+        rows = self._append(
+            request_id, events, expected_version, summary, timers, (effect_ids, worker), claim
+        )
+        return claimed_entries(rows, claim)
+
     def _append(
         self,
         request_id: str,
@@ -400,7 +423,10 @@ class PostgresStore:
         summary: RequestSummary | None,
         timers: Mapping[str, datetime | None] | None,
         completes: tuple[Sequence[str], str] | None,
-    ) -> None:
+        claim: dict[str, Any] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Append (see the comment inside); with ``claim`` (:func:`claim_params`), also
+        claim the request's due effects and return the claimed rows."""
         rows = event_rows(request_id, events, expected_version)
         effects = outbox_rows(request_id, events, expected_version)
         try:
@@ -423,6 +449,7 @@ class PostgresStore:
                     self._write_summary(db, summary, expected_version + len(rows))
                 if rows and timers:
                     self._write_timers(db, request_id, timers)
+                claimed = None if claim is None else db.execute(CLAIM_REQUEST, claim)
                 params: dict[str, Any] = {
                     "request_id": request_id,
                     "expected": expected_version,
@@ -432,6 +459,8 @@ class PostgresStore:
                     columns = map(list, zip(*rows, strict=True))
                     params.update(zip(_EVENT_COLUMNS, columns, strict=True))
                 db.execute(_APPEND_EVENTS if rows else _CHECK_VERSION, params)
+            # the pipeline has synced and committed: the claim's rows are in
+            return [] if claimed is None else claimed.fetchall()
         except psycopg.Error as exc:
             if exc.sqlstate in _TRANSIENT:
                 # a deadlock, serialization failure or lock timeout: nothing was written,

@@ -41,6 +41,7 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
+from reqfulfill.stores._sqlite_claims import claim_request_effects
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 
@@ -394,10 +395,36 @@ class SQLiteStore:
         rows = event_rows(request_id, events, expected_version)
         with self._tx() as db:
             self._append(db, request_id, events, rows, expected_version, summary, timers)
-            db.executemany(
-                "DELETE FROM rf_outbox WHERE effect_id = ? AND (worker = ? OR worker IS NULL)",
-                [(effect_id, worker) for effect_id in effect_ids],
-            )
+            self._complete(db, effect_ids, worker)
+
+    @_guarded("append_and_claim", writes=True)
+    def append_and_claim(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        effect_ids: Sequence[str],
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> list[OutboxEntry]:
+        """:meth:`append_and_complete` and the claim of the request's due, unleased
+        effects for ``worker``, in one transaction; returns them in stream order."""
+        rows = event_rows(request_id, events, expected_version)
+        with self._tx() as db:
+            self._append(db, request_id, events, rows, expected_version, summary, timers)
+            self._complete(db, effect_ids, worker)
+            return claim_request_effects(db, request_id, now, lease, worker)
+
+    @staticmethod
+    def _complete(db: sqlite3.Connection, effect_ids: Sequence[str], worker: str) -> None:
+        db.executemany(
+            "DELETE FROM rf_outbox WHERE effect_id = ? AND (worker = ? OR worker IS NULL)",
+            [(effect_id, worker) for effect_id in effect_ids],
+        )
 
     def _append(
         self,
@@ -564,6 +591,16 @@ class SQLiteStore:
         earliest first and a request's effects in stream order."""
         t = to_micros(now)
         until = to_micros(now + lease)
+        with self._lock:
+            # a plain read first: a claim that finds nothing due takes no write lock
+            # and opens no transaction
+            probe = self._db.execute(
+                "SELECT 1 FROM rf_outbox WHERE available_at <= ? AND (lease_until IS NULL"
+                " OR lease_until <= ?) LIMIT 1",
+                (t, t),
+            ).fetchone()
+        if probe is None:
+            return []
         with self._tx() as db:
             rows = db.execute(
                 "SELECT effect_id, request_id, kind, attempts, available_at, last_error"
