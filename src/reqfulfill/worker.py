@@ -148,9 +148,9 @@ class Worker:
         Timers come first: a close timer due with its request's notifications closes
         the request and claims them in one transaction.
 
-        With ``stoppable``, a :meth:`stop` request ends the run between two batches;
-        the effects already claimed are run and recorded first, so none waits out its
-        lease because the worker stopped (:meth:`run_forever` claims one at a time).
+        With ``stoppable``, a :meth:`stop` request ends the run between two requests:
+        the effects of the batch not started yet are given back unrun, so none waits
+        out its lease because the worker stopped.
         """
         done = 0
         fired: set[tuple[str, str, object]] = set()
@@ -181,7 +181,7 @@ class Worker:
                 if room > 0
                 else []
             )
-            done += self._run_effects(entries)
+            done += self._run_effects(entries, stoppable)
             if not entries and not timers:
                 break
         return done
@@ -189,11 +189,13 @@ class Worker:
     def run_forever(self, interval: float | None = None) -> None:
         """Loop until SIGTERM/SIGINT or :meth:`stop`; finishes the effect in hand first.
 
-        Effects are claimed one at a time, so a stop request waits for at most
-        one effect (or timer) and the effects its outcome claimed for the same
-        request (they are run and recorded, not left leased). ``interval`` is how
-        long to sleep when nothing was due (default: one second). Signal handlers
-        are installed only in the main thread and are restored on return.
+        Effects are claimed in batches of ten, as :meth:`run_pending` claims them. A
+        stop request waits for the request in hand: its effects (and those their
+        outcomes claimed) are run and recorded; the rest of the batch is given back
+        unrun (:meth:`~reqfulfill.stores.Store.release_effects`), so no effect is
+        left leased by a worker that is gone. ``interval`` is how long to sleep when
+        nothing was due (default: one second). Signal handlers are installed only in
+        the main thread and are restored on return.
         """
         pause = 1.0 if interval is None else interval
         previous: dict[signal.Signals, Any] = {}
@@ -208,7 +210,7 @@ class Worker:
         try:
             while not self._stop.is_set():
                 try:
-                    ran = self._run(100, batch=1, stoppable=True)
+                    ran = self._run(100, batch=10, stoppable=True)
                 except Exception:
                     log.exception("worker %s: a run failed; going on", self.name)
                     ran = 0
@@ -231,13 +233,28 @@ class Worker:
         base: timedelta = min(self.backoff * (2 ** max(0, attempt - 1)), self.max_backoff)
         return min(base * (1 + self._random.random() / 4), self.max_backoff)
 
-    def _run_effects(self, entries: list[OutboxEntry]) -> int:
+    def _run_effects(self, entries: list[OutboxEntry], stoppable: bool = False) -> int:
         """Run claimed effects, request by request (in claim order within a request),
-        and the effects their outcomes claim; return how many ran."""
+        and the effects their outcomes claim; return how many ran. With ``stoppable``,
+        after a :meth:`stop` request the requests not started yet are given back."""
         by_request: dict[str, list[OutboxEntry]] = {}
         for entry in entries:
             by_request.setdefault(entry.request_id, []).append(entry)
-        return sum(self._run_request(rid, group) for rid, group in by_request.items())
+        ran = 0
+        groups = list(by_request.items())
+        for index, (request_id, group) in enumerate(groups):
+            if stoppable and self._stop.is_set():
+                self._release([e for _, rest in groups[index:] for e in rest])
+                break
+            ran += self._run_request(request_id, group)
+        return ran
+
+    def _release(self, entries: list[OutboxEntry]) -> None:
+        """Give claimed effects back unrun; if the store fails, their leases lapse."""
+        try:
+            self.service.store.release_effects([e.effect_id for e in entries], worker=self.name)
+        except StoreError as exc:
+            log.error("worker %s could not release %d effects: %s", self.name, len(entries), exc)
 
     def _run_request(self, request_id: str, group: list[OutboxEntry]) -> int:
         """Run a request's claimed effects, then those their outcomes claimed, until the

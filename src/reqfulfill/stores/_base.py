@@ -211,6 +211,13 @@ class Store(Protocol):
         Does nothing when another worker has claimed the effect since."""
         ...
 
+    def release_effects(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Give claimed effects back unrun: drop ``worker``'s lease on each, so any
+        worker may claim it at once; no attempt is counted. An effect another worker
+        has claimed since stays with that worker (a stopping worker releases what it
+        claimed and did not start)."""
+        ...
+
     def set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:
         """Set (or with ``None`` delete) timers of a request outside an append."""
         ...

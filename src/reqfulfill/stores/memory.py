@@ -276,6 +276,14 @@ class MemoryStore:
                 last_error=error,
             )
 
+    def release_effects(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Drop ``worker``'s lease on each effect (no attempt counted)."""
+        with self._lock:
+            for effect_id in effect_ids:
+                entry = self._outbox.get(effect_id)
+                if entry is not None and entry.worker == worker:
+                    self._outbox[effect_id] = attrs.evolve(entry, lease_until=None, worker=None)
+
     def outbox(self) -> list[OutboxEntry]:
         """Every entry still in the outbox (for tests and diagnostics), in claim order."""
         with self._lock:

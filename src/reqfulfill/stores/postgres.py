@@ -690,6 +690,16 @@ class PostgresStore:
                 (to_micros(available_at), error, effect_id, worker),
             )
 
+    @_guarded("release_effects")
+    def release_effects(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Drop ``worker``'s lease on each effect (no attempt counted)."""
+        with self._tx(single=True) as db:
+            db.execute(
+                "UPDATE rf_outbox SET lease_until = NULL, worker = NULL"
+                " WHERE effect_id = ANY(%s) AND worker = %s",
+                (list(effect_ids), worker),
+            )
+
     @_guarded("outbox")
     def outbox(self) -> list[OutboxEntry]:
         """Every entry still in the outbox (for tests and diagnostics), in claim order."""

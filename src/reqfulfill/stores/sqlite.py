@@ -648,6 +648,16 @@ class SQLiteStore:
                 (to_micros(available_at), error, effect_id, worker),
             )
 
+    @_guarded("release_effects", writes=True)
+    def release_effects(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Drop ``worker``'s lease on each effect (no attempt counted)."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE rf_outbox SET lease_until = NULL, worker = NULL"
+                " WHERE effect_id = ? AND worker = ?",
+                [(effect_id, worker) for effect_id in effect_ids],
+            )
+
     @_guarded("outbox", writes=False)
     def outbox(self) -> list[OutboxEntry]:
         """Every entry still in the outbox (for tests and diagnostics), in claim order."""

@@ -1,6 +1,7 @@
-"""The store contract's checks of ``append_and_claim``: an outcome recorded, its effects
-completed and the request's due effects claimed, in one transaction
-(:class:`ClaimContract`, a base of :class:`~reqfulfill.testing.contracts.StoreContract`)."""
+"""The store contract's checks of ``append_and_claim`` (an outcome recorded, its effects
+completed and the request's due effects claimed, in one transaction) and of
+``release_effects`` (:class:`ClaimContract`, a base of
+:class:`~reqfulfill.testing.contracts.StoreContract`)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ LEASE = timedelta(minutes=5)
 
 
 class ClaimContract:
-    """``Store.append_and_claim``: checked on every backend through ``StoreContract``."""
+    """``Store.append_and_claim`` and ``Store.release_effects``: checked on every backend
+    through ``StoreContract``."""
 
     def test_append_and_claim_records_completes_and_claims_the_requests_due_effects(
         self, store: Store
@@ -139,3 +141,23 @@ class ClaimContract:
         )
         # an hour on: the other worker's lease lapsed, and /2 is due
         assert [c.effect_id for c in claimed] == [f"{request_id}/1", f"{request_id}/2"]
+
+    def test_release_effects_gives_claimed_effects_back_uncounted(self, store: Store) -> None:
+        request_id = new_id()
+        store.append(request_id, [notification_event(request_id, n) for n in (1, 2, 3)], 0)
+        claimed = store.claim_effects(T0, worker="w1", lease=LEASE)
+        assert len(claimed) == 3
+        # another worker's lease on /3 is not w1's to give back
+        assert store.claim_effects(T0 + LEASE, worker="w2", lease=LEASE, limit=1)[0].effect_id == (
+            f"{request_id}/1"
+        )
+        store.release_effects([f"{request_id}/1", f"{request_id}/2"], worker="w1")
+        # /1 stays w2's; /2 is due again at once, no attempt counted; /3 is w1's (lapsed)
+        again = store.claim_effects(T0 + LEASE, worker="w3", lease=LEASE)
+        assert [(c.effect_id, c.attempts) for c in again] == [
+            (f"{request_id}/2", 0),
+            (f"{request_id}/3", 0),
+        ]
+        store.release_effects([f"{request_id}/2"], worker="w3")
+        (back,) = store.claim_effects(T0 + LEASE, worker="w4", lease=LEASE)
+        assert (back.effect_id, back.worker, back.last_error) == (f"{request_id}/2", "w4", None)
