@@ -284,23 +284,8 @@ class FulfillmentService(RequestCommands, RequestReads):
                 if completes is not None:
                     self._complete_effects(*completes)
                 return state
+            assert after is not None  # the state itself when nothing was decided
             try:
-                if not events:
-                    assert state is not None
-                    assert completes is not None
-                    assert claim is not None
-                    # nothing to record: complete and claim in one transaction
-                    claim.entries += self.store.append_and_claim(
-                        request_id,
-                        [],
-                        state.version,
-                        effect_ids=completes[0],
-                        worker=completes[1],
-                        now=self.clock.now(),
-                        lease=claim.lease,
-                    )
-                    return state
-                assert after is not None
                 self._append(request_id, events, state, after, completes, claim)
             except ConcurrencyError:
                 if new or attempt == _RETRIES - 1:
@@ -310,7 +295,8 @@ class FulfillmentService(RequestCommands, RequestReads):
                 if attempt:
                     time.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
                 continue
-            self._appended(after, events)
+            if events:
+                self._appended(after, events)
             return after
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -353,6 +339,14 @@ class FulfillmentService(RequestCommands, RequestReads):
         ``completes``, complete those outbox entries in the same transaction, and with
         ``claim`` claim the request's due effects in it too."""
         expected = before.version if before is not None else 0
+        if claim is not None and completes is not None and not events:
+            # nothing to record: complete and claim in one transaction
+            effect_ids, worker = completes
+            now, lease = self.clock.now(), claim.lease
+            claim.entries += self.store.append_and_claim(
+                request_id, [], expected, effect_ids=effect_ids, worker=worker, now=now, lease=lease
+            )
+            return
         summary = RequestSummary.of(after)
         timers = timer_changes(
             before,
@@ -452,13 +446,7 @@ class FulfillmentService(RequestCommands, RequestReads):
         outcomes were recorded already), the entries are only completed. Returns the
         request as it then stands.
         """
-        check_id(check_instance(state, ServiceRequest, "state", "a ServiceRequest").id, "state.id")
-        if not _is_list(commands):
-            raise ValidationError.single("commands", commands, "expected a list of commands")
-        for command in commands:
-            check_command(command)
-        effect_ids = _id_list(effect_ids, "effect_ids")
-        check_id(worker, "worker")
+        effect_ids = _outcome_arguments(state, commands, effect_ids, worker)
         return self._execute(
             state.id, lambda _state: commands, known=state, completes=(effect_ids, worker)
         )
@@ -479,20 +467,11 @@ class FulfillmentService(RequestCommands, RequestReads):
         transaction of their own. ``commands`` may be a timer's (``AutoClose``,
         ``FireSla``) with no ``effect_ids``. Returns the request as it then stands and
         the claimed entries, in stream order."""
-        check_id(check_instance(state, ServiceRequest, "state", "a ServiceRequest").id, "state.id")
-        if not _is_list(commands):
-            raise ValidationError.single("commands", commands, "expected a list of commands")
-        for command in commands:
-            check_command(command)
-        effect_ids = _id_list(effect_ids, "effect_ids")
-        check_id(worker, "worker")
+        effect_ids = _outcome_arguments(state, commands, effect_ids, worker)
         claim = _Claim(check_duration(lease, "lease"))
+        completes = (effect_ids, worker)
         after = self._execute(
-            state.id,
-            lambda _state: commands,
-            known=state,
-            completes=(effect_ids, worker),
-            claim=claim,
+            state.id, lambda _s: commands, known=state, completes=completes, claim=claim
         )
         return after, claim.entries
 
@@ -571,6 +550,21 @@ class _Claim:
 
     lease: timedelta
     entries: list[OutboxEntry] = attrs.Factory(list)
+
+
+def _outcome_arguments(
+    state: object, commands: object, effect_ids: object, worker: object
+) -> list[str]:
+    """Check a worker's outcome arguments (``ValidationError`` naming the bad one);
+    return ``effect_ids`` as a list."""
+    check_id(check_instance(state, ServiceRequest, "state", "a ServiceRequest").id, "state.id")
+    if not _is_list(commands):
+        raise ValidationError.single("commands", commands, "expected a list of commands")
+    for command in commands:
+        check_command(command)
+    ids = _id_list(effect_ids, "effect_ids")
+    check_id(worker, "worker")
+    return ids
 
 
 def _version_in(request_id: str, event_id: str) -> int | None:
