@@ -260,6 +260,7 @@ ARGUMENTS: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
     "effect_ids": lambda p: st.lists(st.sampled_from(p.effects), max_size=3),
     "command": _commands,
     "commands": lambda p: st.lists(_worker_commands(p), max_size=2),
+    "lease": lambda p: st.sampled_from([timedelta(minutes=5), timedelta(seconds=1)]),
 }
 """Per parameter name (and command field name), the values that fit the request."""
 
@@ -272,11 +273,13 @@ WRONG: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
         lambda rid: attrs.evolve(p.state, id=rid)
     ),
     "commands": lambda p: st.lists(_commands(p) | JUNK, min_size=1, max_size=2),
+    "lease": lambda p: st.sampled_from([timedelta(0), timedelta(seconds=-1)]),
 }
 """Per parameter name, wrong values of its own besides :data:`JUNK`."""
 
 OVERRIDES: Mapping[tuple[str, str], Callable[[Pools], st.SearchStrategy[Any]]] = {
     ("record_outcomes", "state"): lambda p: st.just(p.state),
+    ("record_and_claim", "state"): lambda p: st.just(p.state),
 }
 """A parameter whose name means something else in one method."""
 
