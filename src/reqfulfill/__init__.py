@@ -117,8 +117,9 @@ if TYPE_CHECKING:
     from reqfulfill.rules import Decision, PriorityMatrix, Rule, Rules, RuleSet
     from reqfulfill.rules.analysis import Finding
     from reqfulfill.service import FulfillmentService, Progress
-    from reqfulfill.sla import BusinessCalendar, EscalationLevel, SlaPolicy
-    from reqfulfill.stores import Store
+    from reqfulfill.sla import BusinessCalendar, BusinessDays, EscalationLevel, SlaPolicy
+    from reqfulfill.stores import Store, StoredEvent
+    from reqfulfill.subscriptions import Subscription
     from reqfulfill.worker import Worker
 
 # Loaded on first use (PEP 562), so that ``import reqfulfill`` costs the domain types
@@ -131,6 +132,8 @@ _LAZY = {
     "get_plugin_manager": "reqfulfill.plugins",
     "open_store": "reqfulfill.plugins",
     "Store": "reqfulfill.stores",
+    "StoredEvent": "reqfulfill.stores",
+    "Subscription": "reqfulfill.subscriptions",
     "Worker": "reqfulfill.worker",
     "Rules": "reqfulfill.rules",
     "Rule": "reqfulfill.rules",
@@ -139,6 +142,7 @@ _LAZY = {
     "PriorityMatrix": "reqfulfill.rules",
     "Finding": "reqfulfill.rules.analysis",
     "BusinessCalendar": "reqfulfill.sla",
+    "BusinessDays": "reqfulfill.sla",
     "SlaPolicy": "reqfulfill.sla",
     "EscalationLevel": "reqfulfill.sla",
     "FeedbackPolicy": "reqfulfill.feedback",
@@ -229,6 +233,10 @@ def _import(module: str) -> ModuleType:
             import reqfulfill.stores
 
             return reqfulfill.stores
+        case "reqfulfill.subscriptions":
+            import reqfulfill.subscriptions
+
+            return reqfulfill.subscriptions
         case "reqfulfill.worker":
             import reqfulfill.worker
 
@@ -253,6 +261,7 @@ __all__ = [
     "AutomationError",
     "AutomationRequested",
     "BusinessCalendar",
+    "BusinessDays",
     "Catalog",
     "Channel",
     "Clock",
@@ -323,6 +332,8 @@ __all__ = [
     "SlaThresholdReached",
     "Store",
     "StoreError",
+    "StoredEvent",
+    "Subscription",
     "SupplierConnector",
     "SupplierError",
     "SupplierOrder",

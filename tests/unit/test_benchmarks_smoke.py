@@ -17,7 +17,16 @@ ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from benchmarks import footprint, lifecycle, regex, scale, stores, timers, transactions  # noqa: E402
+from benchmarks import (  # noqa: E402
+    feed,
+    footprint,
+    lifecycle,
+    regex,
+    scale,
+    stores,
+    timers,
+    transactions,
+)
 from benchmarks.durability import SQLiteConnections  # noqa: E402
 
 COLUMNS = {"benchmark", "size", "impl", "ops_per_s", "median_s", "spread", "ratio"}
@@ -135,3 +144,13 @@ def test_main_names_the_machine() -> None:
     assert {"cpu", "cores", "python", "postgresql", "date"} <= set(where)
     assert where["cores"] >= 1
     assert where["cpu"]
+
+
+def test_feed_quick() -> None:
+    rows = feed.run(quick=True, size=300)
+    _check(rows, {"feed-handler", "feed-read"})
+    assert {r["impl"] for r in rows} >= {"sqlite"}
+    for r in rows:
+        if r["benchmark"] == "effect-start":
+            assert r["mode"] in ("wake-ups", "polling")
+            assert r["p99_s"] > 0
