@@ -33,7 +33,9 @@ commit, the number of commits sets the throughput, not the CPU.
 commits for the phone order (>= 1 meets the target of at most 12) and 1 for
 the password reset; ``median_s`` is the time per request while counting.
 
-Run: ``python -m benchmarks transactions [--quick]``.
+Run: ``python -m benchmarks transactions [--quick]``; ``python -m benchmarks.transactions
+--list`` lists every transaction of one phone order on SQLite
+(:mod:`benchmarks.transaction_list`).
 """
 
 from __future__ import annotations
@@ -212,5 +214,10 @@ def run(quick: bool = False, *, requests: int | None = None) -> list[dict[str, A
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
-    for r in run(quick="--quick" in sys.argv):
-        print(r)
+    if "--list" in sys.argv:
+        from benchmarks.transaction_list import print_phone_order
+
+        print_phone_order()
+    else:
+        for r in run(quick="--quick" in sys.argv):
+            print(r)

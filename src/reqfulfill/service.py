@@ -21,6 +21,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeGuard
 
+import attrs
+
 from reqfulfill import lifecycle
 from reqfulfill.clock import Clock, SystemClock
 from reqfulfill.directory import DirectoryMemory, ServiceDirectory
@@ -43,7 +45,7 @@ from reqfulfill.serialization.arguments import (
 )
 from reqfulfill.service_commands import RequestCommands
 from reqfulfill.service_reads import RequestReads
-from reqfulfill.stores import RequestSummary, Store
+from reqfulfill.stores import OutboxEntry, RequestSummary, Store
 from reqfulfill.subscriptions import Subscription
 
 if TYPE_CHECKING:
@@ -257,6 +259,7 @@ class FulfillmentService(RequestCommands, RequestReads):
         new: bool = False,
         known: ServiceRequest | None = None,
         completes: tuple[Sequence[str], str] | None = None,
+        claim: _Claim | None = None,
     ) -> ServiceRequest:
         """Load, decide, append; on a concurrent write, again on fresh state.
 
@@ -266,7 +269,8 @@ class FulfillmentService(RequestCommands, RequestReads):
         the one this service folded last (a stale one fails the append's version
         check and is read afresh). ``completes``: ``(effect_ids, worker)`` of the
         outbox entries whose outcomes the commands record; they leave the outbox
-        with the append (see :meth:`_append`).
+        with the append (see :meth:`_append`). ``claim``: also claim the request's due
+        effects in that transaction (with ``completes``; they go into ``claim.entries``).
         """
         for attempt in range(_RETRIES):
             if new:
@@ -276,14 +280,14 @@ class FulfillmentService(RequestCommands, RequestReads):
             else:
                 state = self._load(request_id)
             events, after = self._decide(state, make(state))
-            if not events:
+            if not events and claim is None:
                 assert state is not None
                 if completes is not None:
                     self._complete_effects(*completes)
                 return state
-            assert after is not None
+            assert after is not None  # the state itself when nothing was decided
             try:
-                self._append(request_id, events, state, after, completes)
+                self._append(request_id, events, state, after, completes, claim)
             except ConcurrencyError:
                 if new or attempt == _RETRIES - 1:
                     raise
@@ -292,7 +296,8 @@ class FulfillmentService(RequestCommands, RequestReads):
                 if attempt:
                     time.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
                 continue
-            self._appended(after, events)
+            if events:
+                self._appended(after, events)
             return after
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -329,10 +334,20 @@ class FulfillmentService(RequestCommands, RequestReads):
         before: ServiceRequest | None,
         after: ServiceRequest,
         completes: tuple[Sequence[str], str] | None,
+        claim: _Claim | None = None,
     ) -> None:
         """Append a decision's events with the summary and timers of ``after``; with
-        ``completes``, complete those outbox entries in the same transaction."""
+        ``completes``, complete those outbox entries in the same transaction, and with
+        ``claim`` claim the request's due effects in it too."""
         expected = before.version if before is not None else 0
+        if claim is not None and completes is not None and not events:
+            # nothing to record: complete and claim in one transaction
+            effect_ids, worker = completes
+            now, lease = self.clock.now(), claim.lease
+            claim.entries += self.store.append_and_claim(
+                request_id, [], expected, effect_ids=effect_ids, worker=worker, now=now, lease=lease
+            )
+            return
         summary = RequestSummary.of(after, events)
         timers = timer_changes(
             before,
@@ -345,6 +360,19 @@ class FulfillmentService(RequestCommands, RequestReads):
             self.store.append(request_id, events, expected, summary=summary, timers=timers)
             return
         effect_ids, worker = completes
+        if claim is not None:
+            claim.entries += self.store.append_and_claim(
+                request_id,
+                events,
+                expected,
+                effect_ids=effect_ids,
+                worker=worker,
+                now=self.clock.now(),
+                lease=claim.lease,
+                summary=summary,
+                timers=timers,
+            )
+            return
         self.store.append_and_complete(
             request_id,
             events,
@@ -419,16 +447,34 @@ class FulfillmentService(RequestCommands, RequestReads):
         outcomes were recorded already), the entries are only completed. Returns the
         request as it then stands.
         """
-        check_id(check_instance(state, ServiceRequest, "state", "a ServiceRequest").id, "state.id")
-        if not _is_list(commands):
-            raise ValidationError.single("commands", commands, "expected a list of commands")
-        for command in commands:
-            check_command(command)
-        effect_ids = _id_list(effect_ids, "effect_ids")
-        check_id(worker, "worker")
+        effect_ids = _outcome_arguments(state, commands, effect_ids, worker)
         return self._execute(
             state.id, lambda _state: commands, known=state, completes=(effect_ids, worker)
         )
+
+    def record_and_claim(
+        self,
+        state: ServiceRequest,
+        commands: Sequence[Command],
+        effect_ids: Sequence[str],
+        worker: str,
+        *,
+        lease: timedelta,
+    ) -> tuple[ServiceRequest, list[OutboxEntry]]:
+        """:meth:`record_outcomes`, and in the same transaction the claim for ``worker``
+        of the request's due effects (those the outcomes ask for included) for
+        ``lease`` (:meth:`~reqfulfill.stores.Store.append_and_claim`). For worker
+        implementations: the worker runs the claimed effects next, without a claim
+        transaction of their own. ``commands`` may be a timer's (``AutoClose``,
+        ``FireSla``) with no ``effect_ids``. Returns the request as it then stands and
+        the claimed entries, in stream order."""
+        effect_ids = _outcome_arguments(state, commands, effect_ids, worker)
+        claim = _Claim(check_duration(lease, "lease"))
+        completes = (effect_ids, worker)
+        after = self._execute(
+            state.id, lambda _s: commands, known=state, completes=completes, claim=claim
+        )
+        return after, claim.entries
 
     # -- commands -----------------------------------------------------------------------
 
@@ -515,6 +561,29 @@ class FulfillmentService(RequestCommands, RequestReads):
         """What the requester may see: state in plain words, tasks, waits, expected time
         (see :func:`reqfulfill.progress.progress_of`)."""
         return progress_of(self._load(check_id(request_id, "request_id")))
+
+
+@attrs.define
+class _Claim:
+    """A claim asked of an outcome's transaction: the lease, and what it claimed."""
+
+    lease: timedelta
+    entries: list[OutboxEntry] = attrs.Factory(list)
+
+
+def _outcome_arguments(
+    state: object, commands: object, effect_ids: object, worker: object
+) -> list[str]:
+    """Check a worker's outcome arguments (``ValidationError`` naming the bad one);
+    return ``effect_ids`` as a list."""
+    check_id(check_instance(state, ServiceRequest, "state", "a ServiceRequest").id, "state.id")
+    if not _is_list(commands):
+        raise ValidationError.single("commands", commands, "expected a list of commands")
+    for command in commands:
+        check_command(command)
+    ids = _id_list(effect_ids, "effect_ids")
+    check_id(worker, "worker")
+    return ids
 
 
 def _version_in(request_id: str, event_id: str) -> int | None:

@@ -150,16 +150,25 @@ class Worker:
     def run_pending(self, limit: int | None = None) -> int:
         """Run every effect and timer due now (and those they make due); return how many ran.
 
-        ``limit`` caps the number of effects and timers handled in this call.
+        ``limit`` caps the number of effects and timers handled in this call (the
+        effects a recorded outcome or timer claimed for its request along with it run
+        too, so a call may go past it by those).
         """
         return self._run(limit, batch=10, stoppable=False)
 
     def _run(self, limit: int | None, *, batch: int, stoppable: bool) -> int:
-        """Claim up to ``batch`` due effects at a time and run them, then due timers.
+        """Run due timers, then claim up to ``batch`` due effects at a time and run them.
 
-        With ``stoppable``, a :meth:`stop` request ends the run between two
-        effects; the run then claims one effect at a time, so no claimed effect
-        waits out its lease because the worker stopped.
+        Every outcome, and the command of an ``sla`` or ``close`` timer, is recorded in
+        a transaction that also claims its request's due effects
+        (:meth:`FulfillmentService.record_and_claim`); those run at once, so an effect
+        that a timer or an outcome asks for needs no claim transaction of its own.
+        Timers come first: a close timer due with its request's notifications closes
+        the request and claims them in one transaction.
+
+        With ``stoppable``, a :meth:`stop` request ends the run between two requests:
+        the effects of the batch not started yet are given back unrun, so none waits
+        out its lease because the worker stopped.
         """
         done = 0
         fired: set[tuple[str, str, object]] = set()
@@ -168,22 +177,29 @@ class Worker:
                 break
             size = batch if limit is None else min(batch, limit - done)
             now = self.service.clock.now()
-            entries = self.service.store.claim_effects(
-                now, worker=self.name, lease=self.lease, limit=size
-            )
-            self._run_effects(entries)
-            done += len(entries)
-            room = size - len(entries)
-            timers = self.service.store.due_timers(now, limit=room) if room > 0 else []
             # a timer that is still due after it ran (nothing was due yet) waits for the next
             # run instead of spinning this one
-            timers = [t for t in timers if (t.request_id, t.key, t.due) not in fired]
+            timers = [
+                t
+                for t in self.service.store.due_timers(now, limit=size)
+                if (t.request_id, t.key, t.due) not in fired
+            ]
             for timer in timers:
                 if stoppable and self._stop.is_set():
                     break
                 fired.add((timer.request_id, timer.key, timer.due))
-                self._run_timer(timer)
-                done += 1
+                done += 1 + self._run_timer(timer)
+            if stoppable and self._stop.is_set():
+                break
+            room = size - len(timers)
+            entries = (
+                self.service.store.claim_effects(
+                    now, worker=self.name, lease=self.lease, limit=room
+                )
+                if room > 0
+                else []
+            )
+            done += self._run_effects(entries, stoppable)
             if not entries and not timers:
                 break
         return done
@@ -191,13 +207,16 @@ class Worker:
     def run_forever(self, interval: float | None = None) -> None:
         """Loop until SIGTERM/SIGINT or :meth:`stop`; finishes the effect in hand first.
 
-        Effects are claimed one at a time, so a stop request waits for at most
-        one effect (or timer). ``interval`` is how long to wait when nothing
-        was due (default: one second): the wait ends early when the store signals
-        new work (``Store.wait_for_work``: on PostgreSQL a ``NOTIFY`` at the commit
-        of any process's append, so an effect starts within milliseconds; SQLite and
-        memory:// only for appends through the same store object). Signal handlers
-        are installed only in the main thread and are restored on return.
+        Effects are claimed in batches of ten, as :meth:`run_pending` claims them. A
+        stop request waits for the request in hand: its effects (and those their
+        outcomes claimed) are run and recorded; the rest of the batch is given back
+        unrun (:meth:`~reqfulfill.stores.Store.release_effects`), so no effect is
+        left leased by a worker that is gone. ``interval`` is how long to wait when
+        nothing was due (default: one second): the wait ends early when the store
+        signals new work (``Store.wait_for_work``: on PostgreSQL a ``NOTIFY`` at the
+        commit of any process's append, so an effect starts within milliseconds;
+        SQLite and memory:// only for appends through the same store object). Signal
+        handlers are installed only in the main thread and are restored on return.
         """
         pause = 1.0 if interval is None else interval
         previous: dict[signal.Signals, Any] = {}
@@ -212,7 +231,7 @@ class Worker:
         try:
             while not self._stop.is_set():
                 try:
-                    ran = self._run(100, batch=1, stoppable=True)
+                    ran = self._run(100, batch=10, stoppable=True)
                 except Exception:
                     log.exception("worker %s: a run failed; going on", self.name)
                     ran = 0
@@ -245,62 +264,99 @@ class Worker:
         base: timedelta = min(self.backoff * (2 ** max(0, attempt - 1)), self.max_backoff)
         return base * (0.5 + self._random.random() / 2)
 
-    def _run_effects(self, entries: list[OutboxEntry]) -> None:
-        """Run claimed effects, request by request (in claim order within a request).
-
-        One read of the store gives each request's state and its effects' events.
-        When every effect of a request is a notification, they are sent one after
-        the other and their outcomes are recorded in one append that also takes
-        them off the outbox. Other effects change what the next one sees (an order
-        placed, then cancelled), so each is recorded before the next one runs.
-        """
+    def _run_effects(self, entries: list[OutboxEntry], stoppable: bool = False) -> int:
+        """Run claimed effects, request by request (in claim order within a request),
+        and the effects their outcomes claim; return how many ran. With ``stoppable``,
+        after a :meth:`stop` request the requests not started yet are given back."""
         by_request: dict[str, list[OutboxEntry]] = {}
         for entry in entries:
             by_request.setdefault(entry.request_id, []).append(entry)
-        for request_id, group in by_request.items():
-            try:
-                state, events = self.service.effects_of(request_id, [e.effect_id for e in group])
-            except NotFoundError:
-                state, events = None, {}  # no such request: its effects are dropped below
-            except Exception as exc:  # cannot read it (StoreError...): each entry stays, retried
-                for entry in group:
-                    self._failed(entry, exc)
-                continue
-            if state is not None and all(
-                isinstance(events.get(e.effect_id), ev.NotificationRequested) for e in group
-            ):
-                self._notify_all(state, group, events)
-                continue
-            current = state
+        ran = 0
+        groups = list(by_request.items())
+        for index, (request_id, group) in enumerate(groups):
+            if stoppable and self._stop.is_set():
+                self._release([e for _, rest in groups[index:] for e in rest])
+                break
+            ran += self._run_request(request_id, group)
+        return ran
+
+    def _release(self, entries: list[OutboxEntry]) -> None:
+        """Give claimed effects back unrun; if the store fails, their leases lapse."""
+        try:
+            self.service.store.release_effects([e.effect_id for e in entries], worker=self.name)
+        except StoreError as exc:
+            log.error("worker %s could not release %d effects: %s", self.name, len(entries), exc)
+
+    def _run_request(self, request_id: str, group: list[OutboxEntry]) -> int:
+        """Run a request's claimed effects, then those their outcomes claimed, until the
+        request has none due; return how many ran."""
+        ran = 0
+        while group:
+            ran += len(group)
+            group = self._run_group(request_id, group)
+        return ran
+
+    def _run_group(self, request_id: str, group: list[OutboxEntry]) -> list[OutboxEntry]:
+        """Run claimed effects of one request; return the entries their outcomes claimed.
+
+        One read of the store gives the request's state and its effects' events.
+        When every effect is a notification, they are sent one after the other and
+        their outcomes are recorded in one transaction that also takes them off the
+        outbox and claims the request's next due effects. Other effects change what
+        the next one sees (an order placed, then cancelled), so each is recorded
+        before the next one runs.
+        """
+        try:
+            state, events = self.service.effects_of(request_id, [e.effect_id for e in group])
+        except NotFoundError:
+            state, events = None, {}  # no such request: its effects are dropped below
+        except Exception as exc:  # cannot read it (StoreError...): each entry stays, retried
             for entry in group:
-                effect = events.get(entry.effect_id)
-                if state is None or effect is None:
-                    log.error("effect %s has no event; dropping it", entry.effect_id)
-                    self._complete(entry)
-                    continue
-                self._run_effect(entry, effect, current)
-                current = None  # the effect may have changed the request: the next one reads it
+                self._failed(entry, exc)
+            return []
+        if state is not None and all(
+            isinstance(events.get(e.effect_id), ev.NotificationRequested) for e in group
+        ):
+            return self._notify_all(state, group, events)
+        claimed: list[OutboxEntry] = []
+        current = state
+        for entry in group:
+            effect = events.get(entry.effect_id)
+            if state is None or effect is None:
+                log.error("effect %s has no event; dropping it", entry.effect_id)
+                self._complete(entry)
+                continue
+            current, more = self._run_effect(entry, effect, current)
+            claimed += more
+        return claimed
 
     def _run_effect(
         self, entry: OutboxEntry, effect: ev.Event, state: ServiceRequest | None
-    ) -> None:
+    ) -> tuple[ServiceRequest | None, list[OutboxEntry]]:
+        """Run one effect and record its outcome; return the request as it then stands
+        (None after a failure: the next effect reads it) and the entries claimed."""
         try:
             if state is None:
                 state = self.service.get(entry.request_id)
             command, state = self._perform(effect, state)
             if command is None:
                 self.service.store.complete_effect(entry.effect_id, worker=self.name)
-            else:
-                # the outcome's events and the effect's completion: one transaction
-                self.service.record_outcomes(state, [command], [entry.effect_id], self.name)
+                return state, []
+            # the outcome's events, the effect's completion and the claim: one transaction
+            return self.service.record_and_claim(
+                state, [command], [entry.effect_id], self.name, lease=self.lease
+            )
         except Exception as exc:
             self._failed(entry, exc)
+            return None, []
 
     def _notify_all(
         self, state: ServiceRequest, group: list[OutboxEntry], events: dict[str, ev.Event]
-    ) -> None:
-        """Send a request's notifications, then record every delivery in one append."""
+    ) -> list[OutboxEntry]:
+        """Send a request's notifications, then record every delivery (and take the
+        settled ones off the outbox) in one transaction; return the entries it claimed."""
         sent: list[tuple[OutboxEntry, lifecycle.Command]] = []
+        settled: list[OutboxEntry] = []
         for entry in group:
             try:
                 command, _ = self._perform(events[entry.effect_id], state)
@@ -308,18 +364,25 @@ class Worker:
                 self._failed(entry, exc)
                 continue
             if command is None:
-                self._complete(entry)
+                settled.append(entry)
             else:
                 sent.append((entry, command))
-        if not sent:
-            return
+        if not sent and not settled:
+            return []
+        done = [e for e, _ in sent] + settled
         try:
-            self.service.record_outcomes(
-                state, [c for _, c in sent], [e.effect_id for e, _ in sent], self.name
+            _, claimed = self.service.record_and_claim(
+                state,
+                [c for _, c in sent],
+                [e.effect_id for e in done],
+                self.name,
+                lease=self.lease,
             )
         except Exception as exc:
-            for entry, _command in sent:
+            for entry in done:
                 self._failed(entry, exc)
+            return []
+        return claimed
 
     def _complete(self, entry: OutboxEntry) -> None:
         """Take an effect with nothing to record off the outbox; a store error makes it
@@ -481,20 +544,27 @@ class Worker:
 
     # -- timers ----------------------------------------------------------------------------
 
-    def _run_timer(self, timer: Timer) -> None:
+    def _run_timer(self, timer: Timer) -> int:
+        """Fire a timer; return how many effects its command claimed and ran."""
         service = self.service
+        ran = 0
         try:
             if timer.key in ("sla", "close"):
                 # never delete a timer before its command: another worker may have re-armed it
                 # (timers are not leased), and a crash in between would lose it. Run the
-                # command, then set the timer from the request as it now stands.
+                # command (claiming the request's due effects with it, run here), then set
+                # the timer from the request as it now stands.
                 command: lifecycle.Command = (
                     lifecycle.FireSla(actor=lifecycle.SYSTEM)
                     if timer.key == "sla"
                     else lifecycle.AutoClose(actor=lifecycle.SYSTEM)
                 )
                 try:
-                    service.execute(timer.request_id, command)
+                    state = service.get(timer.request_id)
+                    _, claimed = service.record_and_claim(
+                        state, [command], [], self.name, lease=self.lease
+                    )
+                    ran = self._run_request(timer.request_id, claimed)
                 finally:
                     service.refresh_timers(timer.request_id)
             elif timer.key == "poll":
@@ -507,10 +577,11 @@ class Worker:
         except ReqfulfillError as exc:
             log.warning("timer %s on %s: %s", timer.key, timer.request_id, exc)
             service.store.set_timers(timer.request_id, {timer.key: None})
+        return ran
 
     def _poll(self, timer: Timer) -> None:
         service = self.service
-        state = service.get(timer.request_id)
+        state = first = service.get(timer.request_id)
         still_open = False
         for task in orders_to_poll(state):
             if task.supplier is None or task.order_ref is None:
@@ -532,5 +603,11 @@ class Worker:
             )
             if not status.final:
                 still_open = True
-        next_poll = service.clock.now() + service.poll_interval if still_open else None
-        service.store.set_timers(state.id, {"poll": next_poll})
+        if still_open:
+            service.store.set_timers(
+                state.id, {"poll": service.clock.now() + service.poll_interval}
+            )
+        elif not (state.version > first.version and orders_to_poll(first)):
+            # an update that closed the last open order deleted the timer in its append
+            # (schedule.timer_changes); else it is deleted here
+            service.store.set_timers(state.id, {"poll": None})

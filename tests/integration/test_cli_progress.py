@@ -113,7 +113,7 @@ def test_report_shows_progress_on_a_terminal_only(
     terminal = as_terminal(monkeypatch)
     catalog = str(ROOT / "examples" / "catalog.toml")
     assert main(["report", catalog, store]) == 0
-    assert "report: 1/1 done in" in terminal.getvalue()
+    assert "report: 3/3 done in" in terminal.getvalue()  # item, group, agent
     text = capsys.readouterr().out
     terminal.seek(0)
     terminal.truncate()

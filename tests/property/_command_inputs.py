@@ -294,6 +294,7 @@ WRONG: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
         lambda rid: attrs.evolve(p.state, id=rid)
     ),
     "commands": lambda p: st.lists(_commands(p) | JUNK, min_size=1, max_size=2),
+    "lease": lambda p: st.sampled_from([timedelta(0), timedelta(seconds=-1)]),
 }
 """Per parameter name, wrong values of its own besides :data:`JUNK`."""
 
@@ -314,6 +315,7 @@ OVERRIDES: Mapping[tuple[str, str], Callable[[Pools], st.SearchStrategy[Any]]] =
     ("queue", "limit"): _page_limit,
     ("requests", "requester"): _requester_id,
     ("queue", "requester"): _requester_id,
+    ("record_and_claim", "state"): lambda p: st.just(p.state),
 }
 """A parameter whose name means something else in one method."""
 

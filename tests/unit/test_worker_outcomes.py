@@ -1,7 +1,7 @@
 """How the worker stores effects' outcomes: one read per request, a request's
 notifications recorded in one append, the effects taken off the outbox in the same
-transaction (``append_and_complete``). Also: appends leave out timers that are unset
-before and after."""
+transaction (``append_and_claim``, which also claims the request's next due effects).
+Also: appends leave out timers that are unset before and after."""
 
 from __future__ import annotations
 
@@ -50,6 +50,21 @@ class Recording:
     ) -> None:
         self.calls.append(("append_and_complete", ([e.type for e in events], list(effect_ids))))
         self.inner.append_and_complete(
+            request_id, events, expected_version, effect_ids=effect_ids, worker=worker, **kw
+        )
+
+    def append_and_claim(
+        self,
+        request_id: str,
+        events: Sequence[ev.Event],
+        expected_version: int,
+        *,
+        effect_ids: Sequence[str],
+        worker: str,
+        **kw: Any,
+    ) -> list[Any]:
+        self.calls.append(("append_and_claim", ([e.type for e in events], list(effect_ids))))
+        return self.inner.append_and_claim(
             request_id, events, expected_version, effect_ids=effect_ids, worker=worker, **kw
         )
 
@@ -120,8 +135,9 @@ def test_a_requests_notifications_are_recorded_in_one_append(clock: FixedClock) 
     assert sorted(delivered(service, rid)) == sorted(requested)
     assert store.inner.outbox() == []
     writes = [c for c in store.calls if c[0] != "load_after"]
-    # one transaction: both deliveries and both completions
-    assert [k for k, _ in writes] == ["append_and_complete"]
+    # one transaction: both deliveries and both completions (and the claim of whatever
+    # else the request has due: nothing here)
+    assert [k for k, _ in writes] == ["append_and_claim"]
     types, effects = writes[0][1]
     assert len(types) == 2
     assert sorted(effects) == sorted(requested)
@@ -216,8 +232,8 @@ def test_a_store_error_on_completion_is_a_failed_attempt_not_a_crash(clock: Fixe
     # The worker's lease lapses while it sends a request's notifications, and another
     # worker reclaims them: the deliveries are stored, but the entries stay with the
     # other worker. When they come round again they are settled, so the next run only
-    # takes them off the outbox. The first of those completions fails: that effect is
-    # a failed attempt, retried later, not the end of the run.
+    # takes them off the outbox, both in one transaction. That transaction fails: each
+    # effect is a failed attempt, retried later, not the end of the run.
     store, inbox = Recording(), Inbox()
     service, rid = reset(clock, store, inbox)
     lease = timedelta(minutes=5)
@@ -239,18 +255,19 @@ def test_a_store_error_on_completion_is_a_failed_attempt_not_a_crash(clock: Fixe
 
     failures = iter([OSError("disk full")])
 
-    def flaky(effect_id: str, *, worker: str) -> None:
+    def flaky(*args: Any, **kw: Any) -> list[Any]:
         failure = next(failures, None)
         if failure is not None:
             raise failure
-        store.inner.complete_effect(effect_id, worker=worker)
+        return store.inner.append_and_claim(*args, **kw)
 
-    store.complete_effect = flaky  # type: ignore[method-assign]
+    # settled, both are taken off the outbox in one transaction (no events to record)
+    store.append_and_claim = flaky  # type: ignore[method-assign]
     clock.advance(lease)
     worker = Worker(service, allow_missing=True, lease=lease)
     worker.run_pending()  # must not raise
-    (left,) = store.inner.outbox()
-    assert (left.attempts, left.last_error) == (1, "disk full")
+    left = store.inner.outbox()
+    assert [(e.attempts, e.last_error) for e in left] == [(1, "disk full")] * 2
     clock.advance(timedelta(hours=2))
     worker.run_pending()
     assert store.inner.outbox() == []

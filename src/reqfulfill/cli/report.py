@@ -133,7 +133,7 @@ def _metrics(
     try:
         service = FulfillmentService(catalog, store=url, load_entrypoints=False)
         try:
-            with Progress(None, "report", enabled=show, unit="requests") as bar:
+            with Progress(None, "report", enabled=show, unit="groupings") as bar:
 
                 def advance(done: int, total: int) -> None:
                     bar.total = total

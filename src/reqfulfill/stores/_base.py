@@ -118,7 +118,8 @@ class Store(Protocol):
       events with ``effect = True`` and the timers are written, or nothing is.
       A stale ``expected_version`` raises ``ConcurrencyError`` and writes nothing.
     - ``append_and_complete`` is an ``append`` and the completion of outbox
-      entries in the same transaction (the worker records effects' outcomes with it).
+      entries in the same transaction (the worker records effects' outcomes with it);
+      ``append_and_claim`` also claims the request's due effects in it.
     - ``load`` returns the stream in order (``[]`` for an unknown request);
       ``load_after`` the part of it after a version (the service reads only the
       events it has not folded yet).
@@ -158,6 +159,28 @@ class Store(Protocol):
         ``ConcurrencyError`` and neither writes the events nor completes an effect.
         With no events it still checks ``expected_version``, then completes the
         effects. An effect another worker has claimed since stays with that worker."""
+        ...
+
+    def append_and_claim(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        effect_ids: Sequence[str],
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> list[OutboxEntry]:
+        """:meth:`append_and_complete`, and in the same transaction the claim for
+        ``worker`` (until ``now + lease``, as :meth:`claim_effects` would) of every due,
+        unleased outbox entry of ``request_id``, those ``events`` create included;
+        returns the claimed entries in stream order. The worker runs them at once, so
+        an effect an outcome asks for needs no claim of its own. A stale
+        ``expected_version`` raises ``ConcurrencyError``: nothing is written, completed
+        or claimed."""
         ...
 
     def load(self, request_id: str) -> list[Event]:
@@ -227,6 +250,13 @@ class Store(Protocol):
     ) -> None:
         """Release a failed attempt: count it, and make it due again at ``available_at``.
         Does nothing when another worker has claimed the effect since."""
+        ...
+
+    def release_effects(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Give claimed effects back unrun: drop ``worker``'s lease on each, so any
+        worker may claim it at once; no attempt is counted. An effect another worker
+        has claimed since stays with that worker (a stopping worker releases what it
+        claimed and did not start)."""
         ...
 
     def set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:

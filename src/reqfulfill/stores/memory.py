@@ -124,6 +124,36 @@ class MemoryStore:
                 self._complete(effect_id, worker)
         self._feed.wakeup.bump()
 
+    def append_and_claim(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        effect_ids: Sequence[str],
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> list[OutboxEntry]:
+        """:meth:`append_and_complete`, and the claim of the request's due, unleased
+        effects for ``worker``, as one atomic step; returns them in stream order."""
+        stored = self._stored(events)
+        with self._lock:
+            self._append(request_id, events, stored, expected_version, summary, timers)
+            for effect_id in effect_ids:
+                self._complete(effect_id, worker)
+            due = [
+                e
+                for e in self._outbox.values()
+                if e.request_id == request_id and self._claimable(e, now)
+            ]
+            due.sort(key=lambda e: self._positions[e.effect_id])
+            claimed = [self._lease(e, now, lease, worker) for e in due]
+        self._feed.wakeup.bump()
+        return claimed
+
     def _stored(self, events: Sequence[Event]) -> Sequence[Any]:
         """The events in their stored form (written before the lock is taken: a refused
         event leaves the store as it was)."""
@@ -259,28 +289,22 @@ class MemoryStore:
         """Claim due, unleased effects: the earliest first, a request's in stream order."""
         with self._lock:
             due = sorted(
-                (
-                    e
-                    for e in self._outbox.values()
-                    if e.available_at <= now and (e.lease_until is None or e.lease_until <= now)
-                ),
+                (e for e in self._outbox.values() if self._claimable(e, now)),
                 key=self._claim_order,
             )[:limit]
-            claimed = []
-            for entry in due:
-                leased = OutboxEntry(
-                    effect_id=entry.effect_id,
-                    request_id=entry.request_id,
-                    kind=entry.kind,
-                    attempts=entry.attempts,
-                    available_at=entry.available_at,
-                    lease_until=now + lease,
-                    worker=worker,
-                    last_error=entry.last_error,
-                )
-                self._outbox[entry.effect_id] = leased
-                claimed.append(leased)
-            return claimed
+            return [self._lease(entry, now, lease, worker) for entry in due]
+
+    @staticmethod
+    def _claimable(entry: OutboxEntry, now: datetime) -> bool:
+        return entry.available_at <= now and (entry.lease_until is None or entry.lease_until <= now)
+
+    def _lease(
+        self, entry: OutboxEntry, now: datetime, lease: timedelta, worker: str
+    ) -> OutboxEntry:
+        # the caller holds the lock
+        leased = attrs.evolve(entry, lease_until=now + lease, worker=worker)
+        self._outbox[entry.effect_id] = leased
+        return leased
 
     def _claim_order(self, entry: OutboxEntry) -> tuple[datetime, str, int]:
         return (entry.available_at, entry.request_id, self._positions[entry.effect_id])
@@ -312,6 +336,14 @@ class MemoryStore:
                 worker=None,
                 last_error=error,
             )
+
+    def release_effects(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Drop ``worker``'s lease on each effect (no attempt counted)."""
+        with self._lock:
+            for effect_id in effect_ids:
+                entry = self._outbox.get(effect_id)
+                if entry is not None and entry.worker == worker:
+                    self._outbox[effect_id] = attrs.evolve(entry, lease_until=None, worker=None)
 
     def outbox(self) -> list[OutboxEntry]:
         """Every entry still in the outbox (for tests and diagnostics), in claim order."""

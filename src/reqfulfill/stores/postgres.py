@@ -49,7 +49,7 @@ from psycopg.pq import TransactionStatus
 
 from reqfulfill.model.errors import ConcurrencyError, ValidationError, mask_password
 from reqfulfill.model.events import Event
-from reqfulfill.stores import postgres_feed
+from reqfulfill.stores import postgres_feed, postgres_writes
 from reqfulfill.stores._base import (
     MetricFacts,
     MetricsTally,
@@ -72,12 +72,11 @@ from reqfulfill.stores._feed import (
     check_read_all,
     check_subscription_name,
 )
+from reqfulfill.stores._postgres_claims import CLAIM_REQUEST, claim_params, claimed_entries
 from reqfulfill.stores._postgres_schema import MIGRATIONS
 from reqfulfill.stores._query_sql import (
     REBUILD_FACTS,
     STALE_FACTS,
-    UPSERT_FACTS,
-    facts_params,
     metric_queries,
     pg,
     query_sql,
@@ -402,6 +401,28 @@ class PostgresStore:
         transaction."""
         self._append(request_id, events, expected_version, summary, timers, (effect_ids, worker))
 
+    @_guarded("append_and_claim")
+    def append_and_claim(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        effect_ids: Sequence[str],
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> list[OutboxEntry]:
+        """:meth:`append_and_complete` and the claim of the request's due, unleased
+        effects for ``worker``, in one transaction; returns them in stream order."""
+        claim = claim_params(request_id, worker, now, lease)
+        rows = self._append(
+            request_id, events, expected_version, summary, timers, (effect_ids, worker), claim
+        )
+        return claimed_entries(rows, claim)
+
     def _append(
         self,
         request_id: str,
@@ -410,7 +431,10 @@ class PostgresStore:
         summary: RequestSummary | None,
         timers: Mapping[str, datetime | None] | None,
         completes: tuple[Sequence[str], str] | None,
-    ) -> None:
+        claim: dict[str, Any] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Append (see the comment inside); with ``claim`` (:func:`claim_params`), also
+        claim the request's due effects and return the claimed rows."""
         rows = event_rows(request_id, events, expected_version)
         effects = outbox_rows(request_id, events, expected_version)
         try:
@@ -428,11 +452,12 @@ class PostgresStore:
                 setting = _OUTCOME_COMMIT[self.outcome_commit]
                 if completes is not None and setting is not None:
                     db.execute(setting, prepare=False)  # an outcome: see outcome_commit
-                self._write_outbox(db, effects, completes)
+                postgres_writes.write_outbox(db, effects, completes)
                 if rows and summary is not None:
-                    self._write_summary(db, summary, expected_version + len(rows))
+                    postgres_writes.write_summary(db, summary, expected_version + len(rows))
                 if rows and timers:
-                    self._write_timers(db, request_id, timers)
+                    postgres_writes.write_timers(db, request_id, timers)
+                claimed = None if claim is None else db.execute(CLAIM_REQUEST, claim)
                 params: dict[str, Any] = {
                     "request_id": request_id,
                     "expected": expected_version,
@@ -444,6 +469,8 @@ class PostgresStore:
                 if rows:  # wakes the listeners at commit (postgres_feed)
                     db.execute(postgres_feed.NOTIFY, (self._channel,))
                 db.execute(postgres_feed.APPEND_EVENTS if rows else _CHECK_VERSION, params)
+            # the pipeline has synced and committed: the claim's rows are in
+            return [] if claimed is None else claimed.fetchall()
         except psycopg.Error as exc:
             if exc.sqlstate in _TRANSIENT:
                 # a deadlock, serialization failure or lock timeout: nothing was written,
@@ -454,80 +481,6 @@ class PostgresStore:
             detail = exc.diag.message_detail
             found = int(detail) if detail is not None and detail.isdigit() else None
             raise ConcurrencyError(request_id, expected_version, found) from None
-
-    def _write_outbox(
-        self,
-        db: psycopg.Connection[tuple[Any, ...]],
-        effects: list[tuple[str, str, str, int, int]],
-        completes: tuple[Sequence[str], str] | None,
-    ) -> None:
-        """Queue an append's outbox rows and, with ``completes`` (effect ids, worker),
-        the deletion of the entries whose outcomes it records."""
-        with db.cursor() as cur:
-            if effects:
-                cur.executemany(
-                    "INSERT INTO rf_outbox (effect_id, request_id, kind, available_at, version)"
-                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (effect_id) DO NOTHING",
-                    effects,
-                )
-            if completes is not None:
-                cur.executemany(
-                    "DELETE FROM rf_outbox WHERE effect_id = %s"
-                    " AND (worker = %s OR worker IS NULL)",
-                    [(effect_id, completes[1]) for effect_id in completes[0]],
-                )
-
-    def _write_summary(
-        self, db: psycopg.Connection[tuple[Any, ...]], s: RequestSummary, version: int
-    ) -> None:
-        db.execute(
-            "INSERT INTO rf_requests (request_id, state, grp, agent, item, requester, priority,"
-            " created_at, updated_at, version)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (request_id) DO UPDATE SET state = excluded.state, grp = excluded.grp,"
-            " agent = excluded.agent, item = excluded.item, priority = excluded.priority,"
-            " updated_at = excluded.updated_at, version = excluded.version",
-            (
-                s.request_id,
-                s.state,
-                s.group,
-                s.agent,
-                s.item,
-                s.requester,
-                s.priority,
-                to_micros(s.created_at),
-                to_micros(s.updated_at),
-                version,
-            ),
-        )
-        if s.orders:
-            with db.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO rf_orders (supplier_id, ref, request_id) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (supplier_id, ref) DO NOTHING",
-                    [(supplier, ref, s.request_id) for supplier, ref in s.orders],
-                )
-        db.execute(pg(UPSERT_FACTS), facts_params(s))
-
-    def _write_timers(
-        self,
-        db: psycopg.Connection[tuple[Any, ...]],
-        request_id: str,
-        timers: Mapping[str, datetime | None],
-    ) -> None:
-        # keys in one order everywhere: two transactions writing the same request's
-        # timers (an append, a worker's refresh) lock their rows in the same order
-        for key, due in sorted(timers.items()):
-            if due is None:
-                db.execute(
-                    "DELETE FROM rf_timers WHERE request_id = %s AND key = %s", (request_id, key)
-                )
-            else:
-                db.execute(
-                    "INSERT INTO rf_timers (request_id, key, due) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (request_id, key) DO UPDATE SET due = excluded.due",
-                    (request_id, key, to_micros(due)),
-                )
 
     @_guarded("load")
     def load(self, request_id: str) -> list[Event]:
@@ -679,6 +632,16 @@ class PostgresStore:
                 (to_micros(available_at), error, effect_id, worker),
             )
 
+    @_guarded("release_effects")
+    def release_effects(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Drop ``worker``'s lease on each effect (no attempt counted)."""
+        with self._tx(single=True) as db:
+            db.execute(
+                "UPDATE rf_outbox SET lease_until = NULL, worker = NULL"
+                " WHERE effect_id = ANY(%s) AND worker = %s",
+                (list(effect_ids), worker),
+            )
+
     @_guarded("outbox")
     def outbox(self) -> list[OutboxEntry]:
         """Every entry still in the outbox (for tests and diagnostics), in claim order."""
@@ -695,7 +658,7 @@ class PostgresStore:
     def set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:
         """Set or delete timers (one round trip: the statements are pipelined)."""
         with self._tx(pipeline=True) as db:
-            self._write_timers(db, request_id, timers)
+            postgres_writes.write_timers(db, request_id, timers)
             db.execute(postgres_feed.NOTIFY, (self._channel,))
 
     @_guarded("due_timers")

@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, quote
 
 from reqfulfill.model.errors import ConcurrencyError, StoreError, ValidationError, mask_password
 from reqfulfill.model.events import Event
-from reqfulfill.stores import sqlite_feed
+from reqfulfill.stores import sqlite_feed, sqlite_writes
 from reqfulfill.stores._base import (
     MetricFacts,
     MetricsTally,
@@ -59,14 +59,13 @@ from reqfulfill.stores._query_sql import (
     QUERY_INDEXES,
     REBUILD_FACTS,
     STALE_FACTS,
-    UPSERT_FACTS,
-    facts_params,
     metric_queries,
     query_sql,
     rebuild_params,
     summary_of_row,
     window_params,
 )
+from reqfulfill.stores._sqlite_claims import claim_request_effects
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 
@@ -449,11 +448,39 @@ class SQLiteStore:
         rows = event_rows(request_id, events, expected_version)
         with self._tx() as db:
             self._append(db, request_id, events, rows, expected_version, summary, timers)
-            db.executemany(
-                "DELETE FROM rf_outbox WHERE effect_id = ? AND (worker = ? OR worker IS NULL)",
-                [(effect_id, worker) for effect_id in effect_ids],
-            )
+            self._complete(db, effect_ids, worker)
         self._wakeup.bump()
+
+    @_guarded("append_and_claim", writes=True)
+    def append_and_claim(
+        self,
+        request_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        effect_ids: Sequence[str],
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        summary: RequestSummary | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
+    ) -> list[OutboxEntry]:
+        """:meth:`append_and_complete` and the claim of the request's due, unleased
+        effects for ``worker``, in one transaction; returns them in stream order."""
+        rows = event_rows(request_id, events, expected_version)
+        with self._tx() as db:
+            self._append(db, request_id, events, rows, expected_version, summary, timers)
+            self._complete(db, effect_ids, worker)
+            claimed = claim_request_effects(db, request_id, now, lease, worker)
+        self._wakeup.bump()
+        return claimed
+
+    @staticmethod
+    def _complete(db: sqlite3.Connection, effect_ids: Sequence[str], worker: str) -> None:
+        db.executemany(
+            "DELETE FROM rf_outbox WHERE effect_id = ? AND (worker = ? OR worker IS NULL)",
+            [(effect_id, worker) for effect_id in effect_ids],
+        )
 
     def _append(
         self,
@@ -483,50 +510,9 @@ class SQLiteStore:
             outbox_rows(request_id, events, expected_version),
         )
         if summary is not None:
-            self._write_summary(db, summary, expected_version + len(rows))
+            sqlite_writes.write_summary(db, summary, expected_version + len(rows))
         if timers:
-            self._write_timers(db, request_id, timers)
-
-    def _write_summary(self, db: sqlite3.Connection, s: RequestSummary, version: int) -> None:
-        db.execute(
-            "INSERT INTO rf_requests (request_id, state, grp, agent, item, requester, priority,"
-            " created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (request_id) DO UPDATE SET state = excluded.state, grp = excluded.grp,"
-            " agent = excluded.agent, item = excluded.item, priority = excluded.priority,"
-            " updated_at = excluded.updated_at, version = excluded.version",
-            (
-                s.request_id,
-                s.state,
-                s.group,
-                s.agent,
-                s.item,
-                s.requester,
-                s.priority,
-                to_micros(s.created_at),
-                to_micros(s.updated_at),
-                version,
-            ),
-        )
-        db.executemany(
-            "INSERT OR IGNORE INTO rf_orders (supplier_id, ref, request_id) VALUES (?, ?, ?)",
-            [(supplier, ref, s.request_id) for supplier, ref in s.orders],
-        )
-        db.execute(UPSERT_FACTS, facts_params(s))
-
-    def _write_timers(
-        self, db: sqlite3.Connection, request_id: str, timers: Mapping[str, datetime | None]
-    ) -> None:
-        for key, due in sorted(timers.items()):  # one order everywhere, as in PostgreSQL
-            if due is None:
-                db.execute(
-                    "DELETE FROM rf_timers WHERE request_id = ? AND key = ?", (request_id, key)
-                )
-            else:
-                db.execute(
-                    "INSERT INTO rf_timers (request_id, key, due) VALUES (?, ?, ?)"
-                    " ON CONFLICT (request_id, key) DO UPDATE SET due = excluded.due",
-                    (request_id, key, to_micros(due)),
-                )
+            sqlite_writes.write_timers(db, request_id, timers)
 
     @_guarded("load", writes=False)
     def load(self, request_id: str) -> list[Event]:
@@ -619,6 +605,16 @@ class SQLiteStore:
         earliest first and a request's effects in stream order."""
         t = to_micros(now)
         until = to_micros(now + lease)
+        with self._lock:
+            # a plain read first: a claim that finds nothing due takes no write lock
+            # and opens no transaction
+            probe = self._db.execute(
+                "SELECT 1 FROM rf_outbox WHERE available_at <= ? AND (lease_until IS NULL"
+                " OR lease_until <= ?) LIMIT 1",
+                (t, t),
+            ).fetchone()
+        if probe is None:
+            return []
         with self._tx() as db:
             rows = db.execute(
                 "SELECT effect_id, request_id, kind, attempts, available_at, last_error"
@@ -666,6 +662,16 @@ class SQLiteStore:
                 (to_micros(available_at), error, effect_id, worker),
             )
 
+    @_guarded("release_effects", writes=True)
+    def release_effects(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Drop ``worker``'s lease on each effect (no attempt counted)."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE rf_outbox SET lease_until = NULL, worker = NULL"
+                " WHERE effect_id = ? AND worker = ?",
+                [(effect_id, worker) for effect_id in effect_ids],
+            )
+
     @_guarded("outbox", writes=False)
     def outbox(self) -> list[OutboxEntry]:
         """Every entry still in the outbox (for tests and diagnostics), in claim order."""
@@ -680,7 +686,7 @@ class SQLiteStore:
     def set_timers(self, request_id: str, timers: Mapping[str, datetime | None]) -> None:
         """Set or delete timers."""
         with self._tx() as db:
-            self._write_timers(db, request_id, timers)
+            sqlite_writes.write_timers(db, request_id, timers)
 
     @_guarded("due_timers", writes=False)
     def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
