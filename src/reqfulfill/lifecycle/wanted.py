@@ -46,6 +46,7 @@ __all__ = [
 
 ACTION_NOTICES: Mapping[str, frozenset[RequestState]] = {
     "approval_requested": frozenset({S.AWAITING_APPROVAL}),
+    "approval_reminder": frozenset({S.AWAITING_APPROVAL}),
     "task_failed": WORKING,
     "delivery_disputed": WORKING,
     "sla_warning": OPEN,

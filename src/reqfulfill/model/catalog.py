@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
+from reqfulfill.model.approval import ApprovalPolicy, policy_problems
 from reqfulfill.model.enums import Impact, TaskKind, Urgency
 from reqfulfill.model.errors import NotFoundError, Problem, ValidationError
 
@@ -181,6 +182,7 @@ class ServiceItem(_DataForm):
     supplier: str | None = None
     requires_approval: bool = True
     attributes: Mapping[str, Any] = attrs.field(factory=dict)
+    approval: str | None = None
 
 
 @attrs.frozen
@@ -202,6 +204,7 @@ class Catalog:
     groups: tuple[SupportGroup, ...] = attrs.field(converter=tuple)
     plans: tuple[PlanTemplate, ...] = attrs.field(converter=tuple)
     triage_group: str | None = None
+    approval_policies: tuple[ApprovalPolicy, ...] = attrs.field(default=(), converter=tuple)
     _items_by_id: dict[str, ServiceItem] = attrs.field(init=False, eq=False, repr=False)
     _groups_by_id: dict[str, SupportGroup] = attrs.field(init=False, eq=False, repr=False)
     _plans_by_id: dict[str, PlanTemplate] = attrs.field(init=False, eq=False, repr=False)
@@ -231,6 +234,17 @@ class Catalog:
             return self._plans_by_id[plan_id]
         except KeyError:
             raise NotFoundError("plan template", plan_id) from None
+
+    def approval_policy(self, policy_id: str) -> ApprovalPolicy:
+        """The approval policy with this id; ``NotFoundError`` if there is none."""
+        for policy in self.approval_policies:
+            if policy.id == policy_id:
+                return policy
+        raise NotFoundError("approval policy", policy_id)
+
+    def has_approval_policy(self, policy_id: str) -> bool:
+        """True when the catalog has an approval policy with this id."""
+        return any(p.id == policy_id for p in self.approval_policies)
 
     def has_item(self, item_id: str) -> bool:
         """True when the catalog has an item with this id."""
@@ -277,6 +291,14 @@ class Catalog:
             )
         for pi, plan in enumerate(self.plans):
             found.extend(_plan_problems(f"plans[{pi}]", plan, self._groups_by_id, conditions))
+        found.extend(
+            policy_problems(
+                self.approval_policies,
+                {g.id: tuple(g.members) for g in self.groups},
+                tuple((i.approval, i.requires_approval) for i in self.items),
+                conditions,
+            )
+        )
         for ii, item in enumerate(self.items):
             where = f"items[{ii}]"
             if item.group not in self._groups_by_id:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from reqfulfill.model.catalog import Catalog, DataForms, use_data_forms
 from reqfulfill.model.errors import Problem, ValidationError
+from reqfulfill.serialization import approval_forms as approval_forms
 from reqfulfill.serialization.config import load_data_file, structure_config, unstructure_config
 
 __all__ = ["catalog_from_dict", "load_catalog"]

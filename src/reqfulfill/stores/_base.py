@@ -8,6 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from reqfulfill.model.approval import pending_approvers
 from reqfulfill.model.errors import StoreError
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
@@ -33,7 +34,9 @@ class RequestSummary:
     """What queries need of a request, written with every append.
 
     ``orders`` lists ``(supplier_id, ref)`` of the request's supplier orders so
-    the store can find a request by order reference.
+    the store can find a request by order reference; ``approvers`` who the request
+    waits for now (:func:`~reqfulfill.model.approval.pending_approvers`), so the store
+    answers :meth:`Store.pending_approvals` from an index.
     """
 
     request_id: str
@@ -46,6 +49,7 @@ class RequestSummary:
     created_at: datetime
     updated_at: datetime
     orders: tuple[tuple[str, str], ...] = ()
+    approvers: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, request: ServiceRequest) -> RequestSummary:
@@ -65,6 +69,7 @@ class RequestSummary:
                 for t in request.plan
                 if t.supplier is not None and t.order_ref is not None
             ),
+            approvers=pending_approvers(request),
         )
 
 
@@ -168,6 +173,13 @@ class Store(Protocol):
 
     def find_order(self, supplier_id: str, ref: str) -> str | None:
         """The id of the request that holds supplier order ``ref``, if any."""
+        ...
+
+    def pending_approvals(self, actor: str, *, limit: int | None = None) -> list[RequestSummary]:
+        """The summaries of the requests waiting for ``actor``'s approval (``actor`` is in
+        their summary's ``approvers``), the longest waiting first: by when the actor
+        joined the request's approvers, then by request id. Answered from an index of
+        (actor, request, since) written with the summaries, not by reading requests."""
         ...
 
     def claim_effects(

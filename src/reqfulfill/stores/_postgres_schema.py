@@ -7,6 +7,8 @@ step: add one.
 
 from __future__ import annotations
 
+from reqfulfill.stores.postgres_approvals import APPROVALS_MIGRATION
+
 __all__ = ["MIGRATIONS"]
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -92,4 +94,6 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "DROP INDEX rf_outbox_due",
         "CREATE INDEX rf_outbox_due ON rf_outbox (available_at, request_id, version)",
     ),
+    # who each request waits for: the index of pending_approvals (issue 17)
+    4: APPROVALS_MIGRATION,
 }

@@ -49,6 +49,7 @@ from psycopg.pq import TransactionStatus
 
 from reqfulfill.model.errors import ConcurrencyError, ValidationError, mask_password
 from reqfulfill.model.events import Event
+from reqfulfill.stores import postgres_approvals
 from reqfulfill.stores._base import (
     OutboxEntry,
     RequestSummary,
@@ -68,7 +69,7 @@ __all__ = ["DEFAULT_CONNECT_TIMEOUT", "SCHEMA_VERSION", "PostgresStore", "split_
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this release writes; :meth:`PostgresStore.upgrade` migrates to it."""
 
 # Advisory lock namespace (first key of the two-key form): "rf" in ASCII, so our
@@ -495,6 +496,7 @@ class PostgresStore:
                     " ON CONFLICT (supplier_id, ref) DO NOTHING",
                     [(supplier, ref, s.request_id) for supplier, ref in s.orders],
                 )
+        postgres_approvals.write_approvers(db, s)
 
     def _write_timers(
         self,
@@ -589,6 +591,12 @@ class PostgresStore:
             )
             for r in rows
         ]
+
+    @_guarded("pending_approvals")
+    def pending_approvals(self, actor: str, *, limit: int | None = None) -> list[RequestSummary]:
+        """The requests waiting for ``actor``, longest waiting first."""
+        with self._tx(single=True) as db:
+            return postgres_approvals.pending_approvals(db, actor, limit)
 
     @_guarded("find_order")
     def find_order(self, supplier_id: str, ref: str) -> str | None:

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, quote
 
 from reqfulfill.model.errors import ConcurrencyError, StoreError, ValidationError
 from reqfulfill.model.events import Event
+from reqfulfill.stores import sqlite_approvals
 from reqfulfill.stores._base import (
     OutboxEntry,
     RequestSummary,
@@ -41,10 +42,11 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
+from reqfulfill.stores.sqlite_approvals import APPROVALS_MIGRATION
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this release writes; :meth:`SQLiteStore.upgrade` migrates to it."""
 
 # Migration steps by the version they lead to. Never edit a released step: add one.
@@ -114,6 +116,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "DROP INDEX IF EXISTS rf_outbox_due",
         "CREATE INDEX rf_outbox_due ON rf_outbox (available_at, request_id, version)",
     ),
+    # who each request waits for: the index of pending_approvals (issue 17)
+    3: APPROVALS_MIGRATION,
 }
 
 
@@ -459,6 +463,7 @@ class SQLiteStore:
             "INSERT OR IGNORE INTO rf_orders (supplier_id, ref, request_id) VALUES (?, ?, ?)",
             [(supplier, ref, s.request_id) for supplier, ref in s.orders],
         )
+        sqlite_approvals.write_approvers(db, s)
 
     def _write_timers(
         self, db: sqlite3.Connection, request_id: str, timers: Mapping[str, datetime | None]
@@ -545,6 +550,12 @@ class SQLiteStore:
             )
             for r in rows
         ]
+
+    @_guarded("pending_approvals", writes=False)
+    def pending_approvals(self, actor: str, *, limit: int | None = None) -> list[RequestSummary]:
+        """The requests waiting for ``actor``, longest waiting first."""
+        with self._lock:
+            return sqlite_approvals.pending_approvals(self._db, actor, limit)
 
     @_guarded("find_order", writes=False)
     def find_order(self, supplier_id: str, ref: str) -> str | None:
