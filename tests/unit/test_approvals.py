@@ -377,3 +377,36 @@ def test_fire_approval_is_the_workers_alone() -> None:
     request = service.submit(ERIN, "laptop-pro", Channel.PORTAL, {"cost": 10})
     with pytest.raises(AuthorizationError):
         service.execute(request.id, lifecycle.FireApproval(actor="max.manager"))
+
+
+def test_an_approval_notice_to_someone_no_longer_pending_is_abandoned_unsent() -> None:
+    clock = FixedClock(T0)
+    service = make(clock=clock)
+    worker = Worker(service)
+    request = service.submit(ERIN, "laptop-pro", Channel.PORTAL, {"cost": 2400})
+    service.approve(request.id, "max.manager")
+    service.approve(request.id, "fay.fin")
+    worker.run_pending()
+    history = service.history(request.id)
+    sent = {e.recipient for e in history if isinstance(e, ev.NotificationSent)}
+    abandoned = [e for e in history if isinstance(e, ev.EffectAbandoned)]
+    assert sent == {"fin.two"}
+    assert len(abandoned) == 2
+    assert all("no longer waits for" in e.reason for e in abandoned)
+
+
+def test_the_timeline_words_the_approval_events() -> None:
+    from reqfulfill.demo import timeline
+
+    service = make("memory://", OnLeave())
+    request = service.submit(ERIN, "laptop-pro", Channel.PORTAL, {"cost": 10})
+    service.approve(request.id, "dana.deputy")
+    text = "\n".join(timeline(service.history(request.id)))
+    for phrase in (
+        "stage manager: dana.deputy approves for max.manager",
+        "stage manager started: 1 of dana.deputy (any)",
+        "approved stage manager",
+        "stage manager completed",
+        "stage finance skipped: its condition is false",
+    ):
+        assert phrase in text
