@@ -162,6 +162,16 @@ def _run_stages(batch: Batch, policy: ApprovalPolicy, first: int) -> bool:
                     reason=why,
                 )
                 continue
+            # the stage starts with whom it has, and the request is rejected in it
+            batch.emit(
+                ev.ApprovalStageStarted,
+                actor=SYSTEM,
+                stage=stage.key,
+                approvers=eligible,
+                mode=stage.mode,
+                needed=needed,
+                policy=policy.id,
+            )
             reject_request(batch, why, SYSTEM)
             return False
         now = context.now

@@ -16,7 +16,7 @@ for now (the stores index it for ``pending_approvals``).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +78,10 @@ def _str_tuple(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _stage_tuple(value: Iterable[ApprovalStage]) -> tuple[ApprovalStage, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Approvers:
     """Who approves in a stage. The data form is one of ``"manager"`` (the requester's
@@ -114,7 +118,7 @@ class ApprovalPolicy:
     """Stages run in order; business-time reminders and expiry apply to each stage."""
 
     id: str
-    stages: tuple[ApprovalStage, ...] = attrs.field(converter=tuple)
+    stages: tuple[ApprovalStage, ...] = attrs.field(converter=_stage_tuple)
     remind_after: timedelta | None = None
     expire_after: timedelta | None = None
     on_expiry: OnExpiry = OnExpiry.REJECT
