@@ -27,6 +27,7 @@ MODULES = (
     "lifecycle",
     "stores",
     "timers",
+    "approvals",
     "footprint",
     "import_time",
     "scale",

@@ -17,7 +17,16 @@ ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from benchmarks import footprint, lifecycle, regex, scale, stores, timers, transactions  # noqa: E402
+from benchmarks import (  # noqa: E402
+    approvals,
+    footprint,
+    lifecycle,
+    regex,
+    scale,
+    stores,
+    timers,
+    transactions,
+)
 from benchmarks.durability import SQLiteConnections  # noqa: E402
 
 COLUMNS = {"benchmark", "size", "impl", "ops_per_s", "median_s", "spread", "ratio"}
@@ -102,6 +111,12 @@ def test_timers_quick() -> None:
     _check(rows, {"timers-none-due", "timers-10-due"})
 
 
+def test_approvals_quick() -> None:
+    rows = approvals.run(quick=True, sizes=(200, 2_000))
+    _check(rows, {"pending-approvals"})
+    assert {r["impl"] for r in rows} >= {"memory", "sqlite"}
+
+
 def test_footprint_quick() -> None:
     rows = footprint.run(quick=True)
     _check(rows, {"import", "memory-per-request"})
@@ -123,9 +138,16 @@ def test_regex_quick() -> None:
 def test_main_lists_the_modules() -> None:
     from benchmarks.__main__ import _modules
 
-    assert {"lifecycle", "stores", "timers", "footprint", "scale", "regex", "transactions"} <= set(
-        _modules()
-    )
+    assert {
+        "lifecycle",
+        "stores",
+        "timers",
+        "approvals",
+        "footprint",
+        "scale",
+        "regex",
+        "transactions",
+    } <= set(_modules())
 
 
 def test_main_names_the_machine() -> None:
