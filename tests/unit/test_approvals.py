@@ -49,6 +49,7 @@ def catalog_data(**policy: Any) -> dict[str, Any]:
         **policy,
     }
     return {
+        "triage_group": "desk",
         "groups": [
             {"id": "desk", "name": "Desk", "members": ["sam.agent"]},
             {"id": "finance", "name": "Finance", "members": ["fay.fin", "fin.two", "erin.user"]},
@@ -410,3 +411,69 @@ def test_the_timeline_words_the_approval_events() -> None:
         "stage finance skipped: its condition is false",
     ):
         assert phrase in text
+
+
+def test_a_request_triaged_to_an_item_with_a_policy_goes_through_its_stages() -> None:
+    service = make()
+    request = service.submit(ERIN, None, Channel.EMAIL, {"cost": 2400})
+    request = service.triage(request.id, "sam.agent", item="laptop-pro")
+    assert request.state is RequestState.AWAITING_APPROVAL
+    assert [s.key for s in request.approval_stages] == ["manager"]
+    assert [r.request_id for r in service.pending_approvals("max.manager")] == [request.id]
+
+
+def test_reminders_and_expiry_count_business_time_on_the_sla_calendar() -> None:
+    from reqfulfill.sla import SlaPolicy
+
+    friday = datetime(2026, 3, 6, 12, tzinfo=UTC)  # 14:00 in Helsinki, two business hours left
+    service = FulfillmentService(
+        Catalog.from_dict(catalog_data(remind_after="4h", expire_after="8h")),
+        sla=SlaPolicy.default(),
+        store="memory://",
+        clock=FixedClock(friday),
+        load_entrypoints=False,
+    )
+    request = service.submit(ERIN, "laptop-pro", Channel.PORTAL, {"cost": 10})
+    stage = request.approval_stages[0]
+    monday = datetime(2026, 3, 9, 6, tzinfo=UTC)  # 08:00 in Helsinki
+    assert stage.remind_at == monday + timedelta(hours=2)
+    assert stage.expire_at == monday + timedelta(hours=6)
+
+
+def test_a_cancelled_request_waits_for_nobody_and_its_timer_does_nothing(store_url: str) -> None:
+    clock = FixedClock(T0)
+    service = make(store_url, clock=clock, expire_after="1h")
+    worker = Worker(service)
+    request = service.submit(ERIN, "laptop-pro", Channel.PORTAL, {"cost": 10})
+    service.cancel(request.id, "erin.user", "changed my mind")
+    assert service.pending_approvals("max.manager") == []
+    clock.advance(hours=2)
+    before = len(service.history(request.id))
+    assert service.execute(request.id, lifecycle.FireApproval(actor=lifecycle.SYSTEM)).state is (
+        RequestState.CANCELLED
+    )
+    assert len(service.history(request.id)) == before
+    worker.run_pending()
+    assert service.get(request.id).state is RequestState.CANCELLED
+    assert not [e for e in service.history(request.id) if e.type == "ApprovalExpired"]
+
+
+def test_the_requester_listed_as_approver_is_left_out_of_the_stage() -> None:
+    data = catalog_data()
+    data["approval_policies"][1]["stages"][0]["approvers"] = ["erin.user", "sec.sue"]
+    service = FulfillmentService(
+        Catalog.from_dict(data), store="memory://", clock=FixedClock(T0), load_entrypoints=False
+    )
+    request = service.submit(ERIN, "payroll-access", Channel.PORTAL)
+    assert request.approval_stages[0].approvers == ("sec.sue",)
+    assert request.approval_stages[0].needed == 1  # all of the eligible ones
+    assert service.approve(request.id, "sec.sue").state is RequestState.IN_FULFILLMENT
+
+
+def test_an_unknown_policy_is_named_even_when_another_part_does_not_structure() -> None:
+    data = catalog_data()
+    data["items"][0]["approval"] = "nope"
+    data["approval_policies"][0]["stages"][0]["mode"] = "most"
+    with pytest.raises(ValidationError) as info:
+        Catalog.from_dict(data)
+    assert {"items[0].approval", "approval_policies[0].stages[0].mode"} <= set(info.value.paths)

@@ -61,7 +61,8 @@ def _condition_problems(condition: Mapping[str, Any], path: str) -> list[Problem
 
 
 def _raw_reference_problems(data: object) -> list[Problem]:
-    """Unknown groups and plans named by items, read from data that did not structure."""
+    """Unknown groups, plans and approval policies named by items, read from data that
+    did not structure."""
     if not isinstance(data, Mapping):
         return []
 
@@ -72,6 +73,7 @@ def _raw_reference_problems(data: object) -> list[Problem]:
         return {e["id"] for e in entries if isinstance(e, Mapping) and isinstance(e.get("id"), str)}
 
     groups, plans = ids("groups"), ids("plans")
+    policies = ids("approval_policies") if "approval_policies" in data else set()
     items = data.get("items")
     found: list[Problem] = []
     if not isinstance(items, list):
@@ -79,7 +81,11 @@ def _raw_reference_problems(data: object) -> list[Problem]:
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             continue
-        for key, known, what in (("group", groups, "group"), ("plan", plans, "plan")):
+        for key, known, what in (
+            ("group", groups, "group"),
+            ("plan", plans, "plan"),
+            ("approval", policies, "approval policy"),
+        ):
             value = item.get(key)
             if known is not None and isinstance(value, str) and value not in known:
                 found.append(Problem(f"items[{index}].{key}", value, f"unknown {what} {value!r}"))
