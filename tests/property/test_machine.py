@@ -62,9 +62,10 @@ def _run(machine: type[FulfillmentMachine], store: str) -> int:
 
 
 def _catalog_with_approvals() -> Catalog:
-    """The demo catalog, its access right under a two-stage approval policy (the
-    manager; then the identity admin and the level-2 expert, both), reminded after an
-    hour and escalated to the level-2 expert after four."""
+    """The demo catalog and an item under a two-stage approval policy (the manager;
+    then the identity admin and an agent, both), reminded after an hour and escalated
+    to the level-2 expert after four. The demo items keep their single approval, so
+    the machine reaches their automations and orders as often as before."""
     data = copy.deepcopy(DEMO_CATALOG)
     data["approval_policies"] = [
         {
@@ -84,10 +85,18 @@ def _catalog_with_approvals() -> Catalog:
             ],
         }
     ]
-    for item in data["items"]:
-        if item["plan"] == "access-right":
-            item["approval"] = "access"
-            item["requires_approval"] = True
+    data["items"].append(
+        {
+            "id": "admin-rights",
+            "name": "Local admin rights",
+            "category": "Access/Device",
+            "group": "service-desk",
+            "impact": "low",
+            "urgency": "medium",
+            "plan": "password-reset",
+            "approval": "access",
+        }
+    )
     return Catalog.from_dict(data)
 
 

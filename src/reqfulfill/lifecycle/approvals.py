@@ -98,7 +98,7 @@ def _delegated(batch: Batch, stage: str, who: list[str]) -> list[str]:
     out: list[str] = []
     for actor in who:
         instead = delegate(actor) if delegate is not None else None
-        if isinstance(instead, str) and instead and instead != actor:
+        if instead and instead != actor:
             batch.emit(
                 ev.ApprovalDelegated, actor=SYSTEM, stage=stage, delegator=actor, delegate=instead
             )
