@@ -134,8 +134,9 @@ if TYPE_CHECKING:
     from reqfulfill.rules import Decision, PriorityMatrix, Rule, Rules, RuleSet
     from reqfulfill.rules.analysis import Finding
     from reqfulfill.service import FulfillmentService, Progress
-    from reqfulfill.sla import BusinessCalendar, EscalationLevel, SlaPolicy
-    from reqfulfill.stores import Store
+    from reqfulfill.sla import BusinessCalendar, BusinessDays, EscalationLevel, SlaPolicy
+    from reqfulfill.stores import Store, StoredEvent
+    from reqfulfill.subscriptions import Subscription
     from reqfulfill.worker import Worker
 
 # Loaded on first use (PEP 562), so that ``import reqfulfill`` costs the domain types
@@ -148,6 +149,8 @@ _LAZY = {
     "get_plugin_manager": "reqfulfill.plugins",
     "open_store": "reqfulfill.plugins",
     "Store": "reqfulfill.stores",
+    "StoredEvent": "reqfulfill.stores",
+    "Subscription": "reqfulfill.subscriptions",
     "Worker": "reqfulfill.worker",
     "Rules": "reqfulfill.rules",
     "Rule": "reqfulfill.rules",
@@ -156,6 +159,7 @@ _LAZY = {
     "PriorityMatrix": "reqfulfill.rules",
     "Finding": "reqfulfill.rules.analysis",
     "BusinessCalendar": "reqfulfill.sla",
+    "BusinessDays": "reqfulfill.sla",
     "SlaPolicy": "reqfulfill.sla",
     "EscalationLevel": "reqfulfill.sla",
     "FeedbackPolicy": "reqfulfill.feedback",
@@ -246,6 +250,10 @@ def _import(module: str) -> ModuleType:
             import reqfulfill.stores
 
             return reqfulfill.stores
+        case "reqfulfill.subscriptions":
+            import reqfulfill.subscriptions
+
+            return reqfulfill.subscriptions
         case "reqfulfill.worker":
             import reqfulfill.worker
 
@@ -281,6 +289,7 @@ __all__ = [
     "AutomationError",
     "AutomationRequested",
     "BusinessCalendar",
+    "BusinessDays",
     "Catalog",
     "Channel",
     "Clock",
@@ -355,6 +364,8 @@ __all__ = [
     "StageStatus",
     "Store",
     "StoreError",
+    "StoredEvent",
+    "Subscription",
     "SupplierConnector",
     "SupplierError",
     "SupplierOrder",

@@ -45,6 +45,7 @@ from reqfulfill.serialization.arguments import (
 from reqfulfill.service_commands import RequestCommands
 from reqfulfill.service_reads import RequestReads
 from reqfulfill.stores import RequestSummary, Store
+from reqfulfill.subscriptions import Subscription
 
 if TYPE_CHECKING:
     from reqfulfill.rules import Rules
@@ -502,6 +503,24 @@ class FulfillmentService(RequestCommands, RequestReads):
         if not events:
             raise NotFoundError("request", request_id)
         return events
+
+    def subscribe(
+        self,
+        name: str,
+        handler: Callable[..., object],
+        *,
+        after: int | None = None,
+        batch: int = 500,
+        lease: timedelta = timedelta(seconds=30),
+        interval: float = 1.0,
+    ) -> Subscription:
+        """A durable subscription ``name`` of ``handler(event)`` or ``handler(event, tx)``
+        to every event of the store, in position order; nothing runs or is written until
+        its ``run_pending()`` or ``run_forever()`` (see :mod:`reqfulfill.subscriptions`).
+        A bad name, ``after`` or handler is a ``ValidationError``."""
+        return Subscription(
+            self.store, name, handler, after=after, batch=batch, lease=lease, interval=interval
+        )
 
     def progress(self, request_id: str) -> Progress:
         """What the requester may see: state in plain words, tasks, waits, expected time

@@ -15,6 +15,7 @@ import random
 import signal
 import socket
 import threading
+import time
 from datetime import timedelta
 from types import FrameType
 from typing import Any
@@ -181,9 +182,12 @@ class Worker:
         """Loop until SIGTERM/SIGINT or :meth:`stop`; finishes the effect in hand first.
 
         Effects are claimed one at a time, so a stop request waits for at most
-        one effect (or timer). ``interval`` is how long to sleep when nothing
-        was due (default: one second). Signal handlers are installed only in
-        the main thread and are restored on return.
+        one effect (or timer). ``interval`` is how long to wait when nothing
+        was due (default: one second): the wait ends early when the store signals
+        new work (``Store.wait_for_work``: on PostgreSQL a ``NOTIFY`` at the commit
+        of any process's append, so an effect starts within milliseconds; SQLite and
+        memory:// only for appends through the same store object). Signal handlers
+        are installed only in the main thread and are restored on return.
         """
         pause = 1.0 if interval is None else interval
         previous: dict[signal.Signals, Any] = {}
@@ -203,11 +207,20 @@ class Worker:
                     log.exception("worker %s: a run failed; going on", self.name)
                     ran = 0
                 if not ran:
-                    self._stop.wait(pause)
+                    self._idle(pause)
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
             log.info("worker %s stopped", self.name)
+
+    def _idle(self, seconds: float) -> None:
+        """Wait for the store's signal of new work, at most ``seconds``; a stop request
+        ends the wait within a quarter of a second."""
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self.service.store.wait_for_work(min(left, 0.25)):
+                return
 
     def stop(self) -> None:
         """Ask :meth:`run_forever` to return."""

@@ -31,13 +31,13 @@ def test_upgrading_sqlite_fills_the_index_for_waiting_requests(tmp_path: Path) -
     done = service.submit(demo_requester(), "iphone-15", Channel.PORTAL)
     service.approve(done.id, "max.manager")
     service.store.close()
-    with sqlite3.connect(tmp_path / "rf.db") as db:  # as schema 2 left it
+    with sqlite3.connect(tmp_path / "rf.db") as db:  # as schema 3 left it
         db.execute("DROP TABLE rf_approvals")
-        db.execute("UPDATE rf_schema SET version = 2")
+        db.execute("UPDATE rf_schema SET version = 3")
     db.close()
     store = SQLiteStore(str(tmp_path / "rf.db"))
     try:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         assert [s.request_id for s in store.pending_approvals("max.manager")] == [waiting.id]
     finally:
         store.close()
@@ -52,9 +52,9 @@ def test_upgrading_postgresql_fills_the_index_for_waiting_requests(pg_url: str) 
     assert [s.request_id for s in service.pending_approvals("max.manager")] == [waiting.id]
     store = service.store
     assert isinstance(store, PostgresStore)
-    with store._tx() as db:  # set the schema back to 3, as it was
+    with store._tx() as db:  # set the schema back to 4, as it was
         db.execute("DROP TABLE rf_approvals")
-        db.execute("DELETE FROM rf_schema WHERE version > 3")
+        db.execute("DELETE FROM rf_schema WHERE version > 4")
     store.close()
     again = _service(pg_url)  # opening migrates
     try:

@@ -254,14 +254,32 @@ ARGUMENTS: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
     "since": lambda p: st.none() | st.just(p.state.created_at),
     "until": lambda p: st.none() | st.just(p.state.created_at + timedelta(days=1)),
     "by": lambda p: st.sampled_from(["item", "group", "agent"]),
+    "groupings": lambda p: st.lists(st.sampled_from(["item", "group", "agent"]), max_size=3),
+    "progress": lambda p: st.none() | st.just(lambda done, total: None),
     "worker": lambda p: st.sampled_from(["worker-1", "w2"]),
     "effect_id": lambda p: st.sampled_from(p.effects),
     "effect_type": lambda p: st.sampled_from(["NotificationRequested", ""]),
     "effect_ids": lambda p: st.lists(st.sampled_from(p.effects), max_size=3),
     "command": _commands,
     "commands": lambda p: st.lists(_worker_commands(p), max_size=2),
+    # subscribe: it writes nothing until run, so every call is refused or returns
+    "name": lambda p: st.sampled_from(["board", "crm_sync", "Board_2"]),
+    "handler": lambda p: st.sampled_from([_plain_handler, _tx_handler]),
+    "after": lambda p: st.none() | st.integers(0, 10**6),
+    "batch": lambda p: st.integers(1, 10_000),
+    "lease": lambda p: st.just(timedelta(seconds=30)),
+    "interval": lambda p: st.sampled_from([0.05, 1.0, 30]),
 }
 """Per parameter name (and command field name), the values that fit the request."""
+
+
+def _plain_handler(event: Any) -> None:
+    """A subscription handler of the plain form."""
+
+
+def _tx_handler(event: Any, tx: Any) -> None:
+    """A subscription handler of the ``tx`` form."""
+
 
 WRONG: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
     "requester": lambda p: _odd_requesters(),

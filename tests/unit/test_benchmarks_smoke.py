@@ -19,6 +19,7 @@ if ROOT not in sys.path:
 
 from benchmarks import (  # noqa: E402
     approvals,
+    feed,
     footprint,
     lifecycle,
     regex,
@@ -157,3 +158,13 @@ def test_main_names_the_machine() -> None:
     assert {"cpu", "cores", "python", "postgresql", "date"} <= set(where)
     assert where["cores"] >= 1
     assert where["cpu"]
+
+
+def test_feed_quick() -> None:
+    rows = feed.run(quick=True, size=300)
+    _check(rows, {"feed-handler", "feed-read"})
+    assert {r["impl"] for r in rows} >= {"sqlite"}
+    for r in rows:
+        if r["benchmark"] == "effect-start":
+            assert r["mode"] in ("wake-ups", "polling")
+            assert r["p99_s"] > 0

@@ -3,7 +3,8 @@
 One module per command group, each with ``add_commands(subparsers)``:
 :mod:`~reqfulfill.cli.demo` (``demo``), :mod:`~reqfulfill.cli.rules`
 (``check``, ``explain``, ``simulate``), :mod:`~reqfulfill.cli.report`
-(``report``), :mod:`~reqfulfill.cli.diagram` (``diagram``) and
+(``report``), :mod:`~reqfulfill.cli.schema` (``schema``), :mod:`~reqfulfill.cli.diagram`
+(``diagram``) and
 :mod:`~reqfulfill.cli.db` (``db upgrade``).
 
 Exit status: 0 success, 1 findings or changes that need attention, 2 bad usage
@@ -20,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from reqfulfill.cli import db, demo, diagram, report, rules
+from reqfulfill.cli import db, demo, diagram, report, rules, schema
 from reqfulfill.cli.support import Parser, fail
 from reqfulfill.model.errors import ReqfulfillError
 
@@ -32,10 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="reqfulfill", description="Service request fulfillment: demo and rule tools."
     )
+    parser.add_argument(
+        "--version", action="version", version=f"reqfulfill {_version()}", help="print the version"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (demo, rules, report, diagram, db):
+    for group in (demo, rules, report, schema, diagram, db):
         group.add_commands(sub)
     return parser
+
+
+def _version() -> str:
+    import reqfulfill
+
+    return reqfulfill.__version__
 
 
 def main(argv: Sequence[str] | None = None) -> int:

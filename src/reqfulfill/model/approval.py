@@ -74,6 +74,11 @@ class StageState(enum.Enum):
     REJECTED = "rejected"
 
 
+def _doc(text: str) -> dict[str, Any]:
+    """A field's description in its data form (the catalog's JSON Schema)."""
+    return {"doc": text}
+
+
 def _str_tuple(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
@@ -105,24 +110,52 @@ class Approvers:
 class ApprovalStage:
     """One stage of a policy: its approvers, how many must approve, when it applies."""
 
-    key: str
-    approvers: Approvers
-    mode: ApprovalMode = ApprovalMode.ANY
-    quorum: int | None = None
-    when: Mapping[str, Any] | None = None
-    if_no_approver: IfNoApprover = IfNoApprover.REJECT
+    key: str = attrs.field(metadata=_doc("the stage's name, unique in its policy"))
+    approvers: Approvers = attrs.field(
+        metadata=_doc(
+            '"manager" (the requester\'s manager), { group = "<id>" } (its members when '
+            "the stage starts) or a list of actor ids"
+        )
+    )
+    mode: ApprovalMode = attrs.field(
+        default=ApprovalMode.ANY,
+        metadata=_doc("any: one approval completes it; all: every approver; quorum: quorum"),
+    )
+    quorum: int | None = attrs.field(
+        default=None, metadata=_doc('with mode = "quorum": how many approvals complete it')
+    )
+    when: Mapping[str, Any] | None = attrs.field(
+        default=None, metadata=_doc("a rule-language condition: the stage applies only then")
+    )
+    if_no_approver: IfNoApprover = attrs.field(
+        default=IfNoApprover.REJECT,
+        metadata=_doc("what a stage nobody can approve does: reject the request, or skip"),
+    )
 
 
 @attrs.frozen
 class ApprovalPolicy:
     """Stages run in order; business-time reminders and expiry apply to each stage."""
 
-    id: str
-    stages: tuple[ApprovalStage, ...] = attrs.field(converter=_stage_tuple)
-    remind_after: timedelta | None = None
-    expire_after: timedelta | None = None
-    on_expiry: OnExpiry = OnExpiry.REJECT
-    escalate_to: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    id: str = attrs.field(metadata=_doc("the policy's id, named by items' approval"))
+    stages: tuple[ApprovalStage, ...] = attrs.field(
+        converter=_stage_tuple, metadata=_doc("the stages, run in order")
+    )
+    remind_after: timedelta | None = attrs.field(
+        default=None, metadata=_doc("business time until pending approvers are reminded, once")
+    )
+    expire_after: timedelta | None = attrs.field(
+        default=None, metadata=_doc("business time until a stage expires")
+    )
+    on_expiry: OnExpiry = attrs.field(
+        default=OnExpiry.REJECT,
+        metadata=_doc("reject the request, or escalate: add escalate_to and start again"),
+    )
+    escalate_to: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_str_tuple,
+        metadata=_doc('approvers added to an expired stage (on_expiry = "escalate")'),
+    )
 
     def stage(self, key: str) -> ApprovalStage:
         """The stage with this key (``KeyError`` if none)."""

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from reqfulfill._hooks import hookimpl
 from reqfulfill.stores._base import OutboxEntry, RequestSummary, Store, Timer
+from reqfulfill.stores._feed import MemoryTx, StoredEvent
 from reqfulfill.stores.memory import MemoryStore
 from reqfulfill.stores.sqlite import SQLiteStore
 
 __all__ = [
     "MemoryStore",
+    "MemoryTx",
     "OutboxEntry",
     "RequestSummary",
     "SQLiteStore",
     "Store",
+    "StoredEvent",
     "Timer",
 ]
 

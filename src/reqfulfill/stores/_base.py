@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -12,13 +12,16 @@ from reqfulfill.model.approval import pending_approvers
 from reqfulfill.model.errors import StoreError
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
+from reqfulfill.stores._feed import StoredEvent
 
 __all__ = [
     "OutboxEntry",
     "RequestSummary",
     "Store",
+    "StoredEvent",
     "Timer",
     "decode_events",
+    "decode_feed",
     "driver_fault",
     "effect_due",
     "event_rows",
@@ -116,6 +119,11 @@ class Store(Protocol):
       ``load_after`` the part of it after a version (the service reads only the
       events it has not folded yet).
     - an outbox entry is claimed by at most one worker while its lease lasts.
+    - every stored event has a global position (``read_all``): strictly increasing in
+      commit order, so an event committed after a reader has passed position ``p``
+      never gets a position ``<= p`` (no reader skips an event).
+    - a subscription's checkpoint is advanced only by the owner of its lease, in the
+      transaction of its handler's writes (``advance_subscription``).
     """
 
     def append(
@@ -208,6 +216,50 @@ class Store(Protocol):
         """Timers due at or before ``now``, earliest first."""
         ...
 
+    def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Up to ``limit`` (1..10,000) stored events with a position above ``after``
+        (>= 0), in position order. Bad arguments are a ``ValidationError``."""
+        ...
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a sign that events, effects or timers may
+        have been stored; ``True`` when woken early. A store without signals sleeps."""
+        ...
+
+    def lease_subscription(
+        self, name: str, *, owner: str, start: int, now: datetime, lease: timedelta
+    ) -> int | None:
+        """Take or renew the lease of subscription ``name`` for ``owner`` until
+        ``now + lease`` and return its checkpoint; a new subscription starts at
+        ``start``. ``None`` (nothing changed) while another owner's lease lasts."""
+        ...
+
+    def advance_subscription(
+        self,
+        name: str,
+        *,
+        owner: str,
+        expected: int,
+        position: int,
+        now: datetime,
+        lease: timedelta,
+        apply: Callable[[Any], None] | None = None,
+    ) -> bool:
+        """In one transaction: check ``owner`` holds the lease of ``name`` and its
+        checkpoint is ``expected``, call ``apply(tx)`` (the handler's writes, see
+        :mod:`reqfulfill.subscriptions` for each store's ``tx``), store ``position``
+        and renew the lease. ``False``, with nothing written, when the lease is
+        another's or the checkpoint moved; an exception of ``apply`` rolls back."""
+        ...
+
+    def release_subscription(self, name: str, *, owner: str) -> None:
+        """Give up ``owner``'s lease of ``name`` (another process may take it at once)."""
+        ...
+
+    def subscription_position(self, name: str) -> int | None:
+        """The checkpoint of subscription ``name``; ``None`` if it was never run."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...
@@ -272,14 +324,35 @@ def decode_events(
             # what the codec raises for text it cannot decode: JSONDecodeError and
             # ValidationError (ValueErrors), TypeError for JSON that is not an object,
             # RecursionError for JSON nested too deeply
-            raise StoreError(
-                url,
-                operation,
-                f"the stored event does not decode: {type(exc).__name__}: {exc}",
-                request_id=request_id,
-                position=int(version),
-            ) from exc
+            raise _undecodable(url, operation, request_id, version, exc) from exc
     return events
+
+
+def _undecodable(
+    url: str, operation: str, request_id: str, version: Any, exc: Exception
+) -> StoreError:
+    return StoreError(
+        url,
+        operation,
+        f"the stored event does not decode: {type(exc).__name__}: {exc}",
+        request_id=request_id,
+        position=int(version),
+    )
+
+
+def decode_feed(url: str, operation: str, rows: Iterable[Sequence[Any]]) -> list[StoredEvent]:
+    """Stored events from SQL rows (position, request_id, version, JSON payload); a
+    payload that does not decode is a ``StoreError`` as in :func:`decode_events`."""
+    from reqfulfill.serialization import event_from_json
+
+    out: list[StoredEvent] = []
+    for position, request_id, version, payload in rows:
+        try:
+            event = event_from_json(payload)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise _undecodable(url, operation, request_id, version, exc) from exc
+        out.append(StoredEvent(position, request_id, event, version))
+    return out
 
 
 def driver_fault(

@@ -9,7 +9,36 @@ from __future__ import annotations
 
 from reqfulfill.stores.postgres_approvals import APPROVALS_MIGRATION
 
-__all__ = ["MIGRATIONS"]
+__all__ = ["FEED_MIGRATION", "MIGRATIONS"]
+
+# Schema step: a global position for every event, filled in for the events already
+# stored in the order they were recorded (each stream's running latest ``at``, so a
+# request's events keep their order even if its clock went back; ties by request and
+# version), the counter appends draw from, and the subscriptions.
+FEED_MIGRATION: tuple[str, ...] = (
+    "ALTER TABLE rf_events ADD COLUMN position bigint",
+    """UPDATE rf_events AS e SET position = ranked.position FROM (
+        SELECT request_id, version,
+            row_number() OVER (ORDER BY reach, request_id, version) AS position
+        FROM (SELECT request_id, version,
+                max(at) OVER (PARTITION BY request_id ORDER BY version) AS reach
+              FROM rf_events) AS r
+    ) AS ranked
+    WHERE e.request_id = ranked.request_id AND e.version = ranked.version""",
+    "ALTER TABLE rf_events ALTER COLUMN position SET NOT NULL",
+    "CREATE UNIQUE INDEX rf_events_position ON rf_events (position)",
+    """CREATE TABLE rf_feed (
+        id integer PRIMARY KEY CHECK (id = 1),
+        last_position bigint NOT NULL
+    )""",
+    "INSERT INTO rf_feed (id, last_position) SELECT 1, coalesce(max(position), 0) FROM rf_events",
+    """CREATE TABLE rf_subscriptions (
+        name text PRIMARY KEY,
+        position bigint NOT NULL,
+        lease_owner text,
+        lease_until bigint
+    )""",
+)
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -94,6 +123,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "DROP INDEX rf_outbox_due",
         "CREATE INDEX rf_outbox_due ON rf_outbox (available_at, request_id, version)",
     ),
+    # the change feed: a global position per event, subscriptions (stores.postgres_feed)
+    4: FEED_MIGRATION,
     # who each request waits for: the index of pending_approvals (issue 17)
-    4: APPROVALS_MIGRATION,
+    5: APPROVALS_MIGRATION,
 }

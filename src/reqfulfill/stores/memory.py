@@ -22,6 +22,13 @@ import attrs
 from reqfulfill.model.errors import ConcurrencyError, ValidationError
 from reqfulfill.model.events import Event
 from reqfulfill.stores._base import OutboxEntry, RequestSummary, Timer, effect_due
+from reqfulfill.stores._feed import (
+    StoredEvent,
+    check_position,
+    check_read_all,
+    check_subscription_name,
+)
+from reqfulfill.stores.memory_feed import MemoryFeed, run_apply
 
 __all__ = ["MemoryStore"]
 
@@ -56,6 +63,7 @@ class MemoryStore:
         self._timers: dict[tuple[str, str], datetime] = {}
         # (due, request_id, key) kept sorted so due timers are found without a scan
         self._timer_index: list[tuple[datetime, str, str]] = []
+        self._feed = MemoryFeed()
 
     @classmethod
     def from_url(cls, url: str) -> MemoryStore:
@@ -86,6 +94,7 @@ class MemoryStore:
         stored = self._stored(events)
         with self._lock:
             self._append(request_id, events, stored, expected_version, summary, timers)
+        self._feed.wakeup.bump()
 
     def append_and_complete(
         self,
@@ -105,6 +114,7 @@ class MemoryStore:
             self._append(request_id, events, stored, expected_version, summary, timers)
             for effect_id in effect_ids:
                 self._complete(effect_id, worker)
+        self._feed.wakeup.bump()
 
     def _stored(self, events: Sequence[Event]) -> Sequence[Any]:
         """The events in their stored form (written before the lock is taken: a refused
@@ -137,6 +147,7 @@ class MemoryStore:
             # the same guarantee the SQL stores give with a unique key
             raise ConcurrencyError(request_id, expected_version, len(stream))
         self._streams[request_id] = [*stream, *stored]
+        self._feed.add(request_id, expected_version + 1, list(stored))
         self._event_ids.update(ids)
         for position, event in enumerate(events, start=expected_version + 1):
             if event.effect:
@@ -315,6 +326,65 @@ class MemoryStore:
                     break
                 out.append(Timer(request_id, key, due))
             return out
+
+    def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Stored events after position ``after``, in position order (the order of the
+        appends)."""
+        after, limit = check_read_all(after, limit)
+        with self._lock:
+            rows = self._feed.read(after, limit)
+        decode = self._decode
+        return [
+            StoredEvent(position, request_id, one if decode is None else decode(one), version)
+            for position, request_id, version, one in rows
+        ]
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Wait for an append through this store object, at most ``timeout`` seconds."""
+        return self._feed.wakeup.wait(timeout)
+
+    def lease_subscription(
+        self, name: str, *, owner: str, start: int, now: datetime, lease: timedelta
+    ) -> int | None:
+        """Take or renew the lease of subscription ``name``."""
+        check_subscription_name(name)
+        check_position("start", start)
+        with self._lock:
+            return self._feed.lease(name, owner, start, now, lease)
+
+    def advance_subscription(
+        self,
+        name: str,
+        *,
+        owner: str,
+        expected: int,
+        position: int,
+        now: datetime,
+        lease: timedelta,
+        apply: Callable[[Any], None] | None = None,
+    ) -> bool:
+        """Check the lease, run ``apply`` with a :class:`~reqfulfill.stores._feed.MemoryTx`,
+        store the checkpoint and run the transaction's ``on_commit`` callbacks."""
+        with self._lock:
+            if not self._feed.holds(name, owner, expected):
+                return False
+        tx = run_apply(apply)
+        with self._lock:
+            if not self._feed.holds(name, owner, expected):
+                return False
+            self._feed.advance(name, owner, position, now, lease)
+        tx.commit()  # outside the lock: a callback may read the store
+        return True
+
+    def release_subscription(self, name: str, *, owner: str) -> None:
+        """Give up ``owner``'s lease of ``name``."""
+        with self._lock:
+            self._feed.release(name, owner)
+
+    def subscription_position(self, name: str) -> int | None:
+        """The checkpoint of ``name`` (``None``: never run)."""
+        with self._lock:
+            return self._feed.position(name)
 
     def close(self) -> None:
         """Nothing to release."""

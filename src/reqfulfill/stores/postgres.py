@@ -49,18 +49,25 @@ from psycopg.pq import TransactionStatus
 
 from reqfulfill.model.errors import ConcurrencyError, ValidationError, mask_password
 from reqfulfill.model.events import Event
-from reqfulfill.stores import postgres_approvals
+from reqfulfill.stores import postgres_approvals, postgres_feed
 from reqfulfill.stores._base import (
     OutboxEntry,
     RequestSummary,
     Timer,
     decode_events,
+    decode_feed,
     driver_fault,
     event_rows,
     from_micros,
     outbox_entry,
     outbox_rows,
     to_micros,
+)
+from reqfulfill.stores._feed import (
+    StoredEvent,
+    check_position,
+    check_read_all,
+    check_subscription_name,
 )
 from reqfulfill.stores._postgres_schema import MIGRATIONS
 from reqfulfill.stores.postgres_url import connect_timeout_of, split_url, store_url, take_option
@@ -69,7 +76,7 @@ __all__ = ["DEFAULT_CONNECT_TIMEOUT", "SCHEMA_VERSION", "PostgresStore", "split_
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema version this release writes; :meth:`PostgresStore.upgrade` migrates to it."""
 
 # Advisory lock namespace (first key of the two-key form): "rf" in ASCII, so our
@@ -89,21 +96,6 @@ DEFAULT_CONNECT_TIMEOUT = 10
 
 
 _EVENT_COLUMNS = ("request_ids", "versions", "event_ids", "types", "ats", "payloads")
-
-# An append's events, and its version check in the same statement: the main query's
-# snapshot does not see what the WITH part inserts, so max(version) is the stream's
-# last version before the append. The arrays go in binary (%b): the text form would
-# quote every JSON payload's quotes.
-_APPEND_EVENTS = """WITH inserted AS (
-    INSERT INTO rf_events (request_id, version, event_id, type, at, payload)
-    SELECT * FROM unnest(%(request_ids)b::text[], %(versions)b::integer[],
-        %(event_ids)b::text[], %(types)b::text[], %(ats)b::bigint[], %(payloads)b::text[])
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-)
-SELECT rf_check_append(%(request_id)s, %(expected)s,
-    (SELECT coalesce(max(version), 0) FROM rf_events WHERE request_id = %(request_id)s),
-    (SELECT count(*)::integer FROM inserted), %(count)s)"""
 
 # The version check alone (an append with no events, which may still complete effects).
 _CHECK_VERSION = """SELECT rf_check_append(%(request_id)s, %(expected)s,
@@ -217,6 +209,8 @@ class PostgresStore:
         self._lock = threading.RLock()
         self._closed = False
         self._db = self._connect()
+        self._channel = postgres_feed.channel(schema)
+        self._listener = postgres_feed.Listener(self._connect, self._channel, self.url)
         if migrate:
             try:
                 self.upgrade()
@@ -432,7 +426,9 @@ class PostgresStore:
                 if rows:
                     columns = map(list, zip(*rows, strict=True))
                     params.update(zip(_EVENT_COLUMNS, columns, strict=True))
-                db.execute(_APPEND_EVENTS if rows else _CHECK_VERSION, params)
+                if rows:  # wakes the listeners at commit (postgres_feed)
+                    db.execute(postgres_feed.NOTIFY, (self._channel,))
+                db.execute(postgres_feed.APPEND_EVENTS if rows else _CHECK_VERSION, params)
         except psycopg.Error as exc:
             if exc.sqlstate in _TRANSIENT:
                 # a deadlock, serialization failure or lock timeout: nothing was written,
@@ -686,6 +682,7 @@ class PostgresStore:
         """Set or delete timers (one round trip: the statements are pipelined)."""
         with self._tx(pipeline=True) as db:
             self._write_timers(db, request_id, timers)
+            db.execute(postgres_feed.NOTIFY, (self._channel,))
 
     @_guarded("due_timers")
     def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
@@ -698,11 +695,66 @@ class PostgresStore:
             ).fetchall()
         return [Timer(r[0], r[1], from_micros(r[2])) for r in rows]
 
+    # -- change feed (SQL in stores.postgres_feed) -------------------------------------------
+
+    @_guarded("read_all")
+    def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Stored events after position ``after``, in position (commit) order."""
+        after, limit = check_read_all(after, limit)
+        with self._tx(single=True) as db:
+            rows = postgres_feed.read_rows(db, after, limit)
+        return decode_feed(self.url, "read_all", rows)
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a ``NOTIFY`` of an append or a timer change
+        committed by any process (``LISTEN`` on a connection of its own)."""
+        return self._listener.wait(timeout)
+
+    @_guarded("lease_subscription")
+    def lease_subscription(
+        self, name: str, *, owner: str, start: int, now: datetime, lease: timedelta
+    ) -> int | None:
+        """Take or renew the lease of subscription ``name``."""
+        check_subscription_name(name)
+        check_position("start", start)
+        with self._tx(single=True) as db:
+            return postgres_feed.lease(db, name, owner, start, now, lease)
+
+    @_guarded("advance_subscription")
+    def advance_subscription(
+        self,
+        name: str,
+        *,
+        owner: str,
+        expected: int,
+        position: int,
+        now: datetime,
+        lease: timedelta,
+        apply: Callable[[Any], None] | None = None,
+    ) -> bool:
+        """The handler's writes (``apply`` gets the ``psycopg.Connection`` inside the
+        transaction) and the checkpoint, in one transaction."""
+        with self._tx(single=apply is None) as db:  # without apply: one statement
+            return postgres_feed.advance(db, name, owner, expected, position, now, lease, apply)
+
+    @_guarded("release_subscription")
+    def release_subscription(self, name: str, *, owner: str) -> None:
+        """Give up ``owner``'s lease of ``name``."""
+        with self._tx(single=True) as db:
+            postgres_feed.release(db, name, owner)
+
+    @_guarded("subscription_position")
+    def subscription_position(self, name: str) -> int | None:
+        """The checkpoint of ``name`` (``None``: never run)."""
+        with self._tx(single=True) as db:
+            return postgres_feed.subscription_position(db, name)
+
     @_guarded("close")
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Close the connections (idempotent)."""
         with self._lock:
             self._closed = True
+            self._listener.close()
             self._db.close()
 
     def __repr__(self) -> str:

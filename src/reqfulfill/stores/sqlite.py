@@ -24,17 +24,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar, final
+from typing import Any, Concatenate, ParamSpec, TypeVar, final
 from urllib.parse import parse_qsl, quote
 
 from reqfulfill.model.errors import ConcurrencyError, StoreError, ValidationError
 from reqfulfill.model.events import Event
-from reqfulfill.stores import sqlite_approvals
+from reqfulfill.stores import sqlite_approvals, sqlite_feed
 from reqfulfill.stores._base import (
     OutboxEntry,
     RequestSummary,
     Timer,
     decode_events,
+    decode_feed,
     driver_fault,
     event_rows,
     from_micros,
@@ -42,11 +43,18 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
+from reqfulfill.stores._feed import (
+    StoredEvent,
+    Wakeup,
+    check_position,
+    check_read_all,
+    check_subscription_name,
+)
 from reqfulfill.stores.sqlite_approvals import APPROVALS_MIGRATION
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this release writes; :meth:`SQLiteStore.upgrade` migrates to it."""
 
 # Migration steps by the version they lead to. Never edit a released step: add one.
@@ -116,8 +124,10 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "DROP INDEX IF EXISTS rf_outbox_due",
         "CREATE INDEX rf_outbox_due ON rf_outbox (available_at, request_id, version)",
     ),
+    # the change feed: a global position per event, subscriptions (stores.sqlite_feed)
+    3: sqlite_feed.FEED_MIGRATION,
     # who each request waits for: the index of pending_approvals (issue 17)
-    3: APPROVALS_MIGRATION,
+    4: APPROVALS_MIGRATION,
 }
 
 
@@ -246,6 +256,7 @@ class SQLiteStore:
         self.url = "sqlite:///" + self.path
         self.read_only = _not_writable(self.path) if read_only is None else read_only
         self._lock = threading.RLock()
+        self._wakeup = Wakeup()
         self._db = self._open(busy_timeout)
         try:
             if self.read_only:  # read as it is: no migration
@@ -380,6 +391,7 @@ class SQLiteStore:
         rows = event_rows(request_id, events, expected_version)
         with self._tx() as db:
             self._append(db, request_id, events, rows, expected_version, summary, timers)
+        self._wakeup.bump()
 
     @_guarded("append_and_complete", writes=True)
     def append_and_complete(
@@ -402,6 +414,7 @@ class SQLiteStore:
                 "DELETE FROM rf_outbox WHERE effect_id = ? AND (worker = ? OR worker IS NULL)",
                 [(effect_id, worker) for effect_id in effect_ids],
             )
+        self._wakeup.bump()
 
     def _append(
         self,
@@ -422,11 +435,7 @@ class SQLiteStore:
         if not rows:
             return
         try:
-            db.executemany(
-                "INSERT INTO rf_events (request_id, version, event_id, type, at, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            db.executemany(sqlite_feed.APPEND_EVENT, rows)  # with the next positions
         except sqlite3.IntegrityError as exc:
             raise ConcurrencyError(request_id, expected_version) from exc
         db.executemany(
@@ -647,6 +656,58 @@ class SQLiteStore:
                 (to_micros(now), limit),
             ).fetchall()
         return [Timer(r[0], r[1], from_micros(r[2])) for r in rows]
+
+    @_guarded("read_all", writes=False)
+    def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Stored events after position ``after``, in position order."""
+        after, limit = check_read_all(after, limit)
+        with self._lock:
+            rows = sqlite_feed.read_rows(self._db, after, limit)
+        return decode_feed(self.url, "read_all", rows)
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for an append through this store object (other
+        processes' writes are found by polling: SQLite has no signals)."""
+        return self._wakeup.wait(timeout)
+
+    @_guarded("lease_subscription", writes=True)
+    def lease_subscription(
+        self, name: str, *, owner: str, start: int, now: datetime, lease: timedelta
+    ) -> int | None:
+        """Take or renew the lease of subscription ``name``."""
+        check_subscription_name(name)
+        check_position("start", start)
+        with self._tx() as db:
+            return sqlite_feed.lease(db, name, owner, start, now, lease)
+
+    @_guarded("advance_subscription", writes=True)
+    def advance_subscription(
+        self,
+        name: str,
+        *,
+        owner: str,
+        expected: int,
+        position: int,
+        now: datetime,
+        lease: timedelta,
+        apply: Callable[[Any], None] | None = None,
+    ) -> bool:
+        """The handler's writes (``apply`` gets the ``sqlite3.Connection`` inside the
+        transaction) and the checkpoint, in one transaction."""
+        with self._tx() as db:
+            return sqlite_feed.advance(db, name, owner, expected, position, now, lease, apply)
+
+    @_guarded("release_subscription", writes=True)
+    def release_subscription(self, name: str, *, owner: str) -> None:
+        """Give up ``owner``'s lease of ``name``."""
+        with self._tx() as db:
+            sqlite_feed.release(db, name, owner)
+
+    @_guarded("subscription_position", writes=False)
+    def subscription_position(self, name: str) -> int | None:
+        """The checkpoint of ``name`` (``None``: never run)."""
+        with self._lock:
+            return sqlite_feed.subscription_position(self._db, name)
 
     @_guarded("close", writes=False)
     def close(self) -> None:

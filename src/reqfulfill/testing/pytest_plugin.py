@@ -22,7 +22,10 @@ Fixtures (each fresh per test):
   catalog's first supplier (``acme-mobile`` in the demo catalog);
 - ``rf_service`` -- a :class:`~reqfulfill.FulfillmentService` wiring all of the above
   (entry-point plugins are not loaded, so the test sees only what it asked for);
-- ``rf_worker`` -- a :class:`~reqfulfill.Worker` for ``rf_service`` (seeded jitter).
+- ``rf_worker`` -- a :class:`~reqfulfill.Worker` for ``rf_service`` (seeded jitter);
+- ``rf_run_subscription`` -- :func:`reqfulfill.testing.feed.run_subscription`: runs a
+  :class:`~reqfulfill.Subscription` until it has handled every stored event, and
+  fails the test if its handler raised.
 
 Example::
 
@@ -41,7 +44,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
     from reqfulfill.service import FulfillmentService
     from reqfulfill.sla import SlaPolicy
     from reqfulfill.stores import Store
+    from reqfulfill.subscriptions import Subscription
     from reqfulfill.worker import Worker
 
 __all__ = [
@@ -64,6 +68,7 @@ __all__ = [
     "rf_fake_supplier",
     "rf_plugins",
     "rf_rules",
+    "rf_run_subscription",
     "rf_service",
     "rf_sla_policy",
     "rf_store",
@@ -172,3 +177,12 @@ def rf_worker(rf_service: FulfillmentService) -> Worker:
     from reqfulfill.worker import Worker
 
     return Worker(rf_service, seed=0)
+
+
+@pytest.fixture
+def rf_run_subscription() -> Callable[[Subscription], int]:
+    """Run a subscription to completion: every event stored now handled, how many
+    returned; the test fails if its handler raised or another process holds it."""
+    from reqfulfill.testing.feed import run_subscription
+
+    return run_subscription

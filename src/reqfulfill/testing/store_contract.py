@@ -39,6 +39,7 @@ from reqfulfill.testing.samples import (
     waiting_stream,
 )
 from reqfulfill.testing.store_contract_approvals import ApprovalIndexContract
+from reqfulfill.testing.store_contract_feed import FeedContract
 
 __all__ = ["StoreContract", "protocol_methods"]
 
@@ -50,7 +51,7 @@ def protocol_methods() -> list[str]:
     )
 
 
-class StoreContract(ApprovalIndexContract):
+class StoreContract(ApprovalIndexContract, FeedContract):
     """The checks every storage backend passes. Needs one fixture: ``store_url``.
 
     Capability flags (class attributes; set one to ``False`` to skip its checks):
