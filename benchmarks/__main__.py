@@ -30,6 +30,7 @@ MODULES = (
     "stores",
     "timers",
     "queries",
+    "approvals",
     "footprint",
     "import_time",
     "scale",

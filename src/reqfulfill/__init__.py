@@ -15,6 +15,16 @@ from reqfulfill._data_forms import DeferredDataForms
 from reqfulfill._hooks import hookimpl
 from reqfulfill.clock import Clock, FixedClock, SystemClock
 from reqfulfill.connectors import SupplierConnector
+from reqfulfill.model.approval import (
+    ApprovalMode,
+    ApprovalPolicy,
+    ApprovalStage,
+    Approvers,
+    IfNoApprover,
+    OnExpiry,
+    StageState,
+    StageStatus,
+)
 from reqfulfill.model.catalog import (
     Catalog,
     PlanTemplate,
@@ -48,7 +58,14 @@ from reqfulfill.model.errors import (
     ValidationError,
 )
 from reqfulfill.model.events import (
+    ApprovalDelegated,
+    ApprovalExpired,
+    ApprovalGiven,
+    ApprovalReminded,
     ApprovalRequested,
+    ApprovalStageCompleted,
+    ApprovalStageSkipped,
+    ApprovalStageStarted,
     AutomationRequested,
     DeliveryDisputed,
     EffectAbandoned,
@@ -262,7 +279,18 @@ def _version() -> str:
 
 __all__ = [
     "Approval",
+    "ApprovalDelegated",
+    "ApprovalExpired",
+    "ApprovalGiven",
+    "ApprovalMode",
+    "ApprovalPolicy",
+    "ApprovalReminded",
     "ApprovalRequested",
+    "ApprovalStage",
+    "ApprovalStageCompleted",
+    "ApprovalStageSkipped",
+    "ApprovalStageStarted",
+    "Approvers",
     "Assignment",
     "AuthorizationError",
     "AutomationError",
@@ -285,6 +313,7 @@ __all__ = [
     "Finding",
     "FixedClock",
     "FulfillmentService",
+    "IfNoApprover",
     "Impact",
     "ItemDelivered",
     "ItemShipped",
@@ -293,6 +322,7 @@ __all__ = [
     "Notification",
     "NotificationRequested",
     "NotificationSent",
+    "OnExpiry",
     "OrderLine",
     "OrderReceipt",
     "OrderStatus",
@@ -339,6 +369,8 @@ __all__ = [
     "SlaStatus",
     "SlaStopped",
     "SlaThresholdReached",
+    "StageState",
+    "StageStatus",
     "Store",
     "StoreError",
     "StoredEvent",

@@ -85,6 +85,7 @@ def describe(event: Event) -> str:
     """One line in plain words for an event (its type name when there is no phrase for it)."""
     return (
         _describe_request(event)
+        or _describe_approval(event)
         or _describe_fulfilment(event)
         or _describe_upkeep(event)
         or event.type
@@ -96,8 +97,10 @@ def _describe_request(event: Event) -> str | None:
     match event:
         case ev.RequestSubmitted():
             return f"submitted {event.item or 'a request'} via {event.channel.value}"
-        case ev.ApprovalRequested():
+        case ev.ApprovalRequested() if event.approvers:
             return "approval requested from " + ", ".join(event.approvers)
+        case ev.ApprovalRequested():
+            return "approval requested"
         case ev.RequestApproved():
             return "approved"
         case ev.RequestRejected():
@@ -133,6 +136,31 @@ def _describe_request(event: Event) -> str | None:
         case ev.ReviewRequested():
             who = event.group or "the service desk"
             return f"review requested from {who} (rated {event.rating}/5)"
+    return None
+
+
+def _describe_approval(event: Event) -> str | None:
+    """The stages of an approval policy."""
+    match event:
+        case ev.ApprovalStageStarted():
+            return (
+                f"stage {event.stage} started: {event.needed} of "
+                f"{', '.join(event.approvers)} ({event.mode.value})"
+            )
+        case ev.ApprovalStageSkipped():
+            return f"stage {event.stage} skipped: {event.reason}"
+        case ev.ApprovalDelegated():
+            return f"stage {event.stage}: {event.delegate} approves for {event.delegator}"
+        case ev.ApprovalGiven():
+            return f"approved stage {event.stage}"
+        case ev.ApprovalStageCompleted():
+            return f"stage {event.stage} completed"
+        case ev.ApprovalReminded():
+            return f"stage {event.stage}: reminded {', '.join(event.approvers)}"
+        case ev.ApprovalExpired() if event.added:
+            return f"stage {event.stage} expired: escalated to {', '.join(event.added)}"
+        case ev.ApprovalExpired():
+            return f"stage {event.stage} expired"
     return None
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from reqfulfill import lifecycle
 from reqfulfill.model import events as ev
+from reqfulfill.model.approval import ApprovalMode, ApprovalPolicy
 from reqfulfill.model.catalog import Catalog, TaskTemplate
 from reqfulfill.model.enums import RequestState, TaskKind
 from reqfulfill.model.errors import NotFoundError
@@ -96,7 +97,9 @@ def plan_mermaid(catalog: Catalog, item_id: str) -> str:
     kind), an arrow for each ``after`` dependency, ``start`` and ``done`` nodes
     around the DAG. A conditional task (one with ``when``) is drawn dashed with
     its condition, and so are the arrows into and out of it: it is only in the
-    plan when its condition holds when the plan starts.
+    plan when its condition holds when the plan starts. An item with an approval
+    policy shows its stages first, in order, between ``start`` and the plan (a
+    conditional stage dashed the same way).
 
     :raises NotFoundError: the catalog has no such item (the message lists the
         items it has).
@@ -118,6 +121,9 @@ def plan_mermaid(catalog: Catalog, item_id: str) -> str:
         "    start((start))",
         "    done((done))",
     ]
+    entry, after_condition = "start", False
+    if item.approval is not None and catalog.has_approval_policy(item.approval):
+        entry, after_condition = _stages(catalog.approval_policy(item.approval), lines)
     for task in plan.tasks:
         opening, closing = _SHAPES[task.kind]
         lines.append(f'    {ids[task.key]}{opening}"{_label(task)}"{closing}')
@@ -125,7 +131,7 @@ def plan_mermaid(catalog: Catalog, item_id: str) -> str:
     for task in plan.tasks:
         node = ids[task.key]
         if not task.after:
-            lines.append(f"    start {_arrow(task.key in conditional)} {node}")
+            lines.append(f"    {entry} {_arrow(after_condition or task.key in conditional)} {node}")
         for dep in task.after:
             dashed = dep in conditional or task.key in conditional
             target = ids.get(dep)
@@ -145,6 +151,33 @@ def plan_mermaid(catalog: Catalog, item_id: str) -> str:
         lines.append(f"    class {','.join(ids[k] for k in sorted(conditional))} conditional")
         lines.append("    classDef conditional stroke-dasharray: 5 5")
     return "\n".join(lines) + "\n"
+
+
+def _stages(policy: ApprovalPolicy, lines: list[str]) -> tuple[str, bool]:
+    """Draw ``policy``'s stages in a chain after ``start``; return the last node's id and
+    whether that stage is conditional (the arrows out of it are dashed)."""
+    entry = "start"
+    dashed = False
+    for index, stage in enumerate(policy.stages):
+        node = f"a{index}"
+        needed = {ApprovalMode.ANY: "any one", ApprovalMode.ALL: "all"}.get(
+            stage.mode, f"{stage.quorum} of them"
+        )
+        parts = [
+            f"<b>approval: {_text(stage.key)}</b>",
+            _text(stage.approvers.describe()),
+            f"<i>{needed}</i>",
+        ]
+        if stage.when is not None:
+            parts.append(f"only when {_text(_condition(stage.when))}")
+        lines.append(f'    {node}{{{{"{"<br/>".join(parts)}"}}}}')
+        lines.append(f"    {entry} {_arrow(dashed or stage.when is not None)} {node}")
+        dashed = stage.when is not None
+        entry = node
+    members = ",".join(f"a{i}" for i in range(len(policy.stages)))
+    lines.append(f"    class {members} approval")
+    lines.append("    classDef approval fill:#fde2e4")
+    return entry, dashed
 
 
 def _state_order(state: RequestState) -> int:

@@ -119,6 +119,24 @@ def reqfulfill_approvers(request: ServiceRequest) -> Iterable[str] | None:
     """
 
 
+@hookspec(firstresult=True)
+def reqfulfill_delegate(actor: str, at: datetime) -> str | None:
+    """Name who approves in ``actor``'s place at ``at`` (while they are on leave, say).
+
+    Called for each approver when an approval stage of an approval policy starts (and
+    for ``escalate_to`` when a stage escalates); the history records each delegation
+    (``ApprovalDelegated``). Stops at first non-None result; with none, ``actor``
+    approves. A delegate is not asked for their own delegate, and the requester never
+    approves, even as a delegate.
+
+    :param actor: an approver of the stage.
+    :param at: when the stage starts.
+    :return: the delegate's actor id, or None.
+
+    .. versionadded:: 0.2
+    """
+
+
 # ---------------------------------------------------------------------------
 # notifications
 # ---------------------------------------------------------------------------

@@ -228,6 +228,11 @@ class PluginHost:
             out.update(who or ())
         return out
 
+    def delegate(self, actor: str, at: datetime) -> str | None:
+        """Who approves in ``actor``'s place at ``at`` (the first plugin's answer), if anyone."""
+        answer = self.pm.hook.reqfulfill_delegate(actor=actor, at=at)
+        return answer if isinstance(answer, str) and answer else None
+
     def render_notification(
         self, notification: Notification, request: ServiceRequest
     ) -> Notification:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import attrs
 
+from reqfulfill.model.approval import current_stage, pending_approvers
 from reqfulfill.model.enums import RequestState, TaskKind, TaskState
 from reqfulfill.model.request import ServiceRequest, Task
 
@@ -70,7 +71,9 @@ def waiting_on(request: ServiceRequest) -> str | None:
     confirmation, any other task by its title.
     """
     if request.state is RequestState.AWAITING_APPROVAL:
-        return "approval by " + (", ".join(request.approvers) or "an approver")
+        stage = current_stage(request.approval_stages)
+        who = ", ".join(pending_approvers(request)) or "an approver"
+        return f"approval by {who}" + (f" (stage {stage.key})" if stage is not None else "")
     if request.state is RequestState.WAITING:
         return request.waiting_reason
     failed = _failed(request)

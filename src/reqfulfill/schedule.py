@@ -6,7 +6,9 @@ service's settings:
 - ``sla``: the next SLA threshold (:func:`reqfulfill.lifecycle.next_sla_deadline`);
 - ``close``: when a fulfilled request closes by itself (:func:`close_at`);
 - ``poll``: while a placed supplier order is open (:func:`orders_to_poll`), the
-  next status poll.
+  next status poll;
+- ``approval``: while an approval stage is pending, its reminder or expiry
+  (:func:`reqfulfill.lifecycle.next_approval_deadline`).
 """
 
 from __future__ import annotations
@@ -74,6 +76,11 @@ def timer_changes(
     closes = close_at(after, close_after)
     if closes is not None or (before is not None and close_at(before, close_after) is not None):
         timers["close"] = closes
+    approval = lifecycle.next_approval_deadline(after)
+    if approval is not None or (
+        before is not None and lifecycle.next_approval_deadline(before) is not None
+    ):
+        timers["approval"] = approval
     polled = bool(orders_to_poll(after))
     had_polled = before is not None and bool(orders_to_poll(before))
     if polled and not had_polled:
@@ -86,9 +93,12 @@ def timer_changes(
 def current_timers(
     state: ServiceRequest, *, sla: SlaPolicy | None, close_after: timedelta | None
 ) -> dict[str, datetime | None]:
-    """The ``close`` timer (and with an SLA policy the ``sla`` timer) as ``state``
-    stands: a time, or ``None`` to delete it."""
-    timers: dict[str, datetime | None] = {"close": close_at(state, close_after)}
+    """The ``close`` and ``approval`` timers (and with an SLA policy the ``sla`` timer)
+    as ``state`` stands: a time, or ``None`` to delete it."""
+    timers: dict[str, datetime | None] = {
+        "close": close_at(state, close_after),
+        "approval": lifecycle.next_approval_deadline(state),
+    }
     if sla is not None:
         timers["sla"] = lifecycle.next_sla_deadline(state, sla)
     return timers

@@ -11,13 +11,14 @@ recorded in the store's outbox in the same append and run by the
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeGuard
 
@@ -62,6 +63,11 @@ _RETRIES = 20
 _STATE_CACHE = 1024
 """How many recently used request states a service keeps, so a command folds only
 the events appended since (a stream never changes below its version)."""
+
+
+def _delegate_at(plugins: PluginHost, at: datetime, actor: str) -> str | None:
+    """The ``reqfulfill_delegate`` hook's answer for ``actor`` at ``at``."""
+    return plugins.delegate(actor, at)
 
 
 def default_store_url() -> str:
@@ -184,6 +190,10 @@ class FulfillmentService(RequestCommands, RequestReads):
             )
         ):
             approvers = frozenset(self.plugins.approvers(state))
+        delegate = None
+        if self.plugins.pm.hook.reqfulfill_delegate.get_hookimpls():
+            plugins = self.plugins
+            delegate = functools.partial(_delegate_at, plugins, now)
         survey = True
         if isinstance(command, lifecycle.Close | lifecycle.AutoClose) and state is not None:
             survey = self._sampled(state)
@@ -198,6 +208,7 @@ class FulfillmentService(RequestCommands, RequestReads):
             approvers=approvers,
             feedback=self.feedback,
             survey=survey,
+            delegate=delegate,
         )
 
     def _sampled(self, state: ServiceRequest) -> bool:

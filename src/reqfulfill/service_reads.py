@@ -126,6 +126,19 @@ class RequestReads:
         )
         return Page(tuple(self.get(r.request_id) for r in page), page.next_cursor)
 
+    def pending_approvals(self, actor: str, *, limit: int | None = None) -> list[RequestSummary]:
+        """The requests waiting for ``actor``'s decision, the longest waiting first: the
+        summaries of the requests whose pending approval stage (or, without a policy,
+        whose approvers) names ``actor`` and who has not approved yet.
+
+        Answered from the store's index of pending approvers, written with every append:
+        no request is loaded. ``limit`` caps the number of rows.
+        """
+        check_id(actor, "actor")
+        if limit is not None:
+            check_limit(limit)
+        return self.store.pending_approvals(actor, limit=limit)
+
     def metrics(
         self,
         since: datetime | None = None,

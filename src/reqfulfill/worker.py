@@ -52,6 +52,13 @@ __all__ = ["Worker"]
 
 log = logging.getLogger(__name__)
 
+_TIMER_COMMANDS: dict[str, lifecycle.Command] = {
+    "sla": lifecycle.FireSla(actor=lifecycle.SYSTEM),
+    "close": lifecycle.AutoClose(actor=lifecycle.SYSTEM),
+    "approval": lifecycle.FireApproval(actor=lifecycle.SYSTEM),
+}
+"""The command each timer key runs (then the timer is set from the request again)."""
+
 
 class _Permanent(Exception):
     """An effect failed for good."""
@@ -549,16 +556,12 @@ class Worker:
         service = self.service
         ran = 0
         try:
-            if timer.key in ("sla", "close"):
+            if timer.key in _TIMER_COMMANDS:
                 # never delete a timer before its command: another worker may have re-armed it
                 # (timers are not leased), and a crash in between would lose it. Run the
                 # command (claiming the request's due effects with it, run here), then set
                 # the timer from the request as it now stands.
-                command: lifecycle.Command = (
-                    lifecycle.FireSla(actor=lifecycle.SYSTEM)
-                    if timer.key == "sla"
-                    else lifecycle.AutoClose(actor=lifecycle.SYSTEM)
-                )
+                command = _TIMER_COMMANDS[timer.key]
                 try:
                     state = service.get(timer.request_id)
                     _, claimed = service.record_and_claim(

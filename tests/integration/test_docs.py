@@ -29,6 +29,7 @@ OWN_PAGES = [
     "formats.md",
     "feed.md",
     "queries.md",
+    "approvals.md",
 ]
 RUNNABLE = [
     "tutorial.md",
@@ -38,6 +39,7 @@ RUNNABLE = [
     "formats.md",
     "feed.md",
     "queries.md",
+    "approvals.md",
 ]
 LINKED_PAGES_OF_OTHERS = {"rules.md", "sla.md", "stores.md", "benchmarks.md"}
 """Pages other engineers own; a link to one is only checked once it exists."""

@@ -7,6 +7,7 @@ short smoke version of each.
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,8 +17,9 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from reqfulfill import FulfillmentService, lifecycle
-from reqfulfill.model.catalog import Requester
+from reqfulfill.model.catalog import Catalog, Requester
 from reqfulfill.stores import Store
+from reqfulfill.testing import DEMO_CATALOG
 from reqfulfill.testing.machine import FulfillmentMachine
 
 CI_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
@@ -59,8 +61,48 @@ def _run(machine: type[FulfillmentMachine], store: str) -> int:
     return steps
 
 
+def _catalog_with_approvals() -> Catalog:
+    """The demo catalog and an item under a two-stage approval policy (the manager;
+    then the identity admin and an agent, both), reminded after an hour and escalated
+    to the level-2 expert after four. The demo items keep their single approval, so
+    the machine reaches their automations and orders as often as before."""
+    data = copy.deepcopy(DEMO_CATALOG)
+    data["approval_policies"] = [
+        {
+            "id": "access",
+            "remind_after": "1h",
+            "expire_after": "4h",
+            "on_expiry": "escalate",
+            "escalate_to": ["lee.expert"],
+            "stages": [
+                {"key": "manager", "approvers": "manager"},
+                {
+                    "key": "owners",
+                    "approvers": ["ida.admin", "tia.agent"],
+                    "mode": "all",
+                    "if_no_approver": "skip",
+                },
+            ],
+        }
+    ]
+    data["items"].append(
+        {
+            "id": "admin-rights",
+            "name": "Local admin rights",
+            "category": "Access/Device",
+            "group": "service-desk",
+            "impact": "low",
+            "urgency": "medium",
+            "plan": "password-reset",
+            "approval": "access",
+        }
+    )
+    return Catalog.from_dict(data)
+
+
 class MemoryMachine(FulfillmentMachine):
     store_url = "memory://"
+    catalog = _catalog_with_approvals()
 
 
 class SQLiteMachine(FulfillmentMachine):

@@ -18,6 +18,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from benchmarks import (  # noqa: E402
+    approvals,
     feed,
     footprint,
     lifecycle,
@@ -119,6 +120,12 @@ def test_queries_quick() -> None:
     assert all(r["size"] == 1_000 for r in rows)
 
 
+def test_approvals_quick() -> None:
+    rows = approvals.run(quick=True, sizes=(200, 2_000))
+    _check(rows, {"pending-approvals"})
+    assert {r["impl"] for r in rows} >= {"memory", "sqlite"}
+
+
 def test_footprint_quick() -> None:
     rows = footprint.run(quick=True)
     _check(rows, {"import", "memory-per-request"})
@@ -140,9 +147,16 @@ def test_regex_quick() -> None:
 def test_main_lists_the_modules() -> None:
     from benchmarks.__main__ import _modules
 
-    assert {"lifecycle", "stores", "timers", "footprint", "scale", "regex", "transactions"} <= set(
-        _modules()
-    )
+    assert {
+        "lifecycle",
+        "stores",
+        "timers",
+        "approvals",
+        "footprint",
+        "scale",
+        "regex",
+        "transactions",
+    } <= set(_modules())
 
 
 def test_main_names_the_machine() -> None:

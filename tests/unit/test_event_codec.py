@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reqfulfill.model import events as ev
+from reqfulfill.model.approval import ApprovalMode, OnExpiry
 from reqfulfill.model.catalog import Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, Priority, TaskKind, Urgency
 from reqfulfill.model.errors import MAX_NESTING, ValidationError
@@ -279,7 +280,7 @@ def values_of(t: Any) -> st.SearchStrategy[Any]:
         return st.lists(values_of(get_args(t)[0]), max_size=3).map(tuple)
     if get_origin(t) is Mapping:
         return st.dictionaries(st.text(max_size=4), _json_data, max_size=4)
-    if isinstance(t, type) and issubclass(t, TaskKind | OrderStatus):
+    if isinstance(t, type) and issubclass(t, TaskKind | OrderStatus | ApprovalMode | OnExpiry):
         return st.sampled_from(t)
     assert attrs.has(t), t
     return instances_of(t)

@@ -10,6 +10,7 @@ import pytest
 
 from reqfulfill import lifecycle
 from reqfulfill.lifecycle import (
+    approvals,
     batch,
     clock,
     command_types,
@@ -31,6 +32,7 @@ from reqfulfill.lifecycle import (
 from reqfulfill.model import request
 
 SUBMODULES = [
+    approvals,
     batch,
     clock,
     command_types,

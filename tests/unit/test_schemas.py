@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from reqfulfill.cli import main
+from reqfulfill.model.approval import ApprovalPolicy, ApprovalStage
 from reqfulfill.model.catalog import Catalog, PlanTemplate, ServiceItem, SupportGroup, TaskTemplate
 from reqfulfill.model.errors import ValidationError
 from reqfulfill.rules import RULE_KEYS, RULES_KEYS, RULESET_KEYS, THEN_KEYS, Rules
@@ -123,7 +124,15 @@ def test_the_page_examples_validate_and_load(form: str) -> None:
 def test_the_catalog_schema_has_exactly_the_fields_the_converter_structures() -> None:
     found = schema("catalog")
     tables = {"Catalog": found, **found["$defs"]}
-    classes = (Catalog, ServiceItem, SupportGroup, PlanTemplate, TaskTemplate)
+    classes = (
+        Catalog,
+        ServiceItem,
+        SupportGroup,
+        PlanTemplate,
+        TaskTemplate,
+        ApprovalPolicy,
+        ApprovalStage,
+    )
     assert sorted(tables) == sorted(cls.__name__ for cls in classes)
     for cls in classes:
         fields = [f for f in attrs.fields(cls) if f.init]

@@ -327,9 +327,11 @@ def run_check(args: argparse.Namespace) -> int:
         for finding in findings:
             print(finding, file=out)
         if catalog is not None:
+            policies = len(catalog.approval_policies)
             print(
                 f"{args.catalog}: {len(catalog.items)} items, {len(catalog.groups)} groups, "
-                f"{len(catalog.plans)} plans",
+                f"{len(catalog.plans)} plans"
+                + (f", {policies} approval policies" if policies else ""),
                 file=out,
             )
         if rules is not None:

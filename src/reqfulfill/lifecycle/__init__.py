@@ -29,6 +29,7 @@ True
 
 from __future__ import annotations
 
+from reqfulfill.lifecycle.approvals import next_approval_deadline as next_approval_deadline
 from reqfulfill.lifecycle.clock import next_sla_deadline as next_sla_deadline
 from reqfulfill.lifecycle.command_types import (
     COMMAND_STATES,
@@ -47,6 +48,7 @@ from reqfulfill.lifecycle.command_types import (
     DisputeDelivery,
     EffectFailed,
     FailTask,
+    FireApproval,
     FireSla,
     NotificationDelivered,
     OrderCancelled,
@@ -96,6 +98,7 @@ __all__ = [
     "DisputeDelivery",
     "EffectFailed",
     "FailTask",
+    "FireApproval",
     "FireSla",
     "NotificationDelivered",
     "OrderCancelled",
@@ -121,4 +124,5 @@ __all__ = [
 ]
 
 # Also public (imported ``as`` themselves above) but not in ``__all__``, as before:
-# ``S``, ``DEFAULT_TASK``, ``commands``, ``next_sla_deadline``, ``submitted_event``.
+# ``S``, ``DEFAULT_TASK``, ``commands``, ``next_sla_deadline``, ``next_approval_deadline``,
+# ``submitted_event``.

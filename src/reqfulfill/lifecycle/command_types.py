@@ -43,6 +43,7 @@ __all__ = [
     "DisputeDelivery",
     "EffectFailed",
     "FailTask",
+    "FireApproval",
     "FireSla",
     "NotificationDelivered",
     "OrderCancelled",
@@ -322,6 +323,13 @@ class FireSla(Command):
     name: ClassVar[str] = "fire_sla"
 
 
+@attrs.frozen(kw_only=True)
+class FireApproval(Command):
+    """Worker: remind the pending approvers, or expire the approval stage, when due."""
+
+    name: ClassVar[str] = "fire_approval"
+
+
 COMMAND_STATES: Mapping[type[Command], frozenset[RequestState]] = {
     Approve: frozenset({S.AWAITING_APPROVAL}),
     Reject: frozenset({S.AWAITING_APPROVAL}),
@@ -350,6 +358,7 @@ COMMAND_STATES: Mapping[type[Command], frozenset[RequestState]] = {
     NotificationDelivered: ALL,
     RecordAttempt: ALL,
     FireSla: ALL,
+    FireApproval: ALL,
 }
 """The states in which each command (other than ``Submit``) is accepted."""
 

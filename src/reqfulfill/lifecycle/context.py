@@ -109,6 +109,7 @@ class Context:
     approvers: frozenset[str] = frozenset()
     feedback: FeedbackPolicy = attrs.field(factory=FeedbackPolicy)
     survey: bool = True
+    delegate: Callable[[str], str | None] | None = None
 
     def members(self, group_id: str) -> tuple[str, ...]:
         """Members of a group, from the directory or else the catalog."""

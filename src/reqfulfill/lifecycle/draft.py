@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from reqfulfill.model.approval import StageStatus
 from reqfulfill.model.catalog import Requester
 from reqfulfill.model.enums import Channel, Impact, Priority, RequestState, Urgency
 from reqfulfill.model.request import (
@@ -76,6 +77,7 @@ class RequestDraft(RequestQueries):
     order_tasks: Mapping[str, str] = attrs.field(factory=dict)
     cancel_effects: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     pending_notifications: Mapping[str, Notification] = attrs.field(factory=dict)
+    approval_stages: tuple[StageStatus, ...] = ()
 
     @classmethod
     def of(cls, request: ServiceRequest) -> RequestDraft:

@@ -19,6 +19,7 @@ from typing import Any
 from reqfulfill.lifecycle.draft import RequestDraft
 from reqfulfill.lifecycle.table import S
 from reqfulfill.model import events as ev
+from reqfulfill.model.approval import StageState, StageStatus, current_stage
 from reqfulfill.model.enums import TaskState
 from reqfulfill.model.errors import TransitionError
 from reqfulfill.model.request import Approval, Assignment, Feedback, SlaStatus, Task
@@ -76,6 +77,72 @@ def _e_approved(d: RequestDraft, e: ev.RequestApproved) -> None:
 
 def _e_rejected(d: RequestDraft, e: ev.RequestRejected) -> None:
     d.approval = Approval(False, e.actor, e.at, e.reason)
+    if current_stage(d.approval_stages) is not None:
+        _change_stage(d, state=StageState.REJECTED, reason=e.reason)
+
+
+# -- approval stages -------------------------------------------------------------------
+
+
+def _change_stage(d: RequestDraft, **changes: Any) -> None:
+    """Change the pending stage (``TransitionError`` if none is pending)."""
+    stages = list(d.approval_stages)
+    for index in range(len(stages) - 1, -1, -1):
+        if stages[index].state is StageState.PENDING:
+            stages[index] = stages[index].replace(**changes)
+            d.approval_stages = tuple(stages)
+            return
+    raise TransitionError(d.id, d.state, "evolve", "no approval stage is pending")
+
+
+def _pending_stage(d: RequestDraft) -> StageStatus:
+    stage = current_stage(d.approval_stages)
+    if stage is None:
+        raise TransitionError(d.id, d.state, "evolve", "no approval stage is pending")
+    return stage
+
+
+def _e_stage_started(d: RequestDraft, e: ev.ApprovalStageStarted) -> None:
+    stage = StageStatus(
+        key=e.stage,
+        state=StageState.PENDING,
+        policy=e.policy,
+        approvers=e.approvers,
+        mode=e.mode,
+        needed=e.needed,
+        started_at=e.at,
+        remind_at=e.remind_at,
+        expire_at=e.expire_at,
+    )
+    d.approval_stages = (*d.approval_stages, stage)
+    d.approvers = e.approvers
+
+
+def _e_stage_skipped(d: RequestDraft, e: ev.ApprovalStageSkipped) -> None:
+    stage = StageStatus(key=e.stage, state=StageState.SKIPPED, policy=e.policy, reason=e.reason)
+    d.approval_stages = (*d.approval_stages, stage)
+
+
+def _e_approval_given(d: RequestDraft, e: ev.ApprovalGiven) -> None:
+    stage = _pending_stage(d)
+    if e.actor not in stage.approved_by:
+        _change_stage(d, approved_by=(*stage.approved_by, e.actor))
+
+
+def _e_stage_completed(d: RequestDraft, e: ev.ApprovalStageCompleted) -> None:
+    _change_stage(d, state=StageState.DONE, remind_at=None, expire_at=None)
+
+
+def _e_reminded(d: RequestDraft, e: ev.ApprovalReminded) -> None:
+    _change_stage(d, reminded=True)
+
+
+def _e_expired(d: RequestDraft, e: ev.ApprovalExpired) -> None:
+    stage = _pending_stage(d)
+    added = tuple(a for a in e.added if a not in stage.approvers)
+    approvers = (*stage.approvers, *added)
+    _change_stage(d, approvers=approvers, expire_at=e.expire_at)
+    d.approvers = approvers
 
 
 def _e_triaged(d: RequestDraft, e: ev.RequestTriaged) -> None:
@@ -330,6 +397,13 @@ EVOLVERS: Mapping[type[ev.Event], Evolver] = {
     ev.SlaBreached: _e_sla_breached,
     ev.SlaStopped: _e_sla_stopped,
     ev.RequestEscalated: _e_escalated,
+    ev.ApprovalStageStarted: _e_stage_started,
+    ev.ApprovalStageSkipped: _e_stage_skipped,
+    ev.ApprovalDelegated: _same,
+    ev.ApprovalGiven: _e_approval_given,
+    ev.ApprovalStageCompleted: _e_stage_completed,
+    ev.ApprovalReminded: _e_reminded,
+    ev.ApprovalExpired: _e_expired,
     ev.FeedbackRecorded: _e_feedback,
     ev.EffectAttempted: _e_attempted,
     ev.EffectAbandoned: _e_settled_notice,

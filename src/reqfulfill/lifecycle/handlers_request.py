@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from reqfulfill.lifecycle import approvals
 from reqfulfill.lifecycle.batch import Batch, Handler
 from reqfulfill.lifecycle.clock import retarget_sla, sync_sla
 from reqfulfill.lifecycle.command_types import (
@@ -20,6 +21,7 @@ from reqfulfill.lifecycle.command_types import (
     Claim,
     Close,
     Command,
+    FireApproval,
     RecordFeedback,
     Reject,
     Reprioritize,
@@ -49,6 +51,11 @@ __all__ = ["HANDLERS"]
 
 def _approve(batch: Batch, command: Approve) -> None:
     request = batch.draft
+    if request.approval_stages:
+        if approvals.approve(batch, command):
+            batch.emit(ev.RequestApproved)
+            enter_fulfillment(batch)
+        return
     if command.actor == request.requester.id:
         raise deny(batch, command, "a requester can never approve their own request")
     if command.actor not in approvers(batch):
@@ -59,6 +66,9 @@ def _approve(batch: Batch, command: Approve) -> None:
 
 def _reject(batch: Batch, command: Reject) -> None:
     request = batch.draft
+    if request.approval_stages:
+        approvals.reject(batch, command)
+        return
     if command.actor == request.requester.id or command.actor not in approvers(batch):
         raise deny(batch, command, "not an approver of this request")
     batch.emit(ev.RequestRejected, reason=command.reason)
@@ -232,9 +242,14 @@ def _reprioritize(batch: Batch, command: Reprioritize) -> None:
     retarget_sla(batch)
 
 
+def _fire_approval(batch: Batch, command: FireApproval) -> None:
+    approvals.fire(batch, command)
+
+
 HANDLERS: Mapping[type[Command], Handler] = {
     Approve: _approve,
     Reject: _reject,
+    FireApproval: _fire_approval,
     Triage: _triage,
     Assign: _assign,
     Claim: _claim,

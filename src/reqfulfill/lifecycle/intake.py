@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from reqfulfill.lifecycle.approvals import item_policy, start_policy
 from reqfulfill.lifecycle.batch import Batch
 from reqfulfill.lifecycle.clock import retarget_sla, start_sla
 from reqfulfill.lifecycle.command_types import SYSTEM, Submit
@@ -111,7 +112,15 @@ def submitted_event(
 
 
 def request_approval(batch: Batch) -> None:
-    """Ask the approvers, and notify each."""
+    """Ask the approvers, and notify each: the stages of the item's approval policy, or
+    without one the requester's manager and the approvers plugins add (any one of them).
+    A policy none of whose stages applies approves the request at once."""
+    policy = item_policy(batch)
+    if policy is not None:
+        if start_policy(batch, policy):
+            batch.emit(ev.RequestApproved, actor=SYSTEM)
+            enter_fulfillment(batch)
+        return
     who = approvers(batch)
     batch.emit(ev.ApprovalRequested, actor=SYSTEM, approvers=who)
     request = batch.draft

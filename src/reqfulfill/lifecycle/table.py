@@ -102,6 +102,13 @@ EVENT_STATES: Mapping[type[ev.Event], frozenset[RequestState]] = {
     ev.SlaBreached: _SLA,
     ev.SlaStopped: _SLA,
     ev.RequestEscalated: frozenset({S.TRIAGE, S.AWAITING_APPROVAL, S.IN_FULFILLMENT, S.WAITING}),
+    ev.ApprovalStageStarted: frozenset({S.AWAITING_APPROVAL}),
+    ev.ApprovalStageSkipped: frozenset({S.AWAITING_APPROVAL}),
+    ev.ApprovalDelegated: frozenset({S.AWAITING_APPROVAL}),
+    ev.ApprovalGiven: frozenset({S.AWAITING_APPROVAL}),
+    ev.ApprovalStageCompleted: frozenset({S.AWAITING_APPROVAL}),
+    ev.ApprovalReminded: frozenset({S.AWAITING_APPROVAL}),
+    ev.ApprovalExpired: frozenset({S.AWAITING_APPROVAL}),
     ev.FeedbackRecorded: frozenset({S.CLOSED}),
     ev.ReviewRequested: frozenset({S.CLOSED}),
 }

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 
 from reqfulfill.lifecycle.table import OPEN, WORKING, S
 from reqfulfill.model import events as ev
+from reqfulfill.model.approval import pending_approvers
 from reqfulfill.model.enums import RequestState, TaskState
 from reqfulfill.model.request import Approval, ServiceRequest, Task
 
@@ -46,6 +47,7 @@ __all__ = [
 
 ACTION_NOTICES: Mapping[str, frozenset[RequestState]] = {
     "approval_requested": frozenset({S.AWAITING_APPROVAL}),
+    "approval_reminder": frozenset({S.AWAITING_APPROVAL}),
     "task_failed": WORKING,
     "delivery_disputed": WORKING,
     "sla_warning": OPEN,
@@ -54,6 +56,9 @@ ACTION_NOTICES: Mapping[str, frozenset[RequestState]] = {
 }
 """The notification kinds that ask someone to act, and the request states in which the
 action is still needed. Other kinds tell the requester what happened: always wanted."""
+
+_APPROVER_NOTICES = frozenset({"approval_requested", "approval_reminder"})
+"""The notices that ask an approver for their decision."""
 
 _ENDED: Mapping[RequestState, str] = {
     S.CANCELLED: "request cancelled",
@@ -140,6 +145,12 @@ def why_unwanted(request: ServiceRequest, effect: ev.Event) -> str | None:
         return task_effect_unwanted(request.state, request.approval, task)
     if isinstance(effect, ev.NotificationRequested):
         kind = effect.notification.kind
-        return notice_unwanted(request.state, request.approval, request.plan, kind)
+        why = notice_unwanted(request.state, request.approval, request.plan, kind)
+        if why is None and kind in _APPROVER_NOTICES and request.approval_stages:
+            # a stage of an approval policy: asked of its approvers while they are pending
+            recipient = effect.notification.recipient
+            if recipient not in pending_approvers(request):
+                return f"the request no longer waits for {recipient}'s approval"
+        return why
     # a supplier order's cancellation is the compensation: wanted whatever happened
     return None

@@ -19,6 +19,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 import attrs
 
+from reqfulfill.model.approval import ApprovalPolicy, policy_problems
 from reqfulfill.model.enums import Impact, TaskKind, Urgency
 from reqfulfill.model.errors import NotFoundError, Problem, ValidationError
 
@@ -264,6 +265,10 @@ class ServiceItem(_DataForm):
     attributes: Mapping[str, Any] = attrs.field(
         factory=dict, metadata=_doc("free-form facts rules can test (item.attributes.*)")
     )
+    approval: str | None = attrs.field(
+        default=None,
+        metadata=_doc("the id of the approval policy it is approved by (default: none)"),
+    )
 
 
 @attrs.frozen
@@ -294,6 +299,11 @@ class Catalog:
         default=None,
         metadata=_doc("the group that triages requests without an item (default: none)"),
     )
+    approval_policies: tuple[ApprovalPolicy, ...] = attrs.field(
+        default=(),
+        converter=tuple,
+        metadata=_doc("how items are approved, stage by stage ([[approval_policies]])"),
+    )
     _items_by_id: dict[str, ServiceItem] = attrs.field(init=False, eq=False, repr=False)
     _groups_by_id: dict[str, SupportGroup] = attrs.field(init=False, eq=False, repr=False)
     _plans_by_id: dict[str, PlanTemplate] = attrs.field(init=False, eq=False, repr=False)
@@ -323,6 +333,17 @@ class Catalog:
             return self._plans_by_id[plan_id]
         except KeyError:
             raise NotFoundError("plan template", plan_id) from None
+
+    def approval_policy(self, policy_id: str) -> ApprovalPolicy:
+        """The approval policy with this id; ``NotFoundError`` if there is none."""
+        for policy in self.approval_policies:
+            if policy.id == policy_id:
+                return policy
+        raise NotFoundError("approval policy", policy_id)
+
+    def has_approval_policy(self, policy_id: str) -> bool:
+        """True when the catalog has an approval policy with this id."""
+        return any(p.id == policy_id for p in self.approval_policies)
 
     def has_item(self, item_id: str) -> bool:
         """True when the catalog has an item with this id."""
@@ -369,6 +390,14 @@ class Catalog:
             )
         for pi, plan in enumerate(self.plans):
             found.extend(_plan_problems(f"plans[{pi}]", plan, self._groups_by_id, conditions))
+        found.extend(
+            policy_problems(
+                self.approval_policies,
+                {g.id: tuple(g.members) for g in self.groups},
+                tuple((i.approval, i.requires_approval) for i in self.items),
+                conditions,
+            )
+        )
         for ii, item in enumerate(self.items):
             where = f"items[{ii}]"
             if item.group not in self._groups_by_id:

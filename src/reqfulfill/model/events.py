@@ -19,13 +19,21 @@ from typing import Any, ClassVar
 import attrs
 
 from reqfulfill.model._json import freeze_optional, freeze_table
+from reqfulfill.model.approval import ApprovalMode, OnExpiry
 from reqfulfill.model.catalog import Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, Priority, TaskKind, Urgency
 from reqfulfill.model.supplier import Notification, SupplierOrder
 
 __all__ = [
     "EVENT_TYPES",
+    "ApprovalDelegated",
+    "ApprovalExpired",
+    "ApprovalGiven",
+    "ApprovalReminded",
     "ApprovalRequested",
+    "ApprovalStageCompleted",
+    "ApprovalStageSkipped",
+    "ApprovalStageStarted",
     "AutomationRequested",
     "DeliveryDisputed",
     "EffectAbandoned",
@@ -106,6 +114,78 @@ class ApprovalRequested(Event):
 
     approvers: tuple[str, ...]
     rule: str = "approval policy"
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalStageStarted(Event):
+    """A stage of the item's approval policy started: ``approvers`` (fixed now, the
+    requester left out, delegation applied) decide; ``needed`` approvals complete it
+    (``mode`` says how that number was chosen). ``remind_at`` / ``expire_at``: when the
+    pending approvers are reminded and when the stage expires, in the business time of
+    the service's calendar (``None``: never)."""
+
+    stage: str
+    approvers: tuple[str, ...]
+    mode: ApprovalMode
+    needed: int
+    policy: str
+    remind_at: datetime | None = None
+    expire_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalStageSkipped(Event):
+    """A stage did not run: its ``when`` condition was false, or nobody was left to
+    approve and the stage says ``if_no_approver = "skip"`` (``reason`` says which)."""
+
+    stage: str
+    policy: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalDelegated(Event):
+    """``delegator`` is away: ``delegate`` approves in their place in ``stage`` (the
+    ``reqfulfill_delegate`` hook said so when the stage started)."""
+
+    stage: str
+    delegator: str
+    delegate: str
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalGiven(Event):
+    """``actor`` approved the current ``stage`` (the request is approved when the last
+    applicable stage completes)."""
+
+    stage: str
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalStageCompleted(Event):
+    """Enough approvers approved ``stage``."""
+
+    stage: str
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalReminded(Event):
+    """The pending ``approvers`` of ``stage`` were reminded (once per stage)."""
+
+    stage: str
+    approvers: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalExpired(Event):
+    """``stage`` expired: ``on_expiry`` is ``"reject"`` (a ``RequestRejected`` follows)
+    or ``"escalate"``: ``added`` approvers joined the stage, which now expires at
+    ``expire_at``."""
+
+    stage: str
+    on_expiry: OnExpiry
+    added: tuple[str, ...] = ()
+    expire_at: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)

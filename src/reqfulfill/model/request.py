@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from reqfulfill.model.approval import StageStatus
 from reqfulfill.model.catalog import Requester
 from reqfulfill.model.enums import (
     Channel,
@@ -228,6 +229,9 @@ class ServiceRequest(RequestQueries):
     ``manual`` names the fields set by hand (triage, manual assignment), which
     automatic routing leaves alone; ``settled`` holds the ids of effects whose
     outcome is recorded (so a retried outcome is not recorded twice).
+    ``approval_stages`` shows the stages of the item's approval policy: done, skipped,
+    pending or rejected, and who approved each (empty for an item approved without a
+    policy).
     """
 
     id: str
@@ -261,3 +265,4 @@ class ServiceRequest(RequestQueries):
     order_tasks: Mapping[str, str] = attrs.field(factory=dict)
     cancel_effects: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     pending_notifications: Mapping[str, Notification] = attrs.field(factory=dict)
+    approval_stages: tuple[StageStatus, ...] = ()

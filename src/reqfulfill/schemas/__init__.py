@@ -33,12 +33,14 @@ import enum
 import json
 import re
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from importlib import resources
 from types import NoneType, UnionType
 from typing import Any, Final, Union, get_args, get_origin
 
 import attrs
 
+from reqfulfill.model.approval import Approvers
 from reqfulfill.model.catalog import Catalog
 from reqfulfill.model.enums import Impact, Priority, RequestState, Urgency
 from reqfulfill.rules import (
@@ -121,8 +123,39 @@ def _first_paragraph(cls: type) -> str:
     return " ".join(text.split())
 
 
+_APPROVERS: Final[dict[str, Any]] = {
+    "anyOf": [
+        {"const": "manager", "description": "the requester's manager"},
+        {
+            "type": "object",
+            "description": "the members of a catalog group when the stage starts",
+            "properties": {"group": {"type": "string", "minLength": 1}},
+            "required": ["group"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "array",
+            "description": "these actors",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 1,
+        },
+    ]
+}
+"""A stage's ``approvers`` (``serialization.approval_forms``): one of three forms."""
+
+
+def _duration() -> dict[str, Any]:
+    """A duration in the loader's form (``"4h"``, ``"1h30m"``, ``"2d"``)."""
+    duration = re.sub(r"\?P<\w+>", "", DURATION_PATTERN)
+    return {"type": "string", "pattern": f"^(?=[0-9]){duration}$"}
+
+
 def _type_schema(t: Any, defs: dict[str, Any]) -> dict[str, Any]:
     """The schema of a value the converter structures as ``t``."""
+    if t is Approvers:
+        return dict(_APPROVERS)
+    if t is timedelta:
+        return _duration()
     if t is str:
         return {"type": "string"}
     if t is bool:

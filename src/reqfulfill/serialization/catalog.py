@@ -20,6 +20,7 @@ import attrs
 
 from reqfulfill.model.catalog import Catalog, DataForms, use_data_forms
 from reqfulfill.model.errors import Problem, ValidationError
+from reqfulfill.serialization import approval_forms as approval_forms
 from reqfulfill.serialization.config import load_data_file, structure_config, unstructure_config
 
 __all__ = ["PLACEHOLDER", "catalog_from_dict", "catalog_problems", "load_catalog", "repair_data"]
@@ -185,7 +186,8 @@ def _repair_value(value: Any, t: Any, path: str, bad: frozenset[str]) -> Any:
 
 
 def _raw_reference_problems(data: object) -> list[Problem]:
-    """Unknown groups and plans named by items, read from data that did not structure."""
+    """Unknown groups, plans and approval policies named by items, read from data that
+    did not structure."""
     if not isinstance(data, Mapping):
         return []
 
@@ -196,6 +198,7 @@ def _raw_reference_problems(data: object) -> list[Problem]:
         return {e["id"] for e in entries if isinstance(e, Mapping) and isinstance(e.get("id"), str)}
 
     groups, plans = ids("groups"), ids("plans")
+    policies = ids("approval_policies") if "approval_policies" in data else set()
     items = data.get("items")
     found: list[Problem] = []
     if not isinstance(items, list):
@@ -203,7 +206,11 @@ def _raw_reference_problems(data: object) -> list[Problem]:
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             continue
-        for key, known, what in (("group", groups, "group"), ("plan", plans, "plan")):
+        for key, known, what in (
+            ("group", groups, "group"),
+            ("plan", plans, "plan"),
+            ("approval", policies, "approval policy"),
+        ):
             value = item.get(key)
             if known is not None and isinstance(value, str) and value not in known:
                 found.append(Problem(f"items[{index}].{key}", value, f"unknown {what} {value!r}"))

@@ -8,6 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from reqfulfill.model.approval import pending_approvers
 from reqfulfill.model.errors import StoreError
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
@@ -41,7 +42,9 @@ class RequestSummary:
     ``orders`` lists ``(supplier_id, ref)`` of the request's supplier orders so
     the store can find a request by order reference. ``facts`` are what the metrics
     need of the request (see :class:`~reqfulfill.stores.MetricFacts`: the store
-    merges them into the request's facts row).
+    merges them into the request's facts row). ``approvers``: who the request waits
+    for now (:func:`~reqfulfill.model.approval.pending_approvers`), so the store
+    answers :meth:`Store.pending_approvals` from an index.
     """
 
     request_id: str
@@ -55,6 +58,7 @@ class RequestSummary:
     updated_at: datetime
     orders: tuple[tuple[str, str], ...] = ()
     facts: MetricFacts = attrs.field(factory=MetricFacts)
+    approvers: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, request: ServiceRequest, events: Sequence[Event] = ()) -> RequestSummary:
@@ -77,6 +81,7 @@ class RequestSummary:
                 if t.supplier is not None and t.order_ref is not None
             ),
             facts=facts_of(request, events),
+            approvers=pending_approvers(request),
         )
 
 
@@ -232,6 +237,13 @@ class Store(Protocol):
 
     def find_order(self, supplier_id: str, ref: str) -> str | None:
         """The id of the request that holds supplier order ``ref``, if any."""
+        ...
+
+    def pending_approvals(self, actor: str, *, limit: int | None = None) -> list[RequestSummary]:
+        """The summaries of the requests waiting for ``actor``'s approval (``actor`` is in
+        their summary's ``approvers``), the longest waiting first: by when the actor
+        joined the request's approvers, then by request id. Answered from an index of
+        (actor, request, since) written with the summaries, not by reading requests."""
         ...
 
     def claim_effects(

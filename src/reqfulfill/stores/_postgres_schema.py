@@ -8,6 +8,7 @@ step: add one.
 from __future__ import annotations
 
 from reqfulfill.stores._query_sql import FACTS_TABLE, QUERY_INDEXES
+from reqfulfill.stores.postgres_approvals import APPROVALS_MIGRATION
 
 __all__ = ["FEED_MIGRATION", "MIGRATIONS"]
 
@@ -131,4 +132,6 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     4: FEED_MIGRATION,
     # the portal's query indexes and the metric facts (stores._query_sql)
     5: _QUERIES_MIGRATION,
+    # who each request waits for: the index of pending_approvals (issue 17)
+    6: APPROVALS_MIGRATION,
 }

@@ -65,6 +65,8 @@ class MemoryStore:
         # each request's metric facts, merged append after append
         self._facts: dict[str, MetricFacts] = {}
         self._orders: dict[tuple[str, str], str] = {}
+        # actor -> request id -> since: the pending approvers' index
+        self._approvals: dict[str, dict[str, datetime]] = {}
         self._outbox: dict[str, OutboxEntry] = {}
         # each outbox entry's position in its stream: a request's effects in stream order
         self._positions: dict[str, int] = {}
@@ -198,10 +200,12 @@ class MemoryStore:
                     available_at=effect_due(event),
                 )
         if summary is not None:
+            before = self._summaries.get(request_id)
             self._summaries[request_id] = summary
             self._facts[request_id] = merge_facts(self._facts.get(request_id), summary.facts)
             for supplier, ref in summary.orders:
                 self._orders[(supplier, ref)] = request_id
+            self._index_approvers(before, summary)
         if timers:
             self._set_timers(request_id, timers)
 
@@ -277,6 +281,29 @@ class MemoryStore:
                 return False
             self._facts[request_id] = facts
             return True
+
+    def _index_approvers(self, before: RequestSummary | None, after: RequestSummary) -> None:
+        """Keep who a request waits for in the index: an approver who stays keeps the
+        time they joined, a new one joins at the summary's ``updated_at``."""
+        old = set(before.approvers) if before is not None else set()
+        new = set(after.approvers)
+        for actor in old - new:
+            waiting = self._approvals.get(actor, {})
+            waiting.pop(after.request_id, None)
+            if not waiting:
+                self._approvals.pop(actor, None)
+        for actor in new - old:
+            self._approvals.setdefault(actor, {})[after.request_id] = after.updated_at
+
+    def pending_approvals(self, actor: str, *, limit: int | None = None) -> list[RequestSummary]:
+        """The requests waiting for ``actor``, longest waiting first."""
+        with self._lock:
+            waiting = sorted(
+                (since, request_id) for request_id, since in self._approvals.get(actor, {}).items()
+            )
+            if limit is not None:
+                waiting = waiting[:limit]
+            return [self._summaries[request_id] for _, request_id in waiting]
 
     def find_order(self, supplier_id: str, ref: str) -> str | None:
         """The request holding the order."""

@@ -49,7 +49,7 @@ from psycopg.pq import TransactionStatus
 
 from reqfulfill.model.errors import ConcurrencyError, ValidationError, mask_password
 from reqfulfill.model.events import Event
-from reqfulfill.stores import postgres_feed, postgres_writes
+from reqfulfill.stores import postgres_approvals, postgres_feed, postgres_writes
 from reqfulfill.stores._base import (
     MetricFacts,
     MetricsTally,
@@ -90,7 +90,7 @@ __all__ = ["DEFAULT_CONNECT_TIMEOUT", "SCHEMA_VERSION", "PostgresStore", "split_
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The schema version this release writes; :meth:`PostgresStore.upgrade` migrates to it."""
 
 # Advisory lock namespace (first key of the two-key form): "rf" in ASCII, so our
@@ -560,6 +560,12 @@ class PostgresStore:
         with self._tx(single=True) as db:
             done = db.execute(pg(REBUILD_FACTS), rebuild_params(request_id, version, facts))
         return done.rowcount == 1
+
+    @_guarded("pending_approvals")
+    def pending_approvals(self, actor: str, *, limit: int | None = None) -> list[RequestSummary]:
+        """The requests waiting for ``actor``, longest waiting first."""
+        with self._tx(single=True) as db:
+            return postgres_approvals.pending_approvals(db, actor, limit)
 
     @_guarded("find_order")
     def find_order(self, supplier_id: str, ref: str) -> str | None:

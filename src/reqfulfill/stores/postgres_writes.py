@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from reqfulfill.stores import postgres_approvals
 from reqfulfill.stores._base import RequestSummary, to_micros
 from reqfulfill.stores._query_sql import UPSERT_FACTS, facts_params, pg
 
@@ -40,7 +41,7 @@ def write_outbox(
 
 def write_summary(db: psycopg.Connection[tuple[Any, ...]], s: RequestSummary, version: int) -> None:
     """Insert or update the request's summary row (``version``: the stream's new one),
-    its supplier-order references and its metric facts."""
+    its supplier-order references, its metric facts and who it waits for."""
     db.execute(
         "INSERT INTO rf_requests (request_id, state, grp, agent, item, requester, priority,"
         " created_at, updated_at, version)"
@@ -69,6 +70,7 @@ def write_summary(db: psycopg.Connection[tuple[Any, ...]], s: RequestSummary, ve
                 [(supplier, ref, s.request_id) for supplier, ref in s.orders],
             )
     db.execute(pg(UPSERT_FACTS), facts_params(s))
+    postgres_approvals.write_approvers(db, s)
 
 
 def write_timers(

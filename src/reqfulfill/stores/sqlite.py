@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, quote
 
 from reqfulfill.model.errors import ConcurrencyError, StoreError, ValidationError, mask_password
 from reqfulfill.model.events import Event
-from reqfulfill.stores import sqlite_feed, sqlite_writes
+from reqfulfill.stores import sqlite_approvals, sqlite_feed, sqlite_writes
 from reqfulfill.stores._base import (
     MetricFacts,
     MetricsTally,
@@ -66,10 +66,11 @@ from reqfulfill.stores._query_sql import (
     window_params,
 )
 from reqfulfill.stores._sqlite_claims import claim_request_effects
+from reqfulfill.stores.sqlite_approvals import APPROVALS_MIGRATION
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema version this release writes; :meth:`SQLiteStore.upgrade` migrates to it."""
 
 # Migration steps by the version they lead to. Never edit a released step: add one.
@@ -147,6 +148,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     3: sqlite_feed.FEED_MIGRATION,
     # the portal's query indexes and the metric facts (stores._query_sql)
     4: _QUERIES_MIGRATION,
+    # who each request waits for: the index of pending_approvals (issue 17)
+    5: APPROVALS_MIGRATION,
 }
 
 
@@ -586,6 +589,12 @@ class SQLiteStore:
         with self._tx() as db:
             done = db.execute(REBUILD_FACTS, rebuild_params(request_id, version, facts))
         return done.rowcount == 1
+
+    @_guarded("pending_approvals", writes=False)
+    def pending_approvals(self, actor: str, *, limit: int | None = None) -> list[RequestSummary]:
+        """The requests waiting for ``actor``, longest waiting first."""
+        with self._lock:
+            return sqlite_approvals.pending_approvals(self._db, actor, limit)
 
     @_guarded("find_order", writes=False)
     def find_order(self, supplier_id: str, ref: str) -> str | None:

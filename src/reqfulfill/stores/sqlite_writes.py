@@ -1,6 +1,6 @@
 """The rows an append writes beside its events on SQLite: the request's summary, order
-references and metric facts, and its timers. Each takes the append's connection inside
-its transaction (see :meth:`reqfulfill.stores.sqlite.SQLiteStore.append`)."""
+references, metric facts and pending approvers, and its timers. Each takes the append's
+connection inside its transaction (see :meth:`reqfulfill.stores.sqlite.SQLiteStore.append`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
 
+from reqfulfill.stores import sqlite_approvals
 from reqfulfill.stores._base import RequestSummary, to_micros
 from reqfulfill.stores._query_sql import UPSERT_FACTS, facts_params
 
@@ -16,7 +17,7 @@ __all__ = ["write_summary", "write_timers"]
 
 def write_summary(db: sqlite3.Connection, s: RequestSummary, version: int) -> None:
     """Insert or update the request's summary row (``version``: the stream's new one),
-    its supplier-order references and its metric facts."""
+    its supplier-order references, its metric facts and who it waits for."""
     db.execute(
         "INSERT INTO rf_requests (request_id, state, grp, agent, item, requester, priority,"
         " created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -41,6 +42,7 @@ def write_summary(db: sqlite3.Connection, s: RequestSummary, version: int) -> No
         [(supplier, ref, s.request_id) for supplier, ref in s.orders],
     )
     db.execute(UPSERT_FACTS, facts_params(s))
+    sqlite_approvals.write_approvers(db, s)
 
 
 def write_timers(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from reqfulfill.model.approval import current_stage
 from reqfulfill.model.catalog import Catalog
 from reqfulfill.model.request import ServiceRequest
 
@@ -48,7 +49,8 @@ def role_allows(
     """Whether the roles let ``actor`` run ``command`` on ``state``.
 
     The requester's manager (or one of ``approvers``, named by plugins) approves or rejects,
-    never the requester; the triage group triages; the responsible group (the
+    never the requester; under an approval policy, a pending approver of the current
+    stage does; the triage group triages; the responsible group (the
     assigned one, else the item's, else the triage group) assigns, waits, resumes,
     reprioritizes; the assigned group closes and its members claim; a task's group
     (else the responsible one) works the task; the requester confirms or disputes
@@ -71,6 +73,11 @@ def role_allows(
     False
     """
     requester = state.requester.id
+    if command in ("approve", "reject") and state.approval_stages:
+        # an approval policy: a pending approver of the current stage
+        stage = current_stage(state.approval_stages)
+        pending = stage.pending if stage is not None else ()
+        return actor in pending and actor != requester
     if command in ("approve", "reject"):
         allowed = set(approvers)
         if state.requester.manager:

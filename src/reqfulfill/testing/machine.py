@@ -86,6 +86,7 @@ from reqfulfill.testing._demo import demo_catalog, demo_requester
 from reqfulfill.testing._effect_watch import EffectWatch, WatchedSupplier
 from reqfulfill.testing._fake_supplier import FakeSupplier
 from reqfulfill.testing._roles import any_member, role_allows
+from reqfulfill.testing.machine_approvals import ApprovalSteps
 from reqfulfill.testing.machine_queries import QueryInvariants
 from reqfulfill.worker import Worker
 
@@ -111,7 +112,7 @@ def _sla_used(state: ServiceRequest, policy: SlaPolicy | None, now: datetime) ->
     return sla.used + policy.calendar.between(sla.used_at, now)
 
 
-class FulfillmentMachine(QueryInvariants, RuleBasedStateMachine):
+class FulfillmentMachine(QueryInvariants, ApprovalSteps, RuleBasedStateMachine):
     """Random fulfillment work against a real service; invariants after every step.
 
     Class attributes a subclass sets (all optional):

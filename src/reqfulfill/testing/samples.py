@@ -178,9 +178,11 @@ def sample_summary(request_id: str, **changes: Any) -> RequestSummary:
 
 
 def summary_fields(summary: RequestSummary) -> tuple[Any, ...]:
-    """A summary without ``orders`` and ``facts`` (stores keep them but need not return
-    them with the summary)."""
-    return attrs.astuple(attrs.evolve(summary, orders=(), facts=MetricFacts()), recurse=False)
+    """A summary without ``orders``, ``facts`` and ``approvers`` (stores keep them but
+    need not return them with the summary)."""
+    return attrs.astuple(
+        attrs.evolve(summary, orders=(), facts=MetricFacts(), approvers=()), recurse=False
+    )
 
 
 def new_id(prefix: str = "REQ") -> str:

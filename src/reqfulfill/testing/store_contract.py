@@ -38,6 +38,7 @@ from reqfulfill.testing.samples import (
     waiting_event,
     waiting_stream,
 )
+from reqfulfill.testing.store_contract_approvals import ApprovalIndexContract
 from reqfulfill.testing.store_contract_claims import ClaimContract
 from reqfulfill.testing.store_contract_feed import FeedContract
 from reqfulfill.testing.store_contract_queries import QueryContract
@@ -52,7 +53,7 @@ def protocol_methods() -> list[str]:
     )
 
 
-class StoreContract(FeedContract, QueryContract, ClaimContract):
+class StoreContract(FeedContract, QueryContract, ClaimContract, ApprovalIndexContract):
     """The checks every storage backend passes. Needs one fixture: ``store_url``.
 
     Capability flags (class attributes; set one to ``False`` to skip its checks):

@@ -23,6 +23,11 @@ from __future__ import annotations
 from typing import Final
 
 from reqfulfill.testing.strategies import _basics
+from reqfulfill.testing.strategies._approvals import (
+    approval_policies,
+    approval_stages,
+    catalogs_with_policies,
+)
 from reqfulfill.testing.strategies._catalog import (
     catalogs,
     plan_templates,
@@ -63,8 +68,11 @@ __all__ = [
     "DEFAULT_SUPPLIERS",
     "DEFAULT_TIMEZONES",
     "answers",
+    "approval_policies",
+    "approval_stages",
     "calendars",
     "catalogs",
+    "catalogs_with_policies",
     "channels",
     "command_sequences",
     "conditions",

@@ -282,6 +282,7 @@ _BUILDERS: Final[Mapping[type[lifecycle.Command], Callable[[_Arguments], lifecyc
     ),
     lifecycle.RecordAttempt: lambda a: lifecycle.RecordAttempt(actor=a.worker, effect_id=a.effect),
     lifecycle.FireSla: lambda a: lifecycle.FireSla(actor=a.system),
+    lifecycle.FireApproval: lambda a: lifecycle.FireApproval(actor=a.system),
     lifecycle.Triage: lambda a: lifecycle.Triage(
         actor=a.actor,
         item=a.draw(st.sampled_from(a.pools.items)),
