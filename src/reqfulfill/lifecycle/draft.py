@@ -76,6 +76,7 @@ class RequestDraft(RequestQueries):
     order_tasks: Mapping[str, str] = attrs.field(factory=dict)
     cancel_effects: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     pending_notifications: Mapping[str, Notification] = attrs.field(factory=dict)
+    messages: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, request: ServiceRequest) -> RequestDraft:

@@ -19,13 +19,14 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from reqfulfill.model.enums import Impact, TaskKind, Urgency
+from reqfulfill.model.enums import Channel, Impact, TaskKind, Urgency
 from reqfulfill.model.errors import NotFoundError, Problem, ValidationError
 
 __all__ = [
     "Catalog",
     "ConditionCheck",
     "DataForms",
+    "IntakeSettings",
     "PlanTemplate",
     "Requester",
     "ServiceItem",
@@ -181,6 +182,32 @@ class ServiceItem(_DataForm):
     supplier: str | None = None
     requires_approval: bool = True
     attributes: Mapping[str, Any] = attrs.field(factory=dict)
+    description: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    """What the item is, in the words of the catalog (the suggester reads it)."""
+    keywords: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    """Words and phrases users write for this item ("mobile", "cell phone", "handset")."""
+
+
+def _thresholds(value: Any) -> Mapping[str, float]:
+    return dict(value)
+
+
+@attrs.frozen
+class IntakeSettings(_DataForm):
+    """The catalog's ``[intake]`` table: how requests from email and chat are triaged.
+
+    ``auto_triage`` maps a channel's name to the confidence at which the top suggestion
+    triages a new request automatically (``{ email = 0.85 }``); a channel without
+    one is never triaged automatically. ``language`` names the stemmer's language
+    (a ``snowballstemmer`` name; English by default).
+    """
+
+    auto_triage: Mapping[str, float] = attrs.field(factory=dict, converter=_thresholds)
+    language: str = attrs.field(default="english", validator=attrs.validators.instance_of(str))
+
+    def threshold(self, channel: Channel) -> float | None:
+        """The auto-triage threshold of ``channel``; None: never automatic."""
+        return self.auto_triage.get(channel.value)
 
 
 @attrs.frozen
@@ -202,6 +229,7 @@ class Catalog:
     groups: tuple[SupportGroup, ...] = attrs.field(converter=tuple)
     plans: tuple[PlanTemplate, ...] = attrs.field(converter=tuple)
     triage_group: str | None = None
+    intake: IntakeSettings = IntakeSettings()
     _items_by_id: dict[str, ServiceItem] = attrs.field(init=False, eq=False, repr=False)
     _groups_by_id: dict[str, SupportGroup] = attrs.field(init=False, eq=False, repr=False)
     _plans_by_id: dict[str, PlanTemplate] = attrs.field(init=False, eq=False, repr=False)
@@ -295,6 +323,20 @@ class Catalog:
                             "but neither the task nor the item names one",
                         )
                     )
+        channels = {c.value for c in Channel}
+        for channel, threshold in self.intake.auto_triage.items():
+            if channel not in channels:
+                found.append(
+                    Problem(f"intake.auto_triage.{channel}", threshold, "unknown channel")
+                )
+            elif not 0.0 <= threshold <= 1.0:
+                found.append(
+                    Problem(
+                        f"intake.auto_triage.{channel}",
+                        threshold,
+                        "a confidence threshold lies between 0 and 1",
+                    )
+                )
         return found
 
     def validate(self, conditions: ConditionCheck | None = None) -> Catalog:

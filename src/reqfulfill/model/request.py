@@ -227,7 +227,9 @@ class ServiceRequest(RequestQueries):
     events with :func:`reqfulfill.lifecycle.replay` gives this value back.
     ``manual`` names the fields set by hand (triage, manual assignment), which
     automatic routing leaves alone; ``settled`` holds the ids of effects whose
-    outcome is recorded (so a retried outcome is not recorded twice).
+    outcome is recorded (so a retried outcome is not recorded twice); ``messages``
+    the ids of the mails and chat messages it came in and was replied to by (so a
+    message delivered twice is recorded once).
     """
 
     id: str
@@ -261,3 +263,4 @@ class ServiceRequest(RequestQueries):
     order_tasks: Mapping[str, str] = attrs.field(factory=dict)
     cancel_effects: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     pending_notifications: Mapping[str, Notification] = attrs.field(factory=dict)
+    messages: tuple[str, ...] = ()

@@ -33,7 +33,9 @@ class RequestSummary:
     """What queries need of a request, written with every append.
 
     ``orders`` lists ``(supplier_id, ref)`` of the request's supplier orders so
-    the store can find a request by order reference.
+    the store can find a request by order reference; ``messages`` the ids of the
+    mails and chat messages recorded on it, so the store can find it by message id
+    (a message id held by another request makes the append a ``ConcurrencyError``).
     """
 
     request_id: str
@@ -46,6 +48,7 @@ class RequestSummary:
     created_at: datetime
     updated_at: datetime
     orders: tuple[tuple[str, str], ...] = ()
+    messages: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, request: ServiceRequest) -> RequestSummary:
@@ -65,6 +68,7 @@ class RequestSummary:
                 for t in request.plan
                 if t.supplier is not None and t.order_ref is not None
             ),
+            messages=request.messages,
         )
 
 
@@ -168,6 +172,11 @@ class Store(Protocol):
 
     def find_order(self, supplier_id: str, ref: str) -> str | None:
         """The id of the request that holds supplier order ``ref``, if any."""
+        ...
+
+    def find_message(self, message_id: str) -> str | None:
+        """The id of the request that holds mail or chat message ``message_id``
+        (it came in by it, or it was recorded on it as a reply), if any."""
         ...
 
     def claim_effects(

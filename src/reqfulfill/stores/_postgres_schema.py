@@ -9,6 +9,15 @@ from __future__ import annotations
 
 __all__ = ["MIGRATIONS"]
 
+_MESSAGES_MIGRATION: tuple[str, ...] = (
+    """CREATE TABLE rf_messages (
+        message_id text PRIMARY KEY,
+        request_id text NOT NULL
+    )""",
+)
+"""Message id -> request id (``stores.postgres_messages``): a mail delivered twice makes
+one request, in every process."""
+
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
         """CREATE TABLE rf_events (
@@ -92,4 +101,6 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "DROP INDEX rf_outbox_due",
         "CREATE INDEX rf_outbox_due ON rf_outbox (available_at, request_id, version)",
     ),
+    # message id -> request id: a mail delivered twice makes one request
+    4: _MESSAGES_MIGRATION,
 }

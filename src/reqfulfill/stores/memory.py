@@ -48,6 +48,7 @@ class MemoryStore:
         self._event_ids: set[str] = set()
         self._summaries: dict[str, RequestSummary] = {}
         self._orders: dict[tuple[str, str], str] = {}
+        self._messages: dict[str, str] = {}  # message id -> request id
         self._outbox: dict[str, OutboxEntry] = {}
         # each outbox entry's position in its stream: a request's effects in stream order
         self._positions: dict[str, int] = {}
@@ -134,6 +135,11 @@ class MemoryStore:
         if len(set(ids)) != len(ids) or not self._event_ids.isdisjoint(ids):
             # the same guarantee the SQL stores give with a unique key
             raise ConcurrencyError(request_id, expected_version, len(stream))
+        if summary is not None and any(
+            self._messages.get(m, request_id) != request_id for m in summary.messages
+        ):
+            # a message another request holds: the SQL stores' unique key on it
+            raise ConcurrencyError(request_id, expected_version, len(stream))
         self._streams[request_id] = [*stream, *stored]
         self._event_ids.update(ids)
         for position, event in enumerate(events, start=expected_version + 1):
@@ -150,6 +156,8 @@ class MemoryStore:
             self._summaries[request_id] = summary
             for supplier, ref in summary.orders:
                 self._orders[(supplier, ref)] = request_id
+            for message_id in summary.messages:
+                self._messages[message_id] = request_id
         if timers:
             self._set_timers(request_id, timers)
 
@@ -193,6 +201,11 @@ class MemoryStore:
         """The request holding the order."""
         with self._lock:
             return self._orders.get((supplier_id, ref))
+
+    def find_message(self, message_id: str) -> str | None:
+        """The request holding the message."""
+        with self._lock:
+            return self._messages.get(message_id)
 
     def claim_effects(
         self, now: datetime, *, worker: str, lease: timedelta, limit: int = 10

@@ -61,6 +61,7 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
+from reqfulfill.stores.postgres_messages import find_message, is_taken, write_messages
 from reqfulfill.stores._postgres_schema import MIGRATIONS
 from reqfulfill.stores.postgres_url import connect_timeout_of, split_url, store_url, take_option
 
@@ -68,7 +69,7 @@ __all__ = ["DEFAULT_CONNECT_TIMEOUT", "SCHEMA_VERSION", "PostgresStore", "split_
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this release writes; :meth:`PostgresStore.upgrade` migrates to it."""
 
 # Advisory lock namespace (first key of the two-key form): "rf" in ASCII, so our
@@ -437,6 +438,9 @@ class PostgresStore:
                 # a deadlock, serialization failure or lock timeout: nothing was written,
                 # and deciding again on fresh state is the right answer
                 raise ConcurrencyError(request_id, expected_version) from exc
+            if is_taken(exc):
+                # another request holds one of the messages (a mail received twice)
+                raise ConcurrencyError(request_id, expected_version) from exc
             if exc.sqlstate != _STALE_VERSION:
                 raise
             detail = exc.diag.message_detail
@@ -495,6 +499,7 @@ class PostgresStore:
                     " ON CONFLICT (supplier_id, ref) DO NOTHING",
                     [(supplier, ref, s.request_id) for supplier, ref in s.orders],
                 )
+        write_messages(db, s)
 
     def _write_timers(
         self,
@@ -599,6 +604,12 @@ class PostgresStore:
                 (supplier_id, ref),
             ).fetchone()
         return None if row is None else str(row[0])
+
+    @_guarded("find_message")
+    def find_message(self, message_id: str) -> str | None:
+        """The request holding the message."""
+        with self._tx(single=True) as db:
+            return find_message(db, message_id)
 
     # -- outbox ----------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, quote
 
 from reqfulfill.model.errors import ConcurrencyError, StoreError, ValidationError
 from reqfulfill.model.events import Event
+from reqfulfill.stores.sqlite_messages import MESSAGES_MIGRATION, find_message, write_messages
 from reqfulfill.stores._base import (
     OutboxEntry,
     RequestSummary,
@@ -44,7 +45,7 @@ from reqfulfill.stores._base import (
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this release writes; :meth:`SQLiteStore.upgrade` migrates to it."""
 
 # Migration steps by the version they lead to. Never edit a released step: add one.
@@ -114,6 +115,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "DROP INDEX IF EXISTS rf_outbox_due",
         "CREATE INDEX rf_outbox_due ON rf_outbox (available_at, request_id, version)",
     ),
+    # message id -> request id: a mail delivered twice makes one request
+    3: MESSAGES_MIGRATION,
 }
 
 
@@ -459,6 +462,7 @@ class SQLiteStore:
             "INSERT OR IGNORE INTO rf_orders (supplier_id, ref, request_id) VALUES (?, ?, ?)",
             [(supplier, ref, s.request_id) for supplier, ref in s.orders],
         )
+        write_messages(db, s, version)
 
     def _write_timers(
         self, db: sqlite3.Connection, request_id: str, timers: Mapping[str, datetime | None]
@@ -555,6 +559,12 @@ class SQLiteStore:
                 (supplier_id, ref),
             ).fetchone()
         return None if row is None else str(row[0])
+
+    @_guarded("find_message", writes=False)
+    def find_message(self, message_id: str) -> str | None:
+        """The request holding the message."""
+        with self._lock:
+            return find_message(self._db, message_id)
 
     @_guarded("claim_effects", writes=True)
     def claim_effects(
