@@ -123,7 +123,7 @@ def test_a_schema_1_store_upgrades_and_keeps_its_events(
     monkeypatch.undo()
     store = PostgresStore.from_url(pg_url)  # opening migrates to the current schema
     try:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         assert store.load("R-1") == [_event("R-1", 1)]
         store.append("R-1", [_event("R-1", 2)], 1)
         with pytest.raises(ConcurrencyError) as stale:

@@ -282,7 +282,7 @@ def test_upgrading_schema_2_orders_waiting_effects_by_stream_position(
     monkeypatch.undo()
     store = PostgresStore.from_url(pg_url)
     try:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         wanted = [e.event_id for e in events]
         assert [e.effect_id for e in store.outbox()] == wanted
         claimed = store.claim_effects(T0, worker="w", lease=timedelta(minutes=1), limit=100)

@@ -246,14 +246,14 @@ def test_upgrading_a_schema_1_file_orders_its_waiting_effects_by_stream_position
     assert sorted(ids) != by_position  # "…/12" sorts before "…/3" as text
     store = SQLiteStore(path)
     try:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         assert [e.effect_id for e in store.outbox()] == by_position
         claimed = store.claim_effects(T0, worker="w", lease=timedelta(minutes=1), limit=100)
         assert [c.effect_id for c in claimed] == by_position
     finally:
         store.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version FROM rf_schema").fetchall() == [(2,)]
+        assert db.execute("SELECT version FROM rf_schema").fetchall() == [(3,)]
     db.close()
 
 

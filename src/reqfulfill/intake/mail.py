@@ -262,5 +262,3 @@ def _text(part: email.message.Message) -> str:
         return data.decode(charset, "replace")
     except LookupError:  # a charset Python does not know
         return data.decode("utf-8", "replace")
-
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from reqfulfill.model.enums import Channel
+from reqfulfill.serialization.arguments import Id, Text
 
 __all__ = ["Attachment", "InboundMessage"]
 
@@ -33,15 +34,15 @@ class InboundMessage:
     'chat'
     """
 
-    message_id: str
-    sender: str
-    subject: str
-    text: str
+    message_id: Id
+    sender: Id
+    subject: Text
+    text: Text
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     channel: Channel = Channel.EMAIL
-    sender_name: str = ""
-    quoted: str = ""
+    sender_name: Text = ""
+    quoted: Text = ""
     attachments: tuple[Attachment, ...] = ()
 
     @property

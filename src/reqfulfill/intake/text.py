@@ -31,22 +31,22 @@ _WORD = re.compile(r"[^\W_]+")
 _LINE_LIMIT = 2_000
 """Lines longer than this are cut before a marker is looked for in them."""
 
-STOPWORDS: frozenset[str] = frozenset(
-    """
-    a about above after again all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for
-    from further had has have having he her here hers him his how i if in into is it its
-    just me more most my myself no nor not now of off on once only or other our ours out
-    over own same she should so some such than that the their them then there these they
-    this those through to too under until up very was we were what when where which while
-    who whom why will with would you your yours hi hello hey dear thanks thank please pls
-    regards best kind cheers team get got need needs needed want would like could help
-    hallo danke bitte gruss gruß grüße viele liebe der die das ein eine einen und oder ich
-    mein meine mir mich ist nicht mit für von zu im auf bonjour merci je mon ma mes le la
-    les un une et est pour pas avec de du des svp hola gracias por favor el los las
-    re fw fwd aw wg tr
-    """.split()
-)
+_STOPWORDS_TEXT = """
+a about above after again all also am an and any are as at be because been before
+being below between both but by can could did do does doing down during each few for
+from further had has have having he her here hers him his how i if in into is it its
+just me more most my myself no nor not now of off on once only or other our ours out
+over own same she should so some such than that the their them then there these they
+this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours hi hello hey dear thanks thank
+please pls regards best kind cheers team get got need needs needed want would like
+could help hallo danke bitte gruss gruß grüße viele liebe der die das ein eine einen
+und oder ich mein meine mir mich ist nicht mit für von zu im auf bonjour merci je
+mon ma mes le la les un une et est pour pas avec de du des svp hola gracias por
+favor el los las re fw fwd aw wg tr
+"""
+
+STOPWORDS: frozenset[str] = frozenset(_STOPWORDS_TEXT.split())
 """Words too common in requests to say which item is meant (English, some German,
 French and Spanish, and reply prefixes)."""
 
@@ -180,7 +180,7 @@ def stemmer_for(language: str) -> Stemmer:
     """The ``snowballstemmer`` stemmer of ``language`` where the ``intake`` extra is
     installed and knows it; else words stay as they are."""
     try:
-        import snowballstemmer  # the ``intake`` extra
+        import snowballstemmer  # type: ignore[import-untyped]  # the ``intake`` extra
     except ImportError:
         return _same
     if language not in snowballstemmer.algorithms():

@@ -188,9 +188,7 @@ def _suggestion_problems(command: Submit, context: Context) -> list[Problem]:
             problems.append(Problem(where, suggestion, "expected an ItemSuggestion"))
             continue
         if not isinstance(suggestion.item, str) or not context.catalog.has_item(suggestion.item):
-            problems.append(
-                Problem(f"{where}.item", suggestion.item, "not an item of the catalog")
-            )
+            problems.append(Problem(f"{where}.item", suggestion.item, "not an item of the catalog"))
         confidence = suggestion.confidence
         if not isinstance(confidence, float | int) or not 0.0 <= confidence <= 1.0:
             problems.append(

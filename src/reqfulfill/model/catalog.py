@@ -326,9 +326,7 @@ class Catalog:
         channels = {c.value for c in Channel}
         for channel, threshold in self.intake.auto_triage.items():
             if channel not in channels:
-                found.append(
-                    Problem(f"intake.auto_triage.{channel}", threshold, "unknown channel")
-                )
+                found.append(Problem(f"intake.auto_triage.{channel}", threshold, "unknown channel"))
             elif not 0.0 <= threshold <= 1.0:
                 found.append(
                     Problem(

@@ -25,6 +25,7 @@ from reqfulfill.model.supplier import Notification, SupplierOrder
 
 __all__ = [
     "EVENT_TYPES",
+    "OMIT_DEFAULT",
     "ApprovalRequested",
     "AutomationRequested",
     "DeliveryDisputed",
@@ -32,9 +33,9 @@ __all__ = [
     "EffectAttempted",
     "Event",
     "FeedbackRecorded",
-    "ItemSuggestion",
     "ItemDelivered",
     "ItemShipped",
+    "ItemSuggestion",
     "NotificationRequested",
     "NotificationSent",
     "PlanStarted",
@@ -75,6 +76,14 @@ __all__ = [
 ]
 
 
+OMIT_DEFAULT = "reqfulfill.omit_default"
+"""The attrs metadata key of a field added to an event class after its events were first
+written: the codec leaves it out of the stored form while it holds its default, so an
+event written before reads and writes the same bytes."""
+
+_ADDED: Mapping[str, bool] = {OMIT_DEFAULT: True}
+
+
 @attrs.frozen(kw_only=True)
 class Event:
     """Base of all events: what happened to which request, when, by whom."""
@@ -100,7 +109,7 @@ class RequestSubmitted(Event):
     item: str | None
     channel: Channel
     answers: Mapping[str, Any] = attrs.field(factory=dict, converter=freeze_table)
-    message_id: str | None = None
+    message_id: str | None = attrs.field(default=None, metadata=_ADDED)
     """The id of the message (mail, chat) the request came in, if it came in one."""
 
 
@@ -141,7 +150,7 @@ class RequestQueuedForTriage(Event):
 
     group: str | None
     rule: str = "no service item"
-    suggestions: tuple[ItemSuggestion, ...] = ()
+    suggestions: tuple[ItemSuggestion, ...] = attrs.field(default=(), metadata=_ADDED)
 
 
 @attrs.frozen(kw_only=True)
@@ -154,9 +163,9 @@ class RequestTriaged(Event):
     impact: Impact | None = None
     urgency: Urgency | None = None
     rule: str = "manual"
-    confidence: float | None = None
+    confidence: float | None = attrs.field(default=None, metadata=_ADDED)
     """With the rule ``"suggestion"``: the confidence of the suggestion triaged to."""
-    terms: tuple[str, ...] = ()
+    terms: tuple[str, ...] = attrs.field(default=(), metadata=_ADDED)
     """With the rule ``"suggestion"``: the words of the text that led to the item."""
 
 

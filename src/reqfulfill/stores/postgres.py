@@ -61,8 +61,8 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
-from reqfulfill.stores.postgres_messages import find_message, is_taken, write_messages
 from reqfulfill.stores._postgres_schema import MIGRATIONS
+from reqfulfill.stores.postgres_messages import find_message, is_taken, write_messages
 from reqfulfill.stores.postgres_url import connect_timeout_of, split_url, store_url, take_option
 
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "SCHEMA_VERSION", "PostgresStore", "split_url"]

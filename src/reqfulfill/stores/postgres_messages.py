@@ -1,5 +1,5 @@
 """The PostgreSQL store's message lookup: which request a mail or chat message made
-or was recorded on (``rf_messages``, schema 4: ``_postgres_schema._MESSAGES_MIGRATION``), written in the append's transaction.
+or was recorded on (``rf_messages``, schema 4), written in the append's transaction.
 
 Two processes that receive the same mail at once both try to record its id for a
 request of their own: the primary key makes the second wait for the first's commit

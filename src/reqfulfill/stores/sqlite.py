@@ -29,7 +29,6 @@ from urllib.parse import parse_qsl, quote
 
 from reqfulfill.model.errors import ConcurrencyError, StoreError, ValidationError
 from reqfulfill.model.events import Event
-from reqfulfill.stores.sqlite_messages import MESSAGES_MIGRATION, find_message, write_messages
 from reqfulfill.stores._base import (
     OutboxEntry,
     RequestSummary,
@@ -42,6 +41,7 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
+from reqfulfill.stores.sqlite_messages import MESSAGES_MIGRATION, find_message, write_messages
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 

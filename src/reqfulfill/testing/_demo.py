@@ -74,7 +74,10 @@ DEMO_CATALOG: dict[str, Any] = {
             "physical": True,
             "supplier": "acme-mobile",
             "requires_approval": True,
-            "description": "A company smartphone (iPhone 15) with the mobile apps, delivered to the requester; also the replacement of a lost, stolen or broken phone.",
+            "description": (
+                "A company smartphone (iPhone 15) with the mobile apps, delivered to the"
+                " requester; also the replacement of a lost, stolen or broken phone."
+            ),
             "keywords": [
                 "mobile",
                 "mobile phone",
@@ -103,7 +106,9 @@ DEMO_CATALOG: dict[str, Any] = {
             "urgency": "high",
             "plan": "password-reset",
             "requires_approval": False,
-            "description": "Reset of a forgotten or expired password, and unlocking of a locked account.",
+            "description": (
+                "Reset of a forgotten or expired password, and unlocking of a locked account."
+            ),
             "keywords": [
                 "password",
                 "forgot password",
@@ -132,7 +137,10 @@ DEMO_CATALOG: dict[str, Any] = {
             "urgency": "medium",
             "plan": "access-right",
             "requires_approval": True,
-            "description": "Access to the CRM (Salesforce) for customer accounts, contacts, leads and opportunities.",
+            "description": (
+                "Access to the CRM (Salesforce) for customer accounts, contacts, leads"
+                " and opportunities."
+            ),
             "keywords": [
                 "CRM",
                 "Salesforce",

@@ -178,8 +178,9 @@ def sample_summary(request_id: str, **changes: Any) -> RequestSummary:
 
 
 def summary_fields(summary: RequestSummary) -> tuple[Any, ...]:
-    """A summary without ``orders`` (stores index orders but need not return them)."""
-    return attrs.astuple(attrs.evolve(summary, orders=()), recurse=False)
+    """A summary without ``orders`` and ``messages`` (stores index them but need not
+    return them)."""
+    return attrs.astuple(attrs.evolve(summary, orders=(), messages=()), recurse=False)
 
 
 def new_id(prefix: str = "REQ") -> str:

@@ -38,6 +38,7 @@ from reqfulfill.testing.samples import (
     waiting_event,
     waiting_stream,
 )
+from reqfulfill.testing.store_contract_messages import MessageLookupContract
 
 __all__ = ["StoreContract", "protocol_methods"]
 
@@ -49,7 +50,7 @@ def protocol_methods() -> list[str]:
     )
 
 
-class StoreContract:
+class StoreContract(MessageLookupContract):
     """The checks every storage backend passes. Needs one fixture: ``store_url``.
 
     Capability flags (class attributes; set one to ``False`` to skip its checks):

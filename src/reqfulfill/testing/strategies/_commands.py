@@ -49,6 +49,7 @@ __all__ = [
 
 _STRANGERS: Final = ("mallory", "eve.outsider")
 _REFS: Final = ("R-1", "R-2", "R-3")
+_MESSAGES: Final = ("m-1@mail.example", "m-2@mail.example")
 _REASONS: Final = ("no longer needed", "from stock", "not here", "info", "broken")
 
 COMMAND_KINDS: Final[tuple[type[lifecycle.Command], ...]] = tuple(
@@ -282,6 +283,9 @@ _BUILDERS: Final[Mapping[type[lifecycle.Command], Callable[[_Arguments], lifecyc
     ),
     lifecycle.RecordAttempt: lambda a: lifecycle.RecordAttempt(actor=a.worker, effect_id=a.effect),
     lifecycle.FireSla: lambda a: lifecycle.FireSla(actor=a.system),
+    lifecycle.RecordReply: lambda a: lifecycle.RecordReply(
+        actor=a.actor, message_id=a.draw(st.sampled_from(_MESSAGES)), text=a.reason
+    ),
     lifecycle.Triage: lambda a: lifecycle.Triage(
         actor=a.actor,
         item=a.draw(st.sampled_from(a.pools.items)),
