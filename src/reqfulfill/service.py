@@ -485,6 +485,8 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
                 suggestions=tuple(suggestions) if _is_list(suggestions) else suggestions,  # type: ignore[arg-type]
             )
         )
+        if message_id is not None and self.store.find_message(message_id) is not None:
+            raise ValidationError.single("message_id", message_id, "a request holds it already")
         return self._execute(rid, lambda _s: command, new=True)
 
     # -- queries ------------------------------------------------------------------------
