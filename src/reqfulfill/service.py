@@ -461,7 +461,8 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
         not go straight to fulfillment; requests without an item wait in triage, with
         ``suggestions`` (catalog items proposed for the request's text, best first;
         see :meth:`receive`). ``message_id``: the mail or chat message the request
-        came in (the store finds the request by it).
+        came in (the store finds the request by it; one another request holds is a
+        ``ConcurrencyError``, and nothing is written).
         """
         rid = request_id if request_id is not None else self._new_id()
         if isinstance(channel, str):
@@ -485,8 +486,6 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
                 suggestions=tuple(suggestions) if _is_list(suggestions) else suggestions,  # type: ignore[arg-type]
             )
         )
-        if message_id is not None and self.store.find_message(message_id) is not None:
-            raise ValidationError.single("message_id", message_id, "a request holds it already")
         return self._execute(rid, lambda _s: command, new=True)
 
     # -- queries ------------------------------------------------------------------------
