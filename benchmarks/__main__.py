@@ -33,6 +33,7 @@ MODULES = (
     "regex",
     "transactions",
     "process",
+    "intake",
 )
 
 COLUMNS = ["benchmark", "size", "impl", "mode", "ops_per_s", "median_s", "spread", "ratio"]

@@ -140,7 +140,8 @@ def test_a_confident_suggestion_triages_the_request_at_the_channels_threshold(
     assert request.state is RequestState.AWAITING_APPROVAL  # the phone needs approval
     triaged = [e for e in service(url).history(request.id) if isinstance(e, RequestTriaged)]
     assert [(e.rule, e.item, e.actor) for e in triaged] == [("suggestion", "iphone-15", "system")]
-    assert triaged[0].confidence is not None and triaged[0].confidence >= 0.5
+    assert triaged[0].confidence is not None
+    assert triaged[0].confidence >= 0.5
     assert "phone" in triaged[0].terms
     password = svc.receive(
         parse_email(raw_mail("pw@mail.example", "locked", "forgot my password, locked out"))

@@ -135,3 +135,11 @@ def test_main_names_the_machine() -> None:
     assert {"cpu", "cores", "python", "postgresql", "date"} <= set(where)
     assert where["cores"] >= 1
     assert where["cpu"]
+
+
+def test_intake_quick() -> None:
+    from benchmarks import intake
+
+    rows = intake.run(quick=True, sizes=(50,))
+    _check(rows, {"suggest", "suggest-index"})
+    assert {r.get("mode") for r in rows if r["benchmark"] == "suggest-index"} == {"cold", "warm"}

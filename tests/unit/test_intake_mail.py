@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,7 +19,7 @@ def mail(body: bytes, headers: bytes = b"", head: bytes = HEAD) -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing here may reach the network: any socket fails the test."""
 
     def refuse(*args: object, **kwargs: object) -> None:
@@ -28,7 +27,6 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket, "socket", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    yield
 
 
 def test_a_plain_mail() -> None:

@@ -46,6 +46,9 @@ FIELD_WEIGHTS: Mapping[str, float] = {
 """How much a word counts in each field of an item (a word of the name counts three
 times as much as one of the description)."""
 
+_NAME, _KEYWORDS, _CATEGORY, _DESCRIPTION, _ID = (
+    FIELD_WEIGHTS[f] for f in ("name", "keywords", "category", "description", "id")
+)
 _K1 = 1.2
 _B = 0.75
 _FUZZY_WEIGHT = 0.6
@@ -128,16 +131,16 @@ class Suggester:
         counts: list[dict[str, float]] = []
         for item in self._items:
             tf: dict[str, float] = defaultdict(float)
-            fields = {
-                "name": item.name,
-                "keywords": " ; ".join(item.keywords),
-                "category": item.category.replace("/", " "),
-                "description": item.description,
-                "id": item.id.replace("-", " "),
-            }
-            for field, text in fields.items():
+            fields = (
+                (item.name, _NAME),
+                (" ; ".join(item.keywords), _KEYWORDS),
+                (item.category.replace("/", " "), _CATEGORY),
+                (item.description, _DESCRIPTION),
+                (item.id.replace("-", " "), _ID),
+            )
+            for text, weight in fields:
                 for word in words(text, self._stem):
-                    tf[word] += FIELD_WEIGHTS[field]
+                    tf[word] += weight
             counts.append(tf)
         self._terms = [frozenset(tf) for tf in counts]
         total = len(counts)
@@ -147,13 +150,12 @@ class Suggester:
         for tf in counts:
             for word in tf:
                 frequency[word] += 1
+        idf = {word: math.log(1.0 + (total - n + 0.5) / (n + 0.5)) for word, n in frequency.items()}
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for index, tf in enumerate(counts):
             norm = _K1 * (1 - _B + _B * lengths[index] / (average or 1.0))
             for word, f in tf.items():
-                n = frequency[word]
-                idf = math.log(1.0 + (total - n + 0.5) / (n + 0.5))
-                postings[word].append((index, idf * f * (_K1 + 1) / (f + norm)))
+                postings[word].append((index, idf[word] * f * (_K1 + 1) / (f + norm)))
         self._postings = dict(postings)
         for word in self._postings:
             if len(word) >= _FUZZY_MIN - 1:

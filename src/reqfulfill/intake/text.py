@@ -172,6 +172,12 @@ def split_reply(text: str) -> tuple[str, str]:
     return new, rest
 
 
+_STEM_CACHE = 100_000
+"""Stems kept per language, at most (then the cache starts afresh)."""
+
+_STEMS: dict[str, dict[str, str]] = {}
+"""Per language, word -> stem: the stems met so far."""
+
 Stemmer = Callable[[str], str]
 """Maps a word to its stem."""
 
@@ -186,7 +192,21 @@ def stemmer_for(language: str) -> Stemmer:
     if language not in snowballstemmer.algorithms():
         return _same
     stem: Callable[[str], str] = snowballstemmer.stemmer(language).stemWord
-    return stem
+    # shared by the stemmers of a language: a suggester built again for a changed
+    # catalog stems only the words it has not seen
+    known = _STEMS.setdefault(language, {})
+
+    def cached(word: str) -> str:
+        # the stemmer is pure Python (tens of microseconds a word); a catalog and its
+        # mail use the same few thousand words again and again
+        found = known.get(word)
+        if found is None:
+            if len(known) >= _STEM_CACHE:
+                known.clear()
+            found = known[word] = stem(word)
+        return found
+
+    return cached
 
 
 def _same(word: str) -> str:
