@@ -172,7 +172,13 @@ MAIL_SEEDS: list[bytes] = [
 ]
 
 
+_MAIL_REQUESTS = 500
+"""Requests a mail service holds before a fresh one takes over (queries stay quick)."""
+
+
 def _mail_service() -> FulfillmentService:
+    if _MAIL_SERVICES and len(_MAIL_SERVICES[0].store.query()) >= _MAIL_REQUESTS:
+        _MAIL_SERVICES.clear()
     if not _MAIL_SERVICES:
         _MAIL_SERVICES.append(
             FulfillmentService(

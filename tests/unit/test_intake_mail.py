@@ -108,6 +108,8 @@ def test_eight_bit_headers_and_unknown_charsets_are_read_as_well_as_they_can_be(
         )
     )
     assert message.subject.startswith("Gr\u00fc\u00dfe \ufffdt\ufffd")
+    odd = mail(b"caf\xe9\r\n", b"Content-Type: text/plain; charset=l\x00atin-1\r\n")
+    assert parse_email(odd).text == "caf\ufffd"  # a charset name with a NUL: UTF-8
     assert "body in an unknown charset" in message.text
     assert "\x00" not in message.text
 

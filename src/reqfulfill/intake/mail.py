@@ -260,5 +260,5 @@ def _text(part: email.message.Message) -> str:
         charset = "utf-8"
     try:
         return data.decode(charset, "replace")
-    except LookupError:  # a charset Python does not know
+    except (LookupError, ValueError):  # a charset Python does not know, or no name at all
         return data.decode("utf-8", "replace")
