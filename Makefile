@@ -1,44 +1,59 @@
 # The two quick-start commands are `make demo` and `make test`; each builds
-# (or refreshes) the local virtual environment in .venv first.
+# (or refreshes) the local virtual environment in .venv first, with only what it
+# needs: `make demo` the package alone (no extras), `make test` and the other
+# development targets the `dev` extra (test, lint, docs, benchmark tools).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+# pip warns about the location of scripts in some setups: keep the output clean
+QUIET := 2>&1 | grep -v '^WARNING: Location' || true
+BASE_STAMP := $(VENV)/.installed-base
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: venv demo test test-slow lint bench docs package clean
 
-$(STAMP): pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+	$(PIP) --upgrade pip $(QUIET)
+
+# the package and its runtime dependencies only: what `reqfulfill demo` needs
+$(BASE_STAMP): pyproject.toml | $(PY)
+	$(PIP) -e . $(QUIET)
+	$(PY) -c 'import reqfulfill'
+	touch $(BASE_STAMP)
+
+# test and development tools: pytest, hypothesis, psycopg, ruff, mypy, sphinx, ...
+$(DEV_STAMP): pyproject.toml | $(PY)
+	$(PIP) -e '.[dev]' $(QUIET)
 	$(PY) -c 'import reqfulfill, hypothesis, pytest, psycopg'
-	touch $(STAMP)
+	touch $(DEV_STAMP) $(BASE_STAMP)
 
-venv: $(STAMP)
+venv: $(DEV_STAMP)
 
-demo: venv
+demo: $(BASE_STAMP)
 	$(VENV)/bin/reqfulfill demo
 
-test: venv
+test: $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-slow: venv
+test-slow: $(DEV_STAMP)
 	REQFULFILL_SLOW_RUNS=$${REQFULFILL_SLOW_RUNS:-1000} $(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 LINT_DIRS := $(wildcard src tests examples benchmarks)
 
-lint: venv
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check $(LINT_DIRS)
 	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 	$(VENV)/bin/mypy --strict src
 
-bench: venv
+bench: $(DEV_STAMP)
 	$(PY) -m benchmarks
 
-docs: venv
+docs: $(DEV_STAMP)
 	bash scripts/check_docs.sh $(DOCS_OUT)
 
-package: venv
+package: $(DEV_STAMP)
 	bash scripts/check_package.sh
 
 clean:

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reqfulfill.cli.progress import Progress
+
 MODULES = (
     "routing",
     "sla_calendar",
@@ -106,13 +108,17 @@ def main(argv: list[str] | None = None) -> int:
     print(flush=True)
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
-    for name, module in _modules().items():
-        if args.only and name not in args.only:
-            continue
-        if isinstance(module, ImportError):
-            skipped.append(f"{name}: {module}")
-            continue
-        rows.extend(module.run(quick=args.quick))
+    chosen = {n: m for n, m in _modules().items() if not args.only or n in args.only}
+    # the progress line (stderr, on a terminal only) counts benchmark modules
+    with Progress(len(chosen), "benchmarks", unit="modules") as bar:
+        for name, module in chosen.items():
+            bar.relabel(f"benchmarks ({name})")
+            if isinstance(module, ImportError):
+                skipped.append(f"{name}: {module}")
+            else:
+                rows.extend(module.run(quick=args.quick))
+            bar.advance()
+        bar.relabel("benchmarks")
     widths = {c: max(len(c), *(len(_fmt(r.get(c, ""))) for r in rows)) for c in COLUMNS}
     print("  ".join(c.ljust(widths[c]) for c in COLUMNS) + "  extra")
     for row in rows:

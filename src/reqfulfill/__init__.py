@@ -117,7 +117,7 @@ if TYPE_CHECKING:
     from reqfulfill.rules import Decision, PriorityMatrix, Rule, Rules, RuleSet
     from reqfulfill.rules.analysis import Finding
     from reqfulfill.service import FulfillmentService, Progress
-    from reqfulfill.sla import BusinessCalendar, EscalationLevel, SlaPolicy
+    from reqfulfill.sla import BusinessCalendar, BusinessDays, EscalationLevel, SlaPolicy
     from reqfulfill.stores import Store
     from reqfulfill.worker import Worker
 
@@ -139,6 +139,7 @@ _LAZY = {
     "PriorityMatrix": "reqfulfill.rules",
     "Finding": "reqfulfill.rules.analysis",
     "BusinessCalendar": "reqfulfill.sla",
+    "BusinessDays": "reqfulfill.sla",
     "SlaPolicy": "reqfulfill.sla",
     "EscalationLevel": "reqfulfill.sla",
     "FeedbackPolicy": "reqfulfill.feedback",
@@ -253,6 +254,7 @@ __all__ = [
     "AutomationError",
     "AutomationRequested",
     "BusinessCalendar",
+    "BusinessDays",
     "Catalog",
     "Channel",
     "Clock",

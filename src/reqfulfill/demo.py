@@ -83,7 +83,12 @@ def _hours(value: timedelta) -> str:
 
 def describe(event: Event) -> str:
     """One line in plain words for an event (its type name when there is no phrase for it)."""
-    return _describe_request(event) or _describe_fulfilment(event) or event.type
+    return (
+        _describe_request(event)
+        or _describe_fulfilment(event)
+        or _describe_upkeep(event)
+        or event.type
+    )
 
 
 def _describe_request(event: Event) -> str | None:
@@ -115,6 +120,24 @@ def _describe_request(event: Event) -> str | None:
             return f"closed ({event.reason})" if event.reason else "closed"
         case ev.FeedbackRecorded():
             return f"rated {event.rating}/5: {event.comment}"
+        case ev.RequestQueuedForTriage():
+            return f"queued for triage by {event.group or 'the service desk'}"
+        case ev.RequestTriaged():
+            what = event.item or event.category or "a request"
+            if event.rule == "suggestion":
+                return f"triaged as {what} by suggestion ({event.confidence or 0:.2f})"
+            return f"triaged as {what}"
+        case ev.RequesterReplied():
+            return f"reply {event.message_id} recorded"
+        case ev.RequestCancelled():
+            return f"cancelled: {event.reason}"
+        case ev.RequestWaiting():
+            return f"waiting: {event.reason}"
+        case ev.RequestResumed():
+            return "resumed"
+        case ev.ReviewRequested():
+            who = event.group or "the service desk"
+            return f"review requested from {who} (rated {event.rating}/5)"
     return None
 
 
@@ -155,6 +178,33 @@ def _describe_fulfilment(event: Event) -> str | None:
             )
         case ev.SlaStopped():
             return f"SLA stopped: {_hours(event.used)} used, {'met' if event.met else 'missed'}"
+    return None
+
+
+def _describe_upkeep(event: Event) -> str | None:
+    """Effect attempts, automations, disputes and the SLA clock's pauses and levels."""
+    match event:
+        case ev.EffectAttempted():
+            return f"calling the supplier (attempt {event.attempt}, effect {event.effect_id})"
+        case ev.EffectAbandoned():
+            return f"gave up effect {event.effect_id} ({event.effect_type}): {event.reason}"
+        case ev.AutomationRequested():
+            return f"automation requested for task {event.task_key}"
+        case ev.DeliveryDisputed():
+            return f"delivery of {event.task_key} disputed: {event.reason}"
+        case ev.SlaPaused():
+            return f"SLA paused: {_hours(event.used)} used"
+        case ev.SlaResumed():
+            return f"SLA resumed, due {event.due:%Y-%m-%d %H:%M}"
+        case ev.SlaRetargeted():
+            due = f", due {event.due:%Y-%m-%d %H:%M}" if event.due else ""
+            return f"SLA retargeted for P{int(event.priority)}: {_hours(event.target)}{due}"
+        case ev.SlaThresholdReached():
+            return f"SLA {event.fraction:.0%} of the target used: {event.action.replace('_', ' ')}"
+        case ev.SlaBreached():
+            return f"SLA breached after {_hours(event.used)}"
+        case ev.RequestEscalated():
+            return f"escalated from {event.from_group or '-'} to {event.to_group or '-'}"
     return None
 
 

@@ -7,6 +7,7 @@ method here, on the :class:`~reqfulfill.stores.Store` protocol's queries.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -75,18 +76,51 @@ class RequestReads:
         (p50), time to fulfil in business time (p50, p90), SLA attainment %,
         escalations, CSAT (mean rating) and the survey response rate.
         """
-        if by not in ("item", "group", "agent"):
-            raise ValidationError.single("by", by, "group metrics by 'item', 'group' or 'agent'")
+        return self.metrics_by((by,), since=since, until=until)[by]
+
+    def metrics_by(
+        self,
+        groupings: Sequence[str],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, list[MetricsRow]]:
+        """:meth:`metrics` for several groupings at once (a list of ``"item"``,
+        ``"group"``, ``"agent"``), each history read once.
+
+        ``progress(done, total)`` is called after each request is read (``reqfulfill
+        report`` draws its progress line with it).
+        """
+        if isinstance(groupings, str | bytes) or not isinstance(groupings, list | tuple):
+            raise ValidationError.single(
+                "groupings", groupings, "expected a list of 'item', 'group' or 'agent'"
+            )
+        wanted: list[str] = []
+        for index, by in enumerate(groupings):
+            if not isinstance(by, str) or by not in ("item", "group", "agent"):
+                raise ValidationError.single(
+                    f"groupings[{index}]" if len(groupings) > 1 else "by",
+                    by,
+                    "group metrics by 'item', 'group' or 'agent'",
+                )
+            wanted.append(by)
+        if progress is not None and not callable(progress):
+            raise ValidationError.single("progress", progress, "expected a function or None")
         if since is not None:
             check_time(since, "since")
         if until is not None:
             check_time(until, "until")
+        rows = [
+            row
+            for row in self.store.query()
+            if (since is None or row.created_at >= since)
+            and (until is None or row.created_at < until)
+        ]
         facts = []
-        for row in self.store.query():
-            if since is not None and row.created_at < since:
-                continue
-            if until is not None and row.created_at >= until:
-                continue
+        for done, row in enumerate(rows, start=1):
             history = self.store.load(row.request_id)
             facts.append(request_facts(lifecycle.replay(history), history))
-        return metrics_rows(facts, cast(GroupBy, by))
+            if progress is not None:
+                progress(done, len(rows))
+        return {by: metrics_rows(facts, cast(GroupBy, by)) for by in wanted}

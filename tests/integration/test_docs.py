@@ -26,9 +26,10 @@ OWN_PAGES = [
     "plugins.md",
     "worker.md",
     "connectors.md",
+    "formats.md",
     "intake.md",
 ]
-RUNNABLE = ["tutorial.md", "plugins.md", "connectors.md", "intake.md"]
+RUNNABLE = ["tutorial.md", "plugins.md", "connectors.md", "formats.md", "intake.md"]
 LINKED_PAGES_OF_OTHERS = {"rules.md", "sla.md", "stores.md", "benchmarks.md"}
 """Pages other engineers own; a link to one is only checked once it exists."""
 

@@ -7,6 +7,7 @@ environment, ``reqfulfill demo`` from the installed wheel).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tarfile
@@ -87,6 +88,13 @@ def test_wheel_has_every_module_and_nothing_else(wheel: zipfile.ZipFile) -> None
     top = {n.split("/", 1)[0] for n in names}
     assert top == {"reqfulfill", f"reqfulfill-{reqfulfill.__version__}.dist-info"}
     assert not [n for n in names if n.endswith((".pyc", ".db"))]
+
+
+def test_wheel_ships_the_json_schemas(wheel: zipfile.ZipFile) -> None:
+    """``reqfulfill schema`` prints them from the installed package."""
+    for form in ("catalog", "rules", "sla"):
+        text = wheel.read(f"reqfulfill/schemas/{form}.json").decode("utf-8")
+        assert json.loads(text)["$schema"].startswith("https://json-schema.org/")
 
 
 def test_entry_points(wheel: zipfile.ZipFile) -> None:

@@ -281,6 +281,8 @@ ARGUMENTS: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
     "since": lambda p: st.none() | st.just(p.state.created_at),
     "until": lambda p: st.none() | st.just(p.state.created_at + timedelta(days=1)),
     "by": lambda p: st.sampled_from(["item", "group", "agent"]),
+    "groupings": lambda p: st.lists(st.sampled_from(["item", "group", "agent"]), max_size=3),
+    "progress": lambda p: st.none() | st.just(lambda done, total: None),
     "worker": lambda p: st.sampled_from(["worker-1", "w2"]),
     "effect_id": lambda p: st.sampled_from(p.effects),
     "effect_type": lambda p: st.sampled_from(["NotificationRequested", ""]),

@@ -19,14 +19,17 @@ from typing import Any, TextIO
 
 import attrs
 
+from reqfulfill.cli.progress import Progress, shows_progress
 from reqfulfill.cli.support import InputError, dumps, fail
 from reqfulfill.model.catalog import Catalog, Requester, ServiceItem
 from reqfulfill.model.enums import Channel
 from reqfulfill.model.errors import Problem, ValidationError, nesting_problem, short_repr
 from reqfulfill.rules import PARTS, Routing, Rules, build_facts
-from reqfulfill.rules.analysis import Finding, lint_rules
+from reqfulfill.rules.analysis import Finding, lint_rules, loadable_rules
 from reqfulfill.serialization import load_data_file, structure_config
+from reqfulfill.serialization.catalog import catalog_problems
 from reqfulfill.serialization.strict_json import parse_json
+from reqfulfill.sla import SlaPolicy
 
 __all__ = ["add_commands", "run_check", "run_explain", "run_simulate"]
 
@@ -45,12 +48,15 @@ def add_commands(subparsers: Any) -> None:
     """
     check = subparsers.add_parser(
         "check",
-        help="validate and lint a catalog and its rules",
-        description="Validate CATALOG and RULES and lint the rules against the catalog. "
-        "Exit 1 when there is an error to fix.",
+        help="validate and lint a catalog and its rules (and an SLA policy)",
+        description="Validate CATALOG and RULES (and with --sla an SLA policy) and lint the "
+        "rules against the catalog. Every problem of every file is reported in one run, "
+        "and rules with errors are linted as far as they load. Exit 1 when there is an "
+        "error to fix. The formats: 'reqfulfill schema catalog|rules|sla', docs/formats.md.",
     )
     check.add_argument("catalog", metavar="CATALOG", help="catalog file (.toml or .json)")
     check.add_argument("rules", metavar="RULES", help="rules file (.toml or .json)")
+    check.add_argument("--sla", metavar="SLA", help="also check an SLA policy file")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(func=run_check)
 
@@ -211,6 +217,17 @@ def _requests(path: str, catalog: Catalog, limit: int | None) -> Iterator[tuple[
         raise InputError(f"{path}: not UTF-8 text: {exc}") from None
 
 
+def _count_requests(path: str, limit: int | None) -> int | None:
+    """How many requests ``path`` holds (non-blank lines, at most ``limit``), for the
+    progress line; None when it cannot be read (the run reports that itself)."""
+    try:
+        with Path(path).open("rb") as handle:
+            count = sum(1 for line in handle if line.strip())
+    except OSError:
+        return None
+    return count if limit is None else min(count, limit)
+
+
 def _parse_lines(
     handle: TextIO, path: str, catalog: Catalog, limit: int | None
 ) -> Iterator[tuple[int, _Request]]:
@@ -258,6 +275,14 @@ def _problem_dict(problem: Problem, source: str) -> dict[str, Any]:
     }
 
 
+def _sla_problems(data: dict[str, Any], path: str) -> list[dict[str, Any]]:
+    try:
+        SlaPolicy.from_dict(data, source=path)
+    except ValidationError as exc:
+        return [_problem_dict(p, path) for p in exc.problems]
+    return []
+
+
 def run_check(args: argparse.Namespace) -> int:
     """``check CATALOG RULES``: validate both, lint the rules; 1 when there is an error."""
     out: TextIO = sys.stdout
@@ -265,19 +290,23 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         catalog_data = _read(args.catalog)
         rules_data = _read(args.rules)
+        sla_data = _read(args.sla) if args.sla is not None else None
     except InputError as exc:
         return _fail(str(exc))
-    catalog: Catalog | None = None
+    # every problem of each file in one pass: a file with errors is still checked as
+    # far as it loads (the catalog with its bad values left out, the rules that load)
+    salvaged, catalog_found = catalog_problems(catalog_data)
+    problems.extend(_problem_dict(p, args.catalog) for p in catalog_found)
+    catalog = None if catalog_found else salvaged
     rules: Rules | None = None
-    try:
-        catalog = Catalog.from_dict(catalog_data, source=args.catalog)
-    except ValidationError as exc:
-        problems.extend(_problem_dict(p, args.catalog) for p in exc.problems)
     try:
         rules = Rules.from_dict(rules_data, source=args.rules)
     except ValidationError as exc:
         problems.extend(_problem_dict(p, args.rules) for p in exc.problems)
-    findings = lint_rules(rules, catalog) if rules is not None else []
+    if sla_data is not None:
+        problems.extend(_sla_problems(sla_data, args.sla))
+    linted = rules if rules is not None else loadable_rules(rules_data)
+    findings = lint_rules(linted, salvaged)
     errors = len(problems) + sum(1 for f in findings if f.severity == "error")
     warnings = sum(1 for f in findings if f.severity != "error")
     if args.json:
@@ -408,26 +437,30 @@ def run_simulate(args: argparse.Namespace) -> int:
         changes: list[dict[str, Any]] = []
         by_field: dict[str, int] = {}
         total = 0
-        for lineno, request in _requests(args.requests, catalog, args.limit):
-            total += 1
-            facts = request.facts()
-            before = old.route(facts, item=request.item)
-            after = new.route(facts, item=request.item)
-            a, b = _compared(before), _compared(after)
-            fields = {
-                key: {
-                    "old": a[key],
-                    "new": b[key],
-                    "old_rule": _rule_of(before, key),
-                    "new_rule": _rule_of(after, key),
+        shown = shows_progress(enabled=not args.json)
+        expected = _count_requests(args.requests, args.limit) if shown else None
+        with Progress(expected, "simulate", enabled=shown, unit="requests") as bar:
+            for lineno, request in _requests(args.requests, catalog, args.limit):
+                total += 1
+                bar.advance()
+                facts = request.facts()
+                before = old.route(facts, item=request.item)
+                after = new.route(facts, item=request.item)
+                a, b = _compared(before), _compared(after)
+                fields = {
+                    key: {
+                        "old": a[key],
+                        "new": b[key],
+                        "old_rule": _rule_of(before, key),
+                        "new_rule": _rule_of(after, key),
+                    }
+                    for key in _COMPARED
+                    if a[key] != b[key]
                 }
-                for key in _COMPARED
-                if a[key] != b[key]
-            }
-            if fields:
-                for key in fields:
-                    by_field[key] = by_field.get(key, 0) + 1
-                changes.append({"id": request.id, "line": lineno, "changes": fields})
+                if fields:
+                    for key in fields:
+                        by_field[key] = by_field.get(key, 0) + 1
+                    changes.append({"id": request.id, "line": lineno, "changes": fields})
     except InputError as exc:
         return _fail(str(exc))
     if args.json:

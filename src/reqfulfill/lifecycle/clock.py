@@ -52,33 +52,47 @@ def due(context: Context, target: timedelta, used: timedelta) -> datetime:
 
 
 def start_sla(batch: Batch) -> None:
-    """Start the clock with the target of the request's priority (if a policy applies)."""
+    """Start the clock with the target of the request's priority (if a policy applies).
+
+    A target in business days becomes business time here, counted from now
+    (:meth:`~reqfulfill.sla.SlaPolicy.budget_for`); the event records that budget.
+    """
     policy = batch.context.sla
     priority = batch.draft.priority
     if policy is None or priority is None:
         return
-    target = policy.target_for(priority)
+    configured = policy.target_for(priority)
+    target = policy.budget_for(priority, batch.context.now)
+    rule = f"priority {int(priority)} target"
+    if not isinstance(configured, timedelta):
+        rule += f" of {configured.days} business day{'s' if configured.days != 1 else ''}"
     batch.emit(
         ev.SlaStarted,
         actor=SYSTEM,
         target=target,
         due=due(batch.context, target, timedelta(0)),
         priority=priority,
-        rule=f"priority {int(priority)} target",
+        rule=rule,
     )
 
 
 def retarget_sla(batch: Batch) -> None:
-    """Give the clock the target of the request's (new) priority, keeping the time used."""
+    """Give the clock the target of the request's (new) priority, keeping the time used.
+
+    A target in business days is counted from when the clock would have started had
+    it never paused: ``used`` business time before now.
+    """
     policy = batch.context.sla
     request = batch.draft
     priority, sla = request.priority, request.sla
     if policy is None or priority is None or sla.target is None or sla.stopped:
         return
+    used = sla_used(sla, batch.context)
     target = policy.target_for(priority)
+    if not isinstance(target, timedelta):
+        target = policy.budget_for(priority, policy.calendar.add(batch.context.now, -used))
     if target == sla.target:
         return
-    used = sla_used(sla, batch.context)
     when = None if sla.paused else due(batch.context, target, used)
     batch.emit(
         ev.SlaRetargeted, actor=SYSTEM, target=target, due=when, used=used, priority=priority

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Set
 from os import PathLike
-from typing import Any, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import attrs
 
@@ -44,6 +44,21 @@ def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) ->
 
 def _str_tuple(value: Any) -> tuple[str, ...]:
     return tuple(value)
+
+
+def _doc(text: str) -> dict[str, Any]:
+    """A field's description in its data form (``reqfulfill schema catalog``,
+    ``docs/formats.md``): ``attrs.field(metadata=_doc(...))``."""
+    return {"doc": text}
+
+
+_ID_CHECKS: Final = (attrs.validators.instance_of(str), _non_empty)
+"""The validators of an id: a string, not empty (``_id_doc`` says so to the schema)."""
+
+
+def _id_doc(text: str) -> dict[str, Any]:
+    """An id field's metadata: its description, and that it is not empty (``min_length``)."""
+    return {**_doc(text), "min_length": 1}
 
 
 T = TypeVar("T")
@@ -128,10 +143,21 @@ class Requester(_DataForm):
 class SupportGroup(_DataForm):
     """A team that fulfils requests. ``escalates_to`` names the group above it."""
 
-    id: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
-    name: str = attrs.field(validator=attrs.validators.instance_of(str))
-    members: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
-    escalates_to: str | None = None
+    id: str = attrs.field(
+        validator=list(_ID_CHECKS),
+        metadata=_id_doc("the group's id, named by items, tasks, rules and escalations"),
+    )
+    name: str = attrs.field(
+        validator=attrs.validators.instance_of(str), metadata=_doc("the name people see")
+    )
+    members: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_str_tuple,
+        metadata=_doc("the agents who work the group's queue (for round-robin and load)"),
+    )
+    escalates_to: str | None = attrs.field(
+        default=None, metadata=_doc("the group an SLA escalation reassigns to")
+    )
 
 
 @attrs.frozen
@@ -143,21 +169,52 @@ class TaskTemplate(_DataForm):
     starts: a task whose condition is false is left out of that request's plan.
     """
 
-    key: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
-    kind: TaskKind = attrs.field(validator=attrs.validators.instance_of(TaskKind))
-    title: str = attrs.field(validator=attrs.validators.instance_of(str))
-    after: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
-    group: str | None = None
-    supplier: str | None = None
-    when: Mapping[str, Any] | None = None
+    key: str = attrs.field(
+        validator=list(_ID_CHECKS),
+        metadata=_id_doc("the task's key, unique in its plan (named by after and by commands)"),
+    )
+    kind: TaskKind = attrs.field(
+        validator=attrs.validators.instance_of(TaskKind),
+        metadata=_doc(
+            "manual (an agent completes it), supplier_order (the worker orders from the "
+            "supplier), delivery (shipped, then confirmed by the requester), automated "
+            "(an automation runner does it)"
+        ),
+    )
+    title: str = attrs.field(
+        validator=attrs.validators.instance_of(str), metadata=_doc("what the task is, in words")
+    )
+    after: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_str_tuple,
+        metadata=_doc("keys of the tasks of this plan that must be done first"),
+    )
+    group: str | None = attrs.field(
+        default=None, metadata=_doc("the group that does it (default: the request's group)")
+    )
+    supplier: str | None = attrs.field(
+        default=None,
+        metadata=_doc("the supplier of a supplier_order task (default: the item's supplier)"),
+    )
+    when: Mapping[str, Any] | None = attrs.field(
+        default=None,
+        metadata=_doc(
+            "a rule-language condition (docs/rules.md) decided when the plan starts: "
+            "the task is left out where it is false"
+        ),
+    )
 
 
 @attrs.frozen
 class PlanTemplate(_DataForm):
     """A small DAG of tasks that fulfils a service item."""
 
-    id: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
-    tasks: tuple[TaskTemplate, ...] = attrs.field(converter=tuple)
+    id: str = attrs.field(
+        validator=list(_ID_CHECKS), metadata=_id_doc("the plan's id, named by items")
+    )
+    tasks: tuple[TaskTemplate, ...] = attrs.field(
+        converter=tuple, metadata=_doc("the tasks, at least one; after makes them a DAG")
+    )
 
     def task(self, key: str) -> TaskTemplate:
         """The task template with this key."""
@@ -171,21 +228,53 @@ class PlanTemplate(_DataForm):
 class ServiceItem(_DataForm):
     """Something a requester can order from the catalog, with its defaults."""
 
-    id: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
-    name: str = attrs.field(validator=attrs.validators.instance_of(str))
-    category: str = attrs.field(validator=attrs.validators.instance_of(str))
-    group: str = attrs.field(validator=attrs.validators.instance_of(str))
-    impact: Impact = attrs.field(validator=attrs.validators.instance_of(Impact))
-    urgency: Urgency = attrs.field(validator=attrs.validators.instance_of(Urgency))
-    plan: str = attrs.field(validator=attrs.validators.instance_of(str))
-    physical: bool = False
-    supplier: str | None = None
-    requires_approval: bool = True
-    attributes: Mapping[str, Any] = attrs.field(factory=dict)
-    description: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
-    """What the item is, in the words of the catalog (the suggester reads it)."""
-    keywords: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
-    """Words and phrases users write for this item ("mobile", "cell phone", "handset")."""
+    id: str = attrs.field(
+        validator=list(_ID_CHECKS), metadata=_id_doc("the item's id: what a request orders")
+    )
+    name: str = attrs.field(
+        validator=attrs.validators.instance_of(str), metadata=_doc("the name people see")
+    )
+    category: str = attrs.field(
+        validator=attrs.validators.instance_of(str),
+        metadata=_doc("the default category (categorization rules may decide another)"),
+    )
+    group: str = attrs.field(
+        validator=attrs.validators.instance_of(str),
+        metadata=_doc("the default group (assignment rules may decide another)"),
+    )
+    impact: Impact = attrs.field(
+        validator=attrs.validators.instance_of(Impact),
+        metadata=_doc("the default impact: with urgency, it gives the priority"),
+    )
+    urgency: Urgency = attrs.field(
+        validator=attrs.validators.instance_of(Urgency), metadata=_doc("the default urgency")
+    )
+    plan: str = attrs.field(
+        validator=attrs.validators.instance_of(str),
+        metadata=_doc("the id of the plan that fulfils it"),
+    )
+    physical: bool = attrs.field(
+        default=False, metadata=_doc("a thing that is shipped and delivered")
+    )
+    supplier: str | None = attrs.field(
+        default=None, metadata=_doc("the supplier its supplier_order tasks order from")
+    )
+    requires_approval: bool = attrs.field(
+        default=True, metadata=_doc("the requester's manager approves it first")
+    )
+    attributes: Mapping[str, Any] = attrs.field(
+        factory=dict, metadata=_doc("free-form facts rules can test (item.attributes.*)")
+    )
+    description: str = attrs.field(
+        default="",
+        validator=attrs.validators.instance_of(str),
+        metadata=_doc("what the item is, in the catalog's words (the suggester reads it)"),
+    )
+    keywords: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_str_tuple,
+        metadata=_doc('words and phrases users write for it ("mobile", "cell phone")'),
+    )
 
 
 def _thresholds(value: Any) -> Mapping[str, float]:
@@ -202,8 +291,19 @@ class IntakeSettings(_DataForm):
     (a ``snowballstemmer`` name; English by default).
     """
 
-    auto_triage: Mapping[str, float] = attrs.field(factory=dict, converter=_thresholds)
-    language: str = attrs.field(default="english", validator=attrs.validators.instance_of(str))
+    auto_triage: Mapping[str, float] = attrs.field(
+        factory=dict,
+        converter=_thresholds,
+        metadata=_doc(
+            "per channel, the confidence from which the top suggestion triages a new request"
+            " (none: an agent triages)"
+        ),
+    )
+    language: str = attrs.field(
+        default="english",
+        validator=attrs.validators.instance_of(str),
+        metadata=_doc("the language of the catalog's words, for stemming (a Snowball name)"),
+    )
 
     def threshold(self, channel: Channel) -> float | None:
         """The auto-triage threshold of ``channel``; None: never automatic."""
@@ -225,11 +325,23 @@ class Catalog:
     'desk'
     """
 
-    items: tuple[ServiceItem, ...] = attrs.field(converter=tuple)
-    groups: tuple[SupportGroup, ...] = attrs.field(converter=tuple)
-    plans: tuple[PlanTemplate, ...] = attrs.field(converter=tuple)
-    triage_group: str | None = None
-    intake: IntakeSettings = IntakeSettings()
+    items: tuple[ServiceItem, ...] = attrs.field(
+        converter=tuple, metadata=_doc("what can be ordered ([[items]])")
+    )
+    groups: tuple[SupportGroup, ...] = attrs.field(
+        converter=tuple, metadata=_doc("the teams that fulfil requests ([[groups]])")
+    )
+    plans: tuple[PlanTemplate, ...] = attrs.field(
+        converter=tuple, metadata=_doc("how items are fulfilled ([[plans]])")
+    )
+    triage_group: str | None = attrs.field(
+        default=None,
+        metadata=_doc("the group that triages requests without an item (default: none)"),
+    )
+    intake: IntakeSettings = attrs.field(
+        factory=IntakeSettings,
+        metadata=_doc("email and chat intake: auto_triage thresholds, language ([intake])"),
+    )
     _items_by_id: dict[str, ServiceItem] = attrs.field(init=False, eq=False, repr=False)
     _groups_by_id: dict[str, SupportGroup] = attrs.field(init=False, eq=False, repr=False)
     _plans_by_id: dict[str, PlanTemplate] = attrs.field(init=False, eq=False, repr=False)

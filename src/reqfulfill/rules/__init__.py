@@ -16,9 +16,19 @@ from reqfulfill.rules._conditions import (
 from reqfulfill.rules._facts import FACT_ROOTS, MISSING, build_facts, resolve
 from reqfulfill.rules._matrix import ITIL_MATRIX, PriorityMatrix
 from reqfulfill.rules._regex import MAX_REGEX_LENGTH, MAX_REGEX_MEMORY, regex_problem
-from reqfulfill.rules._routing import ITEM_DEFAULT, PARTS, STRATEGIES, Routing, Rules
+from reqfulfill.rules._routing import (
+    ITEM_DEFAULT,
+    PARTS,
+    RULES_KEYS,
+    STRATEGIES,
+    THEN_KEYS,
+    Routing,
+    Rules,
+)
 from reqfulfill.rules._ruleset import (
     HIT_POLICIES,
+    RULE_KEYS,
+    RULESET_KEYS,
     Decision,
     Explanation,
     Rule,
@@ -36,7 +46,11 @@ __all__ = [
     "MISSING",
     "OPERATORS",
     "PARTS",
+    "RULESET_KEYS",
+    "RULES_KEYS",
+    "RULE_KEYS",
     "STRATEGIES",
+    "THEN_KEYS",
     "Condition",
     "Decision",
     "Explanation",

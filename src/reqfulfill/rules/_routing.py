@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
+from types import MappingProxyType
 from typing import Any, Final, TypeAlias, final
 
 import attrs
@@ -27,7 +28,7 @@ from reqfulfill.rules._matrix import PriorityMatrix
 from reqfulfill.rules._ruleset import RuleSet, matcher_of
 from reqfulfill.serialization.config import load_data_file
 
-__all__ = ["ITEM_DEFAULT", "PARTS", "STRATEGIES", "Routing", "Rules"]
+__all__ = ["ITEM_DEFAULT", "PARTS", "RULES_KEYS", "STRATEGIES", "THEN_KEYS", "Routing", "Rules"]
 
 STRATEGIES: Final = ("queue", "round_robin", "least_loaded")
 """How an agent is chosen in the assigned group: ``queue`` leaves it to a claim."""
@@ -378,13 +379,22 @@ class Routing:
         return Routing, self._values()
 
 
-def _then_problems(part: str, then: Mapping[str, Any], where: str) -> list[Problem]:
-    problems: list[Problem] = []
-    allowed = {
+THEN_KEYS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
         "assignment": ("group", "strategy"),
         "categorization": ("category",),
         "prioritization": ("impact", "urgency"),
-    }[part]
+    }
+)
+"""What a rule of each part decides: the keys its ``then`` table may hold."""
+
+RULES_KEYS: Final = (*PARTS, "priority_matrix")
+"""The top-level keys of a rules file."""
+
+
+def _then_problems(part: str, then: Mapping[str, Any], where: str) -> list[Problem]:
+    problems: list[Problem] = []
+    allowed = THEN_KEYS[part]
     for key in then:
         if key not in allowed:
             problems.append(

@@ -15,6 +15,8 @@ from reqfulfill.serialization.config import load_data_file
 
 __all__ = [
     "HIT_POLICIES",
+    "RULESET_KEYS",
+    "RULE_KEYS",
     "Decision",
     "Explanation",
     "Rule",
@@ -29,6 +31,12 @@ HIT_POLICIES: Final = ("first", "collect")
 HitPolicy = Literal["first", "collect"]
 
 RESERVED_NAMES: Final = frozenset({"item default"})
+
+RULE_KEYS: Final = ("name", "when", "then")
+"""The keys of a rule's data form (``name`` is required)."""
+
+RULESET_KEYS: Final = ("rules", "hit_policy")
+"""The keys of a rule set's data form."""
 
 
 def _plain_data(value: Any) -> Any:
@@ -174,7 +182,7 @@ def _structure_rule(entry: object, where: str, problems: list[Problem]) -> Rule 
         return None
     before = len(problems)
     for key in entry:
-        if key not in ("name", "when", "then"):
+        if key not in RULE_KEYS:
             problems.append(Problem(f"{where}.{key}", entry[key], "unknown key"))
     name = entry.get("name")
     if name is None:
@@ -297,7 +305,7 @@ class RuleSet:
         if deep is not None:
             raise ValidationError(_prefixed([deep], path), source=source)
         for key in data:
-            if key not in ("rules", "hit_policy"):
+            if key not in RULESET_KEYS:
                 problems.append(Problem(str(key), data[key], "unknown key"))
         raw = data.get("rules", [])
         if isinstance(raw, str | bytes | Mapping) or not isinstance(raw, Sequence):

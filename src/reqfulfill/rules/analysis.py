@@ -21,6 +21,7 @@ together) are not reported.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
@@ -28,12 +29,14 @@ import attrs
 
 from reqfulfill.model.catalog import Catalog
 from reqfulfill.model.enums import Channel, Impact, Urgency
+from reqfulfill.model.errors import ValidationError
 from reqfulfill.rules._conditions import AllOf, AnyOf, Node, NotOf, Test, _BoolKey
 from reqfulfill.rules._facts import ITEM_FIELDS, REQUESTER_FIELDS
+from reqfulfill.rules._matrix import PriorityMatrix
 from reqfulfill.rules._routing import PARTS, Rules
-from reqfulfill.rules._ruleset import RuleSet
+from reqfulfill.rules._ruleset import HIT_POLICIES, Rule, RuleSet
 
-__all__ = ["CODES", "Finding", "lint", "lint_rules"]
+__all__ = ["CODES", "Finding", "lint", "lint_rules", "loadable_rules"]
 
 CODES: Final = (
     "never-true",
@@ -466,3 +469,42 @@ def lint_rules(rules: Rules, catalog: Catalog | None = None) -> list[Finding]:
     for part in PARTS:
         findings.extend(lint(getattr(rules, part), catalog, name=part))
     return findings
+
+
+def loadable_rules(data: object) -> Rules:
+    """The rules of a rules file's data that load, each rule on its own: what
+    ``reqfulfill check`` lints when the file has errors, so one run reports both.
+
+    A rule that does not load (a bad condition or ``then``, a reserved name, a name
+    already taken by an earlier rule) is left out; so are a bad ``hit_policy`` (the
+    default, ``first``, stands in) and a bad priority matrix (the ITIL one). The
+    errors themselves are :meth:`Rules.from_dict`'s to report.
+
+    >>> rules = loadable_rules({"assignment": {"rules": [
+    ...     {"name": "a", "then": {"group": "desk"}},
+    ...     {"name": "a", "then": {"group": "other"}},
+    ...     {"name": "b", "when": {"nope": 1}, "then": {"group": "x"}}]}})
+    >>> [rule.name for rule in rules.assignment.rules]
+    ['a']
+    """
+    if not isinstance(data, Mapping):
+        return Rules()
+    parts: dict[str, Any] = {}
+    for part in PARTS:
+        raw = data.get(part)
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("rules"), list):
+            continue
+        policy = raw.get("hit_policy", "first")
+        kept: list[Rule] = []
+        for entry in raw["rules"]:
+            try:
+                one = RuleSet.from_dict({"rules": [entry]})
+                Rules(**{part: one})  # type: ignore[arg-type]  # checks the ``then``
+            except ValidationError:
+                continue
+            if all(rule.name != one.rules[0].name for rule in kept):
+                kept.append(one.rules[0])
+        parts[part] = RuleSet(kept, policy if policy in HIT_POLICIES else "first")
+    with contextlib.suppress(ValidationError):
+        parts["matrix"] = PriorityMatrix.from_dict(data.get("priority_matrix", {}))
+    return Rules(**parts)

@@ -37,6 +37,7 @@ from reqfulfill.model.errors import Problem, ValidationError, nesting_problem, s
 from reqfulfill.serialization.strict_json import parse_json, too_many_digits
 
 __all__ = [
+    "DURATION_PATTERN",
     "STRICT_HOOKS",
     "converter",
     "expect_list",
@@ -57,11 +58,12 @@ converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
 
 # -- durations -----------------------------------------------------------------
 
-_DURATION = re.compile(
+DURATION_PATTERN: Final = (
     r"(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?"
-    r"(?:(?P<s>[0-9]+)(?:\.(?P<us>[0-9]{1,6}))?s)?",
-    re.ASCII,
+    r"(?:(?P<s>[0-9]+)(?:\.(?P<us>[0-9]{1,6}))?s)?"
 )
+"""The form of a duration (:func:`parse_duration`; at least one unit, not empty)."""
+_DURATION = re.compile(DURATION_PATTERN, re.ASCII)
 _US_PER: Final = {"d": 86_400_000_000, "h": 3_600_000_000, "m": 60_000_000, "s": 1_000_000}
 _MAX_DURATION_US: Final = timedelta.max // timedelta(microseconds=1)
 _MAX_DURATION_DIGITS: Final = 18

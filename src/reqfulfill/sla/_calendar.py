@@ -41,8 +41,10 @@ from reqfulfill.sla._zone import (
 )
 
 __all__ = [
+    "CALENDAR_KEYS",
     "DEFAULT_HOURS",
     "DEFAULT_TIMEZONE",
+    "INTERVAL_PATTERN",
     "WEEKDAYS",
     "BusinessCalendar",
     "MissingExtraError",
@@ -64,7 +66,9 @@ DEFAULT_HOURS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 """The hours of ``BusinessCalendar()``: Monday to Friday, 08:00-16:00."""
 
 _ALWAYS_HOURS: Final = MappingProxyType({day: ("00:00-24:00",) for day in WEEKDAYS})
-_INTERVAL: Final = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})")
+INTERVAL_PATTERN: Final = "([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})"
+"""The form of a business-hours interval, ``"08:00-16:00"`` (the times are checked too)."""
+_INTERVAL: Final = re.compile(INTERVAL_PATTERN, re.ASCII)
 _US: Final = timedelta(microseconds=1)
 _ZERO: Final = timedelta(0)
 _CHANGES_PER_YEAR: Final = 4
@@ -603,7 +607,8 @@ def years_to_spend(calendar: BusinessCalendar, business_time: float) -> float:
 
 # -- data form ---------------------------------------------------------------------------
 
-_CALENDAR_KEYS: Final = ("timezone", "hours", "holidays")
+CALENDAR_KEYS: Final = ("timezone", "hours", "holidays")
+"""The keys of a business calendar's data form (all optional)."""
 
 
 def calendar_from_data(
@@ -613,7 +618,7 @@ def calendar_from_data(
     if not isinstance(data, Mapping):
         return None, [Problem(prefix, data, "expected a table")]
     problems: list[Problem] = [
-        Problem(str(key), data[key], "unknown key") for key in data if key not in _CALENDAR_KEYS
+        Problem(str(key), data[key], "unknown key") for key in data if key not in CALENDAR_KEYS
     ]
     raw_holidays = data.get("holidays", ())
     holidays: list[date] = []

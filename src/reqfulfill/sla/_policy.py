@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from os import PathLike
 from types import MappingProxyType
 from typing import Any, Final, final
@@ -13,7 +13,15 @@ import attrs
 
 from reqfulfill.model.enums import Priority, RequestState
 from reqfulfill.model.errors import Problem, ValidationError, nesting_problem
-from reqfulfill.serialization.config import format_duration, load_data_file, parse_duration
+from reqfulfill.serialization.config import format_duration, load_data_file
+from reqfulfill.sla._business_days import (
+    BusinessDays,
+    Target,
+    business_days_budget,
+    format_target,
+    longest_day,
+    parse_target,
+)
 from reqfulfill.sla._calendar import (
     BusinessCalendar,
     calendar_from_data,
@@ -25,8 +33,10 @@ from reqfulfill.sla._calendar import (
 __all__ = [
     "DEFAULT_ESCALATION",
     "ESCALATION_ACTIONS",
+    "ESCALATION_LEVEL_KEYS",
     "MAX_HORIZON_YEARS",
     "MAX_TARGET",
+    "POLICY_KEYS",
     "EscalationLevel",
     "SlaPolicy",
 ]
@@ -87,9 +97,11 @@ def _level_problems(at: object, action: object) -> list[Problem]:
 def _level_from_data(data: Any, prefix: str = "") -> tuple[EscalationLevel | None, list[Problem]]:
     if not isinstance(data, Mapping):
         return None, [Problem(prefix, data, "expected a table with 'at' and 'action'")]
-    problems = [Problem(str(k), data[k], "unknown key") for k in data if k not in ("at", "action")]
+    problems = [
+        Problem(str(k), data[k], "unknown key") for k in data if k not in ESCALATION_LEVEL_KEYS
+    ]
     problems += [
-        Problem(k, None, "missing required key") for k in ("at", "action") if k not in data
+        Problem(k, None, "missing required key") for k in ESCALATION_LEVEL_KEYS if k not in data
     ]
     if not problems:
         problems = _level_problems(data["at"], data["action"])
@@ -128,7 +140,7 @@ _DEFAULT_TARGETS: Final = MappingProxyType(
 )
 
 
-def _targets_in(value: Mapping[Priority, timedelta]) -> Mapping[Priority, timedelta]:
+def _targets_in(value: Mapping[Priority, Target]) -> Mapping[Priority, Target]:
     if not isinstance(value, Mapping):
         return value  # reported by __attrs_post_init__
     out: dict[Any, Any] = {}
@@ -140,7 +152,7 @@ def _targets_in(value: Mapping[Priority, timedelta]) -> Mapping[Priority, timede
     return out
 
 
-def _targets_repr(value: Mapping[Priority, timedelta]) -> str:
+def _targets_repr(value: Mapping[Priority, Target]) -> str:
     return repr({int(k): v for k, v in value.items()})
 
 
@@ -153,7 +165,9 @@ def _tuple(value: Sequence[Any]) -> tuple[Any, ...]:
 @final
 @attrs.frozen
 class SlaPolicy:
-    """Resolution targets per priority, in business time of ``calendar``.
+    """Resolution targets per priority: business days of ``calendar``
+    (:class:`~reqfulfill.sla.BusinessDays`, ``"2bd"`` in the data form) or business
+    time on it (a ``timedelta``, ``"4h"``).
 
     Time spent in a ``pause_in`` state does not count. Each escalation level
     fires once, when that fraction of the target is used. With
@@ -172,7 +186,7 @@ class SlaPolicy:
     ['notify', 'escalate']
     """
 
-    targets: Mapping[Priority, timedelta] = attrs.field(
+    targets: Mapping[Priority, Target] = attrs.field(
         converter=_targets_in, hash=False, repr=_targets_repr
     )
     calendar: BusinessCalendar = attrs.field(factory=BusinessCalendar)
@@ -210,8 +224,9 @@ class SlaPolicy:
         levels = sorted(self.escalation, key=lambda lv: (lv.at, order[lv.action]))
         object.__setattr__(self, "escalation", tuple(levels))
 
-    def target_for(self, priority: Priority | int) -> timedelta:
-        """The target for ``priority`` (see the class docstring for missing priorities).
+    def target_for(self, priority: Priority | int) -> Target:
+        """The target for ``priority`` (see the class docstring for missing priorities):
+        a ``timedelta`` of business time or :class:`~reqfulfill.sla.BusinessDays`.
 
         >>> SlaPolicy.default().target_for(Priority.CRITICAL)
         datetime.timedelta(seconds=14400)
@@ -224,6 +239,22 @@ class SlaPolicy:
         if less_urgent:
             return self.targets[min(less_urgent)]
         return self.targets[max(self.targets)]
+
+    def budget_for(self, priority: Priority | int, start: datetime) -> timedelta:
+        """The business time the target for ``priority`` gives a clock that starts at
+        ``start``: the target itself, or for business days the business time from
+        ``start`` to that many business days later (``docs/sla.md``).
+
+        >>> from datetime import UTC
+        >>> policy = SlaPolicy.from_dict({"targets": {"3": "2bd"},
+        ...                               "calendar": {"timezone": "UTC"}})
+        >>> policy.budget_for(3, datetime(2026, 1, 5, 10, tzinfo=UTC))  # Monday 10:00
+        datetime.timedelta(seconds=57600)
+        """
+        target = self.target_for(priority)
+        if isinstance(target, BusinessDays):
+            return business_days_budget(self.calendar, start, target.days)
+        return target
 
     @classmethod
     def default(cls) -> SlaPolicy:
@@ -270,7 +301,7 @@ class SlaPolicy:
         {'1': '4h', '2': '8h', '3': '1d', '4': '1d16h', '5': '3d8h'}
         """
         return {
-            "targets": {str(int(p)): format_duration(t) for p, t in self.targets.items()},
+            "targets": {str(int(p)): format_target(t) for p, t in self.targets.items()},
             "calendar": self.calendar.to_dict(),
             "pause_in": [state.value for state in self.pause_in],
             "escalation": [level.to_dict() for level in self.escalation],
@@ -288,8 +319,10 @@ def _target_problems(targets: object) -> list[Problem]:
         where = f"targets.{int(key) if isinstance(key, Priority) else key}"
         if not isinstance(key, Priority):
             problems.append(Problem(where, key, "expected a priority from 1 to 5"))
+        if isinstance(target, BusinessDays):
+            continue  # checked when built: 1 to MAX_BUSINESS_DAYS
         if not isinstance(target, timedelta):
-            problems.append(Problem(where, target, "expected a duration"))
+            problems.append(Problem(where, target, "expected a duration or BusinessDays"))
         elif target <= timedelta(0):
             problems.append(Problem(where, target, "must be positive"))
         elif target > MAX_TARGET:
@@ -318,20 +351,29 @@ def _escalation_problems(escalation: object) -> list[Problem]:
     return problems
 
 
+def _bound(target: Target, calendar: BusinessCalendar) -> timedelta:
+    """The most business time ``target`` can give a clock on ``calendar``: N business
+    days span at most N + 1 of its longest days."""
+    if isinstance(target, BusinessDays):
+        return (target.days + 1) * longest_day(calendar)
+    return target
+
+
 def _horizon_problems(
-    targets: Mapping[Priority, timedelta],
+    targets: Mapping[Priority, Target],
     calendar: BusinessCalendar,
     escalation: tuple[EscalationLevel, ...],
 ) -> list[Problem]:
     """The latest timer a policy can set -- the largest target times the last level, or
     the breach -- must fall within :data:`MAX_HORIZON_YEARS` on its calendar."""
-    priority, target = max(targets.items(), key=lambda pt: (pt[1], -pt[0]))
+    priority, most = max(targets.items(), key=lambda pt: (_bound(pt[1], calendar), -pt[0]))
+    target = _bound(most, calendar)
     last = max([1.0, *(level.at for level in escalation)])
     budget = target / timedelta(microseconds=1) * last
     years = years_to_spend(calendar, budget)
     if years <= MAX_HORIZON_YEARS:
         return []
-    what = f"target {format_duration(target)}" + (f" at level {last:g}" if last > 1 else "")
+    what = f"target {format_target(most)}" + (f" at level {last:g}" if last > 1 else "")
     found = f"{_hours_text(weekly_hours(calendar))} of business hours a week"
     if calendar.holidays:
         found += f", {len(calendar.holidays)} holidays"
@@ -355,15 +397,17 @@ def _years(years: float) -> str:
     return f"{years:,.0f} years" if years < 1e12 else "far more than a trillion years"
 
 
-_POLICY_KEYS: Final = ("targets", "calendar", "pause_in", "escalation", "hold_notifications")
+POLICY_KEYS: Final = ("targets", "calendar", "pause_in", "escalation", "hold_notifications")
+"""The keys of an SLA policy's data form (``targets`` is required)."""
+
+ESCALATION_LEVEL_KEYS: Final = ("at", "action")
+"""The keys of an escalation level's data form (both required)."""
 
 
-def _targets_from_data(
-    data: Mapping[Any, Any], problems: list[Problem]
-) -> dict[Priority, timedelta]:
-    """The ``targets`` table: priority number -> duration."""
+def _targets_from_data(data: Mapping[Any, Any], problems: list[Problem]) -> dict[Priority, Target]:
+    """The ``targets`` table: priority number -> business days or a duration."""
     raw_targets = data.get("targets")
-    targets: dict[Priority, timedelta] = {}
+    targets: dict[Priority, Target] = {}
     if "targets" not in data:
         problems.append(Problem("targets", None, "missing required key"))
     elif not isinstance(raw_targets, Mapping):
@@ -381,7 +425,7 @@ def _targets_from_data(
                 problems.append(Problem(where, key, "expected a priority number from '1' to '5'"))
                 continue
             try:
-                targets[priority] = parse_duration(raw)
+                targets[priority] = parse_target(raw)
             except (TypeError, ValueError) as exc:
                 problems.append(Problem(where, raw, str(exc)))
     return targets
@@ -421,7 +465,7 @@ def _levels_from_data(raw_levels: Any, problems: list[Problem]) -> tuple[Escalat
 def _policy_from_data(data: Any) -> tuple[SlaPolicy | None, list[Problem]]:
     if not isinstance(data, Mapping):
         return None, [Problem("", data, "expected a table")]
-    problems = [Problem(str(k), data[k], "unknown key") for k in data if k not in _POLICY_KEYS]
+    problems = [Problem(str(k), data[k], "unknown key") for k in data if k not in POLICY_KEYS]
     kwargs: dict[str, Any] = {"targets": _targets_from_data(data, problems)}
     if "calendar" in data:
         calendar, found = calendar_from_data(data["calendar"], "calendar")
@@ -438,6 +482,10 @@ def _policy_from_data(data: Any) -> tuple[SlaPolicy | None, list[Problem]]:
             )
         kwargs["hold_notifications"] = data["hold_notifications"]
     if problems:
+        # what the policy itself would check, as far as the parts that loaded show it
+        if kwargs["targets"]:
+            problems += _target_problems(kwargs["targets"])
+        problems += _escalation_problems(kwargs.get("escalation", ()))
         return None, problems
     try:
         return SlaPolicy(**kwargs), []

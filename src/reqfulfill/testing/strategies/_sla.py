@@ -13,8 +13,10 @@ from reqfulfill.sla import (
     ESCALATION_ACTIONS,
     WEEKDAYS,
     BusinessCalendar,
+    BusinessDays,
     EscalationLevel,
     SlaPolicy,
+    Target,
 )
 from reqfulfill.testing.strategies._basics import DEFAULT_TIMEZONES, check_ids, check_int, lazy
 
@@ -89,6 +91,8 @@ def escalation_levels() -> st.SearchStrategy[EscalationLevel]:
 _durations: st.SearchStrategy[timedelta] = st.integers(60, 30 * 86_400).map(
     lambda s: timedelta(seconds=s)
 )
+_targets: st.SearchStrategy[Target] = _durations | st.integers(1, 20).map(BusinessDays)
+"""SLA targets: business time, or business days (``"2bd"``)."""
 
 
 def sla_policies(
@@ -107,7 +111,7 @@ def sla_policies(
             raise InvalidArgument(f"calendars={calendars!r} must be a strategy")
         return st.builds(
             SlaPolicy,
-            targets=st.dictionaries(st.sampled_from(Priority), _durations, min_size=1),
+            targets=st.dictionaries(st.sampled_from(Priority), _targets, min_size=1),
             calendar=calendar_strategy,
             pause_in=st.lists(st.sampled_from(RequestState), unique=True, max_size=3).map(tuple),
             escalation=st.lists(escalation_levels(), unique=True, max_size=3).map(tuple),
