@@ -38,6 +38,7 @@ MODULES = (
     "transactions",
     "process",
     "feed",
+    "intake",
 )
 
 COLUMNS = ["benchmark", "size", "impl", "mode", "ops_per_s", "median_s", "spread", "ratio"]

@@ -126,7 +126,12 @@ def _describe_request(event: Event) -> str | None:
         case ev.RequestQueuedForTriage():
             return f"queued for triage by {event.group or 'the service desk'}"
         case ev.RequestTriaged():
-            return f"triaged as {event.item or event.category or 'a request'}"
+            what = event.item or event.category or "a request"
+            if event.rule == "suggestion":
+                return f"triaged as {what} by suggestion ({event.confidence or 0:.2f})"
+            return f"triaged as {what}"
+        case ev.RequesterReplied():
+            return f"reply {event.message_id} recorded"
         case ev.RequestCancelled():
             return f"cancelled: {event.reason}"
         case ev.RequestWaiting():

@@ -18,6 +18,7 @@ from typing import Any
 
 from reqfulfill._hooks import hookspec
 from reqfulfill.connectors import SupplierConnector
+from reqfulfill.model.catalog import Requester
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest, Task
 from reqfulfill.model.supplier import Notification
@@ -87,6 +88,22 @@ def reqfulfill_group_members(group_id: str) -> Iterable[str] | None:
     :return: agent ids, or None.
 
     .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def reqfulfill_requester(address: str) -> Requester | None:
+    """Return the requester who writes from mail or chat ``address``, if you know them.
+
+    Called by :meth:`FulfillmentService.receive <reqfulfill.FulfillmentService.receive>`
+    for a message that starts a new request when the host named no requester. Stops
+    at the first non-None result; with no answer the message is refused
+    (``NotFoundError`` naming the address) and nothing is written.
+
+    :param address: the sender's address, lower case (``erin.user@example.com``).
+    :return: a :class:`~reqfulfill.Requester`, or None.
+
+    .. versionadded:: 0.2
     """
 
 

@@ -28,6 +28,7 @@ from reqfulfill._plugin_loading import (
     origins_of,
 )
 from reqfulfill.connectors import SupplierConnector
+from reqfulfill.model.catalog import Requester
 from reqfulfill.model.errors import (
     NotFoundError,
     PluginError,
@@ -220,6 +221,16 @@ class PluginHost:
         """Whether the agent can take work (available unless a plugin says no)."""
         answer = self._call(self.pm.hook.reqfulfill_agent_available, agent_id=agent_id, at=at)
         return True if answer is None else bool(answer)
+
+    def requester(self, address: str) -> Requester | None:
+        """The requester a plugin knows by mail or chat address (first answer), if any;
+        an answer that is not a ``Requester`` is a ``ValidationError`` naming the hook."""
+        found: object = self.pm.hook.reqfulfill_requester(address=address)
+        if found is None or isinstance(found, Requester):
+            return found
+        raise ValidationError.single(
+            "reqfulfill_requester", found, f"a plugin's answer for {address!r} is not a Requester"
+        )
 
     def approvers(self, request: ServiceRequest) -> set[str]:
         """Approvers the plugins add."""

@@ -33,7 +33,7 @@ from reqfulfill.lifecycle.command_types import check_command
 from reqfulfill.model.catalog import Catalog, Requester
 from reqfulfill.model.enums import Channel, RequestState
 from reqfulfill.model.errors import ConcurrencyError, NotFoundError, Problem, ValidationError
-from reqfulfill.model.events import Event
+from reqfulfill.model.events import Event, ItemSuggestion
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.plugins import PluginHost, get_plugin_manager
 from reqfulfill.progress import Progress, progress_of
@@ -45,6 +45,7 @@ from reqfulfill.serialization.arguments import (
     string_problem,
 )
 from reqfulfill.service_commands import RequestCommands
+from reqfulfill.service_intake import MessageIntake
 from reqfulfill.service_reads import RequestReads
 from reqfulfill.stores import OutboxEntry, RequestSummary, Store
 from reqfulfill.subscriptions import Subscription
@@ -83,7 +84,7 @@ def default_store_url() -> str:
     return "sqlite:///" + str(Path(base) / "reqfulfill" / "reqfulfill.db")
 
 
-class FulfillmentService(RequestCommands, RequestReads):
+class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
     """Runs service requests through their lifecycle on a store.
 
     >>> from reqfulfill.testing import demo_catalog
@@ -509,11 +510,17 @@ class FulfillmentService(RequestCommands, RequestReads):
         actor: str | None = None,
         *,
         request_id: str | None = None,
+        message_id: str | None = None,
+        suggestions: Sequence[ItemSuggestion] = (),
     ) -> ServiceRequest:
         """Create a request. Portal requests must name a catalog item.
 
         Items that need approval wait for the requester's manager; items that do
-        not go straight to fulfillment; requests without an item wait in triage.
+        not go straight to fulfillment; requests without an item wait in triage, with
+        ``suggestions`` (catalog items proposed for the request's text, best first;
+        see :meth:`receive`). ``message_id``: the mail or chat message the request
+        came in (the store finds the request by it; one another request holds is a
+        ``ConcurrencyError``, and nothing is written).
         """
         rid = request_id if request_id is not None else self._new_id()
         if isinstance(channel, str):
@@ -533,6 +540,8 @@ class FulfillmentService(RequestCommands, RequestReads):
                 item=item,
                 channel=channel,
                 answers={} if answers is None else answers,
+                message_id=message_id,
+                suggestions=tuple(suggestions) if _is_list(suggestions) else suggestions,  # type: ignore[arg-type]
             )
         )
         return self._execute(rid, lambda _s: command, new=True)

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from reqfulfill import Channel, FixedClock, FulfillmentService, RequestState
-from reqfulfill.stores.postgres import SCHEMA_VERSION as PG_SCHEMA_VERSION
 from reqfulfill.stores.postgres import PostgresStore
 from reqfulfill.stores.sqlite import SCHEMA_VERSION, SQLiteStore
 from reqfulfill.testing import demo_catalog, demo_requester
@@ -32,9 +31,10 @@ def test_upgrading_sqlite_fills_the_index_for_waiting_requests(tmp_path: Path) -
     done = service.submit(demo_requester(), "iphone-15", Channel.PORTAL)
     service.approve(done.id, "max.manager")
     service.store.close()
-    with sqlite3.connect(tmp_path / "rf.db") as db:  # as the schema before left it
+    with sqlite3.connect(tmp_path / "rf.db") as db:  # as schema 4 (before issue 17) left it
         db.execute("DROP TABLE rf_approvals")
-        db.execute("UPDATE rf_schema SET version = ?", (SCHEMA_VERSION - 1,))
+        db.execute("DROP TABLE rf_messages")  # schema 6, after the approvals' step 5
+        db.execute("UPDATE rf_schema SET version = 4")
     db.close()
     store = SQLiteStore(str(tmp_path / "rf.db"))
     try:
@@ -53,9 +53,10 @@ def test_upgrading_postgresql_fills_the_index_for_waiting_requests(pg_url: str) 
     assert [s.request_id for s in service.pending_approvals("max.manager")] == [waiting.id]
     store = service.store
     assert isinstance(store, PostgresStore)
-    with store._tx() as db:  # set the schema back to the one before, as it was
+    with store._tx() as db:  # set the schema back to 5 (before issue 17), as it was
         db.execute("DROP TABLE rf_approvals")
-        db.execute("DELETE FROM rf_schema WHERE version >= %s", (PG_SCHEMA_VERSION,))
+        db.execute("DROP TABLE rf_messages")  # schema 7, after the approvals' step 6
+        db.execute("DELETE FROM rf_schema WHERE version > 5")
     store.close()
     again = _service(pg_url)  # opening migrates
     try:

@@ -75,7 +75,8 @@ def _downgrade_to_before_the_facts(url: str) -> None:
         "DROP TABLE rf_request_facts",
         "DROP INDEX rf_requests_item",
         "DROP INDEX rf_requests_state",
-        "DROP TABLE rf_approvals",  # the step after the facts' (issue 17)
+        "DROP TABLE rf_approvals",  # the steps after the facts' (issues 17, 19)
+        "DROP TABLE rf_messages",
     ]
     if url.startswith("sqlite"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:

@@ -12,12 +12,13 @@ from typing import Any
 from _oracle import check_refusal
 
 from reqfulfill import FixedClock, FulfillmentService
+from reqfulfill.intake import parse_email
 from reqfulfill.model.catalog import Catalog, Requester
 from reqfulfill.model.errors import ValidationError
 from reqfulfill.rules import Rules, RuleSet
 from reqfulfill.serialization import structure_config
 from reqfulfill.sla import BusinessCalendar, SlaPolicy
-from reqfulfill.testing import DEMO_CATALOG
+from reqfulfill.testing import DEMO_CATALOG, demo_requester
 
 ROOT = Path(__file__).parents[2]
 
@@ -149,3 +150,59 @@ def run_one(call: Callable[[], object]) -> str | None:
     except Exception as exc:  # the oracle's point: anything else is a bug
         return signature(exc)
     return None
+
+
+# -- mail ------------------------------------------------------------------------------------
+
+MAIL_SEEDS: list[bytes] = [
+    b"Message-ID: <a1@mail.example>\r\nFrom: Erin User <erin.user@example.com>\r\n"
+    b"Subject: =?utf-8?q?Handy_kaputt?=\r\n\r\nMy phone is broken.\r\n-- \r\nErin\r\n",
+    b"Message-ID: <a2@mail.example>\r\nFrom: erin.user@example.com\r\n"
+    b"In-Reply-To: <a1@mail.example>\r\nReferences: <a0@x> <a1@mail.example>\r\n"
+    b"Subject: Re: [REQ-0123456789AB] phone\r\n\r\nstill broken\r\n\r\n"
+    b"On Mon, Desk wrote:\r\n> ok\r\n",
+    b"Message-ID: <a3@mail.example>\r\nFrom: =?x-unknown?b?w6k=?= <e@example.com>\r\n"
+    b"Subject: Gr\xc3\xbc\xc3\x9fe \xe9t\xe9\r\nContent-Type: text/html; charset=latin-1\r\n\r\n"
+    b"<p>New <b>laptop</b></p><script>alert(1)</script><img src=http://x/y>\r\n",
+    b"Message-ID: <a4@mail.example>\r\nFrom: e@example.com\r\n"
+    b'Content-Type: multipart/mixed; boundary="XX"\r\n\r\n--XX\r\n'
+    b"Content-Type: text/plain; charset=x-nope\r\n\r\nsee attached\r\n--XX\r\n"
+    b'Content-Disposition: attachment; filename="a.pdf"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n\r\nAAEC==\r\n--XX--\r\n",
+]
+
+
+_MAIL_REQUESTS = 500
+"""Requests a mail service holds before a fresh one takes over (queries stay quick)."""
+
+
+def _mail_service() -> FulfillmentService:
+    if _MAIL_SERVICES and len(_MAIL_SERVICES[0].store.query()) >= _MAIL_REQUESTS:
+        _MAIL_SERVICES.clear()
+    if not _MAIL_SERVICES:
+        _MAIL_SERVICES.append(
+            FulfillmentService(
+                Catalog.from_dict(DEMO_CATALOG),
+                store="memory://",
+                clock=FixedClock(),
+                load_entrypoints=False,
+            )
+        )
+    return _MAIL_SERVICES[0]
+
+
+_MAIL_SERVICES: list[FulfillmentService] = []
+
+
+def receive_mail(raw: bytes) -> None:
+    """Raw bytes through ``parse_email`` and ``service.receive``: read, or refused with a
+    ``ValidationError`` that wrote nothing."""
+    service = _mail_service()
+    before = len(service.store.query())
+    try:
+        message = parse_email(raw)
+        request = service.receive(message, requester=demo_requester())
+    except ValidationError:
+        assert len(service.store.query()) == before, "a refused mail wrote a request"
+        raise
+    assert message.message_id in request.messages

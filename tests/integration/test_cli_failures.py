@@ -27,6 +27,9 @@ CATALOG = str(DATA / "catalog.toml")
 RULES = str(DATA / "rules.toml")
 REQUEST = str(DATA / "request.json")
 REQUESTS = str(DATA / "requests.jsonl")
+INTAKE = Path(__file__).parents[2] / "examples" / "intake"
+INTAKE_CATALOG = str(INTAKE / "catalog.toml")
+LABELLED = str(INTAKE / "labelled.jsonl")
 
 DEEP = 40  # deeper than the nesting limit (32), shallow enough to parse
 BAD_FILES: dict[str, bytes] = {
@@ -112,6 +115,10 @@ for _name in CONFIG_NAMES:
         "iphone-15",
     ]
     CASES[f"report catalog {_name}"] = lambda d, s, n=_name: ["report", str(d / n), s]
+    CASES[f"suggest catalog {_name}"] = lambda d, s, n=_name: ["suggest", str(d / n), "phone"]
+    CASES[f"suggest-eval catalog {_name}"] = lambda d, s, n=_name: [
+        *["suggest-eval", str(d / n), LABELLED]
+    ]
 for _name in [*BAD_REQUESTS, "missing.toml", "folder.toml", "garbage.json", "bigint.json"]:
     if _name.endswith(".jsonl"):
         CASES[f"simulate requests {_name}"] = lambda d, s, n=_name: [
@@ -128,6 +135,10 @@ for _name in [*BAD_REQUESTS, "missing.toml", "folder.toml", "garbage.json", "big
             RULES,
             str(d / n),
         ]
+for _name in ["missing.toml", "folder.toml", "garbage.json", "syntax.json", "nan.json"]:
+    CASES[f"suggest-eval labelled {_name}"] = lambda d, s, n=_name: [
+        *["suggest-eval", INTAKE_CATALOG, str(d / n)]
+    ]
 for _db in ["missing.db", "folder.toml", "garbage.json", "empty.json", "other.db"]:
     CASES[f"report db {_db}"] = lambda d, s, n=_db: ["report", CATALOG, str(d / n)]
     CASES[f"report db sqlite:///{_db}"] = lambda d, s, n=_db: [
@@ -174,6 +185,8 @@ CASES.update(
             *["simulate", CATALOG, RULES, RULES, REQUESTS, "--limit", "9" * 5000]
         ],
         "diagram plan unknown item": lambda d, s: ["diagram", "plan", CATALOG, "nope"],
+        "suggest -k 0": lambda d, s: ["suggest", INTAKE_CATALOG, "phone", "-k", "0"],
+        "suggest-eval items the catalog lacks": lambda d, s: ["suggest-eval", CATALOG, LABELLED],
         "no command": lambda d, s: [],
     }
 )

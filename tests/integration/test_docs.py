@@ -30,6 +30,7 @@ OWN_PAGES = [
     "feed.md",
     "queries.md",
     "approvals.md",
+    "intake.md",
 ]
 RUNNABLE = [
     "tutorial.md",
@@ -40,6 +41,7 @@ RUNNABLE = [
     "feed.md",
     "queries.md",
     "approvals.md",
+    "intake.md",
 ]
 LINKED_PAGES_OF_OTHERS = {"rules.md", "sla.md", "stores.md", "benchmarks.md"}
 """Pages other engineers own; a link to one is only checked once it exists."""

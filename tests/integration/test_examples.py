@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reqfulfill import Catalog, FulfillmentService
+from reqfulfill import Catalog, Channel, FulfillmentService
 from reqfulfill.testing import DEMO_CATALOG, demo_catalog
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -96,3 +96,11 @@ def test_wsgi_host_reports_every_submit_problem(wsgi: dict[str, Any]) -> None:
     assert payload["problems"] == [
         {"path": "item", "reason": "a portal request must name a catalog item"}
     ]
+
+
+def test_the_intake_catalog_is_the_demo_catalog_and_more() -> None:
+    intake = Catalog.from_toml(EXAMPLES / "intake" / "catalog.toml")
+    demo = demo_catalog()
+    assert all(intake.item(item.id) == item for item in demo.items)
+    assert len(intake.items) == 16
+    assert intake.intake.threshold(Channel.EMAIL) == 0.85

@@ -31,10 +31,11 @@ import attrs
 from hypothesis import strategies as st
 
 from reqfulfill import FixedClock, FulfillmentService, lifecycle
+from reqfulfill.intake import InboundMessage
 from reqfulfill.model.catalog import Catalog, Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, RequestState, Urgency
 from reqfulfill.model.errors import ReqfulfillError
-from reqfulfill.model.events import Event
+from reqfulfill.model.events import Event, ItemSuggestion
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.schedule import current_timers
 from reqfulfill.serialization import event_from_dict, event_to_dict
@@ -217,6 +218,32 @@ def _commands(draw: st.DrawFn, pools: Pools) -> Any:
     return kind(**values)
 
 
+def _suggestions() -> st.SearchStrategy[ItemSuggestion]:
+    return st.builds(
+        ItemSuggestion,
+        item=st.sampled_from([i.id for i in CATALOG.items]),
+        confidence=st.floats(0, 1),
+        terms=st.lists(st.sampled_from(WORDS), max_size=2).map(tuple),
+    )
+
+
+def _messages(pools: Pools) -> st.SearchStrategy[InboundMessage]:
+    """Mails and chat messages: new ones, replies to the request at hand (by thread or
+    subject), from the requester or a stranger."""
+    rid = pools.state.id
+    ids = [f"m1.{rid}@mail", f"m2.{rid}@mail", f"chat.{rid}"]  # one request's: no other sees them
+    return st.builds(
+        InboundMessage,
+        message_id=st.sampled_from(ids),
+        sender=st.sampled_from(["erin.user@example.com", "mallory@example.com"]),
+        subject=st.sampled_from(["", "phone broken", f"Re: [{rid}] still", "[EXT] hi"]) | _label,
+        text=st.sampled_from(WORDS) | _text,
+        in_reply_to=st.none() | st.sampled_from([ids[0], "nope@x"]),
+        references=st.lists(st.sampled_from(ids), max_size=2).map(tuple),
+        channel=_enum(Channel),
+    )
+
+
 def _odd_requesters() -> st.SearchStrategy[Any]:
     return st.builds(
         Requester,
@@ -265,6 +292,10 @@ ARGUMENTS: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
     "effect_type": lambda p: st.sampled_from(["NotificationRequested", ""]),
     "effect_ids": lambda p: st.lists(st.sampled_from(p.effects), max_size=3),
     "command": _commands,
+    "message_id": lambda p: st.sampled_from([f"m1.{p.state.id}@mail", f"m2.{p.state.id}@mail"]),
+    "text": lambda p: st.sampled_from(WORDS) | _text,
+    "suggestions": lambda p: st.lists(_suggestions(), max_size=3).map(tuple),
+    "message": lambda p: _messages(p),
     "commands": lambda p: st.lists(_worker_commands(p), max_size=2),
     # subscribe: it writes nothing until run, so every call is refused or returns
     "name": lambda p: st.sampled_from(["board", "crm_sync", "Board_2"]),

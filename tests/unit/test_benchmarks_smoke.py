@@ -176,3 +176,11 @@ def test_feed_quick() -> None:
         if r["benchmark"] == "effect-start":
             assert r["mode"] in ("wake-ups", "polling")
             assert r["p99_s"] > 0
+
+
+def test_intake_quick() -> None:
+    from benchmarks import intake
+
+    rows = intake.run(quick=True, sizes=(50,))
+    _check(rows, {"suggest", "suggest-index"})
+    assert {r.get("mode") for r in rows if r["benchmark"] == "suggest-index"} == {"cold", "warm"}

@@ -4,8 +4,8 @@ One module per command group, each with ``add_commands(subparsers)``:
 :mod:`~reqfulfill.cli.demo` (``demo``), :mod:`~reqfulfill.cli.rules`
 (``check``, ``explain``, ``simulate``), :mod:`~reqfulfill.cli.report`
 (``report``), :mod:`~reqfulfill.cli.schema` (``schema``), :mod:`~reqfulfill.cli.diagram`
-(``diagram``) and
-:mod:`~reqfulfill.cli.db` (``db upgrade``).
+(``diagram``), :mod:`~reqfulfill.cli.db` (``db upgrade``) and
+:mod:`~reqfulfill.cli.suggest` (``suggest``, ``suggest-eval``).
 
 Exit status: 0 success, 1 findings or changes that need attention, 2 bad usage
 or input the command cannot use. A failure is one line on stderr, never a
@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from reqfulfill.cli import db, demo, diagram, report, rules, schema
+from reqfulfill.cli import db, demo, diagram, report, rules, schema, suggest
 from reqfulfill.cli.support import Parser, fail
 from reqfulfill.model.errors import ReqfulfillError
 
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"reqfulfill {_version()}", help="print the version"
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (demo, rules, report, schema, diagram, db):
+    for group in (demo, rules, report, schema, diagram, db, suggest):
         group.add_commands(sub)
     return parser
 

@@ -23,6 +23,7 @@ from reqfulfill.lifecycle.table import ALL, OPEN, WORKING, S
 from reqfulfill.model.catalog import Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, RequestState, Urgency
 from reqfulfill.model.errors import ValidationError
+from reqfulfill.model.events import ItemSuggestion
 from reqfulfill.serialization.arguments import Id, Text, check_arguments
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "OrderPlaced",
     "RecordAttempt",
     "RecordFeedback",
+    "RecordReply",
     "RecordSupplierUpdate",
     "Reject",
     "Reprioritize",
@@ -92,6 +94,22 @@ class Submit(Command):
     item: str | None
     channel: Channel
     answers: Mapping[str, Any] = attrs.field(factory=dict)
+    message_id: str | None = None
+    """The id of the mail or chat message the request came in (see ``service.receive``)."""
+    suggestions: tuple[ItemSuggestion, ...] = ()
+    """Catalog items proposed for the message's text, best first: recorded with the
+    request's queueing for triage; the first is triaged to at once when its confidence
+    reaches the channel's ``auto_triage`` threshold in the catalog."""
+
+
+@attrs.frozen(kw_only=True)
+class RecordReply(Command):
+    """The requester (or someone in the thread) answered: record message ``message_id``
+    on the request and tell its assignee. A message recorded already changes nothing."""
+
+    name: ClassVar[str] = "record_reply"
+    message_id: Id
+    text: Text
 
 
 @attrs.frozen(kw_only=True)
@@ -359,6 +377,7 @@ COMMAND_STATES: Mapping[type[Command], frozenset[RequestState]] = {
     RecordAttempt: ALL,
     FireSla: ALL,
     FireApproval: ALL,
+    RecordReply: ALL,
 }
 """The states in which each command (other than ``Submit``) is accepted."""
 

@@ -78,6 +78,7 @@ class RequestDraft(RequestQueries):
     cancel_effects: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     pending_notifications: Mapping[str, Notification] = attrs.field(factory=dict)
     approval_stages: tuple[StageStatus, ...] = ()
+    messages: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, request: ServiceRequest) -> RequestDraft:

@@ -322,6 +322,10 @@ def _e_attempted(d: RequestDraft, e: ev.EffectAttempted) -> None:
 # -- the SLA clock ---------------------------------------------------------------------
 
 
+def _e_replied(d: RequestDraft, e: ev.RequesterReplied) -> None:
+    d.messages = (*d.messages, e.message_id)
+
+
 def _e_sla_started(d: RequestDraft, e: ev.SlaStarted) -> None:
     d.sla = SlaStatus(target=e.target, due=e.due, used_at=e.at)
 
@@ -408,6 +412,7 @@ EVOLVERS: Mapping[type[ev.Event], Evolver] = {
     ev.EffectAttempted: _e_attempted,
     ev.EffectAbandoned: _e_settled_notice,
     ev.ReviewRequested: _same,
+    ev.RequesterReplied: _e_replied,
 }
 """Per event type, its evolver."""
 

@@ -54,6 +54,7 @@ def start(event: ev.Event) -> RequestDraft:
         created_at=event.at,
         updated_at=event.at,
         version=1,
+        messages=() if event.message_id is None else (event.message_id,),
     )
 
 

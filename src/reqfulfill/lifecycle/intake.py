@@ -74,6 +74,8 @@ def _submit_problems(command: Submit, context: Context) -> list[Problem]:
         problems.append(Problem("item", None, "a portal request must name a catalog item"))
     if not command.request_id or not isinstance(command.request_id, str):
         problems.append(Problem("request_id", command.request_id, "a request needs an id"))
+    if isinstance(command.suggestions, tuple):
+        problems += _suggestion_problems(command, context)
     return problems
 
 
@@ -86,7 +88,8 @@ def submit(command: Submit, context: Context) -> Batch:
     first = submitted_event(command, context.now, _validate_answers(command.answers))
     batch = Batch(start(first), context, command.actor, [first])
     if command.item is None:
-        _queue_for_triage(batch)
+        _queue_for_triage(batch, command.suggestions)
+        _triage_by_suggestion(batch, command.suggestions)
     elif context.catalog.item(command.item).requires_approval:
         request_approval(batch)
     else:
@@ -108,6 +111,7 @@ def submitted_event(
         item=command.item,
         channel=command.channel,
         answers=dict(command.answers) if answers is None else answers,
+        message_id=command.message_id,
     )
 
 
@@ -134,7 +138,7 @@ def request_approval(batch: Batch) -> None:
         )
 
 
-def _queue_for_triage(batch: Batch) -> None:
+def _queue_for_triage(batch: Batch, suggestions: tuple[ev.ItemSuggestion, ...]) -> None:
     context = batch.context
     group = context.catalog.triage_group
     rule = "triage group"
@@ -146,7 +150,7 @@ def _queue_for_triage(batch: Batch) -> None:
             routing.assignment_rule or "",
             routing.assignment_reason,
         )
-    batch.emit(ev.RequestQueuedForTriage, actor=SYSTEM, group=group)
+    batch.emit(ev.RequestQueuedForTriage, actor=SYSTEM, group=group, suggestions=suggestions)
     if group is not None:
         batch.emit(ev.RequestAssigned, actor=SYSTEM, group=group, rule=rule, reason=reason)
     # The SLA clock starts at triage: triage is fulfillment work.
@@ -155,6 +159,51 @@ def _queue_for_triage(batch: Batch) -> None:
     urgency = routing.urgency or Urgency.MEDIUM
     prioritize(batch, impact, urgency, routing.priority_rule or "triage default", "")
     start_sla(batch)
+
+
+def _triage_by_suggestion(batch: Batch, suggestions: tuple[ev.ItemSuggestion, ...]) -> None:
+    """Triage to the top suggestion when its confidence reaches the channel's
+    ``auto_triage`` threshold (no threshold: an agent triages), then go on as a
+    triaged request does: to approval, or to fulfillment."""
+    threshold = batch.context.catalog.intake.threshold(batch.draft.channel)
+    if threshold is None or not suggestions or suggestions[0].confidence < threshold:
+        return
+    top = suggestions[0]
+    batch.emit(
+        ev.RequestTriaged,
+        actor=SYSTEM,
+        item=top.item,
+        rule="suggestion",
+        confidence=top.confidence,
+        terms=top.terms,
+    )
+    if batch.context.catalog.item(top.item).requires_approval:
+        request_approval(batch)
+    else:
+        enter_fulfillment(batch)
+
+
+def _suggestion_problems(command: Submit, context: Context) -> list[Problem]:
+    """Suggestions must be catalog items with a confidence between 0 and 1, and come
+    only with a request that names no item."""
+    problems: list[Problem] = []
+    if command.suggestions and command.item is not None:
+        problems.append(
+            Problem("suggestions", len(command.suggestions), "only a request without an item")
+        )
+    for index, suggestion in enumerate(command.suggestions):
+        where = f"suggestions[{index}]"
+        if not isinstance(suggestion, ev.ItemSuggestion):
+            problems.append(Problem(where, suggestion, "expected an ItemSuggestion"))
+            continue
+        if not isinstance(suggestion.item, str) or not context.catalog.has_item(suggestion.item):
+            problems.append(Problem(f"{where}.item", suggestion.item, "not an item of the catalog"))
+        confidence = suggestion.confidence
+        if not isinstance(confidence, float | int) or not 0.0 <= confidence <= 1.0:
+            problems.append(
+                Problem(f"{where}.confidence", confidence, "a confidence between 0 and 1")
+            )
+    return problems
 
 
 def _facts(batch: Batch, item: ServiceItem | None) -> dict[str, object]:

@@ -94,6 +94,8 @@ EVENT_STATES: Mapping[type[ev.Event], frozenset[RequestState]] = {
     ev.NotificationRequested: ALL,
     ev.NotificationSent: ALL,
     ev.RequesterNotified: ALL,
+    # a requester may answer at any time, after closure too
+    ev.RequesterReplied: ALL,
     ev.SlaStarted: frozenset({S.SUBMITTED, S.APPROVED, S.TRIAGE, S.IN_FULFILLMENT}),
     ev.SlaPaused: _SLA,
     ev.SlaResumed: _SLA,

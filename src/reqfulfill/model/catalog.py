@@ -20,13 +20,14 @@ from typing import Any, Final, Protocol, TypeVar
 import attrs
 
 from reqfulfill.model.approval import ApprovalPolicy, policy_problems
-from reqfulfill.model.enums import Impact, TaskKind, Urgency
+from reqfulfill.model.enums import Channel, Impact, TaskKind, Urgency
 from reqfulfill.model.errors import NotFoundError, Problem, ValidationError
 
 __all__ = [
     "Catalog",
     "ConditionCheck",
     "DataForms",
+    "IntakeSettings",
     "PlanTemplate",
     "Requester",
     "ServiceItem",
@@ -269,6 +270,49 @@ class ServiceItem(_DataForm):
         default=None,
         metadata=_doc("the id of the approval policy it is approved by (default: none)"),
     )
+    description: str = attrs.field(
+        default="",
+        validator=attrs.validators.instance_of(str),
+        metadata=_doc("what the item is, in the catalog's words (the suggester reads it)"),
+    )
+    keywords: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_str_tuple,
+        metadata=_doc('words and phrases users write for it ("mobile", "cell phone")'),
+    )
+
+
+def _thresholds(value: Any) -> Mapping[str, float]:
+    return dict(value)
+
+
+@attrs.frozen
+class IntakeSettings(_DataForm):
+    """The catalog's ``[intake]`` table: how requests from email and chat are triaged.
+
+    ``auto_triage`` maps a channel's name to the confidence at which the top suggestion
+    triages a new request automatically (``{ email = 0.85 }``); a channel without
+    one is never triaged automatically. ``language`` names the stemmer's language
+    (a ``snowballstemmer`` name; English by default).
+    """
+
+    auto_triage: Mapping[str, float] = attrs.field(
+        factory=dict,
+        converter=_thresholds,
+        metadata=_doc(
+            "per channel, the confidence from which the top suggestion triages a new request"
+            " (none: an agent triages)"
+        ),
+    )
+    language: str = attrs.field(
+        default="english",
+        validator=attrs.validators.instance_of(str),
+        metadata=_doc("the language of the catalog's words, for stemming (a Snowball name)"),
+    )
+
+    def threshold(self, channel: Channel) -> float | None:
+        """The auto-triage threshold of ``channel``; None: never automatic."""
+        return self.auto_triage.get(channel.value)
 
 
 @attrs.frozen
@@ -303,6 +347,10 @@ class Catalog:
         default=(),
         converter=tuple,
         metadata=_doc("how items are approved, stage by stage ([[approval_policies]])"),
+    )
+    intake: IntakeSettings = attrs.field(
+        factory=IntakeSettings,
+        metadata=_doc("email and chat intake: auto_triage thresholds, language ([intake])"),
     )
     _items_by_id: dict[str, ServiceItem] = attrs.field(init=False, eq=False, repr=False)
     _groups_by_id: dict[str, SupportGroup] = attrs.field(init=False, eq=False, repr=False)
@@ -416,6 +464,18 @@ class Catalog:
                             "but neither the task nor the item names one",
                         )
                     )
+        channels = {c.value for c in Channel}
+        for channel, threshold in self.intake.auto_triage.items():
+            if channel not in channels:
+                found.append(Problem(f"intake.auto_triage.{channel}", threshold, "unknown channel"))
+            elif not 0.0 <= threshold <= 1.0:
+                found.append(
+                    Problem(
+                        f"intake.auto_triage.{channel}",
+                        threshold,
+                        "a confidence threshold lies between 0 and 1",
+                    )
+                )
         return found
 
     def validate(self, conditions: ConditionCheck | None = None) -> Catalog:

@@ -26,6 +26,7 @@ from reqfulfill.model.supplier import Notification, SupplierOrder
 
 __all__ = [
     "EVENT_TYPES",
+    "OMIT_DEFAULT",
     "ApprovalDelegated",
     "ApprovalExpired",
     "ApprovalGiven",
@@ -42,6 +43,7 @@ __all__ = [
     "FeedbackRecorded",
     "ItemDelivered",
     "ItemShipped",
+    "ItemSuggestion",
     "NotificationRequested",
     "NotificationSent",
     "PlanStarted",
@@ -62,6 +64,7 @@ __all__ = [
     "RequestTriaged",
     "RequestWaiting",
     "RequesterNotified",
+    "RequesterReplied",
     "ReviewRequested",
     "SlaBreached",
     "SlaPaused",
@@ -79,6 +82,14 @@ __all__ = [
     "TaskSkipped",
     "TaskStarted",
 ]
+
+
+OMIT_DEFAULT = "reqfulfill.omit_default"
+"""The attrs metadata key of a field added to an event class after its events were first
+written: the codec leaves it out of the stored form while it holds its default, so an
+event written before reads and writes the same bytes."""
+
+_ADDED: Mapping[str, bool] = {OMIT_DEFAULT: True}
 
 
 @attrs.frozen(kw_only=True)
@@ -106,6 +117,8 @@ class RequestSubmitted(Event):
     item: str | None
     channel: Channel
     answers: Mapping[str, Any] = attrs.field(factory=dict, converter=freeze_table)
+    message_id: str | None = attrs.field(default=None, metadata=_ADDED)
+    """The id of the message (mail, chat) the request came in, if it came in one."""
 
 
 @attrs.frozen(kw_only=True)
@@ -200,23 +213,40 @@ class RequestRejected(Event):
     reason: str
 
 
+@attrs.frozen
+class ItemSuggestion:
+    """A catalog item the suggester proposed for a request's text: its ``confidence``
+    (0 to 1) and the ``terms`` of the text that led to it."""
+
+    item: str
+    confidence: float
+    terms: tuple[str, ...] = ()
+
+
 @attrs.frozen(kw_only=True)
 class RequestQueuedForTriage(Event):
-    """The request arrived without a service item and waits for manual triage."""
+    """The request arrived without a service item and waits for manual triage, with
+    the catalog items the suggester proposed for its text (best first)."""
 
     group: str | None
     rule: str = "no service item"
+    suggestions: tuple[ItemSuggestion, ...] = attrs.field(default=(), metadata=_ADDED)
 
 
 @attrs.frozen(kw_only=True)
 class RequestTriaged(Event):
-    """A triage agent set the item, category and/or priority by hand."""
+    """A triage agent set the item, category and/or priority by hand (``rule``
+    ``"manual"``), or the suggester's top item was taken (``"suggestion"``)."""
 
     item: str | None = None
     category: str | None = None
     impact: Impact | None = None
     urgency: Urgency | None = None
     rule: str = "manual"
+    confidence: float | None = attrs.field(default=None, metadata=_ADDED)
+    """With the rule ``"suggestion"``: the confidence of the suggestion triaged to."""
+    terms: tuple[str, ...] = attrs.field(default=(), metadata=_ADDED)
+    """With the rule ``"suggestion"``: the words of the text that led to the item."""
 
 
 @attrs.frozen(kw_only=True)
@@ -480,6 +510,14 @@ class RequesterNotified(Event):
     effect_id: str
     kind: str
     recipient: str
+
+
+@attrs.frozen(kw_only=True)
+class RequesterReplied(Event):
+    """A reply to the request (mail or chat message ``message_id``) came in."""
+
+    message_id: str
+    text: str
 
 
 @attrs.frozen(kw_only=True)

@@ -231,7 +231,8 @@ class ServiceRequest(RequestQueries):
     outcome is recorded (so a retried outcome is not recorded twice).
     ``approval_stages`` shows the stages of the item's approval policy: done, skipped,
     pending or rejected, and who approved each (empty for an item approved without a
-    policy).
+    policy). ``messages``: the ids of the mails and chat messages it came in and was
+    replied to by (so a message delivered twice is recorded once).
     """
 
     id: str
@@ -266,3 +267,4 @@ class ServiceRequest(RequestQueries):
     cancel_effects: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     pending_notifications: Mapping[str, Notification] = attrs.field(factory=dict)
     approval_stages: tuple[StageStatus, ...] = ()
+    messages: tuple[str, ...] = ()

@@ -37,6 +37,7 @@ import attrs
 
 from reqfulfill.model._json import FrozenDict, FrozenList
 from reqfulfill.model.errors import MAX_NESTING, nests_deeper
+from reqfulfill.model.events import OMIT_DEFAULT
 from reqfulfill.serialization.config import (
     STRICT_HOOKS,
     converter,
@@ -416,11 +417,19 @@ def _tuple_getter(
     return lambda obj: ()
 
 
+_KEEP: Final = object()
+"""A field that is always written."""
+
+
 @attrs.frozen
 class _Field:
     name: str
     codec: FieldCodec
     required: bool
+    omitted: Any = _KEEP
+    """A field added to a class after its events were first written
+    (:data:`~reqfulfill.model.events.OMIT_DEFAULT`): its default, which is not written
+    (so events written before read and write the same bytes)."""
 
 
 @attrs.frozen
@@ -447,7 +456,10 @@ def _fields_of(cls: type[Any]) -> tuple[_Field, ...]:
         if field.name in EVENT_KEYS:
             raise TypeError(f"{where}: {field.name!r} is the stored event's own key")
         required = field.default is attrs.NOTHING
-        found.append(_Field(field.name, _field_codec(field.type, where), required))
+        omitted = field.default if field.metadata.get(OMIT_DEFAULT) else _KEEP
+        if omitted is not _KEEP and (required or isinstance(omitted, attrs.Factory)):  # type: ignore[arg-type]
+            raise TypeError(f"{where}: a field left out at its default needs a plain default")
+        found.append(_Field(field.name, _field_codec(field.type, where), required, omitted))
     return tuple(found)
 
 
@@ -476,7 +488,33 @@ def _object_codec(cls: type[Any]) -> _ObjectCodec:
 
 
 def _template_encoder(fields: Sequence[_Field], fixed: Mapping[str, str]) -> Encode:
-    """The JSON text of an object, keys sorted; ``fixed`` adds keys with a fixed text."""
+    """The JSON text of an object, keys sorted; ``fixed`` adds keys with a fixed text;
+    a field added later is left out while it holds its default (one template per
+    combination met, made at its first use)."""
+    optional = [field for field in fields if field.omitted is not _KEEP]
+    if not optional:
+        return _fixed_template_encoder(fields, fixed)
+    values = _tuple_getter(attrgetter, [field.name for field in optional])
+    defaults = tuple(field.omitted for field in optional)
+    templates: dict[tuple[bool, ...], Encode] = {}
+
+    def encode(obj: Any) -> str:
+        absent = tuple(
+            type(value) is type(default) and value == default
+            for value, default in zip(values(obj), defaults, strict=True)
+        )
+        chosen = templates.get(absent)
+        if chosen is None:
+            left_out = {f.name for f, gone in zip(optional, absent, strict=True) if gone}
+            kept = [field for field in fields if field.name not in left_out]
+            chosen = templates.setdefault(absent, _fixed_template_encoder(kept, fixed))
+        return chosen(obj)
+
+    return encode
+
+
+def _fixed_template_encoder(fields: Sequence[_Field], fixed: Mapping[str, str]) -> Encode:
+    """The JSON text of an object with every one of ``fields``, keys sorted."""
     by_name = {field.name: field for field in fields}
     parts: list[str] = []
     names: list[str] = []

@@ -44,7 +44,9 @@ class RequestSummary:
     need of the request (see :class:`~reqfulfill.stores.MetricFacts`: the store
     merges them into the request's facts row). ``approvers``: who the request waits
     for now (:func:`~reqfulfill.model.approval.pending_approvers`), so the store
-    answers :meth:`Store.pending_approvals` from an index.
+    answers :meth:`Store.pending_approvals` from an index. ``messages``: the ids of
+    the mails and chat messages recorded on it, so the store can find it by message id
+    (a message id held by another request makes the append a ``ConcurrencyError``).
     """
 
     request_id: str
@@ -59,6 +61,7 @@ class RequestSummary:
     orders: tuple[tuple[str, str], ...] = ()
     facts: MetricFacts = attrs.field(factory=MetricFacts)
     approvers: tuple[str, ...] = ()
+    messages: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, request: ServiceRequest, events: Sequence[Event] = ()) -> RequestSummary:
@@ -82,6 +85,7 @@ class RequestSummary:
             ),
             facts=facts_of(request, events),
             approvers=pending_approvers(request),
+            messages=request.messages,
         )
 
 
@@ -244,6 +248,11 @@ class Store(Protocol):
         their summary's ``approvers``), the longest waiting first: by when the actor
         joined the request's approvers, then by request id. Answered from an index of
         (actor, request, since) written with the summaries, not by reading requests."""
+        ...
+
+    def find_message(self, message_id: str) -> str | None:
+        """The id of the request that holds mail or chat message ``message_id``
+        (it came in by it, or it was recorded on it as a reply), if any."""
         ...
 
     def claim_effects(

@@ -45,6 +45,15 @@ FEED_MIGRATION: tuple[str, ...] = (
 # request; the rows of requests stored before are rebuilt from their histories (stale).
 _QUERIES_MIGRATION = (*QUERY_INDEXES, *FACTS_TABLE)
 
+_MESSAGES_MIGRATION: tuple[str, ...] = (
+    """CREATE TABLE rf_messages (
+        message_id text PRIMARY KEY,
+        request_id text NOT NULL
+    )""",
+)
+"""Message id -> request id (``stores.postgres_messages``): a mail delivered twice makes
+one request, in every process."""
+
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
         """CREATE TABLE rf_events (
@@ -134,4 +143,6 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     5: _QUERIES_MIGRATION,
     # who each request waits for: the index of pending_approvals (issue 17)
     6: APPROVALS_MIGRATION,
+    # message id -> request id: a mail delivered twice makes one request (issue 19)
+    7: _MESSAGES_MIGRATION,
 }

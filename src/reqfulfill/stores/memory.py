@@ -67,6 +67,7 @@ class MemoryStore:
         self._orders: dict[tuple[str, str], str] = {}
         # actor -> request id -> since: the pending approvers' index
         self._approvals: dict[str, dict[str, datetime]] = {}
+        self._messages: dict[str, str] = {}  # message id -> request id
         self._outbox: dict[str, OutboxEntry] = {}
         # each outbox entry's position in its stream: a request's effects in stream order
         self._positions: dict[str, int] = {}
@@ -186,6 +187,11 @@ class MemoryStore:
         if len(set(ids)) != len(ids) or not self._event_ids.isdisjoint(ids):
             # the same guarantee the SQL stores give with a unique key
             raise ConcurrencyError(request_id, expected_version, len(stream))
+        if summary is not None and any(
+            self._messages.get(m, request_id) != request_id for m in summary.messages
+        ):
+            # a message another request holds: the SQL stores' unique key on it
+            raise ConcurrencyError(request_id, expected_version, len(stream))
         self._streams[request_id] = [*stream, *stored]
         self._feed.add(request_id, expected_version + 1, list(stored))
         self._event_ids.update(ids)
@@ -206,6 +212,8 @@ class MemoryStore:
             for supplier, ref in summary.orders:
                 self._orders[(supplier, ref)] = request_id
             self._index_approvers(before, summary)
+            for message_id in summary.messages:
+                self._messages[message_id] = request_id
         if timers:
             self._set_timers(request_id, timers)
 
@@ -309,6 +317,11 @@ class MemoryStore:
         """The request holding the order."""
         with self._lock:
             return self._orders.get((supplier_id, ref))
+
+    def find_message(self, message_id: str) -> str | None:
+        """The request holding the message."""
+        with self._lock:
+            return self._messages.get(message_id)
 
     def claim_effects(
         self, now: datetime, *, worker: str, lease: timedelta, limit: int = 10

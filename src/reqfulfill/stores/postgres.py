@@ -84,13 +84,14 @@ from reqfulfill.stores._query_sql import (
     summary_of_row,
     window_params,
 )
+from reqfulfill.stores.postgres_messages import find_message, is_taken
 from reqfulfill.stores.postgres_url import connect_timeout_of, split_url, store_url, take_option
 
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "SCHEMA_VERSION", "PostgresStore", "split_url"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """The schema version this release writes; :meth:`PostgresStore.upgrade` migrates to it."""
 
 # Advisory lock namespace (first key of the two-key form): "rf" in ASCII, so our
@@ -476,6 +477,9 @@ class PostgresStore:
                 # a deadlock, serialization failure or lock timeout: nothing was written,
                 # and deciding again on fresh state is the right answer
                 raise ConcurrencyError(request_id, expected_version) from exc
+            if is_taken(exc):
+                # another request holds one of the messages (a mail received twice)
+                raise ConcurrencyError(request_id, expected_version) from exc
             if exc.sqlstate != _STALE_VERSION:
                 raise
             detail = exc.diag.message_detail
@@ -576,6 +580,12 @@ class PostgresStore:
                 (supplier_id, ref),
             ).fetchone()
         return None if row is None else str(row[0])
+
+    @_guarded("find_message")
+    def find_message(self, message_id: str) -> str | None:
+        """The request holding the message."""
+        with self._tx(single=True) as db:
+            return find_message(db, message_id)
 
     # -- outbox ----------------------------------------------------------------------------------
 

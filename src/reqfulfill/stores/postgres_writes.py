@@ -14,6 +14,7 @@ import psycopg
 from reqfulfill.stores import postgres_approvals
 from reqfulfill.stores._base import RequestSummary, to_micros
 from reqfulfill.stores._query_sql import UPSERT_FACTS, facts_params, pg
+from reqfulfill.stores.postgres_messages import write_messages
 
 __all__ = ["write_outbox", "write_summary", "write_timers"]
 
@@ -71,6 +72,7 @@ def write_summary(db: psycopg.Connection[tuple[Any, ...]], s: RequestSummary, ve
             )
     db.execute(pg(UPSERT_FACTS), facts_params(s))
     postgres_approvals.write_approvers(db, s)
+    write_messages(db, s)
 
 
 def write_timers(

@@ -67,10 +67,11 @@ from reqfulfill.stores._query_sql import (
 )
 from reqfulfill.stores._sqlite_claims import claim_request_effects
 from reqfulfill.stores.sqlite_approvals import APPROVALS_MIGRATION
+from reqfulfill.stores.sqlite_messages import MESSAGES_MIGRATION, find_message
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The schema version this release writes; :meth:`SQLiteStore.upgrade` migrates to it."""
 
 # Migration steps by the version they lead to. Never edit a released step: add one.
@@ -150,6 +151,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     4: _QUERIES_MIGRATION,
     # who each request waits for: the index of pending_approvals (issue 17)
     5: APPROVALS_MIGRATION,
+    # message id -> request id: a mail delivered twice makes one request (issue 19)
+    6: MESSAGES_MIGRATION,
 }
 
 
@@ -605,6 +608,12 @@ class SQLiteStore:
                 (supplier_id, ref),
             ).fetchone()
         return None if row is None else str(row[0])
+
+    @_guarded("find_message", writes=False)
+    def find_message(self, message_id: str) -> str | None:
+        """The request holding the message."""
+        with self._lock:
+            return find_message(self._db, message_id)
 
     @_guarded("claim_effects", writes=True)
     def claim_effects(

@@ -11,6 +11,7 @@ from datetime import datetime
 from reqfulfill.stores import sqlite_approvals
 from reqfulfill.stores._base import RequestSummary, to_micros
 from reqfulfill.stores._query_sql import UPSERT_FACTS, facts_params
+from reqfulfill.stores.sqlite_messages import write_messages
 
 __all__ = ["write_summary", "write_timers"]
 
@@ -43,6 +44,7 @@ def write_summary(db: sqlite3.Connection, s: RequestSummary, version: int) -> No
     )
     db.execute(UPSERT_FACTS, facts_params(s))
     sqlite_approvals.write_approvers(db, s)
+    write_messages(db, s, version)
 
 
 def write_timers(

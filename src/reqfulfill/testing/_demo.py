@@ -74,6 +74,27 @@ DEMO_CATALOG: dict[str, Any] = {
             "physical": True,
             "supplier": "acme-mobile",
             "requires_approval": True,
+            "description": (
+                "A company smartphone (iPhone 15) with the mobile apps, delivered to the"
+                " requester; also the replacement of a lost, stolen or broken phone."
+            ),
+            "keywords": [
+                "mobile",
+                "mobile phone",
+                "cell phone",
+                "cellphone",
+                "smartphone",
+                "handset",
+                "phone",
+                "iphone",
+                "work phone",
+                "Handy",
+                "Diensthandy",
+                "Smartphone",
+                "téléphone portable",
+                "portable",
+                "móvil",
+            ],
             "attributes": {"cost": 899},
         },
         {
@@ -85,6 +106,27 @@ DEMO_CATALOG: dict[str, Any] = {
             "urgency": "high",
             "plan": "password-reset",
             "requires_approval": False,
+            "description": (
+                "Reset of a forgotten or expired password, and unlocking of a locked account."
+            ),
+            "keywords": [
+                "password",
+                "forgot password",
+                "locked out",
+                "account locked",
+                "unlock",
+                "login",
+                "log in",
+                "sign in",
+                "expired password",
+                "credentials",
+                "pw",
+                "Passwort",
+                "Kennwort",
+                "gesperrt",
+                "mot de passe",
+                "contraseña",
+            ],
         },
         {
             "id": "crm-access",
@@ -95,6 +137,21 @@ DEMO_CATALOG: dict[str, Any] = {
             "urgency": "medium",
             "plan": "access-right",
             "requires_approval": True,
+            "description": (
+                "Access to the CRM (Salesforce) for customer accounts, contacts, leads"
+                " and opportunities."
+            ),
+            "keywords": [
+                "CRM",
+                "Salesforce",
+                "customer relationship management",
+                "customer accounts",
+                "leads",
+                "opportunities",
+                "sales pipeline",
+                "CRM licence",
+                "Vertrieb",
+            ],
         },
     ],
 }

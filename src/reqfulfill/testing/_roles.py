@@ -54,7 +54,8 @@ def role_allows(
     assigned one, else the item's, else the triage group) assigns, waits, resumes,
     reprioritizes; the assigned group closes and its members claim; a task's group
     (else the responsible one) works the task; the requester confirms or disputes
-    delivery and rates; the requester or the responsible group cancels. With no
+    delivery and rates; the requester or the responsible group cancels; anyone but
+    the system records a reply (the host decides who wrote it). With no
     group yet, a member of any group may act. Written on its own, not from the
     decider, so the machine can use it as an oracle.
 
@@ -97,6 +98,8 @@ def role_allows(
         return actor in _group_or_anyone(catalog, group)
     if command in ("confirm_delivery", "dispute_delivery", "record_feedback"):
         return actor == requester
+    if command == "record_reply":
+        return actor not in ("system", "worker")
     if command == "cancel":
         return actor == requester or actor in _group_or_anyone(
             catalog, _responsible(catalog, state)

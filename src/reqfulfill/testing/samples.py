@@ -178,10 +178,11 @@ def sample_summary(request_id: str, **changes: Any) -> RequestSummary:
 
 
 def summary_fields(summary: RequestSummary) -> tuple[Any, ...]:
-    """A summary without ``orders``, ``facts`` and ``approvers`` (stores keep them but
-    need not return them with the summary)."""
+    """A summary without ``orders``, ``facts``, ``approvers`` and ``messages`` (stores
+    keep them but need not return them with the summary)."""
     return attrs.astuple(
-        attrs.evolve(summary, orders=(), facts=MetricFacts(), approvers=()), recurse=False
+        attrs.evolve(summary, orders=(), facts=MetricFacts(), approvers=(), messages=()),
+        recurse=False,
     )
 
 

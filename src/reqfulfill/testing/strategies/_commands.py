@@ -49,6 +49,16 @@ __all__ = [
 
 _STRANGERS: Final = ("mallory", "eve.outsider")
 _REFS: Final = ("R-1", "R-2", "R-3")
+_MESSAGES: Final = ("m1", "m2")
+
+
+def _message_id(a: _Arguments) -> str:
+    """A message id of the request's own (``<request id>/m1``): requests drawn apart
+    never share one."""
+    request_id = a.pools.effects[0].rpartition("/")[0]
+    return f"{request_id}/{a.draw(st.sampled_from(_MESSAGES))}"
+
+
 _REASONS: Final = ("no longer needed", "from stock", "not here", "info", "broken")
 
 COMMAND_KINDS: Final[tuple[type[lifecycle.Command], ...]] = tuple(
@@ -283,6 +293,9 @@ _BUILDERS: Final[Mapping[type[lifecycle.Command], Callable[[_Arguments], lifecyc
     lifecycle.RecordAttempt: lambda a: lifecycle.RecordAttempt(actor=a.worker, effect_id=a.effect),
     lifecycle.FireSla: lambda a: lifecycle.FireSla(actor=a.system),
     lifecycle.FireApproval: lambda a: lifecycle.FireApproval(actor=a.system),
+    lifecycle.RecordReply: lambda a: lifecycle.RecordReply(
+        actor=a.actor, message_id=_message_id(a), text=a.reason
+    ),
     lifecycle.Triage: lambda a: lifecycle.Triage(
         actor=a.actor,
         item=a.draw(st.sampled_from(a.pools.items)),
