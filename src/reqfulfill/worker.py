@@ -1,4 +1,5 @@
-"""The worker: runs the outbox (supplier orders, notifications, automations) and timers.
+"""The worker: runs the outbox (supplier orders, stock reservations, notifications,
+automations) and timers.
 
 Each effect runs with its event id as the idempotency key. A retryable failure
 is retried with exponential backoff and jitter (the next attempt time is
@@ -21,11 +22,12 @@ from typing import Any
 
 import attrs
 
-from reqfulfill import lifecycle
+from reqfulfill import inventory, lifecycle
 from reqfulfill.model import events as ev
 from reqfulfill.model.errors import (
     AutomationError,
     ConcurrencyError,
+    InventoryError,
     NotFoundError,
     ReqfulfillError,
     StoreError,
@@ -69,10 +71,10 @@ def _unwanted(effect: ev.Event, why: str) -> lifecycle.Command:
 
 
 def _retryable(exc: Exception) -> bool:
-    """Supplier and automation errors say so; a concurrent write is worth another try;
+    """Supplier, automation and inventory errors say so; a concurrent write is worth another try;
     any other reqfulfill error is a refusal that will not change; anything else
     (network, a plugin's bug) is tried again."""
-    if isinstance(exc, SupplierError | AutomationError):
+    if isinstance(exc, SupplierError | AutomationError | InventoryError):
         return exc.retryable
     if isinstance(exc, ConcurrencyError):
         return True
@@ -370,6 +372,8 @@ class Worker:
         unwanted = lifecycle.why_unwanted(state, effect)
         if isinstance(effect, ev.SupplierOrderRequested):
             return self._place(effect, state, unwanted)
+        if isinstance(effect, ev.StockReservationRequested):
+            return inventory.reserve(self.service, effect, state, unwanted)
         if unwanted is not None:
             return _unwanted(effect, unwanted), state
         plugins = self.service.plugins
@@ -381,6 +385,10 @@ class Worker:
             return self._cancel(effect, state), state
         if isinstance(effect, ev.AutomationRequested):
             return self._automate(effect, state), state
+        if isinstance(effect, ev.StockReleaseRequested):
+            return inventory.release(self.service, effect), state
+        if isinstance(effect, ev.AssetHandedOver):
+            return inventory.hand_over(self.service, effect, state), state
         log.error("unknown effect %s (%s)", key, effect.type)
         return None, state
 

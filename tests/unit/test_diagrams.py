@@ -187,9 +187,21 @@ def test_parallel_branches_join() -> None:
         ("ship", "welcome"),
         ("welcome", "done"),
     }
-    for kind in TaskKind:
+    for kind in {t.kind for t in parallel_catalog().plan("onboard").tasks}:
         assert f"<i>{kind.value}</i>" in text
     assert "-.->" not in text
+
+
+def test_every_task_kind_has_a_shape_and_a_fill() -> None:
+    data = parallel_catalog().to_dict()
+    data["plans"][0]["tasks"] = [
+        {"key": kind.value, "kind": kind.value, "title": kind.name, "supplier": "acme"}
+        for kind in TaskKind
+    ]
+    text = plan_mermaid(Catalog.from_dict(data), "new-hire")
+    for kind in TaskKind:
+        assert f"<i>{kind.value}</i>" in text
+        assert f"class t{list(TaskKind).index(kind)} {kind.value}" in text
 
 
 def test_labels_are_escaped() -> None:

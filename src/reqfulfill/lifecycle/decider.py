@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from reqfulfill.lifecycle import handlers_effects, handlers_request, handlers_tasks
+from reqfulfill.lifecycle import handlers_effects, handlers_request, handlers_stock, handlers_tasks
 from reqfulfill.lifecycle.batch import Batch, Handler
 from reqfulfill.lifecycle.clock import sync_sla
 from reqfulfill.lifecycle.command_types import COMMAND_STATES, Command, Submit
@@ -30,6 +30,7 @@ HANDLERS: Mapping[type[Command], Handler] = {
     **handlers_request.HANDLERS,
     **handlers_tasks.HANDLERS,
     **handlers_effects.HANDLERS,
+    **handlers_stock.HANDLERS,
 }
 """Per command type other than ``Submit``, its handler."""
 
