@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import ModuleType
 from typing import Any, final
 
 import pluggy
@@ -25,7 +26,7 @@ from reqfulfill.model.request import ServiceRequest, Task
 from reqfulfill.model.supplier import Notification
 from reqfulfill.stores import BuiltinStores, Store
 
-__all__ = ["PluginHost", "get_plugin_manager", "open_store"]
+__all__ = ["PluginHost", "get_plugin_manager", "open_store", "stable_name"]
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +138,12 @@ class PluginHost:
 
     @staticmethod
     def _implementations(caller: pluggy.HookCaller) -> list[tuple[str, Any]]:
-        """A hook's implementations in registration order, with their plugins' names
-        (pluggy calls the last registered first; the inventory asks in registration
-        order)."""
-        return [(impl.plugin_name, impl) for impl in caller.get_hookimpls()]
+        """A hook's implementations in registration order, with their plugins' stable
+        names (pluggy calls the last registered first; the inventory asks in
+        registration order)."""
+        return [
+            (stable_name(impl.plugin_name, impl.plugin), impl) for impl in caller.get_hookimpls()
+        ]
 
     def reserve_stock(
         self, item: str, quantity: int, location: str, key: str
@@ -203,3 +206,25 @@ def _call(name: str, impl: Any, arguments: Mapping[str, Any]) -> Any:
         raise InventoryError(str(exc), plugin=name, retryable=False) from exc
     except Exception as exc:
         raise InventoryError(f"{type(exc).__name__}: {exc}", plugin=name) from exc
+
+
+def stable_name(registered: str, plugin: object) -> str:
+    """A plugin's name that is the same in every process: the name it was registered
+    under (an entry point's name), unless pluggy made one up from the object's
+    address; then its class's qualified name (a module plugin: the module's name).
+    It is recorded with a reservation, so that any worker gives the reservation back
+    to the plugin that made it.
+
+    >>> class Stockroom: ...
+    >>> room = Stockroom()
+    >>> stable_name(str(id(room)), room).endswith("Stockroom")
+    True
+    >>> stable_name("snipe-it", room)
+    'snipe-it'
+    """
+    if registered != str(id(plugin)):
+        return registered
+    if isinstance(plugin, ModuleType):
+        return plugin.__name__
+    kind = type(plugin)
+    return f"{kind.__module__}.{kind.__qualname__}"

@@ -15,7 +15,7 @@ import attrs
 from reqfulfill.model.enums import RequestState, TaskKind, TaskState
 from reqfulfill.model.request import ServiceRequest
 
-__all__ = ["Progress", "progress_of", "state_words", "waiting_on"]
+__all__ = ["Progress", "coming_from", "progress_of", "state_words", "waiting_on"]
 
 
 @attrs.frozen
@@ -29,6 +29,8 @@ class Progress:
     open: tuple[str, ...]
     waiting_on: str | None
     expected_by: datetime | None
+    coming_from: str | None = None
+    """What is on its way and where it comes from (stock or a supplier), if anything."""
 
 
 _STATE_WORDS = {
@@ -59,7 +61,8 @@ def waiting_on(request: ServiceRequest) -> str | None:
     waits for nothing in particular.
 
     Approvers while it awaits approval; the reason while it is on hold; else the
-    first task in progress: a supplier order by its supplier and status, a delivery
+    first task in progress: the stock room while a ``stock_or_order`` task reserves, a
+    supplier order by its supplier and status, a delivery
     by shipping or by the requester's confirmation, any other task by its title.
     """
     if request.state is RequestState.AWAITING_APPROVAL:
@@ -69,12 +72,35 @@ def waiting_on(request: ServiceRequest) -> str | None:
     for task in request.plan:
         if task.state is not TaskState.IN_PROGRESS:
             continue
-        if task.kind is TaskKind.SUPPLIER_ORDER:
+        if task.kind is TaskKind.STOCK_OR_ORDER and task.source != "supplier":
+            return "the stock room: reserving"
+        if task.kind.orders:
             status = task.order_status.value if task.order_status else "being ordered"
             return f"supplier {task.supplier}: {status}"
         if task.kind is TaskKind.DELIVERY:
             return "your confirmation of receipt" if task.shipped else "shipping"
         return task.title
+    return None
+
+
+def coming_from(request: ServiceRequest) -> str | None:
+    """What is on its way to the requester and where it comes from, in their words:
+    the item reserved from stock (and where), or ordered from a supplier (and the
+    order's status); None when nothing is (no ``stock_or_order`` or supplier task, or
+    the inventory is still being asked).
+
+    Read from the plan's first task that says where the item comes from.
+    """
+    what = request.item or "item"
+    for task in request.plan:
+        if task.kind is TaskKind.STOCK_OR_ORDER and task.source == "stock":
+            where = task.reservation.location if task.reservation is not None else None
+            return f"{what} from stock" + (f" at {where}" if where else "")
+        if task.kind.orders and task.source != "stock" and task.order_effect is not None:
+            if task.kind is TaskKind.STOCK_OR_ORDER and task.source is None:
+                continue  # the inventory has not answered yet
+            status = task.order_status.value if task.order_status else "being ordered"
+            return f"{what} from supplier {task.supplier} ({status})"
     return None
 
 
@@ -89,4 +115,5 @@ def progress_of(request: ServiceRequest) -> Progress:
         open=tuple(t.title for t in request.plan if not t.finished),
         waiting_on=waiting_on(request),
         expected_by=request.sla.due,
+        coming_from=coming_from(request),
     )

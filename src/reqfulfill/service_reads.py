@@ -73,7 +73,9 @@ class RequestReads:
 
         Each :class:`~reqfulfill.metrics.MetricsRow` has the count, time to assign
         (p50), time to fulfil in business time (p50, p90), SLA attainment %,
-        escalations, CSAT (mean rating) and the survey response rate.
+        escalations, CSAT (mean rating), the survey response rate, and where the items
+        came from: the share of fulfilled requests served from stock and from a
+        supplier, and the median time to fulfil of each.
         """
         if by not in ("item", "group", "agent"):
             raise ValidationError.single("by", by, "group metrics by 'item', 'group' or 'agent'")
