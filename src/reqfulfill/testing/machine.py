@@ -86,6 +86,7 @@ from reqfulfill.testing._demo import demo_catalog, demo_requester
 from reqfulfill.testing._effect_watch import EffectWatch, WatchedSupplier
 from reqfulfill.testing._fake_supplier import FakeSupplier
 from reqfulfill.testing._roles import any_member, role_allows
+from reqfulfill.testing.machine_stock import StockMachine
 from reqfulfill.worker import Worker
 
 __all__ = ["FulfillmentMachine", "role_allows"]
@@ -110,7 +111,7 @@ def _sla_used(state: ServiceRequest, policy: SlaPolicy | None, now: datetime) ->
     return sla.used + policy.calendar.between(sla.used_at, now)
 
 
-class FulfillmentMachine(RuleBasedStateMachine):
+class FulfillmentMachine(StockMachine, RuleBasedStateMachine):
     """Random fulfillment work against a real service; invariants after every step.
 
     Class attributes a subclass sets (all optional):
@@ -216,7 +217,7 @@ class FulfillmentMachine(RuleBasedStateMachine):
             rules=self.routing_rules,
             sla=self.sla_policy,
             store=self.resolve_store_url(),
-            plugins=[*self.suppliers.values(), self.automations],
+            plugins=[*self.suppliers.values(), self.automations, *self.stock_plugins()],
             clock=self.clock,
             id_factory=self.new_request_id,
             load_entrypoints=False,
@@ -252,6 +253,7 @@ class FulfillmentMachine(RuleBasedStateMachine):
         type(self).steps_run += max(0, self._checks - 1)
         type(self).effects.update({f"ran {k}": n for k, n in self.automations.runs.items()})
         try:
+            self.drain_stock()
             if self._ids:
                 self._refresh(self._ids)
                 self._orders_match()
@@ -354,7 +356,8 @@ class FulfillmentMachine(RuleBasedStateMachine):
     def _orders_match(self) -> None:
         requested: dict[str, SupplierOrderRequested] = {}
         placed: list[SupplierOrderPlaced] = []
-        for history in self._histories.values():
+        # read afresh: a worker run asks for orders too (a stock_or_order task out of stock)
+        for history in map(self.service.history, self._ids):
             for event in history:
                 if isinstance(event, SupplierOrderRequested):
                     assert event.event_id not in requested, f"effect id {event.event_id} twice"
@@ -621,7 +624,7 @@ class FulfillmentMachine(RuleBasedStateMachine):
             actor = self._actor(data, "confirm_delivery", state, None)
             call = lambda: service.confirm_delivery(request, actor)  # noqa: E731
             self._run("confirm_delivery", request, actor, call)
-        elif task.kind is TaskKind.SUPPLIER_ORDER and task.order_ref and task.supplier:
+        elif task.kind.orders and task.order_ref and task.supplier:
             supplier = self.suppliers.get(task.supplier)
             if supplier is not None:
                 supplier.advance(task.order_ref, OrderStatus.DELIVERED)
@@ -792,5 +795,5 @@ class FulfillmentMachine(RuleBasedStateMachine):
         """Orders only go to suppliers the machine runs (so none is silently dropped)."""
         for state in self._states.values():
             for task in state.plan:
-                if task.kind is TaskKind.SUPPLIER_ORDER and task.order_ref is not None:
+                if task.kind.orders and task.order_ref is not None:
                     assert task.supplier in self.suppliers, task.supplier
