@@ -26,8 +26,9 @@ OWN_PAGES = [
     "plugins.md",
     "worker.md",
     "connectors.md",
+    "inventory.md",
 ]
-RUNNABLE = ["tutorial.md", "plugins.md", "connectors.md"]
+RUNNABLE = ["tutorial.md", "plugins.md", "connectors.md", "inventory.md"]
 LINKED_PAGES_OF_OTHERS = {"rules.md", "sla.md", "stores.md", "benchmarks.md"}
 """Pages other engineers own; a link to one is only checked once it exists."""
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from _catalogs import conditional_catalog
 
 from reqfulfill import NotFoundError, lifecycle
 from reqfulfill.cli.diagram import add_commands
@@ -124,7 +125,7 @@ def test_every_demo_plan_is_drawn_whole(item: str) -> None:
 
 
 def test_conditional_task_is_dashed_and_labelled() -> None:
-    text = plan_mermaid(demo_catalog(), "iphone-15")
+    text = plan_mermaid(conditional_catalog(), "iphone-15")
     edges = plan_edges(text)
     assert ("start", "-.->", "order") in edges  # order only when not from stock
     assert ("order", "-.->", "prepare") in edges

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from reqfulfill.model import events as ev
 from reqfulfill.model.catalog import Requester
-from reqfulfill.model.inventory import StockReservation
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, Priority, TaskKind, Urgency
 from reqfulfill.model.errors import MAX_NESTING, ValidationError
+from reqfulfill.model.inventory import StockReservation
 from reqfulfill.model.supplier import Notification, OrderLine, SupplierOrder
 from reqfulfill.serialization import (
     event_from_dict,

@@ -5,8 +5,8 @@ Every machine runs a :class:`MachineInventory` (a :class:`FakeInventory` holding
 each catalog item) beside its fake suppliers, so a ``stock_or_order`` task is served
 from stock or, once the stock is gone, from the supplier. The mixin's rules restock an
 item, make the inventory fail for a moment, kill the worker between reserving and
-recording (or lose the inventory's answer), and cancel a request while it holds a reservation. Its invariants, after
-every step:
+recording (or lose the inventory's answer), and cancel a request while it holds a
+reservation. Its invariants, after every step:
 
 - one reservation per key: every reservation the inventory made answers one
   ``StockReservationRequested`` event (its idempotency key is that event's id, the
