@@ -29,6 +29,7 @@ Run: ``python -m benchmarks lifecycle [--quick]``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import statistics
 import tempfile
@@ -41,8 +42,9 @@ from typing import Any
 
 from reqfulfill import Channel, FulfillmentService
 from reqfulfill.clock import FixedClock
+from reqfulfill.model.catalog import Catalog
 from reqfulfill.model.enums import RequestState
-from reqfulfill.testing import FakeSupplier, demo_catalog, demo_requester
+from reqfulfill.testing import DEMO_CATALOG, FakeSupplier, demo_requester
 from reqfulfill.worker import Worker
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -166,8 +168,21 @@ def store_urls(quick: bool) -> Iterator[list[tuple[str, Callable[[], str]]]]:
 
 def reset_service(url: str) -> FulfillmentService:
     return FulfillmentService(
-        demo_catalog(), store=url, clock=FixedClock(START), load_entrypoints=False
+        bench_catalog(), store=url, clock=FixedClock(START), load_entrypoints=False
     )
+
+
+def bench_catalog() -> Catalog:
+    """The demo catalog with its phone ordered straight from the supplier (a
+    ``supplier_order`` task, as in the process the peers model: submit, approve, order,
+    prepare, deliver, confirm, close), not first from the stock room."""
+    data = copy.deepcopy(DEMO_CATALOG)
+    for plan in data["plans"]:
+        for task in plan["tasks"]:
+            if task.get("kind") == "stock_or_order":
+                task["kind"] = "supplier_order"
+                task["title"] = "Order the phone from the supplier"
+    return Catalog.from_dict(data)
 
 
 def play_reset(service: FulfillmentService, worker: Worker | None = None) -> str:
@@ -197,7 +212,7 @@ def phone_service(url: str) -> tuple[FulfillmentService, FixedClock, Worker]:
     clock = FixedClock(START)
     supplier = FakeSupplier("acme-mobile", auto_deliver=True)
     service = FulfillmentService(
-        demo_catalog(), store=url, plugins=[supplier], clock=clock, load_entrypoints=False
+        bench_catalog(), store=url, plugins=[supplier], clock=clock, load_entrypoints=False
     )
     return service, clock, Worker(service, seed=1)
 

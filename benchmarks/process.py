@@ -58,7 +58,7 @@ from typing import Any
 
 from benchmarks import routing
 from benchmarks.durability import SQLiteConnections
-from benchmarks.lifecycle import START, play_phones, play_reset, row
+from benchmarks.lifecycle import START, bench_catalog, play_phones, play_reset, row
 from benchmarks.process_rules import check_shipped, process_rules
 from benchmarks.spiff_model import (
     SpiffProcesses,
@@ -70,7 +70,7 @@ from reqfulfill import FulfillmentService
 from reqfulfill.clock import FixedClock
 from reqfulfill.model.events import NotificationSent, RequesterNotified
 from reqfulfill.rules import Rule, Rules, RuleSet
-from reqfulfill.testing import FakeSupplier, demo_catalog, demo_requester
+from reqfulfill.testing import FakeSupplier, demo_requester
 from reqfulfill.worker import Worker
 
 FLOWS = ("password-reset", "phone-order")
@@ -89,7 +89,7 @@ class Reqfulfill:
         self.clock = FixedClock(START)
         self.supplier = FakeSupplier("acme-mobile", auto_deliver=True)
         self.service = FulfillmentService(
-            demo_catalog(),
+            bench_catalog(),
             process_rules(),
             store=url,
             plugins=[self.supplier],
@@ -137,7 +137,7 @@ class Spiff:
     @staticmethod
     def request_data(flow: str) -> dict[str, Any]:
         """A request's data on its start event, but its id (what reqfulfill's facts hold)."""
-        requester, item = demo_requester(), demo_catalog().item(ITEM[flow])
+        requester, item = demo_requester(), bench_catalog().item(ITEM[flow])
         return {
             "requester_id": requester.id,
             "manager": requester.manager,

@@ -54,11 +54,19 @@ from benchmarks.durability import (
     pg_wal_commits,
     pg_walinspect,
 )
-from benchmarks.lifecycle import START, check_reset, pg_dsn, play_phones, play_reset, row
+from benchmarks.lifecycle import (
+    START,
+    bench_catalog,
+    check_reset,
+    pg_dsn,
+    play_phones,
+    play_reset,
+    row,
+)
 from reqfulfill import FulfillmentService
 from reqfulfill.clock import FixedClock
 from reqfulfill.model.enums import RequestState
-from reqfulfill.testing import FakeSupplier, demo_catalog
+from reqfulfill.testing import FakeSupplier
 from reqfulfill.worker import Worker
 
 PHONE_TARGET = 12
@@ -79,7 +87,7 @@ class Services:
 
     def service(self, url: str) -> tuple[FulfillmentService, Worker]:
         service = FulfillmentService(
-            demo_catalog(),
+            bench_catalog(),
             store=url,
             plugins=[self.supplier],
             clock=self.clock,

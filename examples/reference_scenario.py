@@ -2,9 +2,11 @@
 
 An end user orders a mobile phone in the portal; the manager approves; the
 request is assigned to the Service Desk and categorized/prioritized from the
-item; an agent claims it; the phone is ordered from a supplier (a
-``FakeSupplier``), prepared and delivered; the end user confirms receipt; the
-worker closes the request and notifies the requester; the requester rates it.
+item; an agent claims it; the stock room (a ``FakeInventory``) has no phone, so
+the phone is ordered from a supplier (a ``FakeSupplier``), prepared and delivered
+with its asset tag and serial number; the end user confirms receipt; the worker
+tells the CMDB of the asset, closes the request and notifies the requester; the
+requester rates it.
 
 Run it with ``.venv/bin/python examples/reference_scenario.py``; it prints the
 request's timeline and exits 0 when the request ends CLOSED.
@@ -24,7 +26,7 @@ from reqfulfill import (
     Worker,
 )
 from reqfulfill.sla import SlaPolicy
-from reqfulfill.testing import FakeSupplier, demo_catalog, demo_requester
+from reqfulfill.testing import FakeInventory, FakeSupplier, demo_catalog, demo_requester
 
 AGENT = "sam.agent"
 MANAGER = "max.manager"
@@ -45,11 +47,12 @@ def describe(event: object) -> str:
 def main() -> int:
     clock = FixedClock(datetime(2026, 3, 2, 8, 30, tzinfo=UTC))
     supplier = FakeSupplier("acme-mobile")
+    stockroom = FakeInventory(stock={"iphone-15": 0})  # no phone in stock today
     service = FulfillmentService(
         demo_catalog(),
         sla=SlaPolicy.default(),
         store="memory://",
-        plugins=[supplier],
+        plugins=[supplier, stockroom],
         clock=clock,
         load_entrypoints=False,
     )
@@ -63,7 +66,7 @@ def main() -> int:
     service.approve(rid, MANAGER)  # routing, plan, SLA, first task: one append
     clock.advance(minutes=10)
     service.claim(rid, AGENT)
-    worker.run_pending()  # places the order with the supplier
+    worker.run_pending()  # asks the stock room (none in stock), orders from the supplier
     ref = supplier.order_for(rid).ref
     clock.advance(days=1)
     supplier.advance(ref, OrderStatus.SHIPPED)
@@ -76,10 +79,17 @@ def main() -> int:
     clock.advance(hours=2)
     service.complete_task(rid, "prepare", AGENT)
     clock.advance(minutes=30)
-    service.ship(rid, "deliver", AGENT, tracking="internal mail, desk 4B")
+    service.ship(
+        rid,
+        "deliver",
+        AGENT,
+        tracking="internal mail, desk 4B",
+        asset_tag="HEL-IT-0042",
+        serial="F2LXK1234567",
+    )
     clock.advance(hours=3)
     service.confirm_delivery(rid, erin.id)
-    worker.run_pending()  # the close timer closes it; the requester is notified
+    worker.run_pending()  # the CMDB hears of the asset; the close timer closes the request
     clock.advance(hours=1)
     final = service.record_feedback(rid, erin.id, 5, "Quick and painless, thanks!")
 
@@ -93,7 +103,8 @@ def main() -> int:
         f"category {final.category}; priority P{int(final.priority or 0)}; "
         f"SLA {'missed' if final.sla.breached else 'met'} ({final.sla.used} business time used); "
         f"rating {final.feedback.rating if final.feedback else None}/5; "
-        f"supplier orders placed: {len(supplier.orders)}"
+        f"supplier orders placed: {len(supplier.orders)}; "
+        f"assets registered: {[a.asset_tag for a in stockroom.assets.values()]}"
     )
     return 0 if final.state is RequestState.CLOSED else 1
 

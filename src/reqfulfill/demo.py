@@ -2,7 +2,8 @@
 
 An end user orders a new mobile phone in the portal; the manager approves; the
 request is assigned to the Service Desk and categorized/prioritized from the
-item; an agent claims it; the phone is ordered from a supplier, prepared and
+item; an agent claims it; the stock room has none, so the phone is ordered from a
+supplier, prepared and
 delivered; the end user confirms receipt; the request is closed and the
 requester notified; the requester rates it.
 """
@@ -19,7 +20,7 @@ from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.service import FulfillmentService
 from reqfulfill.sla import SlaPolicy
-from reqfulfill.testing import FakeSupplier, demo_catalog, demo_requester
+from reqfulfill.testing import FakeInventory, FakeSupplier, demo_catalog, demo_requester
 from reqfulfill.worker import Worker
 
 __all__ = ["describe", "play_reference_scenario", "timeline"]
@@ -32,11 +33,12 @@ def play_reference_scenario(store: str = "memory://") -> tuple[FulfillmentServic
     """Play the reference scenario on ``store``; return the service and the closed request."""
     clock = FixedClock(datetime(2026, 3, 2, 8, 30, tzinfo=UTC))
     supplier = FakeSupplier("acme-mobile")
+    stockroom = FakeInventory(stock={"iphone-15": 0})  # no phone in stock: order one
     service = FulfillmentService(
         demo_catalog(),
         sla=SlaPolicy.default(),
         store=store,
-        plugins=[supplier],
+        plugins=[supplier, stockroom],
         clock=clock,
         load_entrypoints=False,
     )
@@ -52,7 +54,7 @@ def play_reference_scenario(store: str = "memory://") -> tuple[FulfillmentServic
     service.approve(rid, MANAGER)
     clock.advance(minutes=10)
     service.claim(rid, AGENT)
-    worker.run_pending()  # places the order with the supplier
+    worker.run_pending()  # asks the stock room (none in stock), orders from the supplier
     ref = supplier.order_for(rid).ref
     clock.advance(days=1)
     supplier.advance(ref, OrderStatus.SHIPPED)
@@ -65,10 +67,17 @@ def play_reference_scenario(store: str = "memory://") -> tuple[FulfillmentServic
     clock.advance(hours=2)
     service.complete_task(rid, "prepare", AGENT)
     clock.advance(minutes=30)
-    service.ship(rid, "deliver", AGENT, tracking="internal mail, desk 4B")
+    service.ship(
+        rid,
+        "deliver",
+        AGENT,
+        tracking="internal mail, desk 4B",
+        asset_tag="HEL-IT-0042",
+        serial="F2LXK1234567",
+    )
     clock.advance(hours=3)
     service.confirm_delivery(rid, requester.id)
-    worker.run_pending()  # closes the request and notifies the requester
+    worker.run_pending()  # tells the CMDB of the asset, closes the request, notifies
     clock.advance(hours=1)
     service.record_feedback(rid, requester.id, 5, "Quick and painless, thanks!")
     return service, service.get(rid)
@@ -87,6 +96,7 @@ def describe(event: Event) -> str:
         _describe_request(event)
         or _describe_approval(event)
         or _describe_fulfilment(event)
+        or _describe_stock(event)
         or _describe_upkeep(event)
         or event.type
     )
@@ -233,6 +243,29 @@ def _describe_upkeep(event: Event) -> str | None:
             return f"SLA breached after {_hours(event.used)}"
         case ev.RequestEscalated():
             return f"escalated from {event.from_group or '-'} to {event.to_group or '-'}"
+    return None
+
+
+def _describe_stock(event: Event) -> str | None:
+    """The stock room and the asset handed over."""
+    match event:
+        case ev.StockReservationRequested():
+            return f"stock asked for: {event.quantity} x {event.item} at {event.location}"
+        case ev.StockReserved():
+            where = event.reservation.location
+            return f"reserved from stock at {where} as {event.reservation.ref}"
+        case ev.StockUnavailable():
+            return "nothing in stock: the supplier's turn"
+        case ev.StockReleaseRequested():
+            return f"reservation {event.reservation.ref} to be given back"
+        case ev.StockReleased():
+            return f"reservation {event.reservation.ref} given back"
+        case ev.AssetShipped():
+            return f"device shipped: asset tag {event.asset_tag}, serial {event.serial}"
+        case ev.AssetHandedOver():
+            return f"asset {event.asset_tag or event.serial} handed over to {event.requester}"
+        case ev.AssetRegistered():
+            return "the asset handed over was told to the CMDB"
     return None
 
 

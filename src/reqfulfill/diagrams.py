@@ -32,6 +32,7 @@ _FILLS: Mapping[TaskKind, str] = {
     TaskKind.SUPPLIER_ORDER: "#fef3e0",
     TaskKind.DELIVERY: "#e6f4ea",
     TaskKind.AUTOMATED: "#f3e8fd",
+    TaskKind.STOCK_OR_ORDER: "#fdf6d8",
 }
 
 _SHAPES: Mapping[TaskKind, tuple[str, str]] = {
@@ -39,6 +40,7 @@ _SHAPES: Mapping[TaskKind, tuple[str, str]] = {
     TaskKind.SUPPLIER_ORDER: ("[[", "]]"),
     TaskKind.DELIVERY: ("[/", "/]"),
     TaskKind.AUTOMATED: ("{{", "}}"),
+    TaskKind.STOCK_OR_ORDER: ("[(", ")]"),
 }
 """Node shape per task kind, so the kind reads at a glance (the label says it too)."""
 

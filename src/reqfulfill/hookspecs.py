@@ -20,6 +20,7 @@ from reqfulfill._hooks import hookspec
 from reqfulfill.connectors import SupplierConnector
 from reqfulfill.model.catalog import Requester
 from reqfulfill.model.events import Event
+from reqfulfill.model.inventory import Asset, StockReservation
 from reqfulfill.model.request import ServiceRequest, Task
 from reqfulfill.model.supplier import Notification
 from reqfulfill.stores import Store
@@ -69,6 +70,61 @@ def reqfulfill_supplier_connectors() -> Sequence[SupplierConnector]:
     .. versionadded:: 0.1
     """
     return ()
+
+
+# ---------------------------------------------------------------------------
+# inventory
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def reqfulfill_reserve_stock(
+    item: str, quantity: int, location: str, key: str
+) -> StockReservation | None:
+    """Reserve ``quantity`` of ``item`` for a request at ``location``, or say none is there.
+
+    Called by the worker only, for the first task of kind ``stock_or_order`` that
+    starts, as an outbox effect: ``key`` is the effect's id, the same on every retry,
+    so reserve each key once (a second call with a known key returns the first
+    reservation). Plugins are asked in registration order; the first non-None answer
+    wins. With none, the item's supplier order is placed.
+
+    Raise :class:`reqfulfill.InventoryError` with ``retryable`` to fail the attempt
+    (any other exception counts as retryable); an unknown item is an
+    ``InventoryError`` too. A result that is not a ``StockReservation`` of exactly
+    ``quantity`` is an ``InventoryError`` naming the plugin: the effect is not marked
+    done and is tried again with the same key.
+
+    :param item: the service item's id.
+    :param quantity: how many, at least 1 (the request's ``quantity`` answer, else 1).
+    :param location: the requester's location.
+    :param key: the idempotency key.
+    :return: a :class:`reqfulfill.StockReservation`, or None when nothing is in stock.
+
+    .. versionadded:: 0.2
+    """
+
+
+@hookspec
+def reqfulfill_release_stock(reservation: StockReservation, key: str) -> None:
+    """Give ``reservation`` back (the request was cancelled, the task restarted or
+    skipped). Called by the worker on the plugin that made the reservation only, with
+    the release effect's id as ``key`` (release each key once). Errors are retried as
+    for ``reqfulfill_reserve_stock``.
+
+    .. versionadded:: 0.2
+    """
+
+
+@hookspec
+def reqfulfill_asset_handed_over(request: ServiceRequest, asset: Asset, key: str) -> None:
+    """A requester confirmed receipt of a device shipped with an asset tag or serial
+    number: register it in the host's CMDB. Called by the worker, on every plugin, once
+    per ``AssetHandedOver`` event; ``key`` (the event's id) is the same on every retry.
+    Raising makes the worker retry later with backoff.
+
+    .. versionadded:: 0.2
+    """
 
 
 # ---------------------------------------------------------------------------

@@ -15,17 +15,19 @@ from typing import Any, Literal
 import attrs
 
 from reqfulfill.model import events as ev
-from reqfulfill.model.enums import RequestState
+from reqfulfill.model.enums import RequestState, TaskKind, TaskState
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.stores._facts import MetricsTally
 
 __all__ = [
     "MetricsRow",
     "RequestFacts",
+    "fulfilled_from",
     "metrics_rows",
     "percentile",
     "request_facts",
     "rows_from_tallies",
+    "without_sources",
 ]
 
 GroupBy = Literal["item", "group", "agent"]
@@ -53,6 +55,22 @@ class RequestFacts:
     time_to_fulfil: timedelta | None
     escalations: int
     surveyed: bool
+    source: str | None = None
+
+
+def fulfilled_from(request: ServiceRequest) -> str | None:
+    """Where a fulfilled request's item came from: ``"stock"`` when a ``stock_or_order``
+    task was done from stock, ``"supplier"`` when a supplier order was delivered (a
+    ``supplier_order`` task, or a ``stock_or_order`` task with nothing in stock); None
+    for a request not fulfilled or with neither (a password reset)."""
+    if request.fulfilled_at is None:
+        return None
+    done = [t for t in request.plan if t.state is TaskState.DONE and t.kind.orders]
+    if any(t.kind is TaskKind.STOCK_OR_ORDER and t.source == "stock" for t in done):
+        return "stock"
+    if done:
+        return "supplier"
+    return None
 
 
 def request_facts(request: ServiceRequest, history: Iterable[ev.Event]) -> RequestFacts:
@@ -82,6 +100,7 @@ def request_facts(request: ServiceRequest, history: Iterable[ev.Event]) -> Reque
         time_to_fulfil=to_fulfil,
         escalations=escalations,
         surveyed=surveyed,
+        source=fulfilled_from(request),
     )
 
 
@@ -103,6 +122,15 @@ class MetricsRow:
     escalations: int
     csat: float | None
     response_rate: float | None
+    from_stock_pct: float | None = None
+    """Of the fulfilled requests whose item came from stock or a supplier, the share
+    from stock (%)."""
+    from_supplier_pct: float | None = None
+    """... and the share from a supplier (%)."""
+    fulfil_p50_stock_h: float | None = None
+    """The median time to fulfil of the requests served from stock."""
+    fulfil_p50_supplier_h: float | None = None
+    """The median time to fulfil of the requests served by a supplier."""
 
     def to_dict(self) -> dict[str, Any]:
         """The row as a plain mapping (for JSON)."""
@@ -128,6 +156,21 @@ def _row(key: str, facts: Sequence[RequestFacts]) -> MetricsRow:
     surveyed = [f for f in closed if f.surveyed]
     ratings = [f.request.feedback.rating for f in closed if f.request.feedback is not None]
     answered = [f for f in surveyed if f.request.feedback is not None]
+    sourced = [f for f in facts if f.source is not None]
+
+    def share(source: str) -> float | None:
+        if not sourced:
+            return None
+        return round(100 * sum(f.source == source for f in sourced) / len(sourced), 1)
+
+    def p50_from(source: str) -> float | None:
+        times = [
+            f.time_to_fulfil.total_seconds()
+            for f in sourced
+            if f.source == source and f.time_to_fulfil is not None
+        ]
+        return _hours(percentile(times, 50))
+
     return MetricsRow(
         key=key,
         count=len(facts),
@@ -139,6 +182,10 @@ def _row(key: str, facts: Sequence[RequestFacts]) -> MetricsRow:
         escalations=sum(f.escalations for f in facts),
         csat=round(sum(ratings) / len(ratings), 2) if ratings else None,
         response_rate=round(len(answered) / len(surveyed), 2) if surveyed else None,
+        from_stock_pct=share("stock"),
+        from_supplier_pct=share("supplier"),
+        fulfil_p50_stock_h=p50_from("stock"),
+        fulfil_p50_supplier_h=p50_from("supplier"),
     )
 
 
@@ -205,3 +252,21 @@ def _merged(histograms: Sequence[Sequence[tuple[int, int]]]) -> list[tuple[int, 
         for value, count in histogram:
             counts[value] = counts.get(value, 0) + count
     return sorted(counts.items())
+
+
+def without_sources(rows: Iterable[MetricsRow]) -> list[MetricsRow]:
+    """``rows`` with the figures of where items came from (``from_stock_pct``,
+    ``from_supplier_pct``, ``fulfil_p50_stock_h``, ``fulfil_p50_supplier_h``) left
+    out: what :func:`rows_from_tallies` gives, because the store's facts rows do not
+    carry a request's source yet. :func:`metrics_rows` over replayed histories gives
+    them."""
+    return [
+        attrs.evolve(
+            row,
+            from_stock_pct=None,
+            from_supplier_pct=None,
+            fulfil_p50_stock_h=None,
+            fulfil_p50_supplier_h=None,
+        )
+        for row in rows
+    ]

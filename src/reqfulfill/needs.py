@@ -19,7 +19,6 @@ from typing import Final
 import attrs
 
 from reqfulfill.model.catalog import Catalog
-from reqfulfill.model.enums import TaskKind
 from reqfulfill.model.errors import Problem, ValidationError
 from reqfulfill.plugins import PluginHost
 from reqfulfill.serialization.arguments import check_id
@@ -62,14 +61,15 @@ class Need:
 
 
 def supplier_needs(catalog: Catalog) -> list[Need]:
-    """Every supplier a supplier-order task of an item's plan orders from, once per
-    place that names it: the task when it names its supplier, else the item."""
+    """Every supplier a task of an item's plan may order from (``supplier_order``, and
+    ``stock_or_order`` when nothing is in stock), once per place that names it: the
+    task when it names its supplier, else the item."""
     plan_index = {plan.id: index for index, plan in enumerate(catalog.plans)}
     found: dict[tuple[str, str], list[str]] = {}
     for item_index, item in enumerate(catalog.items):
         plan = catalog.plan(item.plan)
         for task_index, task in enumerate(plan.tasks):
-            if task.kind is not TaskKind.SUPPLIER_ORDER:
+            if not task.kind.orders:
                 continue
             if task.supplier is not None:
                 path = f"plans[{plan_index[plan.id]}].tasks[{task_index}].supplier"

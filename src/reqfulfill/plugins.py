@@ -12,6 +12,7 @@ import logging
 import types
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import ModuleType
 from typing import Any, cast, final
 
 import pluggy
@@ -30,18 +31,21 @@ from reqfulfill._plugin_loading import (
 from reqfulfill.connectors import SupplierConnector
 from reqfulfill.model.catalog import Requester
 from reqfulfill.model.errors import (
+    InventoryError,
     NotFoundError,
     PluginError,
     ReqfulfillError,
     ValidationError,
     mask_password,
+    short_repr,
 )
 from reqfulfill.model.events import Event
+from reqfulfill.model.inventory import Asset, StockReservation
 from reqfulfill.model.request import ServiceRequest, Task
 from reqfulfill.model.supplier import Notification
 from reqfulfill.stores import BuiltinStores, Store
 
-__all__ = ["PluginHost", "get_plugin_manager", "open_store"]
+__all__ = ["PluginHost", "get_plugin_manager", "open_store", "stable_name"]
 
 log = logging.getLogger(__name__)
 
@@ -276,9 +280,95 @@ class PluginHost:
                 raise failed
         return result
 
+    @staticmethod
+    def _implementations(caller: pluggy.HookCaller) -> list[tuple[str, Any]]:
+        """A hook's implementations in registration order, with their plugins' stable
+        names (pluggy calls the last registered first; the inventory asks in
+        registration order)."""
+        return [
+            (stable_name(impl.plugin_name, impl.plugin), impl) for impl in caller.get_hookimpls()
+        ]
+
+    def reserve_stock(
+        self, item: str, quantity: int, location: str, key: str
+    ) -> tuple[str, StockReservation] | None:
+        """The first reservation an inventory plugin makes, with the plugin's name; None
+        when none has the item in stock. ``InventoryError`` naming the plugin when one
+        fails or answers with anything but a reservation of ``quantity``."""
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise ValidationError.single("quantity", quantity, "a positive whole number")
+        arguments = {"item": item, "quantity": quantity, "location": location, "key": key}
+        for name, impl in self._implementations(self.pm.hook.reqfulfill_reserve_stock):
+            result = _call(name, impl, arguments)
+            if result is None:
+                continue
+            if not isinstance(result, StockReservation):
+                raise InventoryError(
+                    f"reserve_stock returned {short_repr(result)}, not a StockReservation or None",
+                    plugin=name,
+                )
+            if result.quantity != quantity:
+                raise InventoryError(
+                    f"reserved {result.quantity} of {item!r} where {quantity} was asked for",
+                    plugin=name,
+                )
+            return name, result
+        return None
+
+    def release_stock(self, plugin: str, reservation: StockReservation, key: str) -> None:
+        """Give ``reservation`` back to the inventory plugin ``plugin`` that made it."""
+        for name, impl in self._implementations(self.pm.hook.reqfulfill_release_stock):
+            if name == plugin:
+                _call(name, impl, {"reservation": reservation, "key": key})
+                return
+        raise InventoryError(
+            f"no such inventory plugin releases stock (reservation {reservation.ref!r})",
+            plugin=plugin,
+            retryable=False,
+        )
+
+    def asset_handed_over(self, request: ServiceRequest, asset: Asset, key: str) -> None:
+        """Tell every plugin of an asset handed over."""
+        self.pm.hook.reqfulfill_asset_handed_over(request=request, asset=asset, key=key)
+
     def on_event(self, event: Event) -> None:
         """Tell the observers; their failures are logged, never raised."""
         try:
             self._call(self.pm.hook.reqfulfill_on_event, event=event)
         except Exception:
             log.exception("an observer failed on %s", event.event_id)
+
+
+def _call(name: str, impl: Any, arguments: Mapping[str, Any]) -> Any:
+    """Call one hook implementation with the arguments it takes; its failure is an
+    ``InventoryError`` naming it (retryable unless it said otherwise)."""
+    try:
+        return impl.function(*[arguments[a] for a in impl.argnames])
+    except InventoryError as exc:
+        raise exc.named(name) from exc
+    except ReqfulfillError as exc:
+        raise InventoryError(str(exc), plugin=name, retryable=False) from exc
+    except Exception as exc:
+        raise InventoryError(f"{type(exc).__name__}: {exc}", plugin=name) from exc
+
+
+def stable_name(registered: str, plugin: object) -> str:
+    """A plugin's name that is the same in every process: the name it was registered
+    under (an entry point's name), unless pluggy made one up from the object's
+    address; then its class's qualified name (a module plugin: the module's name).
+    It is recorded with a reservation, so that any worker gives the reservation back
+    to the plugin that made it.
+
+    >>> class Stockroom: ...
+    >>> room = Stockroom()
+    >>> stable_name(str(id(room)), room).endswith("Stockroom")
+    True
+    >>> stable_name("snipe-it", room)
+    'snipe-it'
+    """
+    if registered != str(id(plugin)):
+        return registered
+    if isinstance(plugin, ModuleType):
+        return plugin.__name__
+    kind = type(plugin)
+    return f"{kind.__module__}.{kind.__qualname__}"

@@ -16,7 +16,14 @@ from reqfulfill.model.approval import current_stage, pending_approvers
 from reqfulfill.model.enums import RequestState, TaskKind, TaskState
 from reqfulfill.model.request import ServiceRequest, Task
 
-__all__ = ["Progress", "failure_words", "progress_of", "state_words", "waiting_on"]
+__all__ = [
+    "Progress",
+    "coming_from",
+    "failure_words",
+    "progress_of",
+    "state_words",
+    "waiting_on",
+]
 
 
 @attrs.frozen
@@ -36,6 +43,8 @@ class Progress:
     waiting_on: str | None
     expected_by: datetime | None
     failed: tuple[str, ...] = ()
+    coming_from: str | None = None
+    """What is on its way and where it comes from (stock or a supplier), if anything."""
 
 
 _STATE_WORDS = {
@@ -66,9 +75,10 @@ def waiting_on(request: ServiceRequest) -> str | None:
     waits for nothing in particular.
 
     Approvers while it awaits approval; the reason while it is on hold; who must
-    restart or skip a failed task; else the first task in progress: a supplier order
-    by its supplier and status, a delivery by shipping or by the requester's
-    confirmation, any other task by its title.
+    restart or skip a failed task; else the first task in progress: the stock room
+    while a ``stock_or_order`` task reserves, a supplier order by its supplier and
+    status, a delivery by shipping or by the requester's confirmation, any other task
+    by its title.
     """
     if request.state is RequestState.AWAITING_APPROVAL:
         stage = current_stage(request.approval_stages)
@@ -82,7 +92,9 @@ def waiting_on(request: ServiceRequest) -> str | None:
     for task in request.plan:
         if task.state is not TaskState.IN_PROGRESS:
             continue
-        if task.kind is TaskKind.SUPPLIER_ORDER:
+        if task.kind is TaskKind.STOCK_OR_ORDER and task.source != "supplier":
+            return "the stock room: reserving"
+        if task.kind.orders:
             status = task.order_status.value if task.order_status else "being ordered"
             return f"supplier {task.supplier}: {status}"
         if task.kind is TaskKind.DELIVERY:
@@ -114,7 +126,9 @@ def failure_words(task: Task) -> str:
     ...                    supplier="acme-mobile", state=TaskState.FAILED))
     'the order from supplier acme-mobile failed'
     """
-    if task.kind is TaskKind.SUPPLIER_ORDER:
+    if task.kind is TaskKind.STOCK_OR_ORDER and task.order_effect is None:
+        return "reserving the item from stock failed"
+    if task.kind.orders:
         return f"the order from supplier {task.supplier} failed"
     if task.kind is TaskKind.AUTOMATED:
         return f"the automated step {task.title!r} failed"
@@ -136,6 +150,27 @@ def _summary(request: ServiceRequest) -> str:
     )
 
 
+def coming_from(request: ServiceRequest) -> str | None:
+    """What is on its way to the requester and where it comes from, in their words:
+    the item reserved from stock (and where), or ordered from a supplier (and the
+    order's status); None when nothing is (no ``stock_or_order`` or supplier task, or
+    the inventory is still being asked).
+
+    Read from the plan's first task that says where the item comes from.
+    """
+    what = request.item or "item"
+    for task in request.plan:
+        if task.kind is TaskKind.STOCK_OR_ORDER and task.source == "stock":
+            where = task.reservation.location if task.reservation is not None else None
+            return f"{what} from stock" + (f" at {where}" if where else "")
+        if task.kind.orders and task.source != "stock" and task.order_effect is not None:
+            if task.kind is TaskKind.STOCK_OR_ORDER and task.source is None:
+                continue  # the inventory has not answered yet
+            status = task.order_status.value if task.order_status else "being ordered"
+            return f"{what} from supplier {task.supplier} ({status})"
+    return None
+
+
 def progress_of(request: ServiceRequest) -> Progress:
     """The request's :class:`Progress`: its state in plain words (or, when a task
     failed, what failed and who must act), the titles of its finished, open and
@@ -149,4 +184,5 @@ def progress_of(request: ServiceRequest) -> Progress:
         waiting_on=waiting_on(request),
         expected_by=request.sla.due,
         failed=tuple(task.title for task in _failed(request)),
+        coming_from=coming_from(request),
     )

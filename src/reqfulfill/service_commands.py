@@ -94,11 +94,26 @@ class RequestCommands:
         )
 
     def ship(
-        self, request_id: str, task_key: str, actor: str, tracking: str | None = None
+        self,
+        request_id: str,
+        task_key: str,
+        actor: str,
+        tracking: str | None = None,
+        asset_tag: str | None = None,
+        serial: str | None = None,
     ) -> ServiceRequest:
-        """Record that the item of a delivery task has shipped."""
+        """Record that the item of a delivery task has shipped; with the device's
+        ``asset_tag`` and/or ``serial``, the host hears of the asset handed over when the
+        requester confirms receipt (``reqfulfill_asset_handed_over``)."""
         return self.execute(
-            request_id, lifecycle.Ship(actor=actor, task_key=task_key, tracking=tracking)
+            request_id,
+            lifecycle.Ship(
+                actor=actor,
+                task_key=task_key,
+                tracking=tracking,
+                asset_tag=asset_tag,
+                serial=serial,
+            ),
         )
 
     def confirm_delivery(self, request_id: str, actor: str) -> ServiceRequest:

@@ -153,7 +153,9 @@ class RequestReads:
         escalations, CSAT (mean rating) and the survey response rate. They add up the
         facts rows the store keeps with every append (one per request), never the
         histories; the facts of requests stored before this release are rebuilt
-        first (once: ``reqfulfill db upgrade`` does it ahead).
+        first (once: ``reqfulfill db upgrade`` does it ahead). Where items came from
+        (``from_stock_pct`` ...) is not in the facts rows yet: those columns are None
+        here; :func:`reqfulfill.metrics.metrics_rows` over replayed histories gives them.
         """
         return self.metrics_by((by,), since=since, until=until)[by]
 

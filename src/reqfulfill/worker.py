@@ -1,4 +1,5 @@
-"""The worker: runs the outbox (supplier orders, notifications, automations) and timers.
+"""The worker: runs the outbox (supplier orders, stock reservations, notifications,
+automations) and timers.
 
 Each effect runs with its event id as the idempotency key. A retryable failure
 is retried with exponential backoff and jitter (the next attempt time is
@@ -23,11 +24,12 @@ from typing import Any
 
 import attrs
 
-from reqfulfill import lifecycle
+from reqfulfill import inventory, lifecycle
 from reqfulfill.model import events as ev
 from reqfulfill.model.errors import (
     AutomationError,
     ConcurrencyError,
+    InventoryError,
     NotFoundError,
     PluginError,
     ReqfulfillError,
@@ -80,11 +82,11 @@ def _unwanted(effect: ev.Event, why: str) -> lifecycle.Command:
 
 
 def _retryable(exc: Exception) -> bool:
-    """Supplier, automation and plugin errors say so (a plugin that raised while
-    answering may do better next time, one that failed to load will not); a concurrent
-    write is worth another try; any other reqfulfill error is a refusal that will not
-    change; anything else (network, a connector's bug) is tried again."""
-    if isinstance(exc, SupplierError | AutomationError | PluginError):
+    """Supplier, automation, inventory and plugin errors say so (a plugin that raised
+    while answering may do better next time, one that failed to load will not); a
+    concurrent write is worth another try; any other reqfulfill error is a refusal that
+    will not change; anything else (network, a connector's bug) is tried again."""
+    if isinstance(exc, SupplierError | AutomationError | InventoryError | PluginError):
         return exc.retryable
     if isinstance(exc, ConcurrencyError):
         return True
@@ -471,6 +473,8 @@ class Worker:
         unwanted = lifecycle.why_unwanted(state, effect)
         if isinstance(effect, ev.SupplierOrderRequested):
             return self._place(effect, state, unwanted)
+        if isinstance(effect, ev.StockReservationRequested):
+            return inventory.reserve(self.service, effect, state, unwanted)
         if unwanted is not None:
             return _unwanted(effect, unwanted), state
         plugins = self.service.plugins
@@ -482,6 +486,10 @@ class Worker:
             return self._cancel(effect, state), state
         if isinstance(effect, ev.AutomationRequested):
             return self._automate(effect, state), state
+        if isinstance(effect, ev.StockReleaseRequested):
+            return inventory.release(self.service, effect), state
+        if isinstance(effect, ev.AssetHandedOver):
+            return inventory.hand_over(self.service, effect, state), state
         log.error("unknown effect %s (%s)", key, effect.type)
         return None, state
 

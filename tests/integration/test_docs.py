@@ -31,6 +31,7 @@ OWN_PAGES = [
     "queries.md",
     "approvals.md",
     "intake.md",
+    "inventory.md",
 ]
 RUNNABLE = [
     "tutorial.md",
@@ -42,6 +43,7 @@ RUNNABLE = [
     "queries.md",
     "approvals.md",
     "intake.md",
+    "inventory.md",
 ]
 LINKED_PAGES_OF_OTHERS = {"rules.md", "sla.md", "stores.md", "benchmarks.md"}
 """Pages other engineers own; a link to one is only checked once it exists."""

@@ -43,7 +43,7 @@ from reqfulfill.sla import SlaPolicy
 from reqfulfill.stores import RequestSummary, Store
 from reqfulfill.testing import demo_catalog, demo_requester
 from reqfulfill.testing.strategies import answers as answer_tables
-from reqfulfill.testing.strategies import histories, requesters
+from reqfulfill.testing.strategies import histories, requesters, stock_reservations
 
 CATALOG: Catalog = demo_catalog()
 SLA = SlaPolicy.default()
@@ -261,6 +261,10 @@ ARGUMENTS: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
     "reason": lambda p: st.sampled_from(WORDS) | _text,
     "comment": lambda p: st.sampled_from(WORDS) | _text,
     "tracking": lambda p: st.none() | st.just("TRK-1") | _text,
+    "asset_tag": lambda p: st.none() | st.just("AT-0042") | _label,
+    "serial": lambda p: st.none() | st.just("SN-123") | _label,
+    "reservation": lambda p: st.none() | stock_reservations(),
+    "plugin": lambda p: st.none() | st.just("FakeInventory"),
     "category": lambda p: st.none() | st.sampled_from(sorted(CATALOG.categories)) | _label,
     "task_key": lambda p: st.sampled_from(p.tasks),
     "item": lambda p: st.none() | st.sampled_from([i.id for i in CATALOG.items]),

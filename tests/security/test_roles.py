@@ -11,9 +11,16 @@ from typing import Any
 
 import pytest
 
-from reqfulfill import AuthorizationError, FulfillmentService
+from reqfulfill import AuthorizationError, FulfillmentService, Worker
 from reqfulfill.model.enums import RequestState
-from reqfulfill.testing import demo_requester
+from reqfulfill.testing import FakeInventory, demo_requester
+
+
+@pytest.fixture
+def rf_plugins() -> list[object]:
+    """A stock room with phones: a phone request goes straight to preparing."""
+    return [FakeInventory(stock={"iphone-15": 50})]
+
 
 ERIN = demo_requester()
 Setup = Callable[[FulfillmentService], str]
@@ -44,8 +51,9 @@ def waiting(svc: FulfillmentService) -> str:
 
 
 def delivering(svc: FulfillmentService) -> str:
-    rid = svc.submit(ERIN, "iphone-15", "portal", {"from_stock": True}).id
+    rid = svc.submit(ERIN, "iphone-15", "portal").id
     svc.approve(rid, "max.manager")
+    Worker(svc).run_pending()  # the phone is taken from stock (see rf_plugins)
     svc.complete_task(rid, "prepare", "sam.agent")
     return rid
 

@@ -19,7 +19,7 @@ def data() -> dict:  # type: ignore[type-arg]
 def test_demo_catalog_round_trips() -> None:
     catalog = demo_catalog()
     assert Catalog.from_dict(catalog.to_dict()) == catalog
-    assert catalog.plan("mobile-phone").task("order").kind is TaskKind.SUPPLIER_ORDER
+    assert catalog.plan("mobile-phone").task("order").kind is TaskKind.STOCK_OR_ORDER
 
 
 def test_unknown_group_names_path_and_value() -> None:

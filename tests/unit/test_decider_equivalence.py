@@ -378,7 +378,8 @@ def _plan_tasks_reference(
             for resolved in sorted(resolve(dep)):
                 if resolved not in after:
                     after.append(resolved)
-        supplier = t.supplier or (item.supplier if t.kind is TaskKind.SUPPLIER_ORDER else None)
+        ordering = t.kind in (TaskKind.SUPPLIER_ORDER, TaskKind.STOCK_OR_ORDER)
+        supplier = t.supplier or (item.supplier if ordering else None)
         tasks.append(
             ev.PlannedTask(
                 key=t.key,

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from _catalogs import conditional_catalog
 
 from reqfulfill import NotFoundError, lifecycle
 from reqfulfill.cli.diagram import add_commands
@@ -124,7 +125,7 @@ def test_every_demo_plan_is_drawn_whole(item: str) -> None:
 
 
 def test_conditional_task_is_dashed_and_labelled() -> None:
-    text = plan_mermaid(demo_catalog(), "iphone-15")
+    text = plan_mermaid(conditional_catalog(), "iphone-15")
     edges = plan_edges(text)
     assert ("start", "-.->", "order") in edges  # order only when not from stock
     assert ("order", "-.->", "prepare") in edges
@@ -187,9 +188,21 @@ def test_parallel_branches_join() -> None:
         ("ship", "welcome"),
         ("welcome", "done"),
     }
-    for kind in TaskKind:
+    for kind in {t.kind for t in parallel_catalog().plan("onboard").tasks}:
         assert f"<i>{kind.value}</i>" in text
     assert "-.->" not in text
+
+
+def test_every_task_kind_has_a_shape_and_a_fill() -> None:
+    data = parallel_catalog().to_dict()
+    data["plans"][0]["tasks"] = [
+        {"key": kind.value, "kind": kind.value, "title": kind.name, "supplier": "acme"}
+        for kind in TaskKind
+    ]
+    text = plan_mermaid(Catalog.from_dict(data), "new-hire")
+    for kind in TaskKind:
+        assert f"<i>{kind.value}</i>" in text
+        assert f"class t{list(TaskKind).index(kind)} {kind.value}" in text
 
 
 def test_labels_are_escaped() -> None:

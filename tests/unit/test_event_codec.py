@@ -25,6 +25,7 @@ from reqfulfill.model.approval import ApprovalMode, OnExpiry
 from reqfulfill.model.catalog import Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, Priority, TaskKind, Urgency
 from reqfulfill.model.errors import MAX_NESTING, ValidationError
+from reqfulfill.model.inventory import StockReservation
 from reqfulfill.model.supplier import Notification, OrderLine, SupplierOrder
 from reqfulfill.serialization import (
     event_from_dict,
@@ -264,6 +265,7 @@ _SCALARS: dict[Any, st.SearchStrategy[Any]] = {
     datetime: st.datetimes(timezones=_offsets),
     timedelta: st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=9999)),
     Requester: strategies.requesters(),
+    StockReservation: strategies.stock_reservations(),
 }
 
 
@@ -403,7 +405,7 @@ REQUESTER = {"id": "e", "name": "E", "department": "F", "location": "HQ"}
                     "PlanStarted.tasks[0].kind",
                     "teleport",
                     "unknown TaskKind 'teleport'; expected one of 'manual', 'supplier_order', "
-                    "'delivery', 'automated'",
+                    "'delivery', 'automated', 'stock_or_order'",
                 ),
                 ("PlanStarted.tasks[1]", "x", "expected a table, got str"),
             ],

@@ -48,9 +48,10 @@ def test_a_refused_supplier_order_says_what_failed_and_who_acts() -> None:
         "the support group service-desk must restart or skip it."
     )
     assert progress.waiting_on == (
-        "the support group service-desk to restart or skip 'Order the phone from the supplier'"
+        "the support group service-desk to restart or skip "
+        "'Take the phone from stock, or order it from the supplier'"
     )
-    assert progress.failed == ("Order the phone from the supplier",)
+    assert progress.failed == ("Take the phone from stock, or order it from the supplier",)
     service.claim(rid, AGENT)  # an agent holds it now: they are the one to act
     assert service.progress(rid).waiting_on.startswith(f"{AGENT} to restart or skip")
     # restarted: back to the usual words
@@ -59,7 +60,8 @@ def test_a_refused_supplier_order_says_what_failed_and_who_acts() -> None:
     progress = service.progress(rid)
     assert progress.failed == ()
     assert progress.summary == "Your request for iphone-15 is being worked on."
-    assert progress.waiting_on == "supplier acme-mobile: being ordered"
+    # a restarted stock_or_order task asks the stock room again first
+    assert progress.waiting_on == "the stock room: reserving"
 
 
 def test_a_failed_automation_says_so() -> None:
@@ -84,7 +86,7 @@ def test_the_group_is_told_what_to_do() -> None:
         if e.type == "NotificationRequested" and e.notification.kind == "task_failed"
     ][:1]
     assert "restart the task, skip it (done another way), or cancel the request" in note.body
-    assert "Order the phone from the supplier" in note.body
+    assert "Take the phone from stock, or order it from the supplier" in note.body
 
 
 @pytest.mark.parametrize("status", [OrderStatus.FAILED, OrderStatus.CANCELLED])
@@ -96,5 +98,7 @@ def test_an_order_the_supplier_fails_later_says_so_too(status: OrderStatus) -> N
     Worker(service).run_pending()
     ref = supplier.order_for(rid).ref
     service.record_supplier_update("acme-mobile", ref, status)
-    assert service.progress(rid).failed == ("Order the phone from the supplier",)
+    assert service.progress(rid).failed == (
+        "Take the phone from stock, or order it from the supplier",
+    )
     assert "the order from supplier acme-mobile failed" in service.progress(rid).summary

@@ -112,9 +112,11 @@ def test_progress_says_what_a_phone_request_waits_on(svc: FulfillmentService) ->
     rid = svc.submit(demo_requester(), "iphone-15", Channel.PORTAL).id
     assert waiting_on(svc.get(rid)) == "approval by max.manager"
     svc.approve(rid, MANAGER)
-    assert svc.progress(rid).waiting_on == "supplier acme-mobile: being ordered"
-    Worker(svc).run_pending()
+    assert svc.progress(rid).waiting_on == "the stock room: reserving"
+    assert svc.progress(rid).coming_from is None  # the inventory has not answered yet
+    Worker(svc).run_pending()  # no inventory plugin: nothing in stock, the supplier's turn
     assert svc.progress(rid).waiting_on == "supplier acme-mobile: placed"
+    assert svc.progress(rid).coming_from == "iphone-15 from supplier acme-mobile (placed)"
     svc.wait(rid, AGENT, "the requester is on leave")
     assert svc.progress(rid).waiting_on == "the requester is on leave"
     svc.resume(rid, AGENT)

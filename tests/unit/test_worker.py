@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from _catalogs import ordering_catalog
 
 from reqfulfill import (
     Channel,
@@ -18,7 +19,7 @@ from reqfulfill import (
 )
 from reqfulfill.model import events as ev
 from reqfulfill.sla import SlaPolicy
-from reqfulfill.testing import FakeSupplier, demo_catalog
+from reqfulfill.testing import FakeSupplier
 
 MANAGER = "max.manager"
 AGENT = "sam.agent"
@@ -52,7 +53,7 @@ class Inbox:
 
 def make(clock: FixedClock, *plugins: object, sla: SlaPolicy | None = None) -> FulfillmentService:
     return FulfillmentService(
-        demo_catalog(),
+        ordering_catalog(),
         sla=sla,
         store="memory://",
         plugins=list(plugins),

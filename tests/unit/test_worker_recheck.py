@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _catalogs import ordering_catalog
 
 from reqfulfill import (
     AutomationError,
@@ -31,7 +32,7 @@ from reqfulfill.model.enums import TaskKind
 from reqfulfill.model.request import Approval, ServiceRequest, Task
 from reqfulfill.model.supplier import Notification
 from reqfulfill.sla import SlaPolicy
-from reqfulfill.testing import FakeSupplier, demo_catalog
+from reqfulfill.testing import FakeSupplier
 
 MANAGER = "max.manager"
 AGENT = "sam.agent"
@@ -75,7 +76,7 @@ class Grants:
 
 def make(clock: FixedClock, *plugins: object, sla: SlaPolicy | None = None) -> FulfillmentService:
     return FulfillmentService(
-        demo_catalog(),
+        ordering_catalog(),
         sla=sla,
         store="memory://",
         plugins=list(plugins),

@@ -34,6 +34,10 @@ _COLUMNS = [
     ("escalations", "escalations"),
     ("CSAT", "csat"),
     ("response", "response_rate"),
+    ("stock %", "from_stock_pct"),
+    ("supplier %", "from_supplier_pct"),
+    ("stock p50 h", "fulfil_p50_stock_h"),
+    ("supplier p50 h", "fulfil_p50_supplier_h"),
 ]
 
 

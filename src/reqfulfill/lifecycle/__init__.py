@@ -16,7 +16,8 @@ kernel), ``guards`` (who may do what), ``intake`` (submit, routing, approval, tr
 ``plan`` (plan building), ``progress`` (tasks starting, fulfilment, notices), ``clock``
 (the request's SLA clock), ``wanted`` (whether a request still wants an effect, asked
 by the worker and the handlers), the handlers by concern (``handlers_request``,
-``handlers_tasks``, ``handlers_effects``), ``draft`` (the mutable request events are
+``handlers_tasks``, ``handlers_effects``, ``handlers_stock``), ``stock`` (asking the
+inventory for a reservation and giving one back), ``draft`` (the mutable request events are
 applied to), ``evolvers`` (what each event changes) and ``fold`` (``evolve``,
 ``replay`` and the kernel applying an event). This package re-exports the public
 names. No module is named after a name it re-exports: ``lifecycle.decide``,
@@ -53,9 +54,12 @@ from reqfulfill.lifecycle.command_types import (
     NotificationDelivered,
     OrderCancelled,
     OrderPlaced,
+    RecordAssetRegistered,
     RecordAttempt,
     RecordFeedback,
+    RecordRelease,
     RecordReply,
+    RecordReservation,
     RecordSupplierUpdate,
     Reject,
     Reprioritize,
@@ -104,9 +108,12 @@ __all__ = [
     "NotificationDelivered",
     "OrderCancelled",
     "OrderPlaced",
+    "RecordAssetRegistered",
     "RecordAttempt",
     "RecordFeedback",
+    "RecordRelease",
     "RecordReply",
+    "RecordReservation",
     "RecordSupplierUpdate",
     "Reject",
     "Reprioritize",

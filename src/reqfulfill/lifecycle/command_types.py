@@ -24,6 +24,7 @@ from reqfulfill.model.catalog import Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, RequestState, Urgency
 from reqfulfill.model.errors import ValidationError
 from reqfulfill.model.events import ItemSuggestion
+from reqfulfill.model.inventory import StockReservation
 from reqfulfill.serialization.arguments import Id, Text, check_arguments
 
 __all__ = [
@@ -49,9 +50,12 @@ __all__ = [
     "NotificationDelivered",
     "OrderCancelled",
     "OrderPlaced",
+    "RecordAssetRegistered",
     "RecordAttempt",
     "RecordFeedback",
+    "RecordRelease",
     "RecordReply",
+    "RecordReservation",
     "RecordSupplierUpdate",
     "Reject",
     "Reprioritize",
@@ -190,11 +194,14 @@ class SkipTask(Command):
 
 @attrs.frozen(kw_only=True)
 class Ship(Command):
-    """Record that the item of a delivery task has shipped."""
+    """Record that the item of a delivery task has shipped (the device's asset tag and
+    serial number, when given, are told to the host when delivery is confirmed)."""
 
     name: ClassVar[str] = "ship"
     task_key: str
     tracking: Text | None = None
+    asset_tag: str | None = None
+    serial: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -335,6 +342,36 @@ class RecordAttempt(Command):
 
 
 @attrs.frozen(kw_only=True)
+class RecordReservation(Command):
+    """Worker: the inventory's answer to the reservation ``effect_id``: the
+    ``reservation`` inventory plugin ``plugin`` made, or None when nothing is in stock."""
+
+    name: ClassVar[str] = "record_reservation"
+    effect_id: str
+    reservation: StockReservation | None = None
+    plugin: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RecordRelease(Command):
+    """Worker: the inventory took back ``reservation`` (release effect ``effect_id``)
+    of task ``task_key``."""
+
+    name: ClassVar[str] = "record_release"
+    effect_id: str
+    task_key: str
+    reservation: StockReservation
+
+
+@attrs.frozen(kw_only=True)
+class RecordAssetRegistered(Command):
+    """Worker: the host was told of the asset handed over (effect ``effect_id``)."""
+
+    name: ClassVar[str] = "record_asset_registered"
+    effect_id: str
+
+
+@attrs.frozen(kw_only=True)
 class FireSla(Command):
     """Worker: fire the SLA thresholds that are due now."""
 
@@ -375,6 +412,9 @@ COMMAND_STATES: Mapping[type[Command], frozenset[RequestState]] = {
     EffectFailed: ALL,
     NotificationDelivered: ALL,
     RecordAttempt: ALL,
+    RecordReservation: ALL,
+    RecordRelease: ALL,
+    RecordAssetRegistered: ALL,
     FireSla: ALL,
     FireApproval: ALL,
     RecordReply: ALL,

@@ -17,6 +17,7 @@ from reqfulfill.lifecycle import (
     handlers_effects,
     handlers_intake,
     handlers_request,
+    handlers_stock,
     handlers_tasks,
 )
 from reqfulfill.lifecycle.batch import Batch, Handler
@@ -36,6 +37,7 @@ HANDLERS: Mapping[type[Command], Handler] = {
     **handlers_tasks.HANDLERS,
     **handlers_effects.HANDLERS,
     **handlers_intake.HANDLERS,
+    **handlers_stock.HANDLERS,
 }
 """Per command type other than ``Submit``, its handler."""
 

@@ -20,7 +20,7 @@ from reqfulfill.lifecycle.draft import RequestDraft
 from reqfulfill.lifecycle.table import S
 from reqfulfill.model import events as ev
 from reqfulfill.model.approval import StageState, StageStatus, current_stage
-from reqfulfill.model.enums import TaskState
+from reqfulfill.model.enums import TaskKind, TaskState
 from reqfulfill.model.errors import TransitionError
 from reqfulfill.model.request import Approval, Assignment, Feedback, SlaStatus, Task
 
@@ -220,6 +220,22 @@ def _e_task_skipped(d: RequestDraft, e: ev.TaskSkipped) -> None:
 
 
 def _e_order_requested(d: RequestDraft, e: ev.SupplierOrderRequested) -> None:
+    task = _task_of(d, e.task_key)
+    changes: dict[str, Any] = {
+        "order_effect": e.event_id,
+        "order_ref": None,
+        "order_status": None,
+        "attempts": task.attempts + 1,
+    }
+    if task.kind is TaskKind.STOCK_OR_ORDER:
+        changes["source"] = "supplier"  # nothing was in stock
+    d.plan = plan_with(d, e.task_key, **changes)
+    d.order_tasks = {**d.order_tasks, e.event_id: e.task_key}
+
+
+def _e_reservation_requested(d: RequestDraft, e: ev.StockReservationRequested) -> None:
+    """The task's current effect is the reservation (an earlier one is superseded);
+    ``order_tasks`` maps it to the task, as it does an order."""
     attempts = _task_of(d, e.task_key).attempts + 1
     d.plan = plan_with(
         d,
@@ -227,9 +243,34 @@ def _e_order_requested(d: RequestDraft, e: ev.SupplierOrderRequested) -> None:
         order_effect=e.event_id,
         order_ref=None,
         order_status=None,
+        source=None,
+        reservation=None,
+        reserved_by=None,
         attempts=attempts,
     )
     d.order_tasks = {**d.order_tasks, e.event_id: e.task_key}
+
+
+def _e_stock_reserved(d: RequestDraft, e: ev.StockReserved) -> None:
+    if _task_of(d, e.task_key).order_effect == e.effect_id:
+        d.plan = plan_with(
+            d, e.task_key, source="stock", reservation=e.reservation, reserved_by=e.plugin
+        )
+    _settle(d, e.effect_id)
+
+
+def _e_stock_unavailable(d: RequestDraft, e: ev.StockUnavailable) -> None:
+    _settle(d, e.effect_id)
+
+
+def _e_release_requested(d: RequestDraft, e: ev.StockReleaseRequested) -> None:
+    """The reservation is on its way back: the task holds it no more."""
+    if _task_of(d, e.task_key).reservation == e.reservation:
+        d.plan = plan_with(d, e.task_key, reservation=None)
+
+
+def _e_settled(d: RequestDraft, e: ev.StockReleased | ev.AssetRegistered) -> None:
+    _settle(d, e.effect_id)
 
 
 def _e_automation_requested(d: RequestDraft, e: ev.AutomationRequested) -> None:
@@ -256,7 +297,13 @@ def _e_cancel_requested(d: RequestDraft, e: ev.SupplierOrderCancelRequested) -> 
 
 
 def _e_shipped(d: RequestDraft, e: ev.ItemShipped) -> None:
-    d.plan = plan_with(d, e.task_key, shipped=True, tracking=e.tracking)
+    d.plan = plan_with(
+        d, e.task_key, shipped=True, tracking=e.tracking, asset_tag=None, serial=None
+    )
+
+
+def _e_asset_shipped(d: RequestDraft, e: ev.AssetShipped) -> None:
+    d.plan = plan_with(d, e.task_key, asset_tag=e.asset_tag, serial=e.serial)
 
 
 def _e_delivered(d: RequestDraft, e: ev.ItemDelivered) -> None:
@@ -382,7 +429,15 @@ EVOLVERS: Mapping[type[ev.Event], Evolver] = {
     ev.SupplierOrderPlaced: _e_order_placed,
     ev.SupplierOrderUpdated: _e_order_updated,
     ev.SupplierOrderCancelRequested: _e_cancel_requested,
+    ev.StockReservationRequested: _e_reservation_requested,
+    ev.StockReserved: _e_stock_reserved,
+    ev.StockUnavailable: _e_stock_unavailable,
+    ev.StockReleaseRequested: _e_release_requested,
+    ev.StockReleased: _e_settled,
     ev.ItemShipped: _e_shipped,
+    ev.AssetShipped: _e_asset_shipped,
+    ev.AssetHandedOver: _same,
+    ev.AssetRegistered: _e_settled,
     ev.ItemDelivered: _e_delivered,
     ev.DeliveryDisputed: _e_disputed,
     ev.RequestFulfilled: _e_fulfilled,

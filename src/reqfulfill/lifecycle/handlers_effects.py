@@ -32,7 +32,7 @@ from reqfulfill.lifecycle.table import WORKING
 from reqfulfill.lifecycle.wanted import effect_task, task_effect_unwanted
 from reqfulfill.model import events as ev
 from reqfulfill.model._json import json_problem
-from reqfulfill.model.enums import OrderStatus, TaskKind, TaskState
+from reqfulfill.model.enums import OrderStatus, TaskState
 from reqfulfill.model.errors import ValidationError
 from reqfulfill.model.request import Task
 
@@ -41,11 +41,7 @@ __all__ = ["HANDLERS"]
 
 def _order_task(batch: Batch, supplier_id: str, ref: str) -> Task | None:
     for task in batch.draft.plan:
-        if (
-            task.kind is TaskKind.SUPPLIER_ORDER
-            and task.supplier == supplier_id
-            and task.order_ref == ref
-        ):
+        if task.kind.orders and task.supplier == supplier_id and task.order_ref == ref:
             return task
     return None
 
@@ -91,11 +87,7 @@ def _order_placed(batch: Batch, command: OrderPlaced) -> None:
     if command.effect_id in request.settled:
         return
     task = next(
-        (
-            t
-            for t in request.plan
-            if t.order_effect == command.effect_id and t.kind is TaskKind.SUPPLIER_ORDER
-        ),
+        (t for t in request.plan if t.order_effect == command.effect_id and t.kind.orders),
         None,
     )
     if task is None:

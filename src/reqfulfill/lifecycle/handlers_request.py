@@ -40,6 +40,7 @@ from reqfulfill.lifecycle.guards import (
 )
 from reqfulfill.lifecycle.intake import enter_fulfillment, prioritize, request_approval
 from reqfulfill.lifecycle.progress import advance, cancel_order, notify
+from reqfulfill.lifecycle.stock import release_held
 from reqfulfill.lifecycle.table import S
 from reqfulfill.model import events as ev
 from reqfulfill.model.enums import Impact, Urgency
@@ -184,6 +185,7 @@ def _cancel(batch: Batch, command: Cancel) -> None:
     batch.emit(ev.RequestCancelled, reason=command.reason)
     for task in open_orders:
         cancel_order(batch, task, command.actor)
+    release_held(batch, command.actor)  # every reservation the request holds goes back
     notify(
         batch,
         "request_cancelled",

@@ -25,6 +25,7 @@ from reqfulfill.lifecycle.guards import (
     require_task_member,
 )
 from reqfulfill.lifecycle.progress import advance, cancel_order, fail, notify, notify_group, start
+from reqfulfill.lifecycle.stock import release_held
 from reqfulfill.model import events as ev
 from reqfulfill.model.enums import TaskKind, TaskState
 from reqfulfill.model.errors import ValidationError
@@ -81,6 +82,7 @@ def _skip_task(batch: Batch, command: SkipTask) -> None:
     batch.emit(ev.TaskSkipped, task_key=task.key, reason=command.reason)
     if open_order:
         cancel_order(batch, task, command.actor)
+    release_held(batch, command.actor, batch.draft.task(task.key))
     advance(batch)
 
 
@@ -92,6 +94,10 @@ def _ship(batch: Batch, command: Ship) -> None:
     if task.state is not TaskState.IN_PROGRESS:
         raise refuse(batch, command, f"task {task.key!r} is {task.state.value}")
     batch.emit(ev.ItemShipped, task_key=task.key, tracking=command.tracking)
+    if command.asset_tag is not None or command.serial is not None:
+        batch.emit(
+            ev.AssetShipped, task_key=task.key, asset_tag=command.asset_tag, serial=command.serial
+        )
     request = batch.draft
     notify(
         batch,
@@ -107,6 +113,16 @@ def _confirm_delivery(batch: Batch, command: ConfirmDelivery) -> None:
     task = delivery_task(batch, command)
     batch.emit(ev.ItemDelivered, task_key=task.key)
     batch.emit(ev.TaskCompleted, task_key=task.key)
+    if task.shipped and (task.asset_tag is not None or task.serial is not None):
+        request = batch.draft
+        batch.emit(
+            ev.AssetHandedOver,
+            task_key=task.key,
+            asset_tag=task.asset_tag,
+            serial=task.serial,
+            item=request.item,
+            requester=request.requester.id,
+        )
     advance(batch)
 
 

@@ -21,7 +21,7 @@ from reqfulfill.model.enums import TaskKind
 from reqfulfill.model.request import Task
 from reqfulfill.model.supplier import OrderLine, SupplierOrder
 
-__all__ = ["DEFAULT_TASK", "Planned", "plan_tasks", "supplier_order"]
+__all__ = ["DEFAULT_TASK", "Planned", "plan_tasks", "requested_quantity", "supplier_order"]
 
 DEFAULT_TASK = ev.PlannedTask(key="fulfil", kind=TaskKind.MANUAL, title="Fulfil the request")
 """The one task of a request triaged without a service item."""
@@ -65,7 +65,7 @@ def _planned(template: PlanTemplate, keep: set[str], supplier: str | None) -> Pl
             title=t.title,
             after=waits[t.key],
             group=t.group,
-            supplier=t.supplier or (supplier if t.kind is TaskKind.SUPPLIER_ORDER else None),
+            supplier=t.supplier or (supplier if t.kind.orders else None),
         )
         for t in template.tasks
         if t.key in keep
@@ -73,14 +73,26 @@ def _planned(template: PlanTemplate, keep: set[str], supplier: str | None) -> Pl
     return tasks, tuple(t.key for t in template.tasks if t.key not in keep)
 
 
+def requested_quantity(answers: Mapping[str, object]) -> int:
+    """How many the request asks for: its ``quantity`` answer when that is a whole
+    number of at least 1, else 1 (the same for a supplier order and a stock
+    reservation).
+
+    >>> requested_quantity({"quantity": 3}), requested_quantity({"quantity": "three"})
+    (3, 1)
+    """
+    quantity = answers.get("quantity", 1)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        return 1
+    return quantity
+
+
 def supplier_order(request: RequestDraft, catalog: Catalog, task: Task) -> SupplierOrder:
     """The order supplier task ``task`` asks for: the item, the quantity answered (1 if
     none or not a whole number), the delivery address answered (else the requester's
     location)."""
     answers = request.answers
-    quantity = answers.get("quantity", 1)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        quantity = 1
+    quantity = requested_quantity(answers)
     deliver_to = next(
         (
             str(answers[k])

@@ -1,5 +1,5 @@
 """Plan progress and notices, shared by the handlers: start a task (asking the
-supplier or the automation), start whatever is ready and fulfil the request when all
+supplier, the inventory or the automation), start whatever is ready and fulfil the request when all
 is done, fail a task, cancel an open supplier order, notify a person or a group.
 """
 
@@ -9,33 +9,54 @@ from reqfulfill.lifecycle.batch import Batch
 from reqfulfill.lifecycle.clock import stop_sla
 from reqfulfill.lifecycle.command_types import SYSTEM
 from reqfulfill.lifecycle.plan import supplier_order
+from reqfulfill.lifecycle.stock import release_held, request_reservation
 from reqfulfill.lifecycle.table import FINISHED, S
 from reqfulfill.model import events as ev
 from reqfulfill.model.enums import TaskKind, TaskState
 from reqfulfill.model.request import Task
 from reqfulfill.model.supplier import Notification
 
-__all__ = ["advance", "cancel_order", "fail", "notify", "notify_group", "start"]
+__all__ = [
+    "advance",
+    "cancel_order",
+    "fail",
+    "notify",
+    "notify_group",
+    "request_order",
+    "start",
+]
 
 
 def start(batch: Batch, task: Task, actor: str = SYSTEM) -> None:
     """Start ``task`` (or restart it after a failure): a supplier task asks for a new
-    order (cancelling the old one if still open), an automated task for its run."""
-    if task.kind is TaskKind.SUPPLIER_ORDER and task.order_ref is not None and task.order_open:
+    order (cancelling the old one if still open), a ``stock_or_order`` task asks the
+    inventory (giving back a reservation it still holds), an automated task for its
+    run."""
+    if task.kind.orders and task.order_ref is not None and task.order_open:
         # a restart asks for a new order: the old one must not be left open at the supplier
         cancel_order(batch, task, actor)
+    if task.reservation is not None:
+        release_held(batch, actor, task)
     batch.emit(ev.TaskStarted, actor=actor, task_key=task.key)
     if task.kind is TaskKind.SUPPLIER_ORDER:
-        order = supplier_order(batch.draft, batch.context.catalog, task)
-        batch.emit(
-            ev.SupplierOrderRequested,
-            actor=actor,
-            task_key=task.key,
-            supplier_id=order.supplier_id,
-            order=order,
-        )
+        request_order(batch, task, actor)
+    elif task.kind is TaskKind.STOCK_OR_ORDER:
+        request_reservation(batch, task, actor)
     elif task.kind is TaskKind.AUTOMATED:
         batch.emit(ev.AutomationRequested, actor=actor, task_key=task.key)
+
+
+def request_order(batch: Batch, task: Task, actor: str) -> None:
+    """Ask for ``task``'s supplier order (a supplier task, or a ``stock_or_order`` task
+    with nothing in stock)."""
+    order = supplier_order(batch.draft, batch.context.catalog, task)
+    batch.emit(
+        ev.SupplierOrderRequested,
+        actor=actor,
+        task_key=task.key,
+        supplier_id=order.supplier_id,
+        order=order,
+    )
 
 
 def advance(batch: Batch) -> None:

@@ -81,7 +81,11 @@ EVENT_STATES: Mapping[type[ev.Event], frozenset[RequestState]] = {
     ev.TaskSkipped: WORKING,
     ev.SupplierOrderRequested: WORKING,
     ev.AutomationRequested: WORKING,
+    ev.StockReservationRequested: WORKING,
     ev.ItemShipped: WORKING,
+    ev.AssetShipped: WORKING,
+    # recorded when delivery is confirmed (WORKING), told to the host in any state after
+    ev.AssetHandedOver: WORKING,
     ev.ItemDelivered: WORKING,
     ev.DeliveryDisputed: WORKING,
     # suppliers may answer late, after the request was cancelled or closed
@@ -90,6 +94,12 @@ EVENT_STATES: Mapping[type[ev.Event], frozenset[RequestState]] = {
     # compensation can follow a late answer in any state
     ev.SupplierOrderCancelRequested: ALL,
     ev.EffectAttempted: ALL,
+    # the inventory may answer after a cancel; a reservation is given back in any state
+    ev.StockReserved: ALL,
+    ev.StockUnavailable: ALL,
+    ev.StockReleaseRequested: ALL,
+    ev.StockReleased: ALL,
+    ev.AssetRegistered: ALL,
     ev.EffectAbandoned: ALL,
     ev.NotificationRequested: ALL,
     ev.NotificationSent: ALL,

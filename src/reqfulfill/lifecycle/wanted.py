@@ -10,10 +10,11 @@ the same question (:func:`task_effect_unwanted`) when an attempt or an outcome c
 
 Per effect kind:
 
-- a supplier order or an automation is wanted while the request is worked on
+- a supplier order, a stock reservation or an automation is wanted while the request is worked on
   (IN_FULFILLMENT or WAITING), its task is in progress, and the task's current effect
   is this one (a restarted task asked for a new one);
-- a cancellation of a supplier order is always wanted: it is the compensation;
+- a cancellation of a supplier order and a release of a reservation are always wanted:
+  they are the compensations; an asset handed over is always told to the host;
 - a notification that asks someone to act is wanted while the action is still
   needed (:data:`ACTION_NOTICES`: "approval needed" while the request awaits
   approval, "task failed" while a task is failed, SLA warnings while the request is
@@ -140,7 +141,9 @@ def why_unwanted(request: ServiceRequest, effect: ev.Event) -> str | None:
     >>> why_unwanted(replay(events), approval_needed)
     'request cancelled'
     """
-    if isinstance(effect, ev.SupplierOrderRequested | ev.AutomationRequested):
+    if isinstance(
+        effect, ev.SupplierOrderRequested | ev.AutomationRequested | ev.StockReservationRequested
+    ):
         task = effect_task(request.plan, effect.event_id)
         return task_effect_unwanted(request.state, request.approval, task)
     if isinstance(effect, ev.NotificationRequested):
@@ -152,5 +155,6 @@ def why_unwanted(request: ServiceRequest, effect: ev.Event) -> str | None:
             if recipient not in pending_approvers(request):
                 return f"the request no longer waits for {recipient}'s approval"
         return why
-    # a supplier order's cancellation is the compensation: wanted whatever happened
+    # a supplier order's cancellation and a reservation's release are compensations,
+    # an asset handed over stays handed over: wanted whatever happened
     return None

@@ -455,12 +455,17 @@ class Catalog:
                 found.append(Problem(f"{where}.plan", item.plan, f"unknown plan {item.plan!r}"))
                 continue
             for task in item_plan.tasks:
-                if task.kind is TaskKind.SUPPLIER_ORDER and not (task.supplier or item.supplier):
+                if task.kind.orders and not (task.supplier or item.supplier):
+                    orders = (
+                        "orders from a supplier when nothing is in stock"
+                        if task.kind is TaskKind.STOCK_OR_ORDER
+                        else "orders from a supplier"
+                    )
                     found.append(
                         Problem(
                             f"{where}.supplier",
                             item.supplier,
-                            f"plan {item_plan.id!r} task {task.key!r} orders from a supplier "
+                            f"plan {item_plan.id!r} task {task.key!r} {orders} "
                             "but neither the task nor the item names one",
                         )
                     )

@@ -96,6 +96,19 @@ class TaskKind(enum.Enum):
     SUPPLIER_ORDER = "supplier_order"
     DELIVERY = "delivery"
     AUTOMATED = "automated"
+    STOCK_OR_ORDER = "stock_or_order"
+    """Reserve the item from the inventory; order it from the item's supplier when
+    nothing is in stock (see ``docs/inventory.md``)."""
+
+    @property
+    def orders(self) -> bool:
+        """True for the kinds whose task may place a supplier order (``supplier_order``,
+        and ``stock_or_order`` when nothing is in stock): they name a supplier.
+
+        >>> TaskKind.STOCK_OR_ORDER.orders, TaskKind.MANUAL.orders
+        (True, False)
+        """
+        return self in (TaskKind.SUPPLIER_ORDER, TaskKind.STOCK_OR_ORDER)
 
 
 class TaskState(enum.Enum):

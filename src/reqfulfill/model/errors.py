@@ -17,6 +17,7 @@ __all__ = [
     "AuthorizationError",
     "AutomationError",
     "ConcurrencyError",
+    "InventoryError",
     "NotFoundError",
     "PluginError",
     "Problem",
@@ -272,6 +273,29 @@ class PluginError(ReqfulfillError):
         origin = f" (from {distribution})" if distribution else ""
         what = "failed to load" if hook is None else f"raised in {hook}"
         super().__init__(f"plugin {plugin!r}{origin} {what}: {reason}")
+
+
+class InventoryError(ReqfulfillError):
+    """An inventory plugin failed or answered wrongly (a malformed reservation, a
+    non-positive quantity, an unknown item). ``plugin`` names the plugin (its name in
+    the plugin manager); ``retryable`` says whether to try again.
+
+    >>> str(InventoryError("unknown item 'x'", plugin="stockroom", retryable=False))
+    "inventory plugin 'stockroom': unknown item 'x'"
+    """
+
+    def __init__(self, message: str, plugin: str | None = None, retryable: bool = True) -> None:
+        self.message = message
+        self.plugin = plugin
+        self.retryable = retryable
+        where = f"inventory plugin {plugin!r}: " if plugin is not None else ""
+        super().__init__(where + message)
+
+    def named(self, plugin: str) -> InventoryError:
+        """This error with ``plugin`` named (a plugin's own error names none)."""
+        if self.plugin == plugin:
+            return self
+        return InventoryError(self.message, plugin=plugin, retryable=self.retryable)
 
 
 class StoreError(ReqfulfillError, OSError):

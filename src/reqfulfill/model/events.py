@@ -22,6 +22,7 @@ from reqfulfill.model._json import freeze_optional, freeze_table
 from reqfulfill.model.approval import ApprovalMode, OnExpiry
 from reqfulfill.model.catalog import Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, Priority, TaskKind, Urgency
+from reqfulfill.model.inventory import StockReservation
 from reqfulfill.model.supplier import Notification, SupplierOrder
 
 __all__ = [
@@ -35,6 +36,9 @@ __all__ = [
     "ApprovalStageCompleted",
     "ApprovalStageSkipped",
     "ApprovalStageStarted",
+    "AssetHandedOver",
+    "AssetRegistered",
+    "AssetShipped",
     "AutomationRequested",
     "DeliveryDisputed",
     "EffectAbandoned",
@@ -73,6 +77,11 @@ __all__ = [
     "SlaStarted",
     "SlaStopped",
     "SlaThresholdReached",
+    "StockReleaseRequested",
+    "StockReleased",
+    "StockReservationRequested",
+    "StockReserved",
+    "StockUnavailable",
     "SupplierOrderCancelRequested",
     "SupplierOrderPlaced",
     "SupplierOrderRequested",
@@ -403,6 +412,62 @@ class AutomationRequested(Event):
 
 
 @attrs.frozen(kw_only=True)
+class StockReservationRequested(Event):
+    """Request for effect: reserve ``quantity`` of ``item`` at ``location`` (the
+    requester's) for a ``stock_or_order`` task, through the inventory plugins."""
+
+    effect: ClassVar[bool] = True
+
+    task_key: str
+    item: str
+    quantity: int
+    location: str
+
+
+@attrs.frozen(kw_only=True)
+class StockReserved(Event):
+    """The inventory plugin ``plugin`` reserved stock for the task (effect
+    ``effect_id``): the task is fulfilled from stock."""
+
+    task_key: str
+    reservation: StockReservation
+    plugin: str
+    effect_id: str
+
+
+@attrs.frozen(kw_only=True)
+class StockUnavailable(Event):
+    """No inventory plugin had the item in stock (effect ``effect_id``): the task orders
+    it from the item's supplier."""
+
+    task_key: str
+    effect_id: str
+
+
+@attrs.frozen(kw_only=True)
+class StockReleaseRequested(Event):
+    """Request for effect: give ``reservation`` back to the plugin that made it (the
+    request was cancelled, the task restarted or skipped, or the reservation came in
+    after the request moved on). ``reserve_effect``: the effect that reserved it."""
+
+    effect: ClassVar[bool] = True
+
+    task_key: str
+    reservation: StockReservation
+    plugin: str
+    reserve_effect: str
+
+
+@attrs.frozen(kw_only=True)
+class StockReleased(Event):
+    """The inventory took the reservation back (release effect ``effect_id``)."""
+
+    task_key: str
+    reservation: StockReservation
+    effect_id: str
+
+
+@attrs.frozen(kw_only=True)
 class ItemShipped(Event):
     """The physical item of a delivery task is on its way."""
 
@@ -411,10 +476,42 @@ class ItemShipped(Event):
 
 
 @attrs.frozen(kw_only=True)
+class AssetShipped(Event):
+    """The device shipped by a delivery task (recorded after ``ItemShipped`` when the
+    agent gave its asset tag and/or serial number)."""
+
+    task_key: str
+    asset_tag: str | None
+    serial: str | None
+
+
+@attrs.frozen(kw_only=True)
 class ItemDelivered(Event):
     """The requester confirmed receipt of the item."""
 
     task_key: str
+
+
+@attrs.frozen(kw_only=True)
+class AssetHandedOver(Event):
+    """Request for effect: the requester confirmed receipt of the device shipped with
+    ``asset_tag`` and/or ``serial``; the ``reqfulfill_asset_handed_over`` hook tells the
+    host (its CMDB), with this event's id as the key."""
+
+    effect: ClassVar[bool] = True
+
+    task_key: str
+    asset_tag: str | None
+    serial: str | None
+    item: str | None
+    requester: str
+
+
+@attrs.frozen(kw_only=True)
+class AssetRegistered(Event):
+    """The host was told of the asset handed over (effect ``effect_id``)."""
+
+    effect_id: str
 
 
 @attrs.frozen(kw_only=True)

@@ -28,6 +28,7 @@ from reqfulfill.model.enums import (
     TaskState,
     Urgency,
 )
+from reqfulfill.model.inventory import StockReservation
 from reqfulfill.model.supplier import Notification
 
 __all__ = [
@@ -126,7 +127,14 @@ class SlaStatus:
 
 @attrs.frozen
 class Task:
-    """One task of a request's fulfillment plan, with its progress."""
+    """One task of a request's fulfillment plan, with its progress.
+
+    A ``stock_or_order`` task says where the item comes from in ``source``: None while
+    the inventory is asked, ``"stock"`` once reserved (``reservation``, made by the
+    inventory plugin ``reserved_by``; None again once released), ``"supplier"`` once
+    nothing was in stock and the item's supplier order was asked for. A delivery task
+    holds the ``asset_tag`` and ``serial`` of the device shipped, when given.
+    """
 
     key: str
     kind: TaskKind
@@ -143,6 +151,11 @@ class Task:
     reason: str = ""
     result: Mapping[str, Any] | None = None
     attempts: int = 0
+    source: str | None = None
+    reservation: StockReservation | None = None
+    reserved_by: str | None = None
+    asset_tag: str | None = None
+    serial: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -154,8 +167,10 @@ class Task:
         """True while this task's supplier order is requested or placed and has not
         reached a final status (delivered, failed, cancelled): the order that a
         cancellation, a skip or a restart must cancel at the supplier."""
-        if self.kind is not TaskKind.SUPPLIER_ORDER or self.order_effect is None:
+        if not self.kind.orders or self.order_effect is None:
             return False
+        if self.kind is TaskKind.STOCK_OR_ORDER and self.source != "supplier":
+            return False  # asking the inventory, or served from stock: no order
         return self.order_status is None or not self.order_status.final
 
     def replace(self, **changes: Any) -> Task:

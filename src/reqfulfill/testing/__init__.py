@@ -1,4 +1,4 @@
-"""Testing kit: ``FakeSupplier`` and the demo catalog import without hypothesis or pytest.
+"""Testing kit: ``FakeSupplier``, ``FakeInventory``, the demo catalog: no hypothesis needed.
 
 ``reqfulfill.testing.strategies`` and ``reqfulfill.testing.contracts`` need the
 ``testing`` extra (hypothesis, pytest).
@@ -7,12 +7,15 @@
 from __future__ import annotations
 
 from reqfulfill.testing._demo import DEMO_CATALOG, demo_catalog, demo_requester
+from reqfulfill.testing._fake_inventory import FakeInventory, FakeReservation
 from reqfulfill.testing._fake_supplier import FakeOrder, FakeSupplier
 from reqfulfill.testing._journal import JournalSupplier
 
 __all__ = [
     "DEMO_CATALOG",
+    "FakeInventory",
     "FakeOrder",
+    "FakeReservation",
     "FakeSupplier",
     "FulfillmentMachine",
     "JournalSupplier",

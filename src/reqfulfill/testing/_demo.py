@@ -26,9 +26,8 @@ DEMO_CATALOG: dict[str, Any] = {
             "tasks": [
                 {
                     "key": "order",
-                    "kind": "supplier_order",
-                    "title": "Order the phone from the supplier",
-                    "when": {"not": {"answers.from_stock": True}},
+                    "kind": "stock_or_order",
+                    "title": "Take the phone from stock, or order it from the supplier",
                 },
                 {
                     "key": "prepare",

@@ -19,6 +19,7 @@ from reqfulfill.model.catalog import (
     TaskTemplate,
 )
 from reqfulfill.model.events import Event, RequestSubmitted
+from reqfulfill.model.inventory import StockReservation
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.rules import Rule, Rules, RuleSet
 from reqfulfill.sla import BusinessCalendar, EscalationLevel, SlaPolicy
@@ -27,6 +28,7 @@ __all__ = ["_hypothesis_setup_hook"]
 
 STRATEGIES: dict[type, str] = {
     Requester: "requesters",
+    StockReservation: "stock_reservations",
     SupportGroup: "support_groups",
     TaskTemplate: "task_templates",
     PlanTemplate: "plan_templates",

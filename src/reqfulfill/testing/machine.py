@@ -88,12 +88,12 @@ from reqfulfill.testing._fake_supplier import FakeSupplier
 from reqfulfill.testing._roles import any_member, role_allows
 from reqfulfill.testing.machine_approvals import ApprovalSteps
 from reqfulfill.testing.machine_queries import QueryInvariants
+from reqfulfill.testing.machine_stock import StockMachine
 from reqfulfill.worker import Worker
 
 __all__ = ["FulfillmentMachine", "role_allows"]
 
-_OUTSIDER = "mallory.outsider"
-"""An actor with no role anywhere: every command of theirs must be refused."""
+_OUTSIDER = "mallory.outsider"  # no role anywhere: every command of theirs is refused
 
 _STEPS: tuple[timedelta, ...] = (
     timedelta(minutes=1),
@@ -112,7 +112,7 @@ def _sla_used(state: ServiceRequest, policy: SlaPolicy | None, now: datetime) ->
     return sla.used + policy.calendar.between(sla.used_at, now)
 
 
-class FulfillmentMachine(QueryInvariants, ApprovalSteps, RuleBasedStateMachine):
+class FulfillmentMachine(QueryInvariants, ApprovalSteps, StockMachine, RuleBasedStateMachine):
     """Random fulfillment work against a real service; invariants after every step.
 
     Class attributes a subclass sets (all optional):
@@ -218,7 +218,7 @@ class FulfillmentMachine(QueryInvariants, ApprovalSteps, RuleBasedStateMachine):
             rules=self.routing_rules,
             sla=self.sla_policy,
             store=self.resolve_store_url(),
-            plugins=[*self.suppliers.values(), self.automations],
+            plugins=[*self.suppliers.values(), self.automations, *self.stock_plugins()],
             clock=self.clock,
             id_factory=self.new_request_id,
             load_entrypoints=False,
@@ -254,6 +254,7 @@ class FulfillmentMachine(QueryInvariants, ApprovalSteps, RuleBasedStateMachine):
         type(self).steps_run += max(0, self._checks - 1)
         type(self).effects.update({f"ran {k}": n for k, n in self.automations.runs.items()})
         try:
+            self.drain_stock()
             if self._ids:
                 self._refresh(self._ids)
                 self._orders_match()
@@ -356,7 +357,8 @@ class FulfillmentMachine(QueryInvariants, ApprovalSteps, RuleBasedStateMachine):
     def _orders_match(self) -> None:
         requested: dict[str, SupplierOrderRequested] = {}
         placed: list[SupplierOrderPlaced] = []
-        for history in self._histories.values():
+        # read afresh: a worker run asks for orders too (a stock_or_order task out of stock)
+        for history in map(self.service.history, self._ids):
             for event in history:
                 if isinstance(event, SupplierOrderRequested):
                     assert event.event_id not in requested, f"effect id {event.event_id} twice"
@@ -623,7 +625,7 @@ class FulfillmentMachine(QueryInvariants, ApprovalSteps, RuleBasedStateMachine):
             actor = self._actor(data, "confirm_delivery", state, None)
             call = lambda: service.confirm_delivery(request, actor)  # noqa: E731
             self._run("confirm_delivery", request, actor, call)
-        elif task.kind is TaskKind.SUPPLIER_ORDER and task.order_ref and task.supplier:
+        elif task.kind.orders and task.order_ref and task.supplier:
             supplier = self.suppliers.get(task.supplier)
             if supplier is not None:
                 supplier.advance(task.order_ref, OrderStatus.DELIVERED)
@@ -794,5 +796,5 @@ class FulfillmentMachine(QueryInvariants, ApprovalSteps, RuleBasedStateMachine):
         """Orders only go to suppliers the machine runs (so none is silently dropped)."""
         for state in self._states.values():
             for task in state.plan:
-                if task.kind is TaskKind.SUPPLIER_ORDER and task.order_ref is not None:
+                if task.kind.orders and task.order_ref is not None:
                     assert task.supplier in self.suppliers, task.supplier

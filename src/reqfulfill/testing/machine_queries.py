@@ -13,7 +13,7 @@ from __future__ import annotations
 from hypothesis.stateful import invariant
 
 from reqfulfill import lifecycle
-from reqfulfill.metrics import GroupBy, metrics_rows, request_facts
+from reqfulfill.metrics import GroupBy, metrics_rows, request_facts, without_sources
 from reqfulfill.model.enums import RequestState
 from reqfulfill.service import FulfillmentService
 
@@ -36,7 +36,8 @@ class QueryInvariants:
             facts.append(request_facts(lifecycle.replay(history), history))
         by: GroupBy
         for by in ("item", "group", "agent"):
-            expected = metrics_rows(facts, by)
+            # where items came from is not in the facts rows yet (issue 18)
+            expected = without_sources(metrics_rows(facts, by))
             got = self.service.metrics(by=by)
             assert got == expected, f"metrics by {by}: {got} != replayed {expected}"
 

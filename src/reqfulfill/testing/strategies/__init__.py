@@ -33,6 +33,7 @@ from reqfulfill.testing.strategies._catalog import (
     plan_templates,
     requesters,
     service_items,
+    stock_reservations,
     support_groups,
     task_templates,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "service_items",
     "service_requests",
     "sla_policies",
+    "stock_reservations",
     "submissions",
     "submitted_events",
     "support_groups",

@@ -19,6 +19,7 @@ from reqfulfill.model.catalog import (
     TaskTemplate,
 )
 from reqfulfill.model.enums import Impact, TaskKind, Urgency
+from reqfulfill.model.inventory import StockReservation
 from reqfulfill.testing.strategies._basics import (
     DEFAULT_SUPPLIERS,
     WORDS,
@@ -56,6 +57,14 @@ def requesters() -> st.SearchStrategy[Requester]:
         vip=st.booleans(),
         manager=st.none() | slugs,
     )
+
+
+def stock_reservations() -> st.SearchStrategy[StockReservation]:
+    """Reservations an inventory plugin may answer with (a ref, a location, 1 to 5 items).
+
+    >>> reservation = stock_reservations().example()  # doctest: +SKIP
+    """
+    return st.builds(StockReservation, ref=slugs, location=words, quantity=st.integers(1, 5))
 
 
 def support_groups(*, escalates_to: Sequence[str] = ()) -> st.SearchStrategy[SupportGroup]:
@@ -171,7 +180,7 @@ def plan_templates(
 
 
 def _needs_supplier(plan: PlanTemplate) -> bool:
-    return any(t.kind is TaskKind.SUPPLIER_ORDER and not t.supplier for t in plan.tasks)
+    return any(t.kind.orders and not t.supplier for t in plan.tasks)
 
 
 @st.composite
@@ -261,11 +270,7 @@ def _catalogs(
     if n_items:
         n_plans = draw(st.integers(1, min(n_items, 3)))
         plan_ids = draw(st.lists(slugs, min_size=n_plans, max_size=n_plans, unique=True))
-        kinds = (
-            tuple(TaskKind)
-            if suppliers
-            else tuple(k for k in TaskKind if k is not TaskKind.SUPPLIER_ORDER)
-        )
+        kinds = tuple(TaskKind) if suppliers else tuple(k for k in TaskKind if not k.orders)
         for plan_id in plan_ids:
             plan = draw(plan_templates(max_size=4, groups=group_ids, kinds=kinds))
             plans.append(PlanTemplate(plan_id, plan.tasks))  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from reqfulfill.testing.strategies._basics import (
     names,
     slugs,
 )
-from reqfulfill.testing.strategies._catalog import requesters
+from reqfulfill.testing.strategies._catalog import requesters, stock_reservations
 from reqfulfill.testing.strategies._rules import fact_values
 
 __all__ = [
@@ -205,7 +205,7 @@ def state_pools(catalog: Catalog, state: ServiceRequest, blind: Pools) -> Pools:
     def ids(found: Iterable[str | None]) -> tuple[str, ...]:
         return tuple(sorted({e for e in found if e})) or blind.effects[:1]
 
-    orders = ids(t.order_effect for t in state.plan if t.kind is TaskKind.SUPPLIER_ORDER)
+    orders = ids(t.order_effect for t in state.plan if t.kind.orders)
     automations = ids(t.order_effect for t in state.plan if t.kind is TaskKind.AUTOMATED)
     notifications = ids(state.pending_notifications)
     cancels = ids(e for found in state.cancel_effects.values() for e in found)
@@ -242,6 +242,9 @@ class _Arguments:
     status: OrderStatus
 
 
+_INVENTORIES: Final = ("fake-inventory", None)
+"""The inventory plugins a drawn reservation names (None: refused, a reservation names one)."""
+
 _BUILDERS: Final[Mapping[type[lifecycle.Command], Callable[[_Arguments], lifecycle.Command]]] = {
     lifecycle.Approve: lambda a: lifecycle.Approve(actor=a.actor),
     lifecycle.Reject: lambda a: lifecycle.Reject(actor=a.actor, reason=a.reason),
@@ -255,7 +258,11 @@ _BUILDERS: Final[Mapping[type[lifecycle.Command], Callable[[_Arguments], lifecyc
         actor=a.actor, task_key=a.task, reason=a.reason
     ),
     lifecycle.Ship: lambda a: lifecycle.Ship(
-        actor=a.actor, task_key=a.task, tracking=a.draw(st.none() | slugs)
+        actor=a.actor,
+        task_key=a.task,
+        tracking=a.draw(st.none() | slugs),
+        asset_tag=a.draw(st.none() | slugs),
+        serial=a.draw(st.none() | slugs),
     ),
     lifecycle.ConfirmDelivery: lambda a: lifecycle.ConfirmDelivery(actor=a.actor),
     lifecycle.DisputeDelivery: lambda a: lifecycle.DisputeDelivery(actor=a.actor, reason=a.reason),
@@ -295,6 +302,21 @@ _BUILDERS: Final[Mapping[type[lifecycle.Command], Callable[[_Arguments], lifecyc
     lifecycle.FireApproval: lambda a: lifecycle.FireApproval(actor=a.system),
     lifecycle.RecordReply: lambda a: lifecycle.RecordReply(
         actor=a.actor, message_id=_message_id(a), text=a.reason
+    ),
+    lifecycle.RecordReservation: lambda a: lifecycle.RecordReservation(
+        actor=a.worker,
+        effect_id=a.draw(st.sampled_from(a.pools.orders)),
+        reservation=a.draw(st.none() | stock_reservations()),
+        plugin=a.draw(st.sampled_from(_INVENTORIES)),
+    ),
+    lifecycle.RecordRelease: lambda a: lifecycle.RecordRelease(
+        actor=a.worker,
+        effect_id=a.effect,
+        task_key=a.task,
+        reservation=a.draw(stock_reservations()),
+    ),
+    lifecycle.RecordAssetRegistered: lambda a: lifecycle.RecordAssetRegistered(
+        actor=a.worker, effect_id=a.effect
     ),
     lifecycle.Triage: lambda a: lifecycle.Triage(
         actor=a.actor,
