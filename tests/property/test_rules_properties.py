@@ -379,3 +379,60 @@ def test_many_rules_on_few_values_decide_as_a_scan(
         ]
         assert first.decide(fact).rule == (scanned[0] if scanned else None)
         assert [rule.name for rule in first.matching(fact)] == scanned
+
+
+# Many rules on two paths with few values each, as a large routing table's department and
+# location rules are: every head value holds more than four rules on the same second path,
+# so the whole head is laid out as nested sub-indexes (looked up without a node step).
+DEPARTMENTS = ["d0", "d1", "d2"]
+LOCATIONS = ["l0", "l1", "l2", "l3"]
+
+
+@st.composite
+def site_conditions(draw: st.DrawFn) -> dict[str, Any]:
+    condition: dict[str, Any] = {
+        "requester.department": draw(st.sampled_from(DEPARTMENTS)),
+        "requester.location": draw(
+            st.sampled_from(LOCATIONS) | st.lists(st.sampled_from(LOCATIONS), min_size=1)
+        ),
+    }
+    if draw(st.booleans()):
+        low = draw(st.integers(0, 4))
+        condition["answers.cost"] = {"ge": low, "lt": low + draw(st.integers(1, 3))}
+    return condition
+
+
+@st.composite
+def site_facts(draw: st.DrawFn) -> dict[str, Any]:
+    requester: dict[str, Any] = {}
+    if draw(st.integers(0, 5)):
+        requester["department"] = draw(st.sampled_from([*DEPARTMENTS, "other", 1]))
+    if draw(st.integers(0, 5)):
+        requester["location"] = draw(st.sampled_from([*LOCATIONS, "other"]))
+    return {"requester": requester, "answers": {"cost": draw(st.integers(0, 6))}}
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(site_conditions(), min_size=20, max_size=60),
+    st.booleans(),
+    st.lists(site_facts(), min_size=1, max_size=8),
+)
+def test_nested_sub_indexes_route_as_a_scan(
+    whens: list[dict[str, Any]], item_rules: bool, many: list[dict[str, Any]]
+) -> None:
+    rules_data = [Rule(f"r{i}", when, {"group": f"g{i}"}) for i, when in enumerate(whens)]
+    if item_rules:  # another head before the nested one: both must compete on rule order
+        rules_data[1::3] = [
+            Rule(rule.name, {"item.id": "x"}, rule.then) for rule in rules_data[1::3]
+        ]
+    rules = Rules(assignment=RuleSet(rules_data))
+    for fact in many:
+        fact = {**fact, "item": {"id": "x"}} if item_rules and len(fact["requester"]) else fact
+        scanned = [
+            rule.name
+            for rule, node in zip(rules.assignment.rules, rules.assignment.conditions, strict=True)
+            if evaluate(node, fact)
+        ]
+        assert rules.assignment.decide(fact).rule == (scanned[0] if scanned else None)
+        assert rules.route(fact, item=None) == scanned_route(rules, fact, None)

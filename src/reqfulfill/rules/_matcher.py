@@ -7,8 +7,11 @@ of the rules indexed under it, in rule order. A step of a node tests at most
 one more indexed fact -- or, when more than four rules share the head value
 and that path, looks it up in a sub-index -- then the rule's remaining tests.
 Rules with no equality or membership test are tried in order after the
-heads. Collect decisions use a table per set of indexed paths. The answer is
-always the one an in-order scan gives -- only the work differs.
+heads. A head whose every value's rules form one sub-index on the same path
+(e.g. department, then location) is laid out as two nested dicts and looked
+up directly, without a node around each sub-index. Collect decisions use a
+table per set of indexed paths. The answer is always the one an in-order
+scan gives -- only the work differs.
 
 Deciding reads every indexed fact once (a :class:`Probe`) and hands out the
 deciding rule's *payload*. Several matchers can share one probe
@@ -200,6 +203,21 @@ def _head_node(
     return _flat(steps)
 
 
+def _only_sub_index(table: Mapping[Any, Node]) -> int:
+    """The key position every node of a head looks up in its one sub-index, else -1.
+
+    A head whose every value holds many rules on the same second path (e.g.
+    department, then location) is two dict lookups: the node around each
+    sub-index is left out.
+    """
+    second = -1
+    for node in table.values():
+        if len(node) != 5 or node[2].__class__ is not dict or second not in (-1, node[1]):
+            return -1
+        second = node[1]
+    return second
+
+
 def _nest(table: dict[tuple[Any, ...], Any], depth: int) -> dict[Any, Any]:
     """``{(a, b): v}`` as ``{a: {b: v}}``: a lookup allocates no key tuple."""
     nested: dict[Any, Any] = {}
@@ -227,6 +245,7 @@ class Matcher:
         "_n",
         "_probe",
         "_residual",
+        "_subheads",
         "_tables",
         "_unindexed",
         "_unindexed_plans",
@@ -305,14 +324,18 @@ class Matcher:
         """The heads and the every-hit tables over ``probe``'s keys, with ``payloads``."""
         position = {path: i for i, path in enumerate(probe.paths)}
         shared: dict[frozenset[object], frozenset[object]] = {}
-        self._heads = tuple(
-            (
-                lowest,
-                position[path],
-                {v: _head_node(g, position, payloads, shared) for v, g in by_value.items()},
-            )
-            for lowest, path, by_value in self._grouped
-        )
+        heads = []
+        subheads = []
+        for lowest, path, by_value in self._grouped:
+            table = {v: _head_node(g, position, payloads, shared) for v, g in by_value.items()}
+            second = _only_sub_index(table)
+            if second < 0:
+                heads.append((lowest, position[path], table))
+            else:  # every value's rules are one sub-index: look the second key up at once
+                nested = {v: node[2] for v, node in table.items()}
+                subheads.append((lowest, position[path], second, nested))
+        self._heads = tuple(heads)
+        self._subheads = tuple(subheads)
         self._unindexed = tuple(
             (plan.index, plan.residual, payloads[plan.index]) for plan in self._unindexed_plans
         )
@@ -390,6 +413,23 @@ class Matcher:
                     best, found, at = low, node, i + 4
                     break
                 i += 5
+        # heads whose every value is a sub-index: two lookups, then its rules in order
+        # (most matchers have none: no loop, so no iterator, is made for them)
+        if self._subheads:
+            for lowest, one, two, nested in self._subheads:
+                if lowest >= best:
+                    continue
+                sub = nested.get(keys[one])
+                if sub is None:
+                    continue
+                inner = sub.get(keys[two], ())
+                j, end = 0, len(inner)
+                while j < end and inner[j] < best:
+                    check = inner[j + 1]
+                    if check is None or check(facts):
+                        best, found, at = inner[j], inner, j + 2
+                        break
+                    j += 3
         for index, check, payload in self._unindexed:
             if index >= best:
                 break
