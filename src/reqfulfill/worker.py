@@ -447,12 +447,13 @@ class Worker:
         reason = storable_text(reason)  # an error's text: recorded, never refused
         log.error("effect %s failed for good: %s", entry.effect_id, reason)
         try:
-            self.service.execute(
-                entry.request_id,
-                lifecycle.EffectFailed(
-                    actor="worker", effect_id=entry.effect_id, reason=reason, effect_type=entry.kind
-                ),
+            command: lifecycle.Command = lifecycle.EffectFailed(
+                actor="worker", effect_id=entry.effect_id, reason=reason, effect_type=entry.kind
             )
+            if entry.kind == "StockReservationRequested":
+                # what the inventory holds under the effect's key goes back with it
+                command = inventory.give_up(self.service, entry.request_id, entry.effect_id, reason)
+            self.service.execute(entry.request_id, command)
         except ConcurrencyError:
             return  # leave it leased; it runs again when the lease lapses
         self.service.store.complete_effect(entry.effect_id, worker=self.name)
