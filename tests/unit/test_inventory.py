@@ -458,3 +458,18 @@ def test_metrics_share_and_time_to_fulfil_by_source(clock: FixedClock) -> None:
     rows = metrics_rows([request_facts(lifecycle.replay(h), h) for h in histories], "item")
     reset_row = next(r for r in rows if r.key == "password-reset")
     assert reset_row.from_stock_pct is None  # neither stock nor a supplier
+
+
+def test_progress_says_nothing_is_on_its_way_once_the_reservation_is_given_back(
+    clock: FixedClock,
+) -> None:
+    inventory = FakeInventory(stock={"iphone-15": 1})
+    service = make(clock, inventory, FakeSupplier("acme-mobile"))
+    rid = phone(service)
+    Worker(service).run_pending()
+    assert service.progress(rid).coming_from == "iphone-15 from stock at Helsinki HQ"
+    service.cancel(rid, _erin().id, "changed my mind")
+    assert service.progress(rid).coming_from is None
+    Worker(service).run_pending()
+    assert service.progress(rid).coming_from is None
+    assert inventory.held == []
