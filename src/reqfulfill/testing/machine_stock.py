@@ -2,11 +2,15 @@
 :class:`~reqfulfill.testing.machine.FulfillmentMachine`.
 
 Every machine runs a :class:`MachineInventory` (a :class:`FakeInventory` holding one of
-each catalog item) beside its fake suppliers, so a ``stock_or_order`` task is served
-from stock or, once the stock is gone, from the supplier. The mixin's rules restock an
-item, make the inventory fail for a moment, kill the worker between reserving and
-recording (or lose the inventory's answer), and cancel a request while it holds a
-reservation. Its invariants, after every step:
+each catalog item) and a :class:`SecondInventory` (asked after it, with the same
+stock) beside its fake suppliers, so a ``stock_or_order`` task is served from
+stock or, once the stock is gone, from the supplier. The mixin's rules restock an
+item, make an inventory fail for a moment, refuse for good, or answer with one item
+too many (malformed: retried, then given up), kill the worker between reserving and
+recording (or lose an inventory's answer: the retry asks both and gives back the
+answer it does not keep), and cancel a request while it holds a reservation (the
+machine's own rules reject, fail, restart and skip tasks too). Its invariants, after
+every step:
 
 - one reservation per key: every reservation the inventory made answers one
   ``StockReservationRequested`` event (its idempotency key is that event's id, the
@@ -19,8 +23,9 @@ reservation. Its invariants, after every step:
   was given up;
 - no reservation was first asked for by a request that surely did not want it.
 
-At the end of each example the worker runs until nothing is due (:meth:`drain_stock`)
-and every reservation still held must be its task's. The counts (made, released,
+At the end of each example the worker runs until nothing is due (:meth:`drain_stock`),
+every reservation still held must be its task's, and no key may be held by both
+inventories (a double reservation). The counts (made, released,
 held at the end, worker deaths) go to the machine's ``effects`` counter.
 """
 
@@ -68,6 +73,7 @@ class MachineInventory(FakeInventory):
         self.die_after_reserving = False
         self.lose_next_answer = False
         self.refuse_next = False
+        self.refuse_after_losing = False
         self.malform_next = False
         self.deaths = 0
         self.lost_answers = 0
@@ -93,9 +99,9 @@ class MachineInventory(FakeInventory):
             self.refusals += 1
             raise InventoryError("the stock room refuses (simulated)", retryable=False)
         if self.malform_next and all(r.key != key for r in self.reservations):
-            self.malform_next = False
             found = super().reqfulfill_reserve_stock(item, quantity + 1, location, key)
-            if found is not None:
+            if found is not None:  # armed until it reserves
+                self.malform_next = False
                 self.malformed.add(key)  # one too many, under this key from now on
         else:
             found = super().reqfulfill_reserve_stock(item, quantity, location, key)
@@ -103,9 +109,12 @@ class MachineInventory(FakeInventory):
             self.die_after_reserving = False
             self.deaths += 1
             raise WorkerDied
-        if self.lose_next_answer:
+        if self.lose_next_answer and found is not None:  # armed until it reserves
             self.lose_next_answer = False
             self.lost_answers += 1
+            if self.refuse_after_losing:  # and the retry is refused for good
+                self.refuse_after_losing = False
+                self.refuse_next = True
             raise InventoryError("the connection dropped after reserving (simulated)")
         return found
 
@@ -150,11 +159,11 @@ class StockMachine:
 
     @property
     def second_inventory(self) -> SecondInventory:
-        """The machine's second inventory, asked after the first: it starts empty and
-        is stocked by :meth:`restock` (made at first use, before the service)."""
+        """The machine's second inventory, asked after the first: it starts with what
+        the first starts with (made at first use, before the service)."""
         found: SecondInventory | None = self.__dict__.get("_second_inventory")
         if found is None:
-            found = SecondInventory(dict.fromkeys(self.inventory.stock, 0), ref_prefix="TWO")
+            found = SecondInventory(dict(self.inventory.stock), ref_prefix="TWO")
             self.__dict__["_second_inventory"] = found
         return found
 
@@ -219,11 +228,18 @@ class StockMachine:
         the same key, keeps one answer and gives the others back."""
         self._draw_inventory(data).lose_next_answer = True
 
-    @rule(data=st.data())
-    def inventory_refuses(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), after_losing=st.booleans())
+    def inventory_refuses(self, data: st.DataObject, after_losing: bool) -> None:
         """The next call is refused for good (a permanent error): the effect is given
-        up, and what the inventories hold under its key is given back."""
-        self._draw_inventory(data).refuse_next = True
+        up, and what the inventories hold under its key is given back. With
+        ``after_losing``, the next reservation's answer is lost first, and the retry
+        is refused: the reservation is found and given back when the effect is given up."""
+        inventory = self._draw_inventory(data)
+        if after_losing:
+            inventory.lose_next_answer = True
+            inventory.refuse_after_losing = True
+        else:
+            inventory.refuse_next = True
 
     @rule(data=st.data())
     def inventory_answers_wrongly(self, data: st.DataObject) -> None:
@@ -313,8 +329,7 @@ class StockMachine:
         that every reservation still held is its task's, and that no key is held by
         both inventories; count what happened."""
         for inventory in self.inventories.values():
-            inventory.die_after_reserving = False
-            inventory.lose_next_answer = False
+            inventory.die_after_reserving = False  # the others are one-shot: they stay
             inventory.fail_first = 0
         for _ in range(12):
             self.clock.advance(timedelta(hours=2))
