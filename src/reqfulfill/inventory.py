@@ -98,7 +98,9 @@ def give_up(
     (``reason``). When an attempt may have reached the inventory, every plugin is asked
     once more with the effect's key (a plugin answers with what it holds under it) and
     every reservation found is given back with the failure, so none outlives the
-    effect; a plugin that cannot be asked is named in the reason."""
+    effect. A plugin's retryable error is raised (the effect is not given up yet: the
+    worker tries it again later); a plugin that refuses for good is named in the
+    reason (what it holds under the key, the library cannot give back)."""
     failed = lifecycle.EffectFailed(
         actor=lifecycle.WORKER,
         effect_id=effect_id,
@@ -121,6 +123,9 @@ def give_up(
     answers = service.plugins.stock_answers(
         effect.item, effect.quantity, effect.location, effect_id, every=True
     )
+    for _, answer in answers:
+        if isinstance(answer, InventoryError) and answer.retryable:
+            raise answer  # what it holds is not known yet: the worker asks again later
     held = tuple(
         PluginReservation(name, answer)
         for name, answer in answers

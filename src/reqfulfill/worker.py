@@ -454,6 +454,17 @@ class Worker:
                 # what the inventory holds under the effect's key goes back with it
                 command = inventory.give_up(self.service, entry.request_id, entry.effect_id, reason)
             self.service.execute(entry.request_id, command)
+        except InventoryError as exc:
+            # an inventory plugin could not say what it holds under the key: not given
+            # up while it may hold a reservation; tried again (the backoff stops growing)
+            when = self.service.clock.now() + self._delay(self.max_attempts)
+            log.warning(
+                "effect %s is not given up yet (%s); retry at %s", entry.effect_id, exc, when
+            )
+            self.service.store.retry_effect(
+                entry.effect_id, worker=self.name, available_at=when, error=storable_text(str(exc))
+            )
+            return
         except ConcurrencyError:
             return  # leave it leased; it runs again when the lease lapses
         self.service.store.complete_effect(entry.effect_id, worker=self.name)

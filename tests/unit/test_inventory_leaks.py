@@ -209,15 +209,34 @@ def test_answers_lost_until_the_last_attempt_are_given_back(clock: FixedClock) -
     assert [r.reservation for r in inventory.held] == [order.reservation]
 
 
-def test_a_plugin_unreachable_when_the_effect_is_given_up_is_named(clock: FixedClock) -> None:
-    inventory = LosingInventory(stock={"iphone-15": 1}, lose=10)
+def test_a_plugin_failing_for_a_while_at_the_give_up_is_asked_again_later(
+    clock: FixedClock,
+) -> None:
+    inventory = WrongQuantity(stock={"iphone-15": 5})
     service = make(clock, inventory)
     worker = Worker(service, max_attempts=2)
     rid = phone(service)
+    worker.run_pending()  # attempt 1: one too many
+    inventory.fail_first = inventory.reserve_calls + 3  # the give-up's ask fails, 3 times
     drain(service, clock, worker)
     order = service.get(rid).task("order")
     assert order.state is TaskState.FAILED
-    # what it may hold cannot be given back: the history says so, naming the plugin
+    assert inventory.failures == 3
+    assert inventory.held == []  # asked again until it answered, then given back
+    assert service.store.outbox() == []  # type: ignore[attr-defined]
+
+
+def test_a_plugin_refusing_for_good_at_the_give_up_is_named(clock: FixedClock) -> None:
+    inventory = LosingInventory(stock={"iphone-15": 1})
+    service = make(clock, inventory)
+    worker = Worker(service)
+    rid = phone(service)
+    worker.run_pending()  # reserved, the answer lost
+    inventory.reject = True  # from now on every call is refused for good
+    drain(service, clock, worker)
+    order = service.get(rid).task("order")
+    assert order.state is TaskState.FAILED
+    # what it holds cannot be given back: the history says so, naming the plugin
     assert "could not ask what is held under the key" in order.reason
     assert "LosingInventory" in order.reason
     assert [r.key for r in inventory.held] == [order.order_effect]

@@ -31,12 +31,13 @@ held at the end, worker deaths) go to the machine's ``effects`` counter.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from reqfulfill._hooks import hookimpl
 from reqfulfill.model import events as ev
@@ -80,6 +81,8 @@ class MachineInventory(FakeInventory):
         self.refusals = 0
         self.malformed: set[str] = set()
         """The keys it answered with a reservation of the wrong quantity."""
+        self.trouble: random.Random | None = None
+        """Seeded by the example: arms some trouble for a good share of new keys."""
         self.violations: list[str] = []
         self.read: Any = None
 
@@ -94,6 +97,8 @@ class MachineInventory(FakeInventory):
             why = None if task_key is None else surely_unwanted(state, key=key, task_key=task_key)
             if why is not None:
                 self.violations.append(f"reservation {key} ran unwanted: {why}")
+        if self.trouble is not None and all(r.key != key for r in self.reservations):
+            self._arm(self.trouble.random())
         if self.refuse_next:
             self.refuse_next = False
             self.refusals += 1
@@ -117,6 +122,17 @@ class MachineInventory(FakeInventory):
                 self.refuse_next = True
             raise InventoryError("the connection dropped after reserving (simulated)")
         return found
+
+    def _arm(self, draw: float) -> None:
+        """Arm trouble for a new key (unless some is armed): a malformed answer, a lost
+        answer, or a lost answer whose retry is refused for good, a tenth each."""
+        if self.malform_next or self.lose_next_answer or self.refuse_next:
+            return
+        if draw < 0.1:
+            self.malform_next = True
+        elif draw < 0.3:
+            self.lose_next_answer = True
+            self.refuse_after_losing = draw < 0.2
 
 
 class SecondInventory(MachineInventory):
@@ -194,6 +210,13 @@ class StockMachine:
         ]
 
     # -- rules -------------------------------------------------------------------------
+
+    @initialize(seed=st.integers(0, 2**32 - 1))
+    def seed_inventory_trouble(self, seed: int) -> None:
+        """Seed the trouble the inventories arm for new keys (reservations are few: a
+        rule arming trouble rarely comes just before one)."""
+        for index, inventory in enumerate(self.inventories.values()):
+            inventory.trouble = random.Random(seed + index)
 
     def _draw_inventory(self, data: st.DataObject) -> MachineInventory:
         name = data.draw(st.sampled_from(sorted(self.inventories)), label="inventory")
