@@ -92,15 +92,21 @@ def reserve(
 
 
 def give_up(
-    service: FulfillmentService, request_id: str, effect_id: str, reason: str
+    service: FulfillmentService,
+    request_id: str,
+    effect_id: str,
+    reason: str,
+    *,
+    patient: bool = True,
 ) -> lifecycle.Command:
     """The command recording that the reserve effect ``effect_id`` failed for good
     (``reason``). When an attempt may have reached the inventory, every plugin is asked
     once more with the effect's key (a plugin answers with what it holds under it) and
     every reservation found is given back with the failure, so none outlives the
-    effect. A plugin's retryable error is raised (the effect is not given up yet: the
-    worker tries it again later); a plugin that refuses for good is named in the
-    reason (what it holds under the key, the library cannot give back)."""
+    effect. While ``patient``, a plugin's retryable error is raised (the effect is not
+    given up yet: the worker tries it again later); a plugin that refuses for good, or
+    still fails once patience is out, is named in the reason (what it holds under the
+    key, the library cannot give back)."""
     failed = lifecycle.EffectFailed(
         actor=lifecycle.WORKER,
         effect_id=effect_id,
@@ -124,7 +130,7 @@ def give_up(
         effect.item, effect.quantity, effect.location, effect_id, every=True
     )
     for _, answer in answers:
-        if isinstance(answer, InventoryError) and answer.retryable:
+        if isinstance(answer, InventoryError) and answer.retryable and patient:
             raise answer  # what it holds is not known yet: the worker asks again later
     held = tuple(
         PluginReservation(name, answer)

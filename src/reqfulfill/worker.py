@@ -452,11 +452,14 @@ class Worker:
             )
             if entry.kind == "StockReservationRequested":
                 # what the inventory holds under the effect's key goes back with it
-                command = inventory.give_up(self.service, entry.request_id, entry.effect_id, reason)
+                # (an inventory plugin that cannot say what it holds under the key keeps
+                # it from being given up, for up to max_attempts more attempts)
+                patient = entry.attempts + 1 < 2 * self.max_attempts
+                command = inventory.give_up(
+                    self.service, entry.request_id, entry.effect_id, reason, patient=patient
+                )
             self.service.execute(entry.request_id, command)
-        except InventoryError as exc:
-            # an inventory plugin could not say what it holds under the key: not given
-            # up while it may hold a reservation; tried again (the backoff stops growing)
+        except InventoryError as exc:  # not given up yet: tried again, the backoff at its cap
             when = self.service.clock.now() + self._delay(self.max_attempts)
             log.warning(
                 "effect %s is not given up yet (%s); retry at %s", entry.effect_id, exc, when
