@@ -23,6 +23,10 @@ every step:
   was given up;
 - no reservation was first asked for by a request that surely did not want it.
 
+A plugin that refuses for good a key it holds a reservation under is the one leak no
+library can undo (the failure's reason names it: tested on its own); the machine's
+inventories answer a key they hold before they refuse anything (idempotency first).
+
 At the end of each example the worker runs until nothing is due (:meth:`drain_stock`),
 every reservation still held must be its task's, and no key may be held by both
 inventories (a double reservation). The counts (made, released,
@@ -81,6 +85,8 @@ class MachineInventory(FakeInventory):
         self.refusals = 0
         self.malformed: set[str] = set()
         """The keys it answered with a reservation of the wrong quantity."""
+        self.partner: MachineInventory | None = None
+        """The other inventory of the machine (it refuses after this one lost an answer)."""
         self.trouble: random.Random | None = None
         """Seeded by the example: arms some trouble for a good share of new keys."""
         self.violations: list[str] = []
@@ -99,7 +105,9 @@ class MachineInventory(FakeInventory):
                 self.violations.append(f"reservation {key} ran unwanted: {why}")
         if self.trouble is not None and all(r.key != key for r in self.reservations):
             self._arm(self.trouble.random())
-        if self.refuse_next:
+        if self.refuse_next and all(r.key != key for r in self.reservations):
+            # a key it holds a reservation under is answered with it (idempotency
+            # first): what it refuses for good is a key it never reserved under
             self.refuse_next = False
             self.refusals += 1
             raise InventoryError("the stock room refuses (simulated)", retryable=False)
@@ -117,15 +125,16 @@ class MachineInventory(FakeInventory):
         if self.lose_next_answer and found is not None:  # armed until it reserves
             self.lose_next_answer = False
             self.lost_answers += 1
-            if self.refuse_after_losing:  # and the retry is refused for good
+            if self.refuse_after_losing:  # and the other inventory refuses the retry
                 self.refuse_after_losing = False
-                self.refuse_next = True
+                (self.partner or self).refuse_next = True
             raise InventoryError("the connection dropped after reserving (simulated)")
         return found
 
     def _arm(self, draw: float) -> None:
         """Arm trouble for a new key (unless some is armed): a malformed answer, a lost
-        answer, or a lost answer whose retry is refused for good, a tenth each."""
+        answer, or a lost answer whose retry the other inventory refuses for good, a
+        tenth each."""
         if self.malform_next or self.lose_next_answer or self.refuse_next:
             return
         if draw < 0.1:
@@ -180,6 +189,7 @@ class StockMachine:
         found: SecondInventory | None = self.__dict__.get("_second_inventory")
         if found is None:
             found = SecondInventory(dict(self.inventory.stock), ref_prefix="TWO")
+            found.partner, self.inventory.partner = self.inventory, found
             self.__dict__["_second_inventory"] = found
         return found
 
@@ -253,10 +263,11 @@ class StockMachine:
 
     @rule(data=st.data(), after_losing=st.booleans())
     def inventory_refuses(self, data: st.DataObject, after_losing: bool) -> None:
-        """The next call is refused for good (a permanent error): the effect is given
-        up, and what the inventories hold under its key is given back. With
-        ``after_losing``, the next reservation's answer is lost first, and the retry
-        is refused: the reservation is found and given back when the effect is given up."""
+        """The next call for a key it holds nothing under is refused for good (a
+        permanent error): the effect is given up, and what the inventories hold under
+        its key is given back. With ``after_losing``, the next reservation's answer is
+        lost first, and the other inventory refuses the retry: the reservation is found
+        and given back when the effect is given up."""
         inventory = self._draw_inventory(data)
         if after_losing:
             inventory.lose_next_answer = True
@@ -354,7 +365,9 @@ class StockMachine:
         for inventory in self.inventories.values():
             inventory.die_after_reserving = False  # the others are one-shot: they stay
             inventory.fail_first = 0
-        for _ in range(12):
+        # enough rounds for an effect's every attempt, and the attempts a give-up waits
+        # for an inventory to say what it holds (2 * max_attempts in all)
+        for _ in range(4 * self.worker.max_attempts):
             self.clock.advance(timedelta(hours=2))
             if not self.worker.run_pending():
                 break
