@@ -133,15 +133,15 @@ class MachineInventory(FakeInventory):
 
     def _arm(self, draw: float) -> None:
         """Arm trouble for a new key (unless some is armed): a malformed answer, a lost
-        answer, or a lost answer whose retry the other inventory refuses for good, a
-        tenth each."""
+        answer, or a lost answer whose retry the other inventory refuses for good, one
+        key in twenty each (rarely enough for whole phone orders to get through)."""
         if self.malform_next or self.lose_next_answer or self.refuse_next:
             return
-        if draw < 0.1:
+        if draw < 0.05:
             self.malform_next = True
-        elif draw < 0.3:
+        elif draw < 0.15:
             self.lose_next_answer = True
-            self.refuse_after_losing = draw < 0.2
+            self.refuse_after_losing = draw < 0.1
 
 
 class SecondInventory(MachineInventory):
