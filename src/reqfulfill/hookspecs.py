@@ -86,8 +86,15 @@ def reqfulfill_reserve_stock(
     Called by the worker only, for the first task of kind ``stock_or_order`` that
     starts, as an outbox effect: ``key`` is the effect's id, the same on every retry,
     so reserve each key once (a second call with a known key returns the first
-    reservation). Plugins are asked in registration order; the first non-None answer
-    wins. With none, the item's supplier order is placed.
+    reservation, even one given back). Plugins are asked in registration order; the
+    first non-None answer wins. With none, the item's supplier order is placed.
+
+    Once an attempt may have reached the inventory (a retry, after an error or a
+    crash), every plugin is asked with the key, so that what one reserved under it
+    before is found: the first answer is kept and every other plugin's reservation is
+    given back (``reqfulfill_release_stock``). When the effect fails for good, every
+    plugin is asked once more and what they answer is given back. A plugin asked for
+    the first time then may reserve only to have it given back.
 
     Raise :class:`reqfulfill.InventoryError` with ``retryable`` to fail the attempt
     (any other exception counts as retryable); an unknown item is an
@@ -108,7 +115,8 @@ def reqfulfill_reserve_stock(
 @hookspec
 def reqfulfill_release_stock(reservation: StockReservation, key: str) -> None:
     """Give ``reservation`` back (the request was cancelled, the task restarted or
-    skipped). Called by the worker on the plugin that made the reservation only, with
+    skipped, another plugin's answer was kept, or the reserve effect failed). Called
+    by the worker on the plugin that made the reservation only, with
     the release effect's id as ``key`` (release each key once). Errors are retried as
     for ``reqfulfill_reserve_stock``.
 

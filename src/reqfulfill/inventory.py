@@ -13,13 +13,19 @@ permanent.
 
 from __future__ import annotations
 
+import logging
+
 from reqfulfill import lifecycle
 from reqfulfill.model import events as ev
-from reqfulfill.model.inventory import Asset
+from reqfulfill.model.errors import InventoryError
+from reqfulfill.model.inventory import Asset, PluginReservation, StockReservation
 from reqfulfill.model.request import ServiceRequest
+from reqfulfill.serialization.arguments import storable_text
 from reqfulfill.service import FulfillmentService
 
-__all__ = ["hand_over", "release", "reserve"]
+__all__ = ["give_up", "hand_over", "release", "reserve"]
+
+log = logging.getLogger(__name__)
 
 
 def _unwanted(effect: ev.Event, why: str) -> lifecycle.Command:
@@ -42,9 +48,15 @@ def reserve(
 
     An effect no longer wanted (``unwanted``) is abandoned unless an earlier attempt
     may have reached the inventory: then it is asked again with the same key and the
-    decider gives back what it answers."""
+    decider gives back what it answers. A first attempt asks the plugins in
+    registration order up to the first answer; a later one asks every plugin (what
+    each holds under the key: an earlier answer may have been lost), keeps the first
+    answer and gives the others back. A plugin's error, or a malformed answer, fails
+    the attempt (nothing is recorded: what the plugins hold, they answer again with
+    the same key, and :func:`give_up` gives it back if the effect fails for good)."""
     key = effect.event_id
-    if unwanted is not None and not state.attempted.get(key):
+    retry = bool(state.attempted.get(key))
+    if unwanted is not None and not retry:
         return _unwanted(effect, unwanted), state  # never asked: nothing to give back
     after = service.execute(
         state.id, lifecycle.RecordAttempt(actor=lifecycle.WORKER, effect_id=key)
@@ -52,14 +64,87 @@ def reserve(
     if not after.attempted.get(key):
         reason = lifecycle.why_unwanted(after, effect) or "the attempt was not recorded"
         return _unwanted(effect, reason), after
-    found = service.plugins.reserve_stock(effect.item, effect.quantity, effect.location, key)
-    if found is None:
+    plugins = service.plugins
+    answers = plugins.stock_answers(effect.item, effect.quantity, effect.location, key, every=retry)
+    first = next(((n, a) for n, a in answers if a is not None), None)
+    if first is None:
         return lifecycle.RecordReservation(actor=lifecycle.WORKER, effect_id=key), after
-    plugin, reservation = found
+    plugin, answer = first
+    if isinstance(answer, InventoryError):
+        raise answer
+    reservation = plugins.exact_reservation(plugin, answer, effect.item, effect.quantity)
+    strays: list[PluginReservation] = []
+    for name, other in answers:
+        if isinstance(other, InventoryError) and other.retryable:
+            raise other  # it may hold one under the key: ask again later
+        if isinstance(other, StockReservation) and name != plugin:
+            strays.append(PluginReservation(name, other))
+        elif isinstance(other, InventoryError) and name != plugin:
+            log.warning("reservation %s: %s (after %r answered)", key, other, plugin)
     command = lifecycle.RecordReservation(
-        actor=lifecycle.WORKER, effect_id=key, reservation=reservation, plugin=plugin
+        actor=lifecycle.WORKER,
+        effect_id=key,
+        reservation=reservation,
+        plugin=plugin,
+        release=tuple(strays),
     )
     return command, after
+
+
+def give_up(
+    service: FulfillmentService,
+    request_id: str,
+    effect_id: str,
+    reason: str,
+    *,
+    patient: bool = True,
+) -> lifecycle.Command:
+    """The command recording that the reserve effect ``effect_id`` failed for good
+    (``reason``). When an attempt may have reached the inventory, every plugin is asked
+    once more with the effect's key (a plugin answers with what it holds under it) and
+    every reservation found is given back with the failure, so none outlives the
+    effect. While ``patient``, a plugin's retryable error is raised (the effect is not
+    given up yet: the worker tries it again later); a plugin that refuses for good, or
+    still fails once patience is out, is named in the reason (what it holds under the
+    key, the library cannot give back)."""
+    failed = lifecycle.EffectFailed(
+        actor=lifecycle.WORKER,
+        effect_id=effect_id,
+        reason=reason,
+        effect_type="StockReservationRequested",
+    )
+    state, events = service.effects_of(request_id, [effect_id])
+    effect = events.get(effect_id)
+    if (
+        not isinstance(effect, ev.StockReservationRequested)
+        or effect_id in state.settled
+        or not state.attempted.get(effect_id)
+    ):
+        return failed  # never asked (or settled already): nothing to give back
+    # recorded before the call, as any attempt: a crash in the sweep leaves the effect
+    # to be run (and swept) again
+    service.execute(
+        request_id, lifecycle.RecordAttempt(actor=lifecycle.WORKER, effect_id=effect_id)
+    )
+    answers = service.plugins.stock_answers(
+        effect.item, effect.quantity, effect.location, effect_id, every=True
+    )
+    for _, answer in answers:
+        if isinstance(answer, InventoryError) and answer.retryable and patient:
+            raise answer  # what it holds is not known yet: the worker asks again later
+    held = tuple(
+        PluginReservation(name, answer)
+        for name, answer in answers
+        if isinstance(answer, StockReservation)
+    )
+    unasked = [str(a) for _, a in answers if isinstance(a, InventoryError)]
+    if unasked:
+        reason += "; could not ask what is held under the key: " + "; ".join(unasked)
+    if held:
+        reason += f"; giving back {len(held)} reservation(s) made under the key"
+    return lifecycle.RecordReservation(
+        actor=lifecycle.WORKER, effect_id=effect_id, release=held, failure=storable_text(reason)
+    )
 
 
 def release(service: FulfillmentService, effect: ev.StockReleaseRequested) -> lifecycle.Command:

@@ -295,25 +295,60 @@ class PluginHost:
         """The first reservation an inventory plugin makes, with the plugin's name; None
         when none has the item in stock. ``InventoryError`` naming the plugin when one
         fails or answers with anything but a reservation of ``quantity``."""
+        for name, answer in self.stock_answers(item, quantity, location, key):
+            if isinstance(answer, InventoryError):
+                raise answer
+            if answer is not None:
+                return name, self.exact_reservation(name, answer, item, quantity)
+        return None
+
+    @staticmethod
+    def exact_reservation(
+        plugin: str, reservation: StockReservation, item: str, quantity: int
+    ) -> StockReservation:
+        """``reservation`` if it is of ``quantity``; else the ``InventoryError`` naming
+        ``plugin``, which made it (retryable: the plugin may be fixed meanwhile)."""
+        if reservation.quantity != quantity:
+            raise InventoryError(
+                f"reserved {reservation.quantity} of {item!r} where {quantity} was asked for",
+                plugin=plugin,
+            )
+        return reservation
+
+    def stock_answers(
+        self, item: str, quantity: int, location: str, key: str, *, every: bool = False
+    ) -> list[tuple[str, StockReservation | InventoryError | None]]:
+        """Each inventory plugin's answer to ``reqfulfill_reserve_stock``, in
+        registration order, with its name: a reservation (of any quantity: see
+        :meth:`exact_reservation`), None (nothing in stock), or the ``InventoryError`` naming it
+        that it raised or that its malformed answer is. The plugins are asked up to the
+        first answer that is not None, or with ``every``, all of them (what each holds
+        under ``key``: a retried reservation may have reached any of them). A quantity
+        that is not a positive whole number is a ``ValidationError``, before any
+        plugin is asked."""
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise ValidationError.single("quantity", quantity, "a positive whole number")
         arguments = {"item": item, "quantity": quantity, "location": location, "key": key}
+        answers: list[tuple[str, StockReservation | InventoryError | None]] = []
         for name, impl in self._implementations(self.pm.hook.reqfulfill_reserve_stock):
-            result = _call(name, impl, arguments)
-            if result is None:
-                continue
-            if not isinstance(result, StockReservation):
-                raise InventoryError(
-                    f"reserve_stock returned {short_repr(result)}, not a StockReservation or None",
-                    plugin=name,
-                )
-            if result.quantity != quantity:
-                raise InventoryError(
-                    f"reserved {result.quantity} of {item!r} where {quantity} was asked for",
-                    plugin=name,
-                )
-            return name, result
-        return None
+            answer: StockReservation | InventoryError | None
+            try:
+                result = _call(name, impl, arguments)
+            except InventoryError as exc:
+                answer = exc
+            else:
+                if result is None or isinstance(result, StockReservation):
+                    answer = result
+                else:
+                    answer = InventoryError(
+                        f"reserve_stock returned {short_repr(result)}, "
+                        "not a StockReservation or None",
+                        plugin=name,
+                    )
+            answers.append((name, answer))
+            if answer is not None and not every:
+                break
+        return answers
 
     def release_stock(self, plugin: str, reservation: StockReservation, key: str) -> None:
         """Give ``reservation`` back to the inventory plugin ``plugin`` that made it."""

@@ -153,15 +153,20 @@ def _summary(request: ServiceRequest) -> str:
 def coming_from(request: ServiceRequest) -> str | None:
     """What is on its way to the requester and where it comes from, in their words:
     the item reserved from stock (and where), or ordered from a supplier (and the
-    order's status); None when nothing is (no ``stock_or_order`` or supplier task, or
-    the inventory is still being asked).
+    order's status); None when nothing is (no ``stock_or_order`` or supplier task, the
+    inventory is still being asked, the reservation was given back, or the request was
+    cancelled or rejected).
 
     Read from the plan's first task that says where the item comes from.
     """
+    if request.state in (RequestState.CANCELLED, RequestState.REJECTED):
+        return None
     what = request.item or "item"
     for task in request.plan:
         if task.kind is TaskKind.STOCK_OR_ORDER and task.source == "stock":
-            where = task.reservation.location if task.reservation is not None else None
+            if task.reservation is None:
+                continue  # given back (the task was restarted or skipped)
+            where = task.reservation.location
             return f"{what} from stock" + (f" at {where}" if where else "")
         if task.kind.orders and task.source != "stock" and task.order_effect is not None:
             if task.kind is TaskKind.STOCK_OR_ORDER and task.source is None:

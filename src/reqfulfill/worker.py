@@ -447,12 +447,27 @@ class Worker:
         reason = storable_text(reason)  # an error's text: recorded, never refused
         log.error("effect %s failed for good: %s", entry.effect_id, reason)
         try:
-            self.service.execute(
-                entry.request_id,
-                lifecycle.EffectFailed(
-                    actor="worker", effect_id=entry.effect_id, reason=reason, effect_type=entry.kind
-                ),
+            command: lifecycle.Command = lifecycle.EffectFailed(
+                actor="worker", effect_id=entry.effect_id, reason=reason, effect_type=entry.kind
             )
+            if entry.kind == "StockReservationRequested":
+                # what the inventory holds under the effect's key goes back with it
+                # (an inventory plugin that cannot say what it holds under the key keeps
+                # it from being given up, for up to max_attempts more attempts)
+                patient = entry.attempts + 1 < 2 * self.max_attempts
+                command = inventory.give_up(
+                    self.service, entry.request_id, entry.effect_id, reason, patient=patient
+                )
+            self.service.execute(entry.request_id, command)
+        except InventoryError as exc:  # not given up yet: tried again, the backoff at its cap
+            when = self.service.clock.now() + self._delay(self.max_attempts)
+            log.warning(
+                "effect %s is not given up yet (%s); retry at %s", entry.effect_id, exc, when
+            )
+            self.service.store.retry_effect(
+                entry.effect_id, worker=self.name, available_at=when, error=storable_text(str(exc))
+            )
+            return
         except ConcurrencyError:
             return  # leave it leased; it runs again when the lease lapses
         self.service.store.complete_effect(entry.effect_id, worker=self.name)

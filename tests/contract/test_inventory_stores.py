@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from reqfulfill import Channel, FixedClock, FulfillmentService, RequestState, Worker
+from reqfulfill import (
+    Channel,
+    FixedClock,
+    FulfillmentService,
+    RequestState,
+    TaskState,
+    Worker,
+    hookimpl,
+)
 from reqfulfill.model import events as ev
 from reqfulfill.testing import FakeInventory, FakeSupplier, demo_catalog, demo_requester
 
@@ -109,3 +117,49 @@ def test_a_fresh_process_reads_where_the_phone_came_from(tmp_path: Path) -> None
     ref = inventory.held[0].reservation.ref
     assert result.stdout.split()[:2] == ["stock", ref]
     assert "iphone-15 from stock at Helsinki HQ" in result.stdout
+
+
+class _OneTooMany(FakeInventory):
+    """Reserves one more than asked for (by key): a malformed answer, given up on."""
+
+    @hookimpl
+    def reqfulfill_reserve_stock(self, item, quantity, location, key):  # type: ignore[no-untyped-def]
+        return super().reqfulfill_reserve_stock(item, quantity + 1, location, key)
+
+
+def test_a_reserve_effect_given_up_gives_back_what_it_made_on_every_store(
+    store_url: str,
+) -> None:
+    clock = FixedClock(datetime(2026, 3, 2, 8, 30, tzinfo=UTC))
+    inventory = _OneTooMany(stock={"iphone-15": 3})
+    service = FulfillmentService(
+        demo_catalog(),
+        store=store_url,
+        plugins=[inventory, FakeSupplier("acme-mobile")],
+        clock=clock,
+        load_entrypoints=False,
+    )
+    try:
+        worker = Worker(service, max_attempts=2)
+        rid = service.submit(demo_requester(), "iphone-15", Channel.PORTAL).id
+        service.approve(rid, "max.manager")
+        for _ in range(4):
+            clock.advance(timedelta(hours=2))
+            worker.run_pending()
+        order = service.get(rid).task("order")
+        assert order.state is TaskState.FAILED
+        assert "giving back 1 reservation(s) made under the key" in order.reason
+        assert inventory.held == []
+        assert inventory.stock == {"iphone-15": 3}
+        kinds = [type(e) for e in service.history(rid)]
+        assert kinds.count(ev.StockReleaseRequested) == kinds.count(ev.StockReleased) == 1
+        if store_url == "memory://":
+            return
+        again = FulfillmentService(demo_catalog(), store=store_url, load_entrypoints=False)
+        try:
+            assert again.history(rid) == service.history(rid)
+            assert again.get(rid) == service.get(rid)
+        finally:
+            again.store.close()
+    finally:
+        service.store.close()

@@ -36,6 +36,7 @@ from reqfulfill.model.catalog import Catalog, Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, RequestState, Urgency
 from reqfulfill.model.errors import ReqfulfillError
 from reqfulfill.model.events import Event, ItemSuggestion
+from reqfulfill.model.inventory import PluginReservation
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.schedule import current_timers
 from reqfulfill.serialization import event_from_dict, event_to_dict
@@ -265,6 +266,10 @@ ARGUMENTS: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
     "serial": lambda p: st.none() | st.just("SN-123") | _label,
     "reservation": lambda p: st.none() | stock_reservations(),
     "plugin": lambda p: st.none() | st.just("FakeInventory"),
+    "release": lambda p: st.lists(
+        st.builds(PluginReservation, st.just("FakeInventory"), stock_reservations()), max_size=2
+    ).map(tuple),
+    "failure": lambda p: st.none() | st.sampled_from(WORDS) | _text,
     "category": lambda p: st.none() | st.sampled_from(sorted(CATALOG.categories)) | _label,
     "task_key": lambda p: st.sampled_from(p.tasks),
     "item": lambda p: st.none() | st.sampled_from([i.id for i in CATALOG.items]),

@@ -142,6 +142,11 @@ def test_machine_on_memory() -> None:
     assert stock["released"], stock  # cancels gave stock back ...
     # ... and reservations were made whose answers never reached the worker first
     assert stock["worker deaths after reserving"] + stock["answers lost after reserving"], stock
+    # reserve effects failed for good (refused, malformed) and what the inventories
+    # held under their keys went back; the second inventory served some
+    assert stock["refused for good"], stock
+    assert stock["given back when a reserve effect was given up"], stock
+    assert stock["made by the second inventory"], stock
 
 
 def assert_effects_overtaken(

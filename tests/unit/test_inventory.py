@@ -273,12 +273,15 @@ def test_a_bad_answer_is_an_inventory_error_naming_the_plugin_and_is_retried(
     new = {type(e) for e in service.history(rid)[before.version :]}
     assert ev.EffectAttempted in new
     assert not new & {ev.StockReserved, ev.StockUnavailable, ev.TaskCompleted, ev.TaskFailed}
-    for _ in range(3):
+    # given up after max_attempts; when the give-up's last ask gets no usable answer
+    # either, after max_attempts more (it may hold something under the key)
+    for _ in range(8):
         clock.advance(timedelta(hours=1))
         worker.run_pending()
     failed = service.get(rid).task("order")
     assert failed.state is TaskState.FAILED
     assert type(plugin).__qualname__ in failed.reason
+    assert service.store.outbox() == []  # type: ignore[attr-defined]
 
 
 def test_an_unknown_item_is_a_permanent_error_naming_the_plugin(clock: FixedClock) -> None:
@@ -458,3 +461,18 @@ def test_metrics_share_and_time_to_fulfil_by_source(clock: FixedClock) -> None:
     rows = metrics_rows([request_facts(lifecycle.replay(h), h) for h in histories], "item")
     reset_row = next(r for r in rows if r.key == "password-reset")
     assert reset_row.from_stock_pct is None  # neither stock nor a supplier
+
+
+def test_progress_says_nothing_is_on_its_way_once_the_reservation_is_given_back(
+    clock: FixedClock,
+) -> None:
+    inventory = FakeInventory(stock={"iphone-15": 1})
+    service = make(clock, inventory, FakeSupplier("acme-mobile"))
+    rid = phone(service)
+    Worker(service).run_pending()
+    assert service.progress(rid).coming_from == "iphone-15 from stock at Helsinki HQ"
+    service.cancel(rid, _erin().id, "changed my mind")
+    assert service.progress(rid).coming_from is None
+    Worker(service).run_pending()
+    assert service.progress(rid).coming_from is None
+    assert inventory.held == []

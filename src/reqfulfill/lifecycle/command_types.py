@@ -24,7 +24,7 @@ from reqfulfill.model.catalog import Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, RequestState, Urgency
 from reqfulfill.model.errors import ValidationError
 from reqfulfill.model.events import ItemSuggestion
-from reqfulfill.model.inventory import StockReservation
+from reqfulfill.model.inventory import PluginReservation, StockReservation
 from reqfulfill.serialization.arguments import Id, Text, check_arguments
 
 __all__ = [
@@ -344,12 +344,20 @@ class RecordAttempt(Command):
 @attrs.frozen(kw_only=True)
 class RecordReservation(Command):
     """Worker: the inventory's answer to the reservation ``effect_id``: the
-    ``reservation`` inventory plugin ``plugin`` made, or None when nothing is in stock."""
+    ``reservation`` inventory plugin ``plugin`` made, or None when nothing is in stock.
+
+    ``release``: reservations other plugins hold under the effect's key that the task
+    will not keep (a retry asks every plugin: an earlier attempt's answer may have been
+    lost), each given back to its plugin. ``failure``: the effect failed for good for
+    this reason (no reservation then): the task fails as on ``EffectFailed``, and what
+    ``release`` lists goes back."""
 
     name: ClassVar[str] = "record_reservation"
     effect_id: str
     reservation: StockReservation | None = None
     plugin: str | None = None
+    release: tuple[PluginReservation, ...] = ()
+    failure: Text | None = None
 
 
 @attrs.frozen(kw_only=True)

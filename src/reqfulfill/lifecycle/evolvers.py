@@ -264,8 +264,10 @@ def _e_stock_unavailable(d: RequestDraft, e: ev.StockUnavailable) -> None:
 
 
 def _e_release_requested(d: RequestDraft, e: ev.StockReleaseRequested) -> None:
-    """The reservation is on its way back: the task holds it no more."""
-    if _task_of(d, e.task_key).reservation == e.reservation:
+    """The reservation is on its way back: the task holds it no more (when it is the
+    task's: another plugin's answer under the same key may be equal to it)."""
+    task = _task_of(d, e.task_key)
+    if task.reservation == e.reservation and task.reserved_by == e.plugin:
         d.plan = plan_with(d, e.task_key, reservation=None)
 
 

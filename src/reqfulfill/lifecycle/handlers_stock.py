@@ -21,7 +21,7 @@ from reqfulfill.lifecycle.command_types import (
     RecordReservation,
 )
 from reqfulfill.lifecycle.guards import require_internal
-from reqfulfill.lifecycle.progress import advance, request_order
+from reqfulfill.lifecycle.progress import advance, fail, request_order
 from reqfulfill.lifecycle.stock import release
 from reqfulfill.lifecycle.wanted import task_effect_unwanted
 from reqfulfill.model import events as ev
@@ -40,19 +40,31 @@ def _record_reservation(batch: Batch, command: RecordReservation) -> None:
     key = request.order_tasks.get(effect_id)
     if key is None or request.task(key).kind is not TaskKind.STOCK_OR_ORDER:
         raise ValidationError.single("effect_id", effect_id, "no such stock reservation request")
+    reservation = command.reservation
+    if reservation is not None and (command.plugin is None or not command.plugin.strip()):
+        raise ValidationError.single(
+            "plugin", command.plugin, "a reservation names the inventory plugin that made it"
+        )
+    if reservation is not None and command.failure is not None:
+        raise ValidationError.single(
+            "failure", command.failure, "a failed reservation effect keeps no reservation"
+        )
     task = request.task(key)
     current = task if task.order_effect == effect_id else None
     unwanted = task_effect_unwanted(request.state, request.approval, current)
-    reservation = command.reservation
+    for stray in command.release:
+        # another plugin's answer under the same key, or one made for an effect that
+        # failed: the task will not keep it, so it goes back to its plugin
+        release(batch, key, stray.reservation, stray.plugin, effect_id, command.actor)
+    if command.failure is not None:
+        _failed(batch, key, effect_id, command.failure, command.actor, unwanted)
+        return
     if reservation is None:
         batch.emit(ev.StockUnavailable, task_key=key, effect_id=effect_id)
         if unwanted is None:
             request_order(batch, batch.draft.task(key), command.actor)
         return
-    if command.plugin is None or not command.plugin.strip():
-        raise ValidationError.single(
-            "plugin", command.plugin, "a reservation names the inventory plugin that made it"
-        )
+    assert command.plugin is not None
     batch.emit(
         ev.StockReserved,
         task_key=key,
@@ -66,6 +78,22 @@ def _record_reservation(batch: Batch, command: RecordReservation) -> None:
         return
     batch.emit(ev.TaskCompleted, task_key=key)
     advance(batch)
+
+
+def _failed(
+    batch: Batch, task_key: str, effect_id: str, reason: str, actor: str, unwanted: str | None
+) -> None:
+    """The reserve effect ``effect_id`` failed for good: its task fails (as on
+    ``EffectFailed``), unless the request no longer wants it: then it is abandoned."""
+    if unwanted is None:
+        fail(batch, batch.draft.task(task_key), reason, actor, effect_id)
+        return
+    batch.emit(
+        ev.EffectAbandoned,
+        effect_id=effect_id,
+        effect_type="StockReservationRequested",
+        reason=f"{reason} (no longer wanted: {unwanted})",
+    )
 
 
 def _record_release(batch: Batch, command: RecordRelease) -> None:

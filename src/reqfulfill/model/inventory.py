@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import attrs
 
-__all__ = ["Asset", "StockReservation"]
+__all__ = ["Asset", "PluginReservation", "StockReservation"]
 
 
 def _text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -50,3 +50,16 @@ class Asset:
     serial: str | None
     item: str | None
     requester: str
+
+
+@attrs.frozen
+class PluginReservation:
+    """A reservation and the inventory plugin holding it (its stable name): what the
+    worker records of an answer it will not keep (another plugin's under the same key,
+    or one made for a reserve effect that failed), so that it is given back to that
+    plugin."""
+
+    plugin: str = attrs.field(validator=_text)
+    reservation: StockReservation = attrs.field(
+        validator=attrs.validators.instance_of(StockReservation)
+    )

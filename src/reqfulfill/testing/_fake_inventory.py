@@ -61,6 +61,8 @@ class FakeInventory:
         retryable error.
     :param reject: every reservation is refused with a permanent error.
     :param seed: seeds the random failures.
+    :param ref_prefix: starts the refs of its reservations (``RES``: ``RES-00001``...);
+        two fakes in one service need prefixes of their own for their refs to differ.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class FakeInventory:
         failure_rate: float = 0.0,
         reject: bool = False,
         seed: int | None = 0,
+        ref_prefix: str = "RES",
     ) -> None:
         counts = dict(stock or {})
         for item, count in counts.items():
@@ -82,6 +85,7 @@ class FakeInventory:
         self.stock = counts
         """How many of each item are in stock now (reservations taken out)."""
         self.location = location
+        self.ref_prefix = ref_prefix
         self.fail_first = fail_first
         self.failure_rate = failure_rate
         self.reject = reject
@@ -126,7 +130,7 @@ class FakeInventory:
                 return None
             self.stock[item] -= quantity
             reservation = StockReservation(
-                ref=f"RES-{len(self._by_key) + 1:05d}",
+                ref=f"{self.ref_prefix}-{len(self._by_key) + 1:05d}",
                 location=self.location or location,
                 quantity=quantity,
             )

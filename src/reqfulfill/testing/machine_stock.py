@@ -2,11 +2,15 @@
 :class:`~reqfulfill.testing.machine.FulfillmentMachine`.
 
 Every machine runs a :class:`MachineInventory` (a :class:`FakeInventory` holding one of
-each catalog item) beside its fake suppliers, so a ``stock_or_order`` task is served
-from stock or, once the stock is gone, from the supplier. The mixin's rules restock an
-item, make the inventory fail for a moment, kill the worker between reserving and
-recording (or lose the inventory's answer), and cancel a request while it holds a
-reservation. Its invariants, after every step:
+each catalog item) and a :class:`SecondInventory` (asked after it, with the same
+stock) beside its fake suppliers, so a ``stock_or_order`` task is served from
+stock or, once the stock is gone, from the supplier. The mixin's rules restock an
+item, make an inventory fail for a moment, refuse for good, or answer with one item
+too many (malformed: retried, then given up), kill the worker between reserving and
+recording (or lose an inventory's answer: the retry asks both and gives back the
+answer it does not keep), and cancel a request while it holds a reservation (the
+machine's own rules reject, fail, restart and skip tasks too). Its invariants, after
+every step:
 
 - one reservation per key: every reservation the inventory made answers one
   ``StockReservationRequested`` event (its idempotency key is that event's id, the
@@ -19,19 +23,25 @@ reservation. Its invariants, after every step:
   was given up;
 - no reservation was first asked for by a request that surely did not want it.
 
-At the end of each example the worker runs until nothing is due (:meth:`drain_stock`)
-and every reservation still held must be its task's. The counts (made, released,
+A plugin that refuses for good a key it holds a reservation under is the one leak no
+library can undo (the failure's reason names it: tested on its own); the machine's
+inventories answer a key they hold before they refuse anything (idempotency first).
+
+At the end of each example the worker runs until nothing is due (:meth:`drain_stock`),
+every reservation still held must be its task's, and no key may be held by both
+inventories (a double reservation). The counts (made, released,
 held at the end, worker deaths) go to the machine's ``effects`` counter.
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from reqfulfill._hooks import hookimpl
 from reqfulfill.model import events as ev
@@ -42,14 +52,14 @@ from reqfulfill.model.inventory import StockReservation
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.testing._demo import demo_catalog
 from reqfulfill.testing._effect_watch import surely_unwanted
-from reqfulfill.testing._fake_inventory import FakeInventory
+from reqfulfill.testing._fake_inventory import FakeInventory, FakeReservation
 
 if TYPE_CHECKING:
     from reqfulfill.clock import FixedClock
     from reqfulfill.service import FulfillmentService
     from reqfulfill.worker import Worker
 
-__all__ = ["MachineInventory", "StockMachine", "WorkerDied"]
+__all__ = ["MachineInventory", "SecondInventory", "StockMachine", "WorkerDied"]
 
 _ENDED = (RequestState.CANCELLED, RequestState.REJECTED)
 
@@ -63,12 +73,22 @@ class MachineInventory(FakeInventory):
     that no reservation is first asked for by a request that surely did not want it
     (``read`` returns the request as the store holds it)."""
 
-    def __init__(self, stock: dict[str, int]) -> None:
-        super().__init__(stock=stock)
+    def __init__(self, stock: dict[str, int], ref_prefix: str = "RES") -> None:
+        super().__init__(stock=stock, ref_prefix=ref_prefix)
         self.die_after_reserving = False
         self.lose_next_answer = False
+        self.refuse_next = False
+        self.refuse_after_losing = False
+        self.malform_next = False
         self.deaths = 0
         self.lost_answers = 0
+        self.refusals = 0
+        self.malformed: set[str] = set()
+        """The keys it answered with a reservation of the wrong quantity."""
+        self.partner: MachineInventory | None = None
+        """The other inventory of the machine (it refuses after this one lost an answer)."""
+        self.trouble: random.Random | None = None
+        """Seeded by the example: arms some trouble for a good share of new keys."""
         self.violations: list[str] = []
         self.read: Any = None
 
@@ -83,16 +103,50 @@ class MachineInventory(FakeInventory):
             why = None if task_key is None else surely_unwanted(state, key=key, task_key=task_key)
             if why is not None:
                 self.violations.append(f"reservation {key} ran unwanted: {why}")
-        found = super().reqfulfill_reserve_stock(item, quantity, location, key)
+        if self.trouble is not None and all(r.key != key for r in self.reservations):
+            self._arm(self.trouble.random())
+        if self.refuse_next and all(r.key != key for r in self.reservations):
+            # a key it holds a reservation under is answered with it (idempotency
+            # first): what it refuses for good is a key it never reserved under
+            self.refuse_next = False
+            self.refusals += 1
+            raise InventoryError("the stock room refuses (simulated)", retryable=False)
+        if self.malform_next and all(r.key != key for r in self.reservations):
+            found = super().reqfulfill_reserve_stock(item, quantity + 1, location, key)
+            if found is not None:  # armed until it reserves
+                self.malform_next = False
+                self.malformed.add(key)  # one too many, under this key from now on
+        else:
+            found = super().reqfulfill_reserve_stock(item, quantity, location, key)
         if self.die_after_reserving:
             self.die_after_reserving = False
             self.deaths += 1
             raise WorkerDied
-        if self.lose_next_answer:
+        if self.lose_next_answer and found is not None:  # armed until it reserves
             self.lose_next_answer = False
             self.lost_answers += 1
+            if self.refuse_after_losing:  # and the other inventory refuses the retry
+                self.refuse_after_losing = False
+                (self.partner or self).refuse_next = True
             raise InventoryError("the connection dropped after reserving (simulated)")
         return found
+
+    def _arm(self, draw: float) -> None:
+        """Arm trouble for a new key (unless some is armed): a malformed answer, a lost
+        answer, or a lost answer whose retry the other inventory refuses for good, one
+        key in twenty each (rarely enough for whole phone orders to get through)."""
+        if self.malform_next or self.lose_next_answer or self.refuse_next:
+            return
+        if draw < 0.05:
+            self.malform_next = True
+        elif draw < 0.15:
+            self.lose_next_answer = True
+            self.refuse_after_losing = draw < 0.1
+
+
+class SecondInventory(MachineInventory):
+    """The machine's second inventory, asked after the first (its own class: the plugin
+    name recorded with a reservation tells them apart)."""
 
 
 class StockMachine:
@@ -128,9 +182,25 @@ class StockMachine:
             self.__dict__["_stock_inventory"] = found
         return found
 
+    @property
+    def second_inventory(self) -> SecondInventory:
+        """The machine's second inventory, asked after the first: it starts with what
+        the first starts with (made at first use, before the service)."""
+        found: SecondInventory | None = self.__dict__.get("_second_inventory")
+        if found is None:
+            found = SecondInventory(dict(self.inventory.stock), ref_prefix="TWO")
+            found.partner, self.inventory.partner = self.inventory, found
+            self.__dict__["_second_inventory"] = found
+        return found
+
+    @property
+    def inventories(self) -> dict[str, MachineInventory]:
+        """Both inventories, by the plugin name a reservation records."""
+        return {"MachineInventory": self.inventory, "SecondInventory": self.second_inventory}
+
     def stock_plugins(self) -> list[object]:
         """The plugins the machine's service gets for the inventory side."""
-        return [self.inventory]
+        return [self.inventory, self.second_inventory]
 
     def _stock_requests(self) -> list[ServiceRequest]:
         ids = [row.request_id for row in self.service.store.query()]
@@ -151,11 +221,23 @@ class StockMachine:
 
     # -- rules -------------------------------------------------------------------------
 
+    @initialize(seed=st.integers(0, 2**32 - 1))
+    def seed_inventory_trouble(self, seed: int) -> None:
+        """Seed the trouble the inventories arm for new keys (reservations are few: a
+        rule arming trouble rarely comes just before one)."""
+        for index, inventory in enumerate(self.inventories.values()):
+            inventory.trouble = random.Random(seed + index)
+
+    def _draw_inventory(self, data: st.DataObject) -> MachineInventory:
+        name = data.draw(st.sampled_from(sorted(self.inventories)), label="inventory")
+        return self.inventories[name]
+
     @rule(data=st.data(), count=st.integers(1, 2))
     def restock(self, data: st.DataObject, count: int) -> None:
         """Stock arrives: later requests may be served from stock again."""
-        item = data.draw(st.sampled_from(sorted(self.inventory.stock)), label="item")
-        self.inventory.stock[item] += count
+        inventory = self._draw_inventory(data)
+        item = data.draw(st.sampled_from(sorted(inventory.stock)), label="item")
+        inventory.stock[item] += count
 
     @rule(failures=st.integers(1, 2))
     def inventory_hiccups(self, failures: int) -> None:
@@ -172,23 +254,45 @@ class StockMachine:
             for t in r.plan
         )
 
-    @rule()
-    def inventory_answer_is_lost(self) -> None:
+    @rule(data=st.data())
+    def inventory_answer_is_lost(self, data: st.DataObject) -> None:
         """The next reservation is made, but its answer never reaches the worker (a
-        retryable error after reserving): the retry asks again with the same key."""
-        self.inventory.lose_next_answer = True
+        retryable error after reserving): the retry asks every inventory again with
+        the same key, keeps one answer and gives the others back."""
+        self._draw_inventory(data).lose_next_answer = True
+
+    @rule(data=st.data(), after_losing=st.booleans())
+    def inventory_refuses(self, data: st.DataObject, after_losing: bool) -> None:
+        """The next call for a key it holds nothing under is refused for good (a
+        permanent error): the effect is given up, and what the inventories hold under
+        its key is given back. With ``after_losing``, the next reservation's answer is
+        lost first, and the other inventory refuses the retry: the reservation is found
+        and given back when the effect is given up."""
+        inventory = self._draw_inventory(data)
+        if after_losing:
+            inventory.lose_next_answer = True
+            inventory.refuse_after_losing = True
+        else:
+            inventory.refuse_next = True
+
+    @rule(data=st.data())
+    def inventory_answers_wrongly(self, data: st.DataObject) -> None:
+        """The next reservation is of one too many (a malformed answer, the same on
+        every retry with its key): retried, then given up, and given back."""
+        self._draw_inventory(data).malform_next = True
 
     @precondition(_reserving)
-    @rule()
-    def worker_dies_after_reserving(self) -> None:
-        """The worker dies right after the inventory reserved, before it recorded it;
+    @rule(data=st.data())
+    def worker_dies_after_reserving(self, data: st.DataObject) -> None:
+        """The worker dies right after an inventory reserved, before it recorded it;
         its lease lapses and another run reserves again with the same key."""
-        self.inventory.die_after_reserving = True
+        inventory = self._draw_inventory(data)
+        inventory.die_after_reserving = True
         try:
             self.run_worker(None)
         except WorkerDied:
             self.run_worker(0)  # nothing runs: the machine only re-reads every request
-        self.inventory.die_after_reserving = False
+        inventory.die_after_reserving = False
 
     @precondition(lambda self: bool(self._holding()))
     @rule(data=st.data())
@@ -202,9 +306,10 @@ class StockMachine:
     @invariant()
     def one_reservation_per_key(self) -> None:
         """Each reservation answers its request event; each key is recorded once."""
-        inventory = self.inventory
-        inventory.read = self.service.get
-        made = {r.key: r for r in inventory.reservations}
+        made: dict[str, dict[str, FakeReservation]] = {}
+        for name, inventory in self.inventories.items():
+            inventory.read = self.service.get
+            made[name] = {r.key: r for r in inventory.reservations}
         asked: dict[str, ev.StockReservationRequested] = {}
         recorded: Counter[str] = Counter()
         for state in self._stock_requests():
@@ -213,29 +318,34 @@ class StockMachine:
                     asked[event.event_id] = event
                 elif isinstance(event, ev.StockReserved):
                     recorded[event.effect_id] += 1
-                    answer = made.get(event.effect_id)
+                    answer = made.get(event.plugin, {}).get(event.effect_id)
                     assert answer is not None, f"{event.effect_id}: recorded, never reserved"
                     assert answer.reservation == event.reservation, event.effect_id
         doubled = [key for key, n in recorded.items() if n > 1]
         assert not doubled, f"reservations recorded twice: {doubled}"
-        for key, reservation in made.items():
-            request = asked.get(key)
-            assert request is not None, f"reservation {key} answers no StockReservationRequested"
-            assert (request.item, request.quantity) == (
-                reservation.item,
-                reservation.reservation.quantity,
-            ), key
-        assert not inventory.violations, inventory.violations[0]
+        for name, inventory in self.inventories.items():
+            for key, reservation in made[name].items():
+                request = asked.get(key)
+                assert request is not None, f"reservation {key} answers no request event"
+                quantity = request.quantity + (key in inventory.malformed)
+                assert (request.item, quantity) == (
+                    reservation.item,
+                    reservation.reservation.quantity,
+                ), key
+            assert not inventory.violations, inventory.violations[0]
 
     @invariant()
     def no_reservation_outlives_its_request(self) -> None:
         """A held reservation is its task's, or on its way back, or not recorded yet."""
-        for reservation in self.inventory.held:
-            state = self.service.get(reservation.request_id)
-            history = self.service.history(state.id)
-            why = _unaccounted(state, history, reservation.key, reservation.reservation)
-            assert why is None, f"reservation {reservation.key} leaked: {why}"
-        released = {r.reservation for r in self.inventory.reservations if r.released}
+        for name, inventory in self.inventories.items():
+            for reservation in inventory.held:
+                state = self.service.get(reservation.request_id)
+                history = self.service.history(state.id)
+                why = _unaccounted(state, history, name, reservation)
+                assert why is None, f"{name}'s reservation {reservation.key} leaked: {why}"
+        released = {
+            r.reservation for i in self.inventories.values() for r in i.reservations if r.released
+        }
         for state in self._stock_requests():
             for event in self.service.history(state.id):
                 if isinstance(event, ev.StockReleased):
@@ -250,11 +360,14 @@ class StockMachine:
 
     def drain_stock(self) -> None:
         """Run the worker until nothing is due (leases lapse, backoffs pass), then check
-        that every reservation still held is its task's; count what happened."""
-        self.inventory.die_after_reserving = False
-        self.inventory.lose_next_answer = False
-        self.inventory.fail_first = 0
-        for _ in range(12):
+        that every reservation still held is its task's, and that no key is held by
+        both inventories; count what happened."""
+        for inventory in self.inventories.values():
+            inventory.die_after_reserving = False  # the others are one-shot: they stay
+            inventory.fail_first = 0
+        # enough rounds for an effect's every attempt, and the attempts a give-up waits
+        # for an inventory to say what it holds (2 * max_attempts in all)
+        for _ in range(4 * self.worker.max_attempts):
             self.clock.advance(timedelta(hours=2))
             if not self.worker.run_pending():
                 break
@@ -262,42 +375,74 @@ class StockMachine:
         if "stock_counts" not in cls.__dict__:  # each machine class counts its own
             cls.stock_counts = Counter()
         counts = cls.stock_counts
-        for reservation in self.inventory.held:
-            state = self.service.get(reservation.request_id)
-            owned = _owner(state, reservation.key, reservation.reservation)
-            if owned is not None:
-                counts["leaked"] += 1
-            assert owned is None, f"reservation {reservation.key} outlived its request: {owned}"
-        counts["reservations made"] += len(self.inventory.reservations)
-        counts["released"] += sum(r.released for r in self.inventory.reservations)
-        counts["held at the end (handed over or in use)"] += len(self.inventory.held)
-        counts["worker deaths after reserving"] += self.inventory.deaths
-        counts["answers lost after reserving"] += self.inventory.lost_answers
+        held: Counter[str] = Counter()
+        for name, inventory in self.inventories.items():
+            for reservation in inventory.held:
+                held[reservation.key] += 1
+                state = self.service.get(reservation.request_id)
+                owned = _owner(state, name, reservation)
+                if owned is not None:
+                    counts["leaked"] += 1
+                assert owned is None, f"reservation {reservation.key} outlived its request: {owned}"
+            counts["reservations made"] += len(inventory.reservations)
+            counts["released"] += sum(r.released for r in inventory.reservations)
+            counts["held at the end (handed over or in use)"] += len(inventory.held)
+            counts["worker deaths after reserving"] += inventory.deaths
+            counts["answers lost after reserving"] += inventory.lost_answers
+            counts["refused for good"] += inventory.refusals
+            counts["malformed answers"] += len(inventory.malformed)
+            counts["made by the second inventory"] += (
+                len(inventory.reservations) if isinstance(inventory, SecondInventory) else 0
+            )
+        doubled = sorted(key for key, n in held.items() if n > 1)
+        counts["doubled"] += len(doubled)
+        assert not doubled, f"keys held by both inventories: {doubled}"
+        for state in self._stock_requests():
+            self._count_givebacks(state, counts)
         counts["leaked"] += 0  # shown as 0: a leak fails the example above
-        counts["doubled"] += 0  # one_reservation_per_key fails the example instead
+
+    def _count_givebacks(self, state: ServiceRequest, counts: Counter[str]) -> None:
+        """Count the releases of answers not kept (another plugin's under the key) and
+        of reservations found when a reserve effect was given up."""
+        kept = {}
+        for event in self.service.history(state.id):
+            if isinstance(event, ev.StockReserved):
+                kept[event.effect_id] = event.plugin
+            elif isinstance(event, ev.StockReleaseRequested) and event.reserve_effect in kept:
+                if kept[event.reserve_effect] != event.plugin:
+                    counts["another plugin's answer given back"] += 1
+            elif isinstance(event, ev.TaskFailed | ev.EffectAbandoned):
+                reason = event.reason or ""
+                if "giving back" in reason and "reservation(s) made under the key" in reason:
+                    counts["given back when a reserve effect was given up"] += 1
 
 
-def _owner(state: ServiceRequest, key: str, reservation: StockReservation) -> str | None:
-    """None when ``state``'s task holds ``reservation`` (reserved under ``key``); else why not."""
+def _owner(state: ServiceRequest, plugin: str, reservation: FakeReservation) -> str | None:
+    """None when ``state``'s task holds ``reservation`` (made by ``plugin``); else why not."""
     if state.state in _ENDED:
         return f"the request is {state.state.value}"
     for task in state.plan:
-        if task.order_effect == key and task.reservation == reservation:
+        if (
+            task.order_effect == reservation.key
+            and task.reservation == reservation.reservation
+            and task.reserved_by == plugin
+        ):
             return None
     return "no task holds it"
 
 
 def _unaccounted(
-    state: ServiceRequest, history: list[ev.Event], key: str, reservation: StockReservation
+    state: ServiceRequest, history: list[ev.Event], plugin: str, reservation: FakeReservation
 ) -> str | None:
     """None when a held reservation is accounted for (held by its task, its release
     pending, or its reserve effect not yet recorded); else why it leaked."""
-    owner = _owner(state, key, reservation)
-    if owner is None or key not in state.settled:
+    owner = _owner(state, plugin, reservation)
+    if owner is None or reservation.key not in state.settled:
         return None
     pending = any(
         isinstance(e, ev.StockReleaseRequested)
-        and e.reservation == reservation
+        and e.reservation == reservation.reservation
+        and e.plugin == plugin
         and e.event_id not in state.settled
         for e in history
     )

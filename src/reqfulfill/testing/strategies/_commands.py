@@ -18,6 +18,7 @@ from reqfulfill import lifecycle
 from reqfulfill.lifecycle import Submit
 from reqfulfill.model.catalog import Catalog, Requester
 from reqfulfill.model.enums import Channel, Impact, OrderStatus, TaskKind, Urgency
+from reqfulfill.model.inventory import PluginReservation
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.testing._demo import demo_catalog
 from reqfulfill.testing.strategies._basics import (
@@ -243,6 +244,16 @@ class _Arguments:
 
 
 _INVENTORIES: Final = ("fake-inventory", None)
+
+
+def _plugin_reservations() -> st.SearchStrategy[PluginReservation]:
+    return st.builds(
+        PluginReservation,
+        plugin=st.sampled_from(_INVENTORIES[:1]),
+        reservation=stock_reservations(),
+    )
+
+
 """The inventory plugins a drawn reservation names (None: refused, a reservation names one)."""
 
 _BUILDERS: Final[Mapping[type[lifecycle.Command], Callable[[_Arguments], lifecycle.Command]]] = {
@@ -308,6 +319,9 @@ _BUILDERS: Final[Mapping[type[lifecycle.Command], Callable[[_Arguments], lifecyc
         effect_id=a.draw(st.sampled_from(a.pools.orders)),
         reservation=a.draw(st.none() | stock_reservations()),
         plugin=a.draw(st.sampled_from(_INVENTORIES)),
+        # other plugins' answers to give back; a failure (with a reservation: refused)
+        release=tuple(a.draw(st.lists(_plugin_reservations(), max_size=2))),
+        failure=a.draw(st.none() | st.just(a.reason)),
     ),
     lifecycle.RecordRelease: lambda a: lifecycle.RecordRelease(
         actor=a.worker,
