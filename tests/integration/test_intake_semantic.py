@@ -79,3 +79,21 @@ def test_reranked_suggestions_are_catalog_items_with_a_confidence(
 def test_ci_installs_the_semantic_extra() -> None:
     # make venv installs torch's CPU build and the extra; CI must not skip this module
     assert semantic_available()
+
+
+def test_the_semantic_ranker_on_the_demo_catalog() -> None:
+    import torch
+
+    from reqfulfill.testing import demo_catalog
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        demo = demo_catalog()
+        suggester = Suggester(demo, reranker=SemanticRanker(demo))
+        result = evaluate(suggester, read_labelled(EXAMPLES / "labelled-demo.jsonl"))
+    finally:
+        torch.set_num_threads(threads)
+    assert result.precision_at_1 >= 0.92
+    recommended = next(row for row in result.thresholds if row.threshold == 0.85)
+    assert recommended.wrong < 0.02
