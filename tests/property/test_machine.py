@@ -408,9 +408,7 @@ class AutoTriageMachine(FulfillmentMachine):
 def test_machine_receives_mail() -> None:
     """New messages, duplicates, replies and strangers' messages all happen, and
     suggestions triage some requests by themselves."""
-    run_state_machine_as_test(
-        AutoTriageMachine, settings=settings(PLANTED, max_examples=40, stateful_step_count=20)
-    )
+    run_state_machine_as_test(AutoTriageMachine, settings=PLANTED)
     outcomes = AutoTriageMachine.outcomes
     for kind in (
         "receive new accepted",

@@ -27,7 +27,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, invariant, precondition, rule
+from hypothesis.stateful import Bundle, invariant, multiple, rule
 
 from reqfulfill.intake.message import InboundMessage
 from reqfulfill.model.enums import Channel, RequestState
@@ -55,6 +55,8 @@ TEXTS: tuple[str, ...] = (
 text that matches no item."""
 
 _CHANNELS = (Channel.EMAIL, Channel.CHAT, Channel.PHONE)
+
+_KINDS = ("new", "again", "reply", "stranger")
 
 _REQUESTS: Bundle[str] = Bundle("requests")
 """The machine's bundle of request ids (a bundle is known by its name)."""
@@ -148,14 +150,23 @@ class IntakeSteps:
 
     # -- rules ---------------------------------------------------------------------------
 
-    @precondition(lambda self: self._can_submit())
-    @rule(
-        target=_REQUESTS,
-        data=st.data(),
-        text=st.sampled_from(TEXTS),
-        channel=st.sampled_from(_CHANNELS),
-    )
-    def receive_new_message(self, data: st.DataObject, text: str, channel: Channel) -> Any:
+    @rule(target=_REQUESTS, data=st.data(), kind=st.sampled_from(_KINDS))
+    def receive_mail(self, data: st.DataObject, kind: str) -> Any:
+        """A mail or chat message comes in: a new one, one again, a reply, a stranger's
+        (one rule, so the machine's other steps keep their share of the walk)."""
+        if kind == "new" and self._can_submit():
+            text = data.draw(st.sampled_from(TEXTS), label="text")
+            return self._receive_new(data, text, data.draw(st.sampled_from(_CHANNELS)))
+        if kind == "again" and self._sent():
+            self._receive_again(data, data.draw(st.booleans(), label="changed"))
+        elif kind == "reply" and self._ids:
+            how = data.draw(st.sampled_from(["in_reply_to", "references", "subject"]))
+            self._receive_reply(data, how, data.draw(st.sampled_from(TEXTS), label="text"))
+        elif kind == "stranger":
+            self._receive_stranger(data.draw(st.sampled_from(_CHANNELS), label="channel"))
+        return multiple()
+
+    def _receive_new(self, data: st.DataObject, text: str, channel: Channel) -> str:
         """A requester writes in: a new request, in triage or triaged by the suggester."""
         requester = data.draw(st.sampled_from(self._requesters), label="requester")
         subject = data.draw(st.sampled_from(["", "help", "Re: [EXT] question"]), label="subject")
@@ -179,9 +190,7 @@ class IntakeSteps:
     def _sent(self) -> bool:
         return bool(self._intake().sent)
 
-    @precondition(_sent)
-    @rule(data=st.data(), changed=st.booleans())
-    def receive_duplicate(self, data: st.DataObject, changed: bool) -> None:
+    def _receive_again(self, data: st.DataObject, changed: bool) -> None:
         """A message delivered again (now and then with other text): the request it made
         or was recorded on, and nothing written."""
         sent = self._intake().sent
@@ -200,13 +209,7 @@ class IntakeSteps:
         self._returned[got.id] = got
         self._touched.add(got.id)
 
-    @precondition(lambda self: bool(self._ids))
-    @rule(
-        data=st.data(),
-        how=st.sampled_from(["in_reply_to", "references", "subject"]),
-        text=st.sampled_from(TEXTS),
-    )
-    def receive_reply(self, data: st.DataObject, how: str, text: str) -> None:
+    def _receive_reply(self, data: st.DataObject, how: str, text: str) -> None:
         """A reply to a request, by its thread headers or by ``[id]`` in the subject:
         recorded on that request (by anyone but the system), no new request."""
         request_id = data.draw(st.sampled_from(self._ids), label="request")
@@ -246,8 +249,7 @@ class IntakeSteps:
         assert (new[0].message_id, new[0].text) == (message.message_id, text)
         self._record(message, got)
 
-    @rule(channel=st.sampled_from(_CHANNELS))
-    def receive_from_a_stranger(self, channel: Channel) -> None:
+    def _receive_stranger(self, channel: Channel) -> None:
         """A message from an address no one knows, no requester given: ``NotFoundError``
         naming the address, nothing written."""
         message = InboundMessage(
