@@ -5,7 +5,7 @@ The catalogs are made up but shaped like real ones: each item has a name of two 
 four words, a category, a description of about fifteen words and five keywords, drawn
 from a vocabulary of 3,000 words and, four words in ten, from the words of the 16 items of
 ``examples/intake/catalog.toml`` (which are in the catalog too), so the messages'
-words hit long posting lists. The messages are the 173 of
+words hit long posting lists. The messages are all those of
 ``examples/intake/labelled.jsonl``. Before timing, the answers are checked: every
 suggestion is an item of the catalog, suggesting again gives the same, and most
 messages get a suggestion.

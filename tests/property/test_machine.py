@@ -108,8 +108,17 @@ class MemoryMachine(FulfillmentMachine):
     catalog = _catalog_with_approvals()
 
 
+def _catalog_with_auto_triage() -> Catalog:
+    """The demo catalog, whose confident suggestions triage mails and chat messages by
+    themselves (the machine's ``receive`` steps reach both sides of the threshold)."""
+    data = copy.deepcopy(DEMO_CATALOG)
+    data["intake"] = {"auto_triage": {"email": 0.85, "chat": 0.6}}
+    return Catalog.from_dict(data)
+
+
 class SQLiteMachine(FulfillmentMachine):
     store_url = "sqlite:///{tmp}/machine.db"
+    catalog = _catalog_with_auto_triage()
 
 
 def test_machine_on_memory() -> None:
@@ -239,7 +248,15 @@ def test_machine_on_postgres(pg_schema_url: str) -> None:
     store = PostgresStore.from_url(pg_schema_url)
     dsn, schema = split_url(pg_schema_url)
     assert schema is not None
-    tables = ["rf_events", "rf_requests", "rf_orders", "rf_outbox", "rf_timers", "rf_request_facts"]
+    tables = [
+        "rf_events",
+        "rf_requests",
+        "rf_orders",
+        "rf_outbox",
+        "rf_timers",
+        "rf_request_facts",
+        "rf_messages",
+    ]
     truncate = sql.SQL("TRUNCATE {}").format(
         sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)
     )
@@ -365,3 +382,45 @@ def test_machine_finds_a_worker_that_runs_unwanted_effects(
     monkeypatch.setattr(lifecycle, "why_unwanted", lambda state, effect: None)
     with pytest.raises(AssertionError, match="no longer wanted it"):
         run_state_machine_as_test(NoRecheckMachine, settings=PLANTED)
+
+
+class IntakeBugMachine(FulfillmentMachine):
+    """The plain machine; its test plants bugs in ``receive`` and the message index."""
+
+
+@pytest.mark.parametrize(
+    ("target", "name", "message"),
+    [
+        # replies no longer found by their thread or [id]: each makes a new request (or
+        # is refused for want of a requester)
+        ("reqfulfill.service_intake.MessageIntake", "_answered", "reply"),
+        # the store forgets which request a message made: a duplicate makes another
+        ("reqfulfill.stores.MemoryStore", "find_message", "message|duplicate"),
+    ],
+)
+def test_machine_finds_bugs_in_receive(
+    monkeypatch: pytest.MonkeyPatch, target: str, name: str, message: str
+) -> None:
+    monkeypatch.setattr(f"{target}.{name}", lambda *args: None)
+    with pytest.raises(AssertionError, match=message):
+        run_state_machine_as_test(IntakeBugMachine, settings=PLANTED)
+
+
+class AutoTriageMachine(FulfillmentMachine):
+    catalog = _catalog_with_auto_triage()
+
+
+def test_machine_receives_mail() -> None:
+    """New messages, duplicates, replies and strangers' messages all happen, and
+    suggestions triage some requests by themselves."""
+    run_state_machine_as_test(AutoTriageMachine, settings=PLANTED)
+    outcomes = AutoTriageMachine.outcomes
+    for kind in (
+        "receive new accepted",
+        "receive new triaged by suggestion",
+        "receive again accepted",
+        "receive reply accepted",
+        "receive reply refused (AuthorizationError)",
+        "receive from stranger refused (NotFoundError)",
+    ):
+        assert outcomes[kind], (kind, outcomes)

