@@ -111,7 +111,7 @@ def checkpoint(
     of a pipelined transaction (:data:`CHECKPOINT_COMMIT`, one conditional update);
     the returned cursor's ``rowcount`` is 1 once the pipeline has synced if the owner
     held the lease at ``expected``."""
-    db.execute(CHECKPOINT_COMMIT)
+    db.execute(CHECKPOINT_COMMIT, prepare=False)  # a setting: nothing to plan
     return db.execute(
         "UPDATE rf_subscriptions SET position = %s, lease_until = %s"
         " WHERE name = %s AND lease_owner = %s AND position = %s",
