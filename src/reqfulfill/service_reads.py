@@ -36,8 +36,9 @@ class RequestReads:
 
     store: Store
 
-    def get(self, request_id: str) -> ServiceRequest:
-        """One request's current state (implemented by the service)."""
+    def get_many(self, request_ids: Sequence[str]) -> list[ServiceRequest]:
+        """Several requests' current states in one store read (implemented by the
+        service)."""
         raise NotImplementedError
 
     def requests(
@@ -110,7 +111,8 @@ class RequestReads:
         With no state, every request that still needs someone: the open ones and
         the fulfilled ones waiting to be closed. Pages like :meth:`requests`
         (``limit`` 1 to 10,000, 50 by default; ``cursor`` from the previous page's
-        ``next_cursor``).
+        ``next_cursor``). The page's requests are read with one
+        :meth:`~reqfulfill.stores.Store.load_many`.
         """
         filters, chosen, opened, limit = _checked(
             requester, state, group, agent, item, None, None, limit
@@ -124,7 +126,8 @@ class RequestReads:
             cursor=cursor,
             fingerprint=_fingerprint("queue", filters, chosen, opened),
         )
-        return Page(tuple(self.get(r.request_id) for r in page), page.next_cursor)
+        # the page's requests in one store read (one round trip), not one each
+        return Page(tuple(self.get_many([r.request_id for r in page])), page.next_cursor)
 
     def pending_approvals(self, actor: str, *, limit: int | None = None) -> list[RequestSummary]:
         """The requests waiting for ``actor``'s decision, the longest waiting first: the

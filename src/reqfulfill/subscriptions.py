@@ -12,6 +12,8 @@ on a store directly)::
 :class:`~reqfulfill.stores.StoredEvent`; the checkpoint is stored after a batch of
 calls, so after a crash the events since the last checkpoint are handled again
 (at least once: make the handler idempotent, e.g. with ``event.event.event_id``).
+On PostgreSQL that checkpoint commits without waiting for the WAL flush: a server
+crash may lose the last ones, so events are handled again, never skipped.
 ``handler(event, tx)`` is also given the store's transaction that stores the
 checkpoint, and what it writes through ``tx`` commits with the checkpoint or not at
 all (exactly once):

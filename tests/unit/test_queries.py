@@ -19,7 +19,7 @@ from reqfulfill import FixedClock, FulfillmentService, Page, Worker, lifecycle, 
 from reqfulfill.metrics import metrics_rows, request_facts, without_sources
 from reqfulfill.model.catalog import Requester
 from reqfulfill.model.enums import Channel, RequestState
-from reqfulfill.model.errors import ValidationError
+from reqfulfill.model.errors import NotFoundError, ValidationError
 from reqfulfill.paging import make_cursor
 from reqfulfill.stores import MemoryStore, RequestSummary, Store
 from reqfulfill.testing import demo_catalog, demo_requester
@@ -183,6 +183,50 @@ def test_queue_returns_fifty_by_default() -> None:
     assert page.next_cursor is not None
     assert len(service.queue(group="service-desk", cursor=page.next_cursor)) == 2
     assert len(service.requests()) == 50
+
+
+class _CountingStore(MemoryStore):
+    """A memory store that counts its stream reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+
+    def load(self, request_id: str) -> list[Any]:
+        self.reads.append("load")
+        return super().load(request_id)
+
+    def load_after(self, request_id: str, version: int) -> list[Any]:
+        self.reads.append("load_after")
+        return super().load_after(request_id, version)
+
+    def load_many(self, request_ids: Any, *, after: Any = None) -> dict[str, list[Any]]:
+        self.reads.append("load_many")
+        return super().load_many(request_ids, after=after)
+
+
+def test_a_queue_page_reads_its_requests_with_one_store_call() -> None:
+    store = _CountingStore()
+    writer = FulfillmentService(demo_catalog(), store=store, load_entrypoints=False)
+    ids = [writer.submit(ERIN, "password-reset", Channel.PORTAL).id for _ in range(12)]
+    writer.claim(ids[3], AGENT)
+    expected = [writer.get(request_id) for request_id in ids]
+    for service in (
+        FulfillmentService(demo_catalog(), store=store, load_entrypoints=False),
+        writer,
+    ):
+        # a fresh service reads whole streams; one with the states cached, their tails
+        store.reads.clear()
+        page = service.queue(group="service-desk", limit=10)
+        assert list(page) == expected[:10]
+        assert store.reads == ["load_many"]
+    fresh = FulfillmentService(demo_catalog(), store=store, load_entrypoints=False)
+    store.reads.clear()
+    assert fresh.get_many([ids[5], ids[0], ids[5]]) == [expected[5], expected[0], expected[5]]
+    assert store.reads == ["load_many"]
+    assert fresh.get_many([]) == []
+    with pytest.raises(NotFoundError):
+        fresh.get_many([ids[0], "REQ-NOPE"])
 
 
 def _cursor_cases(good: str) -> list[object]:

@@ -131,7 +131,7 @@ class Store(Protocol):
       ``append_and_claim`` also claims the request's due effects in it.
     - ``load`` returns the stream in order (``[]`` for an unknown request);
       ``load_after`` the part of it after a version (the service reads only the
-      events it has not folded yet).
+      events it has not folded yet); ``load_many`` several streams in one read.
     - an outbox entry is claimed by at most one worker while its lease lasts.
     - every stored event has a global position (``read_all``): strictly increasing in
       commit order, so an event committed after a reader has passed position ``p``
@@ -200,6 +200,16 @@ class Store(Protocol):
         """The request's events after the first ``version`` ones, in order (all of them
         for ``version <= 0``; ``[]`` for an unknown request or when there are none
         after). A fresh list each call."""
+        ...
+
+    def load_many(
+        self, request_ids: Sequence[str], *, after: Mapping[str, int] | None = None
+    ) -> dict[str, list[Event]]:
+        """The streams of several requests in one read (one statement on a SQL store):
+        each distinct id of ``request_ids`` (a list or tuple, at most 10,000) to its
+        events in order, or, for an id in ``after``, to those after its first
+        ``after[id]`` (as :meth:`load_after`); ``[]`` for an unknown request. Fresh lists;
+        bad arguments are a ``ValidationError``."""
         ...
 
     def query(

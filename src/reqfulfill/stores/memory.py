@@ -29,6 +29,7 @@ from reqfulfill.stores._base import (
     Timer,
     effect_due,
 )
+from reqfulfill.stores._batch import check_load_many
 from reqfulfill.stores._facts import METRIC_DIMENSIONS, merge_facts, tally
 from reqfulfill.stores._feed import (
     StoredEvent,
@@ -228,6 +229,15 @@ class MemoryStore:
         with self._lock:
             stored = self._streams.get(request_id, [])[max(version, 0) :]
         return self._loaded(stored)
+
+    def load_many(
+        self, request_ids: Sequence[str], *, after: Mapping[str, int] | None = None
+    ) -> dict[str, list[Event]]:
+        """Several streams (or their parts after a version) at once."""
+        wanted = check_load_many(request_ids, after)
+        with self._lock:
+            found = {rid: self._streams.get(rid, [])[max(v, 0) :] for rid, v in wanted.items()}
+        return {rid: self._loaded(stored) for rid, stored in found.items()}
 
     def query(
         self,

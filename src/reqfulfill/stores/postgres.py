@@ -65,6 +65,7 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
+from reqfulfill.stores._batch import PG_LOAD_MANY, check_load_many, pg_params, streams
 from reqfulfill.stores._facts import tally_rows
 from reqfulfill.stores._feed import (
     StoredEvent,
@@ -507,6 +508,16 @@ class PostgresStore:
             ).fetchall()
         return decode_events(self.url, operation, request_id, rows)
 
+    @_guarded("load_many")
+    def load_many(
+        self, request_ids: Sequence[str], *, after: Mapping[str, int] | None = None
+    ) -> dict[str, list[Event]]:
+        """Several streams (or their parts after a version) in one statement."""
+        wanted = check_load_many(request_ids, after)
+        with self._tx(single=True) as db:
+            rows = db.execute(PG_LOAD_MANY, pg_params(wanted)).fetchall()
+        return streams(self.url, "load_many", list(wanted), rows)
+
     # -- queries ---------------------------------------------------------------------------------
 
     @_guarded("query")
@@ -726,8 +737,14 @@ class PostgresStore:
         apply: Callable[[Any], None] | None = None,
     ) -> bool:
         """The handler's writes (``apply`` gets the ``psycopg.Connection`` inside the
-        transaction) and the checkpoint, in one transaction."""
-        with self._tx(single=apply is None) as db:  # without apply: one statement
+        transaction) and the checkpoint, in one transaction. Without ``apply``, one
+        round trip committing without waiting for the WAL flush (see
+        ``postgres_feed.CHECKPOINT_COMMIT``: a crash may move it back, never forward)."""
+        if apply is None:
+            with self._tx(pipeline=True) as db:
+                done = postgres_feed.checkpoint(db, name, owner, expected, position, now, lease)
+            return done.rowcount == 1  # the pipeline has synced and committed
+        with self._tx() as db:
             return postgres_feed.advance(db, name, owner, expected, position, now, lease, apply)
 
     @_guarded("release_subscription")

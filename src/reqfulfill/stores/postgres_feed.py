@@ -39,10 +39,12 @@ from reqfulfill.stores._feed import Wakeup
 
 __all__ = [
     "APPEND_EVENTS",
+    "CHECKPOINT_COMMIT",
     "NOTIFY",
     "Listener",
     "advance",
     "channel",
+    "checkpoint",
     "lease",
     "read_rows",
     "release",
@@ -93,6 +95,30 @@ def read_rows(db: _Db, after: int, limit: int) -> list[Any]:
     ).fetchall()
 
 
+CHECKPOINT_COMMIT = "SET LOCAL synchronous_commit = off"
+"""How a checkpoint alone (a ``handler(event)`` subscription's) commits: without waiting
+for the WAL flush. A server crash can lose the last checkpoints, which moves a
+subscription back (its events are handled again, as at-least-once allows), never
+forward; the ``handler(event, tx)`` form's checkpoint commits with the handler's
+writes, durably like every other transaction. It saves a flush per batch (about 5 ms
+on a local disk, as long as handling 1,000 events)."""
+
+
+def checkpoint(
+    db: _Db, name: str, owner: str, expected: int, position: int, now: datetime, span: timedelta
+) -> psycopg.Cursor[Any]:
+    """A ``handler(event)`` subscription's ``Store.advance_subscription``: the statements
+    of a pipelined transaction (:data:`CHECKPOINT_COMMIT`, one conditional update);
+    the returned cursor's ``rowcount`` is 1 once the pipeline has synced if the owner
+    held the lease at ``expected``."""
+    db.execute(CHECKPOINT_COMMIT, prepare=False)  # a setting: nothing to plan
+    return db.execute(
+        "UPDATE rf_subscriptions SET position = %s, lease_until = %s"
+        " WHERE name = %s AND lease_owner = %s AND position = %s",
+        (position, to_micros(now + span), name, owner, expected),
+    )
+
+
 def lease(db: _Db, name: str, owner: str, start: int, now: datetime, span: timedelta) -> int | None:
     """See ``Store.lease_subscription`` (one statement: creates the row, or takes the
     lease if it is free, lapsed or already ``owner``'s)."""
@@ -123,20 +149,12 @@ def advance(
     position: int,
     now: datetime,
     span: timedelta,
-    apply: Callable[[Any], None] | None,
+    apply: Callable[[Any], None],
 ) -> bool:
-    """See ``Store.advance_subscription``. Without ``apply``, one conditional update
-    (``db`` may be in autocommit mode); with it, ``db`` is in a transaction and the row
-    lock taken first keeps a process taking the lease over from committing between
-    the check and the checkpoint."""
-    until = to_micros(now + span)
-    if apply is None:
-        cursor = db.execute(
-            "UPDATE rf_subscriptions SET position = %s, lease_until = %s"
-            " WHERE name = %s AND lease_owner = %s AND position = %s",
-            (position, until, name, owner, expected),
-        )
-        return cursor.rowcount == 1
+    """A ``handler(event, tx)`` subscription's ``Store.advance_subscription``: ``db`` is in
+    a transaction, and the row lock taken first keeps a process taking the lease over
+    from committing between the check and the checkpoint. (The ``handler(event)``
+    form's: :func:`checkpoint`.)"""
     row = db.execute(
         "SELECT position, lease_owner FROM rf_subscriptions WHERE name = %s FOR UPDATE", (name,)
     ).fetchone()
@@ -145,7 +163,7 @@ def advance(
     apply(db)
     db.execute(
         "UPDATE rf_subscriptions SET position = %s, lease_until = %s WHERE name = %s",
-        (position, until, name),
+        (position, to_micros(now + span), name),
     )
     return True
 

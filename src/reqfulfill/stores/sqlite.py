@@ -46,6 +46,7 @@ from reqfulfill.stores._base import (
     outbox_rows,
     to_micros,
 )
+from reqfulfill.stores._batch import SQLITE_LOAD_MANY, check_load_many, sqlite_params, streams
 from reqfulfill.stores._facts import tally_rows
 from reqfulfill.stores._feed import (
     StoredEvent,
@@ -539,6 +540,16 @@ class SQLiteStore:
                 (request_id, version),
             ).fetchall()
         return decode_events(self.url, operation, request_id, rows)
+
+    @_guarded("load_many", writes=False)
+    def load_many(
+        self, request_ids: Sequence[str], *, after: Mapping[str, int] | None = None
+    ) -> dict[str, list[Event]]:
+        """Several streams (or their parts after a version) in one statement."""
+        wanted = check_load_many(request_ids, after)
+        with self._lock:
+            rows = self._db.execute(SQLITE_LOAD_MANY, sqlite_params(wanted)).fetchall()
+        return streams(self.url, "load_many", list(wanted), rows)
 
     @_guarded("query", writes=False)
     def query(

@@ -7,7 +7,8 @@ of :class:`~reqfulfill.testing.contracts.StoreContract`).
   append merges (first assignment kept, escalations added, survey kept until the
   next closing), per dimension, over a creation window;
 - ``facts_to_rebuild`` and ``rebuild_facts``: whole facts replace the merged ones,
-  and only for the stream version they were computed from.
+  and only for the stream version they were computed from;
+- ``load_many``: several streams in one read, each as ``load_after`` gives it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 from reqfulfill.model.errors import ValidationError
 from reqfulfill.plugins import open_store
 from reqfulfill.stores import MetricFacts, MetricsTally, RequestSummary, Store
-from reqfulfill.testing.samples import T0, new_id, sample_summary, waiting_stream
+from reqfulfill.testing.samples import T0, new_id, sample_events, sample_summary, waiting_stream
 
 __all__ = ["QueryContract"]
 
@@ -142,6 +143,77 @@ class QueryContract:
             assert seen == _keys(expected)
         finally:
             store.close()
+
+    # -- many streams at once --------------------------------------------------------------------
+
+    def test_load_many_reads_each_stream_as_load_after_does(self, store: Store) -> None:
+        first, second, unknown = new_id(), new_id(), new_id()
+        events = sample_events(first)[:5]
+        store.append(first, events[:3], 0)
+        store.append(first, events[3:], 3)
+        store.append(second, waiting_stream(second, 2), 0)
+        got = store.load_many([second, unknown, first, second])
+        assert list(got) == [second, unknown, first]  # each id once, in the order given
+        assert got == {second: waiting_stream(second, 2), unknown: [], first: events}
+        assert store.load_many((first,), after={first: 3}) == {first: events[3:]}
+        assert store.load_many([first], after={first: -1}) == {first: events}
+        assert store.load_many([first, second], after={first: 5, second: 1}) == {
+            first: [],
+            second: waiting_stream(second, 2)[1:],
+        }
+        assert store.load_many([]) == {}
+        # fresh lists: changing one changes nothing stored
+        store.load_many([first])[first].clear()
+        assert store.load(first) == events
+
+    @hypothesis.given(
+        lengths=st.lists(st.integers(0, 4), min_size=1, max_size=6),
+        picks=st.lists(st.tuples(st.integers(0, 5), st.none() | st.integers(-1, 5)), max_size=8),
+    )
+    @hypothesis.settings(
+        max_examples=20,
+        deadline=None,
+        suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+    )
+    def test_load_many_is_load_after_of_each(
+        self,
+        store_url: str,
+        lengths: list[int],
+        picks: list[tuple[int, int | None]],
+    ) -> None:
+        store = open_store(store_url)  # examples keep apart by their request ids
+        try:
+            ids = [new_id("B") for _ in lengths]
+            for request_id, length in zip(ids, lengths, strict=True):
+                if length:
+                    store.append(request_id, waiting_stream(request_id, length), 0)
+            wanted = [ids[index % len(ids)] for index, _ in picks]
+            after = {ids[index % len(ids)]: v for index, v in picks if v is not None}
+            got = store.load_many(wanted, after=after)
+            assert list(got) == list(dict.fromkeys(wanted))
+            for request_id in wanted:
+                assert got[request_id] == store.load_after(request_id, after.get(request_id, 0))
+        finally:
+            store.close()
+
+    @pytest.mark.parametrize(
+        ("request_ids", "after", "path"),
+        [
+            ("REQ-1", None, "request_ids"),
+            (["REQ-1", 7], None, "request_ids[1]"),
+            (["REQ-1"] * 10_001, None, "request_ids"),
+            (["REQ-1"], [("REQ-1", 1)], "after"),
+            (["REQ-1"], {"REQ-2": 1}, "after['REQ-2']"),
+            (["REQ-1"], {"REQ-1": True}, "after['REQ-1']"),
+            (["REQ-1"], {"REQ-1": "2"}, "after['REQ-1']"),
+        ],
+    )
+    def test_load_many_refuses_bad_arguments(
+        self, store: Store, request_ids: object, after: object, path: str
+    ) -> None:
+        with pytest.raises(ValidationError) as raised:
+            store.load_many(request_ids, after=after)  # type: ignore[arg-type]
+        assert raised.value.problems[0].path == path
 
     # -- metric facts ------------------------------------------------------------------------------
 
