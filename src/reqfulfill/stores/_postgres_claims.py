@@ -9,7 +9,7 @@ from typing import Any
 
 from reqfulfill.stores._base import OutboxEntry, from_micros, to_micros
 
-__all__ = ["CLAIM_REQUEST", "claim_params", "claimed_entries"]
+__all__ = ["CHECK_REQUIRED", "CLAIM_REQUEST", "DUE_EFFECTS", "claim_params", "claimed_entries"]
 
 # The request's due, unleased entries, the ones the same transaction inserted
 # included; rows another worker is claiming are skipped, not awaited.
@@ -24,14 +24,37 @@ CLAIM_REQUEST = (
     " o.last_error, o.version"
 )
 
+# The entries the claim had to take (``require``), counted among those it leased
+# (lease_until is this claim's own); rf_check_append raises RF409 ("a concurrent write")
+# when one is missing, which rolls the whole transaction back. It goes last in the
+# pipeline, unprepared (see PostgresStore._append).
+CHECK_REQUIRED = (
+    "SELECT rf_check_append(%(request_id)s, 0, 0, (SELECT count(*)::integer FROM rf_outbox"
+    " WHERE effect_id = ANY(%(required)s) AND request_id = %(request_id)s"
+    " AND worker = %(worker)s AND lease_until = %(until)s), %(required_count)s)"
+)
 
-def claim_params(request_id: str, worker: str, now: datetime, lease: timedelta) -> dict[str, Any]:
-    """The parameters of :data:`CLAIM_REQUEST`."""
+# What a claim at %(now)s would take, in claim order, read without a lock.
+DUE_EFFECTS = (
+    "SELECT effect_id, request_id, kind, attempts, available_at, lease_until, worker,"
+    " last_error FROM rf_outbox WHERE available_at <= %(now)s"
+    " AND (lease_until IS NULL OR lease_until <= %(now)s)"
+    " ORDER BY available_at, request_id, version LIMIT %(limit)s"
+)
+
+
+def claim_params(
+    request_id: str, worker: str, now: datetime, lease: timedelta, require: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The parameters of :data:`CLAIM_REQUEST` (and of :data:`CHECK_REQUIRED`)."""
+    required = sorted(set(require))
     return {
         "request_id": request_id,
         "now": to_micros(now),
         "until": to_micros(now + lease),
         "worker": worker,
+        "required": required,
+        "required_count": len(required),
     }
 
 

@@ -139,11 +139,21 @@ class MemoryStore:
         lease: timedelta,
         summary: RequestSummary | None = None,
         timers: Mapping[str, datetime | None] | None = None,
+        require: Sequence[str] = (),
     ) -> list[OutboxEntry]:
         """:meth:`append_and_complete`, and the claim of the request's due, unleased
-        effects for ``worker``, as one atomic step; returns them in stream order."""
+        effects for ``worker``, as one atomic step; returns them in stream order. An
+        entry of ``require`` that cannot be claimed raises ``ConcurrencyError`` first."""
         stored = self._stored(events)
         with self._lock:
+            for effect_id in require:
+                entry = self._outbox.get(effect_id)
+                if (
+                    entry is None
+                    or entry.request_id != request_id
+                    or not self._claimable(entry, now)
+                ):
+                    raise ConcurrencyError(request_id, expected_version)
             self._append(request_id, events, stored, expected_version, summary, timers)
             for effect_id in effect_ids:
                 self._complete(effect_id, worker)
@@ -333,6 +343,14 @@ class MemoryStore:
                 key=self._claim_order,
             )[:limit]
             return [self._lease(entry, now, lease, worker) for entry in due]
+
+    def due_effects(self, now: datetime, *, limit: int = 10) -> list[OutboxEntry]:
+        """The effects :meth:`claim_effects` would claim, unclaimed."""
+        with self._lock:
+            return sorted(
+                (e for e in self._outbox.values() if self._claimable(e, now)),
+                key=self._claim_order,
+            )[:limit]
 
     @staticmethod
     def _claimable(entry: OutboxEntry, now: datetime) -> bool:

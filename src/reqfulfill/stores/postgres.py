@@ -72,7 +72,13 @@ from reqfulfill.stores._feed import (
     check_read_all,
     check_subscription_name,
 )
-from reqfulfill.stores._postgres_claims import CLAIM_REQUEST, claim_params, claimed_entries
+from reqfulfill.stores._postgres_claims import (
+    CHECK_REQUIRED,
+    CLAIM_REQUEST,
+    DUE_EFFECTS,
+    claim_params,
+    claimed_entries,
+)
 from reqfulfill.stores._postgres_schema import MIGRATIONS
 from reqfulfill.stores._query_sql import (
     REBUILD_FACTS,
@@ -415,10 +421,12 @@ class PostgresStore:
         lease: timedelta,
         summary: RequestSummary | None = None,
         timers: Mapping[str, datetime | None] | None = None,
+        require: Sequence[str] = (),
     ) -> list[OutboxEntry]:
         """:meth:`append_and_complete` and the claim of the request's due, unleased
-        effects for ``worker``, in one transaction; returns them in stream order."""
-        claim = claim_params(request_id, worker, now, lease)
+        effects for ``worker`` (each of ``require`` among them), in one transaction;
+        returns them in stream order."""
+        claim = claim_params(request_id, worker, now, lease, require)
         rows = self._append(
             request_id, events, expected_version, summary, timers, (effect_ids, worker), claim
         )
@@ -470,6 +478,8 @@ class PostgresStore:
                 if rows:  # wakes the listeners at commit (postgres_feed)
                     db.execute(postgres_feed.NOTIFY, (self._channel,))
                 db.execute(postgres_feed.APPEND_EVENTS if rows else _CHECK_VERSION, params)
+                if claim is not None and claim["required"]:
+                    db.execute(CHECK_REQUIRED, claim, prepare=False)
             # the pipeline has synced and committed: the claim's rows are in
             return [] if claimed is None else claimed.fetchall()
         except psycopg.Error as exc:
@@ -624,6 +634,13 @@ class PostgresStore:
             )
             for r in rows
         ]
+
+    @_guarded("due_effects")
+    def due_effects(self, now: datetime, *, limit: int = 10) -> list[OutboxEntry]:
+        """The effects :meth:`claim_effects` would claim, read without claiming them."""
+        with self._tx(single=True) as db:
+            rows = db.execute(DUE_EFFECTS, {"now": to_micros(now), "limit": int(limit)})
+            return [outbox_entry(r) for r in rows.fetchall()]
 
     @_guarded("complete_effect")
     def complete_effect(self, effect_id: str, *, worker: str) -> None:

@@ -65,7 +65,11 @@ from reqfulfill.stores._query_sql import (
     summary_of_row,
     window_params,
 )
-from reqfulfill.stores._sqlite_claims import claim_request_effects
+from reqfulfill.stores._sqlite_claims import (
+    claim_request_effects,
+    due_effects,
+    require_claimable,
+)
 from reqfulfill.stores.sqlite_approvals import APPROVALS_MIGRATION
 from reqfulfill.stores.sqlite_messages import MESSAGES_MIGRATION, find_message
 
@@ -470,11 +474,14 @@ class SQLiteStore:
         lease: timedelta,
         summary: RequestSummary | None = None,
         timers: Mapping[str, datetime | None] | None = None,
+        require: Sequence[str] = (),
     ) -> list[OutboxEntry]:
         """:meth:`append_and_complete` and the claim of the request's due, unleased
-        effects for ``worker``, in one transaction; returns them in stream order."""
+        effects for ``worker`` (each of ``require`` among them), in one transaction;
+        returns them in stream order."""
         rows = event_rows(request_id, events, expected_version)
         with self._tx() as db:
+            require_claimable(db, request_id, expected_version, require, now)
             self._append(db, request_id, events, rows, expected_version, summary, timers)
             self._complete(db, effect_ids, worker)
             claimed = claim_request_effects(db, request_id, now, lease, worker)
@@ -657,6 +664,12 @@ class SQLiteStore:
             )
             for r in rows
         ]
+
+    @_guarded("due_effects", writes=False)
+    def due_effects(self, now: datetime, *, limit: int = 10) -> list[OutboxEntry]:
+        """The effects :meth:`claim_effects` would claim, read without claiming them."""
+        with self._lock:
+            return due_effects(self._db, now, limit)
 
     @_guarded("complete_effect", writes=True)
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
