@@ -62,6 +62,10 @@ _TIMER_COMMANDS: dict[str, lifecycle.Command] = {
 """The command each timer key runs (then the timer is set from the request again)."""
 
 
+_CLAIM_TRIES = 20
+"""Reads of the due effects in a row whose claims all lost a race, before a run ends."""
+
+
 class _Permanent(Exception):
     """An effect failed for good."""
 
@@ -149,6 +153,7 @@ class Worker:
             check_count(seed, "seed", minimum=MIN_INTEGER)
         self._random = random.Random(seed)
         self._stop = threading.Event()
+        self._lost = 0  # claims of due effects that lost a race in this round
         # the needs nothing serves that ``allow_missing`` allowed (the others refuse)
         self.missing = check_served(service.catalog, service.plugins, allow_missing)
         if self.missing:
@@ -174,15 +179,14 @@ class Worker:
         that a timer or an outcome asks for needs no claim transaction of its own.
         Timers come first: a close timer due with its request's notifications closes
         the request and claims them in one transaction. The other due effects are read
-        without a claim (``Store.due_effects``) and run request by request
-        (:meth:`_run_due`): unleased notifications without a claim, the others claimed
-        in one transaction, a supplier order's attempt recorded in it.
+        without a claim (``Store.due_effects``) and claimed request by request, a
+        supplier order's attempt recorded in the claim's transaction (:meth:`_run_due`).
 
         With ``stoppable``, a :meth:`stop` request ends the run between two requests:
         the effects of the batch not started yet are given back unrun, so none waits
         out its lease because the worker stopped.
         """
-        done = 0
+        done = tries = 0
         fired: set[tuple[str, str, object]] = set()
         while limit is None or done < limit:
             if stoppable and self._stop.is_set():
@@ -205,12 +209,17 @@ class Worker:
                 break
             room = size - len(timers)
             entries = self.service.store.due_effects(now, limit=room) if room > 0 else []
+            self._lost = 0
             ran = self._run_effects(entries, stoppable)
             done += ran
-            if not timers and (not entries or not ran):
-                # nothing due, or each request read was taken by another worker (or
-                # changed) before this one claimed it: a later run reads them again
+            if ran or timers:
+                tries = 0
+            elif not entries or not self._lost or tries >= _CLAIM_TRIES:
                 break
+            else:
+                # each request read was taken by another worker, or changed, before this
+                # one claimed it: read what is due again
+                tries += 1
         return done
 
     def run_forever(self, interval: float | None = None) -> None:
@@ -291,16 +300,12 @@ class Worker:
     def _run_due(self, request_id: str, due: list[OutboxEntry]) -> int:
         """Run a request's due effects, read without a claim; return how many ran.
 
-        Notifications nobody holds (no lease, no failed attempt) are sent with no claim
-        transaction: their deliveries are recorded, and they leave the outbox, in one
-        transaction (:meth:`_notify_all`). Two workers that read the same one may both
-        send it, with the same key (a ``notify`` hook delivers each key once), but the
-        decider records one delivery. Any other effect is claimed first, with the
-        request's other due effects, in one transaction that records the attempt of a
-        supplier order first among them (it may reach the supplier from then on), so
-        placing an order takes the claim and the outcome only. A claim that loses a
-        race (another worker took an effect, or the request changed since the read)
-        runs nothing: a later run reads them again.
+        They are claimed first, with the request's other due effects, in one
+        transaction that also records the attempt of a supplier order first among them
+        (from then on the order may reach the supplier), so placing an order takes the
+        claim and the outcome only. A claim that loses a race (another worker took
+        one of them, or the request changed since the read) runs nothing and counts
+        in ``self._lost``: the run reads what is due again.
         """
         try:
             state, events = self.service.effects_of(request_id, [e.effect_id for e in due])
@@ -311,18 +316,8 @@ class Worker:
                 self._failed(entry, exc)
             return len(due)
         if state is None:
-            for entry in due:
-                log.error("effect %s has no request; dropping it", entry.effect_id)
-                self._complete(entry)
+            self._drop(request_id, due)
             return len(due)
-        if all(
-            entry.worker is None
-            and entry.attempts == 0
-            and isinstance(events.get(entry.effect_id), ev.NotificationRequested)
-            for entry in due
-        ):
-            claimed = self._notify_all(state, due, events)
-            return len(due) + self._run_request(request_id, claimed)
         first = events.get(due[0].effect_id)
         commands: list[lifecycle.Command] = []
         if isinstance(first, ev.SupplierOrderRequested) and first.event_id not in state.settled:
@@ -335,6 +330,7 @@ class Worker:
             )
         except ConcurrencyError as exc:
             log.info("worker %s: the effects of %s were taken: %s", self.name, request_id, exc)
+            self._lost += 1
             return 0
         except Exception as exc:  # the store failed: nothing was claimed, nor written
             log.error("worker %s could not claim the effects of %s: %s", self.name, request_id, exc)
@@ -350,6 +346,31 @@ class Worker:
             group = self._run_group(request_id, group, known, recorded)
             known, recorded = None, frozenset()
         return ran
+
+    def _drop(self, request_id: str, due: list[OutboxEntry]) -> None:
+        """Take the effects of a request that does not exist off the outbox (claimed
+        first when a lapsed lease holds one: only the holder may complete it)."""
+        for entry in due:
+            log.error("effect %s has no request; dropping it", entry.effect_id)
+        held = [e.effect_id for e in due if e.worker not in (None, self.name)]
+        if held:
+            try:
+                self.service.store.append_and_claim(
+                    request_id,
+                    [],
+                    0,
+                    effect_ids=[],
+                    worker=self.name,
+                    now=self.service.clock.now(),
+                    lease=self.lease,
+                    require=held,
+                )
+            except Exception as exc:
+                log.error("worker %s could not claim %s: %s", self.name, held, exc)
+                self._lost += 1
+                return
+        for entry in due:
+            self._complete(entry)
 
     def _run_request(self, request_id: str, group: list[OutboxEntry]) -> int:
         """Run a request's claimed effects, then those their outcomes claimed, until the
