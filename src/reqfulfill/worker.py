@@ -300,12 +300,14 @@ class Worker:
     def _run_due(self, request_id: str, due: list[OutboxEntry]) -> int:
         """Run a request's due effects, read without a claim; return how many ran.
 
-        They are claimed first, with the request's other due effects, in one
-        transaction that also records the attempt of a supplier order first among them
-        (from then on the order may reach the supplier), so placing an order takes the
-        claim and the outcome only. A claim that loses a race (another worker took
-        one of them, or the request changed since the read) runs nothing and counts
-        in ``self._lost``: the run reads what is due again.
+        Notifications nobody leased are held (:meth:`_notify_held`), sent, and recorded
+        with their completion: one transaction. The others are claimed first, with the
+        request's other due effects, in one transaction that also records the attempt
+        of a supplier order first among them (from then on the order may reach the
+        supplier), so placing an order takes the claim and the outcome only. A claim
+        that loses a race (another worker took one of them, or the request changed
+        since the read) runs nothing and counts in ``self._lost``: the run reads what
+        is due again.
         """
         try:
             state, events = self.service.effects_of(request_id, [e.effect_id for e in due])
@@ -318,6 +320,14 @@ class Worker:
         if state is None:
             self._drop(request_id, due)
             return len(due)
+        if all(
+            entry.worker is None
+            and isinstance(events.get(entry.effect_id), ev.NotificationRequested)
+            for entry in due
+        ):
+            sent = self._notify_held(state, due, events)
+            if sent is not None:
+                return len(due) + self._run_request(request_id, sent)
         first = events.get(due[0].effect_id)
         commands: list[lifecycle.Command] = []
         if isinstance(first, ev.SupplierOrderRequested) and first.event_id not in state.settled:
@@ -346,6 +356,25 @@ class Worker:
             group = self._run_group(request_id, group, known, recorded)
             known, recorded = None, frozenset()
         return ran
+
+    def _notify_held(
+        self, state: ServiceRequest, due: list[OutboxEntry], events: dict[str, ev.Event]
+    ) -> list[OutboxEntry] | None:
+        """Send a request's unleased notifications under a hold (``Store.hold_effects``:
+        no commit, yet no other worker runs them meanwhile) and record them with their
+        completion in one transaction; return the entries that transaction claimed.
+        None, having sent nothing, when the store did not hold every one of them (the
+        caller claims them, or finds them taken)."""
+        store = self.service.store
+        ids = [e.effect_id for e in due]
+        held = store.hold_effects(ids, worker=self.name, now=self.service.clock.now())
+        try:
+            if len(held) != len(ids):
+                return None
+            return self._notify_all(state, due, events)
+        finally:
+            if held:
+                store.release_holds(held, worker=self.name)
 
     def _drop(self, request_id: str, due: list[OutboxEntry]) -> None:
         """Take the effects of a request that does not exist off the outbox (claimed

@@ -229,8 +229,8 @@ def test_refresh_timers_still_deletes_a_fired_timer(clock: FixedClock) -> None:
 
 
 def test_a_store_error_on_the_claim_of_settled_effects_is_not_a_crash(clock: FixedClock) -> None:
-    # The worker's lease-free sends of a request's notifications take so long that
-    # another worker claims them meanwhile (and then stops): the deliveries are stored,
+    # A worker's sends of a request's notifications it claimed take so long that its
+    # lease lapses and another worker claims them (and then stops): the deliveries are stored,
     # but the entries stay with the other worker. When its lease lapses they are due
     # again, settled; the next run claims them (they are held by a lapsed lease, so
     # not sent without one) and takes them off the outbox. That claim fails: nothing
@@ -250,6 +250,10 @@ def test_a_store_error_on_the_claim_of_settled_effects_is_not_a_crash(clock: Fix
                 assert len(store.inner.claim_effects(clock.now(), worker="other", lease=lease)) == 2
 
     service.plugins.pm.register(Slow())
+    # a worker that died left them leased: once the lease lapses the next one claims
+    # them (with a lease of its own: they are not held)
+    assert len(store.inner.claim_effects(clock.now(), worker="gone", lease=lease)) == 2
+    clock.advance(lease)
     Worker(service, allow_missing=True, lease=lease).run_pending()
     assert len(delivered(service, rid)) == 2
     assert sorted(e.worker or "" for e in store.inner.outbox()) == ["other", "other"]

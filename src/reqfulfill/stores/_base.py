@@ -271,11 +271,26 @@ class Store(Protocol):
 
     def due_effects(self, now: datetime, *, limit: int = 10) -> list[OutboxEntry]:
         """Up to ``limit`` effects :meth:`claim_effects` would claim at ``now`` (due,
-        with no lease or a lapsed one), in its order, read without claiming them:
-        nothing is written. The worker runs an unleased notification found so
-        without a claim transaction (its outcome and completion are one transaction,
-        and the plugin receives the key), and claims the others with
-        :meth:`append_and_claim`."""
+        with no lease or a lapsed one, not held), in its order, read without claiming
+        them: nothing is written. The worker holds the notifications among them
+        (:meth:`hold_effects`) and claims the others with :meth:`append_and_claim`."""
+        ...
+
+    def hold_effects(self, effect_ids: Sequence[str], *, worker: str, now: datetime) -> list[str]:
+        """Hold for ``worker`` each of ``effect_ids`` that is due at ``now``, has no
+        lease (not even a lapsed one) and nobody holds; return the held ones. A hold
+        writes nothing (no commit): it lasts until :meth:`release_holds`, or until the
+        holder's process (SQLite) or connection (PostgreSQL) ends. While it lasts no
+        one else holds the entry, and :meth:`claim_effects`, :meth:`due_effects` and
+        the claim of :meth:`append_and_claim` pass it over (a ``require`` of it fails),
+        so a live holder's effect is never run by another worker. The worker holds
+        a request's notifications so, sends them, and records their deliveries with
+        their completion in one transaction: no claim transaction. A store that
+        cannot hold returns ``[]``: the worker claims then."""
+        ...
+
+    def release_holds(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Give up ``worker``'s holds on ``effect_ids`` (completed or not)."""
         ...
 
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
