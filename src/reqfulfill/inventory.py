@@ -36,18 +36,25 @@ def reserve(
     effect: ev.StockReservationRequested,
     state: ServiceRequest,
     unwanted: str | None,
+    *,
+    recorded: bool = False,
 ) -> tuple[lifecycle.Command, ServiceRequest]:
     """Ask the inventory plugins for a reservation; return the command recording the
     answer and the state to decide it on.
 
     An effect no longer wanted (``unwanted``) is abandoned unless an earlier attempt
     may have reached the inventory: then it is asked again with the same key and the
-    decider gives back what it answers."""
+    decider gives back what it answers. ``recorded``: the worker's claim recorded this
+    attempt already (``state`` holds it)."""
     key = effect.event_id
     if unwanted is not None and not state.attempted.get(key):
         return _unwanted(effect, unwanted), state  # never asked: nothing to give back
-    after = service.execute(
-        state.id, lifecycle.RecordAttempt(actor=lifecycle.WORKER, effect_id=key)
+    after = (
+        state
+        if recorded
+        else service.execute(
+            state.id, lifecycle.RecordAttempt(actor=lifecycle.WORKER, effect_id=key)
+        )
     )
     if not after.attempted.get(key):
         reason = lifecycle.why_unwanted(after, effect) or "the attempt was not recorded"

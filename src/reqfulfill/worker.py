@@ -62,6 +62,11 @@ _TIMER_COMMANDS: dict[str, lifecycle.Command] = {
 """The command each timer key runs (then the timer is set from the request again)."""
 
 
+_ATTEMPTED_FIRST = (ev.SupplierOrderRequested, ev.StockReservationRequested)
+"""Effects whose attempt is recorded before their call (it may reach the supplier or
+the inventory from then on): the claim of a request's effects records it when one
+comes first among them."""
+
 _CLAIM_TRIES = 20
 """Reads of the due effects in a row whose claims all lost a race, before a run ends."""
 
@@ -303,8 +308,9 @@ class Worker:
         Notifications nobody leased are held (:meth:`_notify_held`), sent, and recorded
         with their completion: one transaction. The others are claimed first, with the
         request's other due effects, in one transaction that also records the attempt
-        of a supplier order first among them (from then on the order may reach the
-        supplier), so placing an order takes the claim and the outcome only. A claim
+        of a supplier order or a stock reservation first among them (from then on it
+        may reach the supplier), so placing an order takes the claim and the outcome
+        only. A claim
         that loses a race (another worker took one of them, or the request changed
         since the read) runs nothing and counts in ``self._lost``: the run reads what
         is due again.
@@ -320,6 +326,7 @@ class Worker:
         if state is None:
             self._drop(request_id, due)
             return len(due)
+        unheld = False
         if all(
             entry.worker is None
             and isinstance(events.get(entry.effect_id), ev.NotificationRequested)
@@ -328,9 +335,12 @@ class Worker:
             sent = self._notify_held(state, due, events)
             if sent is not None:
                 return len(due) + self._run_request(request_id, sent)
+            # another worker holds or took one, or the store cannot hold: claim them
+            # (a claim that fails then is no reason to read again: they are taken)
+            unheld = True
         first = events.get(due[0].effect_id)
         commands: list[lifecycle.Command] = []
-        if isinstance(first, ev.SupplierOrderRequested) and first.event_id not in state.settled:
+        if isinstance(first, _ATTEMPTED_FIRST) and first.event_id not in state.settled:
             commands.append(
                 lifecycle.RecordAttempt(actor=lifecycle.WORKER, effect_id=first.event_id)
             )
@@ -340,7 +350,7 @@ class Worker:
             )
         except ConcurrencyError as exc:
             log.info("worker %s: the effects of %s were taken: %s", self.name, request_id, exc)
-            self._lost += 1
+            self._lost += not unheld
             return 0
         except Exception as exc:  # the store failed: nothing was claimed, nor written
             log.error("worker %s could not claim the effects of %s: %s", self.name, request_id, exc)
@@ -596,7 +606,7 @@ class Worker:
         if isinstance(effect, ev.SupplierOrderRequested):
             return self._place(effect, state, unwanted, recorded=recorded)
         if isinstance(effect, ev.StockReservationRequested):
-            return inventory.reserve(self.service, effect, state, unwanted)
+            return inventory.reserve(self.service, effect, state, unwanted, recorded=recorded)
         if unwanted is not None:
             return _unwanted(effect, unwanted), state
         plugins = self.service.plugins
