@@ -39,7 +39,15 @@ class Transaction:
         return f"{self.kind:6} {self.method:20} {self.caller}{events}"
 
 
-_WORKER_STEPS = ("_run_timer", "_poll", "_place", "_run_effect", "_notify_all", "_run")
+_WORKER_STEPS = (
+    "_run_timer",
+    "_poll",
+    "_place",
+    "_run_effect",
+    "_notify_all",
+    "_run_due",
+    "_run",
+)
 _SERVICE_COMMANDS = ("submit", "approve", "claim", "complete_task", "ship", "confirm_delivery")
 
 

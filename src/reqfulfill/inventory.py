@@ -42,6 +42,8 @@ def reserve(
     effect: ev.StockReservationRequested,
     state: ServiceRequest,
     unwanted: str | None,
+    *,
+    recorded: bool = False,
 ) -> tuple[lifecycle.Command, ServiceRequest]:
     """Ask the inventory plugins for a reservation; return the command recording the
     answer and the state to decide it on.
@@ -53,13 +55,19 @@ def reserve(
     each holds under the key: an earlier answer may have been lost), keeps the first
     answer and gives the others back. A plugin's error, or a malformed answer, fails
     the attempt (nothing is recorded: what the plugins hold, they answer again with
-    the same key, and :func:`give_up` gives it back if the effect fails for good)."""
+    the same key, and :func:`give_up` gives it back if the effect fails for good).
+    ``recorded``: the worker's claim recorded this attempt already (``state`` holds
+    it), so it is not counted as an earlier one."""
     key = effect.event_id
-    retry = bool(state.attempted.get(key))
+    retry = state.attempted.get(key, 0) > (1 if recorded else 0)  # an earlier attempt
     if unwanted is not None and not retry:
         return _unwanted(effect, unwanted), state  # never asked: nothing to give back
-    after = service.execute(
-        state.id, lifecycle.RecordAttempt(actor=lifecycle.WORKER, effect_id=key)
+    after = (
+        state
+        if recorded
+        else service.execute(
+            state.id, lifecycle.RecordAttempt(actor=lifecycle.WORKER, effect_id=key)
+        )
     )
     if not after.attempted.get(key):
         reason = lifecycle.why_unwanted(after, effect) or "the attempt was not recorded"

@@ -326,7 +326,9 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
             try:
                 self._append(request_id, events, state, after, completes, claim)
             except ConcurrencyError:
-                if new or attempt == _RETRIES - 1:
+                if new or attempt == _RETRIES - 1 or (claim is not None and claim.require):
+                    # a claim of effects read earlier is tried once: the worker reads
+                    # what is due again rather than deciding on fresh state here
                     raise
                 log.debug("concurrent write on %s; retrying on fresh state", request_id)
                 # a short random pause spreads racing writers apart (no pause the first time)
@@ -382,7 +384,14 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
             effect_ids, worker = completes
             now, lease = self.clock.now(), claim.lease
             claim.entries += self.store.append_and_claim(
-                request_id, [], expected, effect_ids=effect_ids, worker=worker, now=now, lease=lease
+                request_id,
+                [],
+                expected,
+                effect_ids=effect_ids,
+                worker=worker,
+                now=now,
+                lease=lease,
+                require=claim.require,
             )
             return
         summary = RequestSummary.of(after, events)
@@ -408,6 +417,7 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
                 lease=claim.lease,
                 summary=summary,
                 timers=timers,
+                require=claim.require,
             )
             return
         self.store.append_and_complete(
@@ -497,6 +507,7 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
         worker: str,
         *,
         lease: timedelta,
+        require: Sequence[str] = (),
     ) -> tuple[ServiceRequest, list[OutboxEntry]]:
         """:meth:`record_outcomes`, and in the same transaction the claim for ``worker``
         of the request's due effects (those the outcomes ask for included) for
@@ -504,9 +515,16 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
         implementations: the worker runs the claimed effects next, without a claim
         transaction of their own. ``commands`` may be a timer's (``AutoClose``,
         ``FireSla``) with no ``effect_ids``. Returns the request as it then stands and
-        the claimed entries, in stream order."""
+        the claimed entries, in stream order.
+
+        ``require``: outbox entries read with :meth:`~reqfulfill.stores.Store.due_effects`
+        that the claim must take. The worker claims a request's effects with the
+        attempt of a supplier order this way: one transaction for both. If one of them
+        cannot be claimed (another worker took it), or the request changed since
+        ``state``, ``ConcurrencyError`` is raised at once and nothing is written."""
         effect_ids = _outcome_arguments(state, commands, effect_ids, worker)
-        claim = _Claim(check_duration(lease, "lease"))
+        required = tuple(_id_list(require, "require"))
+        claim = _Claim(check_duration(lease, "lease"), required)
         completes = (effect_ids, worker)
         after = self._execute(
             state.id, lambda _s: commands, known=state, completes=completes, claim=claim
@@ -621,6 +639,7 @@ class _Claim:
     """A claim asked of an outcome's transaction: the lease, and what it claimed."""
 
     lease: timedelta
+    require: tuple[str, ...] = ()
     entries: list[OutboxEntry] = attrs.Factory(list)
 
 

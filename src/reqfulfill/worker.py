@@ -62,6 +62,15 @@ _TIMER_COMMANDS: dict[str, lifecycle.Command] = {
 """The command each timer key runs (then the timer is set from the request again)."""
 
 
+_ATTEMPTED_FIRST = (ev.SupplierOrderRequested, ev.StockReservationRequested)
+"""Effects whose attempt is recorded before their call (it may reach the supplier or
+the inventory from then on): the claim of a request's effects records it when one
+comes first among them."""
+
+_CLAIM_TRIES = 20
+"""Reads of the due effects in a row whose claims all lost a race, before a run ends."""
+
+
 class _Permanent(Exception):
     """An effect failed for good."""
 
@@ -149,6 +158,7 @@ class Worker:
             check_count(seed, "seed", minimum=MIN_INTEGER)
         self._random = random.Random(seed)
         self._stop = threading.Event()
+        self._lost = 0  # claims of due effects that lost a race in this round
         # the needs nothing serves that ``allow_missing`` allowed (the others refuse)
         self.missing = check_served(service.catalog, service.plugins, allow_missing)
         if self.missing:
@@ -166,20 +176,22 @@ class Worker:
         return self._run(limit, batch=10, stoppable=False)
 
     def _run(self, limit: int | None, *, batch: int, stoppable: bool) -> int:
-        """Run due timers, then claim up to ``batch`` due effects at a time and run them.
+        """Run due timers, then read up to ``batch`` due effects at a time and run them.
 
         Every outcome, and the command of an ``sla`` or ``close`` timer, is recorded in
         a transaction that also claims its request's due effects
         (:meth:`FulfillmentService.record_and_claim`); those run at once, so an effect
         that a timer or an outcome asks for needs no claim transaction of its own.
         Timers come first: a close timer due with its request's notifications closes
-        the request and claims them in one transaction.
+        the request and claims them in one transaction. The other due effects are read
+        without a claim (``Store.due_effects``) and claimed request by request, a
+        supplier order's attempt recorded in the claim's transaction (:meth:`_run_due`).
 
         With ``stoppable``, a :meth:`stop` request ends the run between two requests:
         the effects of the batch not started yet are given back unrun, so none waits
         out its lease because the worker stopped.
         """
-        done = 0
+        done = tries = 0
         fired: set[tuple[str, str, object]] = set()
         while limit is None or done < limit:
             if stoppable and self._stop.is_set():
@@ -201,26 +213,28 @@ class Worker:
             if stoppable and self._stop.is_set():
                 break
             room = size - len(timers)
-            entries = (
-                self.service.store.claim_effects(
-                    now, worker=self.name, lease=self.lease, limit=room
-                )
-                if room > 0
-                else []
-            )
-            done += self._run_effects(entries, stoppable)
-            if not entries and not timers:
+            entries = self.service.store.due_effects(now, limit=room) if room > 0 else []
+            self._lost = 0
+            ran = self._run_effects(entries, stoppable)
+            done += ran
+            if ran or timers:
+                tries = 0
+            elif not entries or not self._lost or tries >= _CLAIM_TRIES:
                 break
+            else:
+                # each request read was taken by another worker, or changed, before this
+                # one claimed it: read what is due again
+                tries += 1
         return done
 
     def run_forever(self, interval: float | None = None) -> None:
         """Loop until SIGTERM/SIGINT or :meth:`stop`; finishes the effect in hand first.
 
-        Effects are claimed in batches of ten, as :meth:`run_pending` claims them. A
-        stop request waits for the request in hand: its effects (and those their
-        outcomes claimed) are run and recorded; the rest of the batch is given back
-        unrun (:meth:`~reqfulfill.stores.Store.release_effects`), so no effect is
-        left leased by a worker that is gone. ``interval`` is how long to wait when
+        Due effects are read in batches of ten, as :meth:`run_pending` reads them, and
+        claimed request by request when their turn comes. A stop request waits for the
+        request in hand: its effects (and those their outcomes claimed) are run and
+        recorded; the rest of the batch was never claimed, so no effect is left
+        leased by a worker that is gone. ``interval`` is how long to wait when
         nothing was due (default: one second): the wait ends early when the store
         signals new work (``Store.wait_for_work``: on PostgreSQL a ``NOTIFY`` at the
         commit of any process's append, so an effect starts within milliseconds;
@@ -274,27 +288,128 @@ class Worker:
         return base * (0.5 + self._random.random() / 2)
 
     def _run_effects(self, entries: list[OutboxEntry], stoppable: bool = False) -> int:
-        """Run claimed effects, request by request (in claim order within a request),
-        and the effects their outcomes claim; return how many ran. With ``stoppable``,
-        after a :meth:`stop` request the requests not started yet are given back."""
+        """Run due effects read without a claim, request by request (in claim order
+        within a request), and the effects their outcomes claim; return how many ran.
+        With ``stoppable``, a :meth:`stop` request ends the run between two requests
+        (the effects not started yet were never claimed: nothing to give back)."""
         by_request: dict[str, list[OutboxEntry]] = {}
         for entry in entries:
             by_request.setdefault(entry.request_id, []).append(entry)
         ran = 0
-        groups = list(by_request.items())
-        for index, (request_id, group) in enumerate(groups):
+        for request_id, group in by_request.items():
             if stoppable and self._stop.is_set():
-                self._release([e for _, rest in groups[index:] for e in rest])
                 break
-            ran += self._run_request(request_id, group)
+            ran += self._run_due(request_id, group)
         return ran
 
-    def _release(self, entries: list[OutboxEntry]) -> None:
-        """Give claimed effects back unrun; if the store fails, their leases lapse."""
+    def _run_due(self, request_id: str, due: list[OutboxEntry]) -> int:
+        """Run a request's due effects, read without a claim; return how many ran.
+
+        Notifications nobody leased are held (:meth:`_notify_held`), sent, and recorded
+        with their completion: one transaction. The others are claimed first, with the
+        request's other due effects, in one transaction that also records the attempt
+        of a supplier order or a stock reservation first among them (from then on it
+        may reach the supplier), so placing an order takes the claim and the outcome
+        only. A claim
+        that loses a race (another worker took one of them, or the request changed
+        since the read) runs nothing and counts in ``self._lost``: the run reads what
+        is due again.
+        """
         try:
-            self.service.store.release_effects([e.effect_id for e in entries], worker=self.name)
-        except StoreError as exc:
-            log.error("worker %s could not release %d effects: %s", self.name, len(entries), exc)
+            state, events = self.service.effects_of(request_id, [e.effect_id for e in due])
+        except NotFoundError:
+            state, events = None, {}
+        except Exception as exc:  # cannot read it (StoreError...): each entry stays, retried
+            for entry in due:
+                self._failed(entry, exc)
+            return len(due)
+        if state is None:
+            self._drop(request_id, due)
+            return len(due)
+        unheld = False
+        if all(
+            entry.worker is None
+            and isinstance(events.get(entry.effect_id), ev.NotificationRequested)
+            for entry in due
+        ):
+            sent = self._notify_held(state, due, events)
+            if sent is not None:
+                return len(due) + self._run_request(request_id, sent)
+            # another worker holds or took one, or the store cannot hold: claim them
+            # (a claim that fails then is no reason to read again: they are taken)
+            unheld = True
+        first = events.get(due[0].effect_id)
+        commands: list[lifecycle.Command] = []
+        if isinstance(first, _ATTEMPTED_FIRST) and first.event_id not in state.settled:
+            commands.append(
+                lifecycle.RecordAttempt(actor=lifecycle.WORKER, effect_id=first.event_id)
+            )
+        try:
+            after, claimed = self.service.record_and_claim(
+                state, commands, [], self.name, lease=self.lease, require=[e.effect_id for e in due]
+            )
+        except ConcurrencyError as exc:
+            log.info("worker %s: the effects of %s were taken: %s", self.name, request_id, exc)
+            self._lost += not unheld
+            return 0
+        except Exception as exc:  # the store failed: nothing was claimed, nor written
+            log.error("worker %s could not claim the effects of %s: %s", self.name, request_id, exc)
+            return 0
+        recorded = frozenset(
+            key for key, n in after.attempted.items() if n > state.attempted.get(key, 0)
+        )
+        ran = 0
+        group = claimed
+        known: tuple[ServiceRequest, dict[str, ev.Event]] | None = (after, events)
+        while group:
+            ran += len(group)
+            group = self._run_group(request_id, group, known, recorded)
+            known, recorded = None, frozenset()
+        return ran
+
+    def _notify_held(
+        self, state: ServiceRequest, due: list[OutboxEntry], events: dict[str, ev.Event]
+    ) -> list[OutboxEntry] | None:
+        """Send a request's unleased notifications under a hold (``Store.hold_effects``:
+        no commit, yet no other worker runs them meanwhile) and record them with their
+        completion in one transaction; return the entries that transaction claimed.
+        None, having sent nothing, when the store did not hold every one of them (the
+        caller claims them, or finds them taken)."""
+        store = self.service.store
+        ids = [e.effect_id for e in due]
+        held = store.hold_effects(ids, worker=self.name, now=self.service.clock.now())
+        try:
+            if len(held) != len(ids):
+                return None
+            return self._notify_all(state, due, events)
+        finally:
+            if held:
+                store.release_holds(held, worker=self.name)
+
+    def _drop(self, request_id: str, due: list[OutboxEntry]) -> None:
+        """Take the effects of a request that does not exist off the outbox (claimed
+        first when a lapsed lease holds one: only the holder may complete it)."""
+        for entry in due:
+            log.error("effect %s has no request; dropping it", entry.effect_id)
+        held = [e.effect_id for e in due if e.worker not in (None, self.name)]
+        if held:
+            try:
+                self.service.store.append_and_claim(
+                    request_id,
+                    [],
+                    0,
+                    effect_ids=[],
+                    worker=self.name,
+                    now=self.service.clock.now(),
+                    lease=self.lease,
+                    require=held,
+                )
+            except Exception as exc:
+                log.error("worker %s could not claim %s: %s", self.name, held, exc)
+                self._lost += 1
+                return
+        for entry in due:
+            self._complete(entry)
 
     def _run_request(self, request_id: str, group: list[OutboxEntry]) -> int:
         """Run a request's claimed effects, then those their outcomes claimed, until the
@@ -305,24 +420,36 @@ class Worker:
             group = self._run_group(request_id, group)
         return ran
 
-    def _run_group(self, request_id: str, group: list[OutboxEntry]) -> list[OutboxEntry]:
+    def _run_group(
+        self,
+        request_id: str,
+        group: list[OutboxEntry],
+        known: tuple[ServiceRequest, dict[str, ev.Event]] | None = None,
+        recorded: frozenset[str] = frozenset(),
+    ) -> list[OutboxEntry]:
         """Run claimed effects of one request; return the entries their outcomes claimed.
 
-        One read of the store gives the request's state and its effects' events.
+        One read of the store gives the request's state and its effects' events
+        (none when ``known``, the state as it stands and events read with it, has
+        them all). ``recorded``: the effects whose attempt the claim recorded.
         When every effect is a notification, they are sent one after the other and
         their outcomes are recorded in one transaction that also takes them off the
         outbox and claims the request's next due effects. Other effects change what
         the next one sees (an order placed, then cancelled), so each is recorded
         before the next one runs.
         """
-        try:
-            state, events = self.service.effects_of(request_id, [e.effect_id for e in group])
-        except NotFoundError:
-            state, events = None, {}  # no such request: its effects are dropped below
-        except Exception as exc:  # cannot read it (StoreError...): each entry stays, retried
-            for entry in group:
-                self._failed(entry, exc)
-            return []
+        state: ServiceRequest | None
+        if known is not None and all(e.effect_id in known[1] for e in group):
+            state, events = known
+        else:
+            try:
+                state, events = self.service.effects_of(request_id, [e.effect_id for e in group])
+            except NotFoundError:
+                state, events = None, {}  # no such request: its effects are dropped below
+            except Exception as exc:  # cannot read it (StoreError...): each entry stays
+                for entry in group:
+                    self._failed(entry, exc)
+                return []
         if state is not None and all(
             isinstance(events.get(e.effect_id), ev.NotificationRequested) for e in group
         ):
@@ -335,19 +462,24 @@ class Worker:
                 log.error("effect %s has no event; dropping it", entry.effect_id)
                 self._complete(entry)
                 continue
-            current, more = self._run_effect(entry, effect, current)
+            current, more = self._run_effect(entry, effect, current, entry.effect_id in recorded)
             claimed += more
         return claimed
 
     def _run_effect(
-        self, entry: OutboxEntry, effect: ev.Event, state: ServiceRequest | None
+        self,
+        entry: OutboxEntry,
+        effect: ev.Event,
+        state: ServiceRequest | None,
+        recorded: bool = False,
     ) -> tuple[ServiceRequest | None, list[OutboxEntry]]:
         """Run one effect and record its outcome; return the request as it then stands
-        (None after a failure: the next effect reads it) and the entries claimed."""
+        (None after a failure: the next effect reads it) and the entries claimed.
+        ``recorded``: its claim recorded its attempt (a supplier order)."""
         try:
             if state is None:
                 state = self.service.get(entry.request_id)
-            command, state = self._perform(effect, state)
+            command, state = self._perform(effect, state, recorded=recorded)
             if command is None:
                 self.service.store.complete_effect(entry.effect_id, worker=self.name)
                 return state, []
@@ -473,7 +605,7 @@ class Worker:
         self.service.store.complete_effect(entry.effect_id, worker=self.name)
 
     def _perform(
-        self, effect: ev.Event, state: ServiceRequest
+        self, effect: ev.Event, state: ServiceRequest, *, recorded: bool = False
     ) -> tuple[lifecycle.Command | None, ServiceRequest]:
         """Run ``effect`` if ``state``, the request as it now stands, still wants it.
 
@@ -487,9 +619,9 @@ class Worker:
             return None, state
         unwanted = lifecycle.why_unwanted(state, effect)
         if isinstance(effect, ev.SupplierOrderRequested):
-            return self._place(effect, state, unwanted)
+            return self._place(effect, state, unwanted, recorded=recorded)
         if isinstance(effect, ev.StockReservationRequested):
-            return inventory.reserve(self.service, effect, state, unwanted)
+            return inventory.reserve(self.service, effect, state, unwanted, recorded=recorded)
         if unwanted is not None:
             return _unwanted(effect, unwanted), state
         plugins = self.service.plugins
@@ -509,11 +641,17 @@ class Worker:
         return None, state
 
     def _place(
-        self, effect: ev.SupplierOrderRequested, state: ServiceRequest, unwanted: str | None
+        self,
+        effect: ev.SupplierOrderRequested,
+        state: ServiceRequest,
+        unwanted: str | None,
+        *,
+        recorded: bool = False,
     ) -> tuple[lifecycle.Command, ServiceRequest]:
         """Place a supplier order; an order no longer wanted is abandoned, unless an
         earlier attempt may have reached the supplier: it is placed again with the same
-        key (the supplier answers with the order it holds) and the decider cancels it."""
+        key (the supplier answers with the order it holds) and the decider cancels it.
+        ``recorded``: the claim recorded this attempt (``state`` holds it)."""
         key = effect.event_id
         if unwanted is not None and not state.attempted.get(key):
             return _unwanted(effect, unwanted), state  # never sent: nothing to place or cancel
@@ -521,9 +659,14 @@ class Worker:
         # recorded before the call: after a crash past this point the order may exist
         # at the supplier, so it is placed again with the same key and compensated. The
         # decider records no first attempt of an order no longer wanted (a cancel that
-        # came in since the read): the last look before the call.
-        after = self.service.execute(
-            state.id, lifecycle.RecordAttempt(actor=lifecycle.WORKER, effect_id=key)
+        # came in since the read): the last look before the call. The claim transaction
+        # records it when the order comes first among its request's due effects.
+        after = (
+            state
+            if recorded
+            else self.service.execute(
+                state.id, lifecycle.RecordAttempt(actor=lifecycle.WORKER, effect_id=key)
+            )
         )
         if not after.attempted.get(key):
             reason = lifecycle.why_unwanted(after, effect) or "the attempt was not recorded"

@@ -1,6 +1,7 @@
-"""How the worker claims: ``run_forever`` in batches like ``run_pending``, giving back
-what it claimed and did not start when it stops; an effect that an outcome or a timer
-asks for is claimed in that outcome's transaction and run at once."""
+"""How the worker finds and claims effects: ``run_forever`` reads due effects in batches
+like ``run_pending`` and claims none ahead, so a stop leaves the ones it did not start
+unleased; an effect that an outcome or a timer asks for is claimed in that outcome's
+transaction and run at once; unleased notifications are sent with no claim at all."""
 
 from __future__ import annotations
 
@@ -16,17 +17,26 @@ AGENT = "sam.agent"
 
 
 class Claims:
-    """Wraps a store's ``claim_effects``, recording each call's limit and result size."""
+    """Wraps a store's ``due_effects`` (each read's limit and result size in ``calls``)
+    and ``claim_effects`` (each call's limit and result size in ``claims``)."""
 
     def __init__(self, service: FulfillmentService) -> None:
         self.calls: list[tuple[int, int]] = []
+        self.claims: list[tuple[int, int]] = []
+        read = service.store.due_effects
         inner = service.store.claim_effects
 
-        def claim(now: Any, *, worker: str, lease: timedelta, limit: int = 10) -> Any:
-            got = inner(now, worker=worker, lease=lease, limit=limit)
+        def due(now: Any, *, limit: int = 10) -> Any:
+            got = read(now, limit=limit)
             self.calls.append((limit, len(got)))
             return got
 
+        def claim(now: Any, *, worker: str, lease: timedelta, limit: int = 10) -> Any:
+            got = inner(now, worker=worker, lease=lease, limit=limit)
+            self.claims.append((limit, len(got)))
+            return got
+
+        service.store.due_effects = due  # type: ignore[method-assign]
         service.store.claim_effects = claim  # type: ignore[method-assign]
 
 
@@ -62,7 +72,7 @@ class StopAfter:
             self.worker.stop()
 
 
-def test_run_forever_claims_in_batches(clock: FixedClock, store_url: str) -> None:
+def test_run_forever_reads_in_batches(clock: FixedClock, store_url: str) -> None:
     inbox = StopAfter(6)
     service = make(clock, store_url, inbox)
     resets(service, 3)
@@ -70,12 +80,14 @@ def test_run_forever_claims_in_batches(clock: FixedClock, store_url: str) -> Non
     worker = inbox.worker = Worker(service, seed=1, allow_missing=True)
     worker.run_forever(interval=0.01)
     assert len(inbox.sent) == 6
-    # one claim took all six effects of the three requests
+    # one read found all six effects of the three requests; unleased notifications
+    # need no claim: none was made
     assert claims.calls[0] == (10, 6)
+    assert claims.claims == []
     assert service.store.outbox() == []  # type: ignore[attr-defined]
 
 
-def test_a_stop_gives_back_the_effects_of_the_batch_not_started(
+def test_a_stop_leaves_the_effects_of_the_batch_not_started_unleased(
     clock: FixedClock, store_url: str
 ) -> None:
     inbox = StopAfter(1)
@@ -91,7 +103,7 @@ def test_a_stop_gives_back_the_effects_of_the_batch_not_started(
     assert inbox.sent == [first, first]
     delivered = [e for e in service.history(first) if isinstance(e, ev.RequesterNotified)]
     assert len(delivered) == 2
-    # the other requests' effects are back in the outbox, unleased, no attempt counted
+    # the other requests' effects are still in the outbox, unleased, no attempt counted
     left = service.store.outbox()  # type: ignore[attr-defined]
     assert sorted({e.request_id for e in left}) == sorted(set(ids) - {first})
     assert [(e.worker, e.lease_until, e.attempts) for e in left] == [(None, None, 0)] * 4
@@ -119,8 +131,9 @@ def test_a_close_timer_claims_its_requests_notifications(clock: FixedClock) -> N
     # the close timer, then the three notifications (shipped, fulfilled, closed)
     assert worker.run_pending() == 4
     assert service.get(rid).state is RequestState.CLOSED
-    # claimed with the close, not by a claim of their own: the claims after it find none
+    # claimed with the close, not by a claim of their own: the reads after it find none
     assert [got for _limit, got in claims.calls] == [0] * len(claims.calls)
+    assert claims.claims == []
     kinds = [e.kind for e in service.history(rid) if isinstance(e, ev.RequesterNotified)]
     assert kinds[-3:] == ["item_shipped", "request_fulfilled", "request_closed"]
     assert service.store.outbox() == []  # type: ignore[attr-defined]

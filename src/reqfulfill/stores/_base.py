@@ -182,6 +182,7 @@ class Store(Protocol):
         lease: timedelta,
         summary: RequestSummary | None = None,
         timers: Mapping[str, datetime | None] | None = None,
+        require: Sequence[str] = (),
     ) -> list[OutboxEntry]:
         """:meth:`append_and_complete`, and in the same transaction the claim for
         ``worker`` (until ``now + lease``, as :meth:`claim_effects` would) of every due,
@@ -189,7 +190,14 @@ class Store(Protocol):
         returns the claimed entries in stream order. The worker runs them at once, so
         an effect an outcome asks for needs no claim of its own. A stale
         ``expected_version`` raises ``ConcurrencyError``: nothing is written, completed
-        or claimed."""
+        or claimed.
+
+        ``require``: outbox entries (of ``request_id``, read with :meth:`due_effects`)
+        this transaction must claim; when one is gone, not due, or leased by a worker
+        whose lease lasts, it raises ``ConcurrencyError`` and writes nothing. The
+        worker claims a request's effects this way in the transaction that records
+        a supplier order's attempt, so the attempt is never recorded by a worker that
+        does not hold the effect."""
         ...
 
     def load(self, request_id: str) -> list[Event]:
@@ -269,6 +277,30 @@ class Store(Protocol):
         self, now: datetime, *, worker: str, lease: timedelta, limit: int = 10
     ) -> list[OutboxEntry]:
         """Claim up to ``limit`` due, unleased effects for ``worker`` until ``now + lease``."""
+        ...
+
+    def due_effects(self, now: datetime, *, limit: int = 10) -> list[OutboxEntry]:
+        """Up to ``limit`` effects :meth:`claim_effects` would claim at ``now`` (due,
+        with no lease or a lapsed one, not held), in its order, read without claiming
+        them: nothing is written. The worker holds the notifications among them
+        (:meth:`hold_effects`) and claims the others with :meth:`append_and_claim`."""
+        ...
+
+    def hold_effects(self, effect_ids: Sequence[str], *, worker: str, now: datetime) -> list[str]:
+        """Hold for ``worker`` each of ``effect_ids`` that is due at ``now``, has no
+        lease (not even a lapsed one) and nobody holds; return the held ones. A hold
+        writes nothing (no commit): it lasts until :meth:`release_holds`, or until the
+        holder's process (SQLite) or connection (PostgreSQL) ends. While it lasts no
+        one else holds the entry, and :meth:`claim_effects`, :meth:`due_effects` and
+        the claim of :meth:`append_and_claim` pass it over (a ``require`` of it fails),
+        so a live holder's effect is never run by another worker. The worker holds
+        a request's notifications so, sends them, and records their deliveries with
+        their completion in one transaction: no claim transaction. A store that
+        cannot hold returns ``[]``: the worker claims then."""
+        ...
+
+    def release_holds(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Give up ``worker``'s holds on ``effect_ids`` (completed or not)."""
         ...
 
     def complete_effect(self, effect_id: str, *, worker: str) -> None:

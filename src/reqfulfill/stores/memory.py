@@ -70,6 +70,7 @@ class MemoryStore:
         self._approvals: dict[str, dict[str, datetime]] = {}
         self._messages: dict[str, str] = {}  # message id -> request id
         self._outbox: dict[str, OutboxEntry] = {}
+        self._holds: dict[str, str] = {}  # effect id -> the worker holding it (hold_effects)
         # each outbox entry's position in its stream: a request's effects in stream order
         self._positions: dict[str, int] = {}
         self._timers: dict[tuple[str, str], datetime] = {}
@@ -140,11 +141,21 @@ class MemoryStore:
         lease: timedelta,
         summary: RequestSummary | None = None,
         timers: Mapping[str, datetime | None] | None = None,
+        require: Sequence[str] = (),
     ) -> list[OutboxEntry]:
         """:meth:`append_and_complete`, and the claim of the request's due, unleased
-        effects for ``worker``, as one atomic step; returns them in stream order."""
+        effects for ``worker``, as one atomic step; returns them in stream order. An
+        entry of ``require`` that cannot be claimed raises ``ConcurrencyError`` first."""
         stored = self._stored(events)
         with self._lock:
+            for effect_id in require:
+                entry = self._outbox.get(effect_id)
+                if (
+                    entry is None
+                    or entry.request_id != request_id
+                    or not self._claimable(entry, now)
+                ):
+                    raise ConcurrencyError(request_id, expected_version)
             self._append(request_id, events, stored, expected_version, summary, timers)
             for effect_id in effect_ids:
                 self._complete(effect_id, worker)
@@ -344,9 +355,38 @@ class MemoryStore:
             )[:limit]
             return [self._lease(entry, now, lease, worker) for entry in due]
 
-    @staticmethod
-    def _claimable(entry: OutboxEntry, now: datetime) -> bool:
-        return entry.available_at <= now and (entry.lease_until is None or entry.lease_until <= now)
+    def due_effects(self, now: datetime, *, limit: int = 10) -> list[OutboxEntry]:
+        """The effects :meth:`claim_effects` would claim, unclaimed."""
+        with self._lock:
+            return sorted(
+                (e for e in self._outbox.values() if self._claimable(e, now)),
+                key=self._claim_order,
+            )[:limit]
+
+    def _claimable(self, entry: OutboxEntry, now: datetime) -> bool:
+        return (
+            entry.available_at <= now
+            and (entry.lease_until is None or entry.lease_until <= now)
+            and entry.effect_id not in self._holds
+        )
+
+    def hold_effects(self, effect_ids: Sequence[str], *, worker: str, now: datetime) -> list[str]:
+        """Hold the due entries with no lease nobody holds (nothing is written)."""
+        with self._lock:
+            held = []
+            for effect_id in dict.fromkeys(effect_ids):
+                entry = self._outbox.get(effect_id)
+                if entry is not None and entry.worker is None and self._claimable(entry, now):
+                    self._holds[effect_id] = worker
+                    held.append(effect_id)
+            return held
+
+    def release_holds(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Give up ``worker``'s holds on ``effect_ids``."""
+        with self._lock:
+            for effect_id in effect_ids:
+                if self._holds.get(effect_id) == worker:
+                    del self._holds[effect_id]
 
     def _lease(
         self, entry: OutboxEntry, now: datetime, lease: timedelta, worker: str

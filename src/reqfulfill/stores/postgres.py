@@ -73,7 +73,17 @@ from reqfulfill.stores._feed import (
     check_read_all,
     check_subscription_name,
 )
-from reqfulfill.stores._postgres_claims import CLAIM_REQUEST, claim_params, claimed_entries
+from reqfulfill.stores._postgres_claims import (
+    CHECK_REQUIRED,
+    CLAIM_DUE,
+    CLAIM_REQUEST,
+    DUE_EFFECTS,
+    HOLD_SPACE,
+    claim_params,
+    claimed_entries,
+    hold,
+    unheld,
+)
 from reqfulfill.stores._postgres_schema import MIGRATIONS
 from reqfulfill.stores._query_sql import (
     REBUILD_FACTS,
@@ -224,6 +234,7 @@ class PostgresStore:
         )
         self._lock = threading.RLock()
         self._closed = False
+        self._held: dict[str, str] = {}  # effect id -> worker, of this store's holds
         self._db = self._connect()
         self._channel = postgres_feed.channel(schema)
         self._listener = postgres_feed.Listener(self._connect, self._channel, self.url)
@@ -416,10 +427,12 @@ class PostgresStore:
         lease: timedelta,
         summary: RequestSummary | None = None,
         timers: Mapping[str, datetime | None] | None = None,
+        require: Sequence[str] = (),
     ) -> list[OutboxEntry]:
         """:meth:`append_and_complete` and the claim of the request's due, unleased
-        effects for ``worker``, in one transaction; returns them in stream order."""
-        claim = claim_params(request_id, worker, now, lease)
+        effects for ``worker`` (each of ``require`` among them), in one transaction;
+        returns them in stream order."""
+        claim = claim_params(request_id, worker, now, lease, require, list(self._held))
         rows = self._append(
             request_id, events, expected_version, summary, timers, (effect_ids, worker), claim
         )
@@ -471,6 +484,8 @@ class PostgresStore:
                 if rows:  # wakes the listeners at commit (postgres_feed)
                     db.execute(postgres_feed.NOTIFY, (self._channel,))
                 db.execute(postgres_feed.APPEND_EVENTS if rows else _CHECK_VERSION, params)
+                if claim is not None and claim["required"]:
+                    db.execute(CHECK_REQUIRED, claim, prepare=False)
             # the pipeline has synced and committed: the claim's rows are in
             return [] if claimed is None else claimed.fetchall()
         except psycopg.Error as exc:
@@ -610,16 +625,15 @@ class PostgresStore:
         until = to_micros(now + lease)
         with self._tx(single=True) as db:
             rows = db.execute(
-                "WITH due AS ("
-                " SELECT effect_id FROM rf_outbox"
-                " WHERE available_at <= %(now)s AND (lease_until IS NULL OR lease_until <= %(now)s)"
-                " ORDER BY available_at, request_id, version LIMIT %(limit)s"
-                " FOR UPDATE SKIP LOCKED)"
-                " UPDATE rf_outbox AS o SET lease_until = %(until)s, worker = %(worker)s"
-                " FROM due WHERE o.effect_id = due.effect_id"
-                " RETURNING o.effect_id, o.request_id, o.kind, o.attempts, o.available_at,"
-                " o.last_error, o.version",
-                {"now": t, "until": until, "worker": worker, "limit": int(limit)},
+                CLAIM_DUE,
+                {
+                    "now": t,
+                    "until": until,
+                    "worker": worker,
+                    "limit": int(limit),
+                    "held": list(self._held),
+                    "space": HOLD_SPACE,
+                },
             ).fetchall()
         rows.sort(key=lambda r: (r[4], r[1], r[6]))  # RETURNING keeps no order
         return [
@@ -635,6 +649,31 @@ class PostgresStore:
             )
             for r in rows
         ]
+
+    @_guarded("due_effects")
+    def due_effects(self, now: datetime, *, limit: int = 10) -> list[OutboxEntry]:
+        """The effects :meth:`claim_effects` would claim, read without claiming them."""
+        with self._tx(single=True) as db:
+            params = {"now": to_micros(now), "limit": int(limit), "held": list(self._held)}
+            return [outbox_entry(r) for r in db.execute(DUE_EFFECTS, params).fetchall()]
+
+    @_guarded("hold_effects")
+    def hold_effects(self, effect_ids: Sequence[str], *, worker: str, now: datetime) -> list[str]:
+        """Hold with session advisory locks (see ``_postgres_claims``): no commit."""
+        with self._tx(single=True) as db:
+            free = [e for e in effect_ids if e not in self._held]
+            held = hold(db, free, now)
+            self._held.update(dict.fromkeys(held, worker))
+            return held
+
+    @_guarded("release_holds")
+    def release_holds(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Give up ``worker``'s holds (their advisory locks)."""
+        with self._tx(single=True) as db:
+            mine = [e for e in dict.fromkeys(effect_ids) if self._held.get(e) == worker]
+            for effect_id in mine:
+                del self._held[effect_id]
+            unheld(db, mine)
 
     @_guarded("complete_effect")
     def complete_effect(self, effect_id: str, *, worker: str) -> None:

@@ -66,7 +66,14 @@ from reqfulfill.stores._query_sql import (
     summary_of_row,
     window_params,
 )
-from reqfulfill.stores._sqlite_claims import claim_request_effects
+from reqfulfill.stores._sqlite_claims import (
+    claim_due,
+    claim_request_effects,
+    due_effects,
+    holdable,
+    required,
+)
+from reqfulfill.stores._sqlite_holds import Holds
 from reqfulfill.stores.sqlite_approvals import APPROVALS_MIGRATION
 from reqfulfill.stores.sqlite_messages import MESSAGES_MIGRATION, find_message
 
@@ -302,6 +309,7 @@ class SQLiteStore:
         self.read_only = _not_writable(self.path) if read_only is None else read_only
         self._lock = threading.RLock()
         self._wakeup = Wakeup()
+        self._holds = Holds(self.path)
         self._db = self._open(busy_timeout)
         try:
             if self.read_only:  # read as it is: no migration
@@ -471,14 +479,17 @@ class SQLiteStore:
         lease: timedelta,
         summary: RequestSummary | None = None,
         timers: Mapping[str, datetime | None] | None = None,
+        require: Sequence[str] = (),
     ) -> list[OutboxEntry]:
         """:meth:`append_and_complete` and the claim of the request's due, unleased
-        effects for ``worker``, in one transaction; returns them in stream order."""
+        effects for ``worker`` (each of ``require`` among them), in one transaction;
+        returns them in stream order."""
         rows = event_rows(request_id, events, expected_version)
-        with self._tx() as db:
+        with self._holds.claiming() as take, self._tx() as db:
             self._append(db, request_id, events, rows, expected_version, summary, timers)
             self._complete(db, effect_ids, worker)
-            claimed = claim_request_effects(db, request_id, now, lease, worker)
+            claimed = claim_request_effects(db, request_id, now, lease, worker, take)
+            required(request_id, expected_version, require, claimed)
         self._wakeup.bump()
         return claimed
 
@@ -633,7 +644,6 @@ class SQLiteStore:
         """Claim due, unleased effects (one writer at a time: ``BEGIN IMMEDIATE``), the
         earliest first and a request's effects in stream order."""
         t = to_micros(now)
-        until = to_micros(now + lease)
         with self._lock:
             # a plain read first: a claim that finds nothing due takes no write lock
             # and opens no transaction
@@ -644,30 +654,29 @@ class SQLiteStore:
             ).fetchone()
         if probe is None:
             return []
-        with self._tx() as db:
-            rows = db.execute(
-                "SELECT effect_id, request_id, kind, attempts, available_at, last_error"
-                " FROM rf_outbox WHERE available_at <= ? AND (lease_until IS NULL"
-                " OR lease_until <= ?) ORDER BY available_at, request_id, version LIMIT ?",
-                (t, t, limit),
-            ).fetchall()
-            db.executemany(
-                "UPDATE rf_outbox SET lease_until = ?, worker = ? WHERE effect_id = ?",
-                [(until, worker, r[0]) for r in rows],
-            )
-        return [
-            OutboxEntry(
-                effect_id=r[0],
-                request_id=r[1],
-                kind=r[2],
-                attempts=r[3],
-                available_at=from_micros(r[4]),
-                lease_until=from_micros(until),
-                worker=worker,
-                last_error=r[5],
-            )
-            for r in rows
-        ]
+        with self._holds.claiming() as take, self._tx() as db:
+            return claim_due(db, now, lease, worker, limit, take)
+
+    @_guarded("due_effects", writes=False)
+    def due_effects(self, now: datetime, *, limit: int = 10) -> list[OutboxEntry]:
+        """The effects :meth:`claim_effects` would claim, read without claiming them."""
+        with self._lock:
+            return due_effects(self._db, now, limit, self._holds.held())
+
+    @_guarded("hold_effects", writes=True)
+    def hold_effects(self, effect_ids: Sequence[str], *, worker: str, now: datetime) -> list[str]:
+        """Hold with record locks on ``<path>-holds`` (``_sqlite_holds``): no commit."""
+
+        def check(ids: list[str]) -> set[str]:
+            with self._lock:
+                return holdable(self._db, ids, now)
+
+        return self._holds.hold(effect_ids, worker, check)
+
+    @_guarded("release_holds", writes=False)
+    def release_holds(self, effect_ids: Sequence[str], *, worker: str) -> None:
+        """Give up ``worker``'s holds."""
+        self._holds.release(effect_ids, worker)
 
     @_guarded("complete_effect", writes=True)
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
@@ -781,6 +790,7 @@ class SQLiteStore:
 
     @_guarded("close", writes=False)
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (and give up the holds file)."""
         with self._lock:
             self._db.close()
+            self._holds.close()

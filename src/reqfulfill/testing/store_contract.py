@@ -41,6 +41,7 @@ from reqfulfill.testing.samples import (
 from reqfulfill.testing.store_contract_approvals import ApprovalIndexContract
 from reqfulfill.testing.store_contract_claims import ClaimContract
 from reqfulfill.testing.store_contract_feed import FeedContract
+from reqfulfill.testing.store_contract_holds import HoldContract
 from reqfulfill.testing.store_contract_messages import MessageLookupContract
 from reqfulfill.testing.store_contract_queries import QueryContract
 
@@ -55,7 +56,12 @@ def protocol_methods() -> list[str]:
 
 
 class StoreContract(
-    FeedContract, QueryContract, ClaimContract, ApprovalIndexContract, MessageLookupContract
+    FeedContract,
+    QueryContract,
+    ClaimContract,
+    HoldContract,
+    ApprovalIndexContract,
+    MessageLookupContract,
 ):
     """The checks every storage backend passes. Needs one fixture: ``store_url``.
 
