@@ -49,6 +49,7 @@ from psycopg.pq import TransactionStatus
 
 from reqfulfill.model.errors import ConcurrencyError, ValidationError, mask_password
 from reqfulfill.model.events import Event
+from reqfulfill.stores import _postgres_claims as claims
 from reqfulfill.stores import postgres_approvals, postgres_feed, postgres_writes
 from reqfulfill.stores._base import (
     MetricFacts,
@@ -72,17 +73,6 @@ from reqfulfill.stores._feed import (
     check_position,
     check_read_all,
     check_subscription_name,
-)
-from reqfulfill.stores._postgres_claims import (
-    CHECK_REQUIRED,
-    CLAIM_DUE,
-    CLAIM_REQUEST,
-    DUE_EFFECTS,
-    HOLD_SPACE,
-    claim_params,
-    claimed_entries,
-    hold,
-    unheld,
 )
 from reqfulfill.stores._postgres_schema import MIGRATIONS
 from reqfulfill.stores._query_sql import (
@@ -432,11 +422,11 @@ class PostgresStore:
         """:meth:`append_and_complete` and the claim of the request's due, unleased
         effects for ``worker`` (each of ``require`` among them), in one transaction;
         returns them in stream order."""
-        claim = claim_params(request_id, worker, now, lease, require, list(self._held))
+        claim = claims.claim_params(request_id, worker, now, lease, require, list(self._held))
         rows = self._append(
             request_id, events, expected_version, summary, timers, (effect_ids, worker), claim
         )
-        return claimed_entries(rows, claim)
+        return claims.claimed_entries(rows, claim)
 
     def _append(
         self,
@@ -448,7 +438,7 @@ class PostgresStore:
         completes: tuple[Sequence[str], str] | None,
         claim: dict[str, Any] | None = None,
     ) -> list[tuple[Any, ...]]:
-        """Append (see the comment inside); with ``claim`` (:func:`claim_params`), also
+        """Append (see the comment inside); with ``claim`` (:func:`claims.claim_params`), also
         claim the request's due effects and return the claimed rows."""
         rows = event_rows(request_id, events, expected_version)
         effects = outbox_rows(request_id, events, expected_version)
@@ -472,7 +462,7 @@ class PostgresStore:
                     postgres_writes.write_summary(db, summary, expected_version + len(rows))
                 if rows and timers:
                     postgres_writes.write_timers(db, request_id, timers)
-                claimed = None if claim is None else db.execute(CLAIM_REQUEST, claim)
+                claimed = None if claim is None else db.execute(claims.CLAIM_REQUEST, claim)
                 params: dict[str, Any] = {
                     "request_id": request_id,
                     "expected": expected_version,
@@ -485,7 +475,7 @@ class PostgresStore:
                     db.execute(postgres_feed.NOTIFY, (self._channel,))
                 db.execute(postgres_feed.APPEND_EVENTS if rows else _CHECK_VERSION, params)
                 if claim is not None and claim["required"]:
-                    db.execute(CHECK_REQUIRED, claim, prepare=False)
+                    db.execute(claims.CHECK_REQUIRED, claim, prepare=False)
             # the pipeline has synced and committed: the claim's rows are in
             return [] if claimed is None else claimed.fetchall()
         except psycopg.Error as exc:
@@ -625,15 +615,9 @@ class PostgresStore:
         until = to_micros(now + lease)
         with self._tx(single=True) as db:
             rows = db.execute(
-                CLAIM_DUE,
-                {
-                    "now": t,
-                    "until": until,
-                    "worker": worker,
-                    "limit": int(limit),
-                    "held": list(self._held),
-                    "space": HOLD_SPACE,
-                },
+                claims.CLAIM_DUE,
+                dict(now=t, until=until, worker=worker, limit=int(limit))
+                | {"held": list(self._held), "space": claims.HOLD_SPACE},
             ).fetchall()
         rows.sort(key=lambda r: (r[4], r[1], r[6]))  # RETURNING keeps no order
         return [
@@ -655,14 +639,14 @@ class PostgresStore:
         """The effects :meth:`claim_effects` would claim, read without claiming them."""
         with self._tx(single=True) as db:
             params = {"now": to_micros(now), "limit": int(limit), "held": list(self._held)}
-            return [outbox_entry(r) for r in db.execute(DUE_EFFECTS, params).fetchall()]
+            return [outbox_entry(r) for r in db.execute(claims.DUE_EFFECTS, params).fetchall()]
 
     @_guarded("hold_effects")
     def hold_effects(self, effect_ids: Sequence[str], *, worker: str, now: datetime) -> list[str]:
         """Hold with session advisory locks (see ``_postgres_claims``): no commit."""
         with self._tx(single=True) as db:
             free = [e for e in effect_ids if e not in self._held]
-            held = hold(db, free, now)
+            held = claims.hold(db, free, now)
             self._held.update(dict.fromkeys(held, worker))
             return held
 
@@ -673,7 +657,7 @@ class PostgresStore:
             mine = [e for e in dict.fromkeys(effect_ids) if self._held.get(e) == worker]
             for effect_id in mine:
                 del self._held[effect_id]
-            unheld(db, mine)
+            claims.unheld(db, mine)
 
     @_guarded("complete_effect")
     def complete_effect(self, effect_id: str, *, worker: str) -> None:
