@@ -206,8 +206,10 @@ class MemoryStore:
         if len(set(ids)) != len(ids) or not self._event_ids.isdisjoint(ids):
             # the same guarantee the SQL stores give with a unique key
             raise ConcurrencyError(request_id, expected_version, len(stream))
-        if summary is not None and any(
-            self._messages.get(m, request_id) != request_id for m in summary.messages
+        if (
+            summary is not None
+            and summary.messages
+            and any(self._messages.get(m, request_id) != request_id for m in summary.messages)
         ):
             # a message another request holds: the SQL stores' unique key on it
             raise ConcurrencyError(request_id, expected_version, len(stream))
@@ -237,7 +239,8 @@ class MemoryStore:
             self._facts[request_id] = merge_facts(self._facts.get(request_id), summary.facts)
             for supplier, ref in summary.orders:
                 self._orders[(supplier, ref)] = request_id
-            self._index_approvers(before, summary)
+            if summary.approvers or (before is not None and before.approvers):
+                self._index_approvers(before, summary)
             for message_id in summary.messages:
                 self._messages[message_id] = request_id
         if timers:
@@ -366,7 +369,16 @@ class MemoryStore:
         self, entry: OutboxEntry, now: datetime, lease: timedelta, worker: str
     ) -> OutboxEntry:
         # the caller holds the lock
-        leased = attrs.evolve(entry, lease_until=now + lease, worker=worker)
+        leased = OutboxEntry(
+            entry.effect_id,
+            entry.request_id,
+            entry.kind,
+            entry.attempts,
+            entry.available_at,
+            now + lease,
+            worker,
+            entry.last_error,
+        )
         self._outbox[entry.effect_id] = leased
         return leased
 

@@ -7,6 +7,7 @@ position is handed out in the order appends commit.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, final
@@ -40,7 +41,11 @@ class MemoryFeed:
         """Give the next positions to an append's ``count`` events, versions counting
         from ``first_version``."""
         self._events.extend(
-            (request_id, version) for version in range(first_version, first_version + count)
+            zip(
+                itertools.repeat(request_id, count),
+                range(first_version, first_version + count),
+                strict=True,
+            )
         )
 
     def read(self, after: int, limit: int) -> list[tuple[int, str, int]]:
