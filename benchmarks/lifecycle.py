@@ -12,8 +12,8 @@
   sends every notification (about 40 events and 15 effects per request).
 
 Each store is ``memory://?codec=off`` (the service's own cost: events kept as
-objects), ``memory://`` (``memory+codec``: events kept as their stored JSON text and
-decoded on every load, the default), a fresh SQLite file in a temporary directory,
+objects), ``memory://`` (``memory+codec``: events kept as their stored JSON text, each
+decoded from it at its first read, the default), a fresh SQLite file in a temporary directory,
 and (when a server answers) PostgreSQL in a schema of its own, dropped afterwards.
 Before anything is timed, a request of each kind is played and its final state
 and event types are checked. ``ops_per_s`` is requests per second (median of

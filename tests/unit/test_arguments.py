@@ -386,6 +386,24 @@ def test_the_memory_store_loads_events_read_back_from_their_stored_form() -> Non
             open_store(url)
 
 
+def test_the_memory_store_decodes_each_event_once_and_keeps_it() -> None:
+    at = datetime(2026, 1, 1).astimezone()
+    first = RequestRejected(event_id="R/1", request_id="R", at=at, actor="m", reason="no")
+    second = RequestRejected(event_id="R/2", request_id="R", at=at, actor="m", reason="again")
+    store = MemoryStore()
+    store.append("R", [first], 0)
+    (loaded,) = store.load("R")
+    assert loaded == first
+    assert loaded is not first  # read back from its text, not the object appended
+    store.append("R", [second], 1)
+    again = store.load("R")
+    assert again == [first, second]
+    assert again[0] is loaded  # decoded once, then kept
+    assert store.load_after("R", 1)[0] is again[1]
+    assert [e.event for e in store.read_all()] == again
+    assert all(a is b for a, b in zip((e.event for e in store.read_all()), again, strict=True))
+
+
 def test_the_reliability_page_examples_run() -> None:
     page = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
     blocks = re.findall(r"^```python\n(.*?)^```", page.read_text("utf-8"), re.DOTALL | re.M)

@@ -63,12 +63,23 @@ class MetricFacts:
     surveyed: bool | None = None
 
 
+_FACT_EVENTS: tuple[type[ev.Event], ...] = (
+    ev.RequestClaimed,
+    ev.RequestAssigned,
+    ev.RequestEscalated,
+    ev.RequestClosed,
+)
+"""The event types :func:`facts_of` reads a fact from."""
+
+
 def facts_of(request: ServiceRequest, events: Iterable[ev.Event]) -> MetricFacts:
     """The facts an append of ``events`` leaves ``request`` with (see :class:`MetricFacts`)."""
     assigned_at: datetime | None = None
     escalations = 0
     surveyed: bool | None = None
     for event in events:
+        if not isinstance(event, _FACT_EVENTS):
+            continue  # most events tell none of the three facts: one check, not three
         if assigned_at is None and (
             isinstance(event, ev.RequestClaimed)
             or (isinstance(event, ev.RequestAssigned) and event.agent is not None)
@@ -176,6 +187,12 @@ def merge_facts(old: MetricFacts | None, new: MetricFacts) -> MetricFacts:
     the SQL stores' upsert does."""
     if old is None:
         return new
+    if (
+        (old.assign_ch is None or old.assign_ch == new.assign_ch)
+        and not old.escalations
+        and (new.surveyed is not None or old.surveyed is None)
+    ):
+        return new  # what the merge would make: no copy
     return MetricFacts(
         assign_ch=old.assign_ch if old.assign_ch is not None else new.assign_ch,
         fulfil_ch=new.fulfil_ch,

@@ -4,6 +4,7 @@ and :class:`Wakeup`, the in-process signal behind ``Store.wait_for_work``."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -89,14 +90,24 @@ class Wakeup:
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
+        # each bump writes a new number (``next`` of a counter is atomic): a thread that
+        # saw one value sees any later bump as a change, whatever order two bumps land in
+        self._counter = itertools.count(1)
         self._generation = 0
+        self._waiting = 0  # threads inside ``wait_for``, counted under the condition
         self._seen = threading.local()
 
     def bump(self) -> None:
-        """Wake every waiting thread, and every thread's next wait."""
-        with self._condition:
-            self._generation += 1
-            self._condition.notify_all()
+        """Wake every waiting thread, and every thread's next wait.
+
+        The condition is taken only when a thread waits: a waiter counts itself before
+        it checks the generation, so either it sees this bump's number, or this bump
+        sees it counted and notifies it (the usual append, with nobody waiting, takes
+        no lock)."""
+        self._generation = next(self._counter)
+        if self._waiting:
+            with self._condition:
+                self._condition.notify_all()
 
     def wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for a bump this thread has not seen."""
@@ -105,9 +116,13 @@ class Wakeup:
             if seen is None or seen != self._generation:
                 self._seen.generation = self._generation
                 return True
-            woken = self._condition.wait_for(
-                lambda: self._generation != seen, timeout=max(timeout, 0.0)
-            )
+            self._waiting += 1
+            try:
+                woken = self._condition.wait_for(
+                    lambda: self._generation != seen, timeout=max(timeout, 0.0)
+                )
+            finally:
+                self._waiting -= 1
             self._seen.generation = self._generation
             return woken
 

@@ -1,11 +1,14 @@
 """``memory://``: an in-process store for tests and simulations.
 
-It keeps events in their stored form, the JSON text the SQL stores write, and reads
-them back on every load, as they do: an event the codec refuses is refused here too
-(a ``ValidationError``, nothing appended), and a second service on the same store
-loads exactly what it would load from SQLite or PostgreSQL. ``memory://?codec=off``
-(``MemoryStore(codec=False)``) keeps the event objects as given instead, for
-simulations and benchmarks that trust their input: about a third faster per request.
+It keeps events in their stored form, the JSON text the SQL stores write, and loads
+the events read back from that text, as they do: an event the codec refuses is refused
+here too (a ``ValidationError``, nothing appended), and a second service on the same
+store loads exactly what it would load from SQLite or PostgreSQL. Each event is encoded
+once, when it is appended, and decoded once, when it is first read: the decoded event
+(frozen, its free-form data read-only) is kept beside its text and every later load
+returns it, so a stream read again and again is not decoded again and again.
+``memory://?codec=off`` (``MemoryStore(codec=False)``) keeps the event objects as
+given instead, for simulations and benchmarks that trust their input.
 """
 
 from __future__ import annotations
@@ -46,8 +49,9 @@ __all__ = ["MemoryStore"]
 class MemoryStore:
     """Keeps everything in dictionaries behind one lock. Not shared across processes.
 
-    :param codec: keep each event as its stored JSON text and decode it on every load, as
-        the SQL stores do (the default); ``False`` keeps the event objects as given.
+    :param codec: keep each event as its stored JSON text and load the event decoded
+        from it, as the SQL stores do (the default; decoded at its first read, then kept);
+        ``False`` keeps the event objects as given.
     """
 
     def __init__(self, *, codec: bool = True) -> None:
@@ -61,6 +65,8 @@ class MemoryStore:
             self._encode, self._decode = event_to_json, event_from_json
         self._lock = threading.Lock()
         self._streams: dict[str, list[Any]] = {}
+        # with the codec, each stream's events as decoded from their text (None: not read yet)
+        self._decoded: dict[str, list[Event | None]] = {}
         self._event_ids: set[str] = set()
         self._summaries: dict[str, RequestSummary] = {}
         # each request's metric facts, merged append after append
@@ -175,10 +181,23 @@ class MemoryStore:
         encode = self._encode
         return events if encode is None else [encode(event) for event in events]
 
-    def _loaded(self, stored: Sequence[Any]) -> list[Event]:
-        """Events read back from their stored form."""
+    def _loaded(self, request_id: str, start: int, stop: int | None = None) -> list[Event]:
+        """The stream's events ``[start:stop]`` read back from their stored form: each
+        decoded at its first read and kept (the caller holds the lock)."""
+        stream = self._streams.get(request_id)
+        if stream is None:
+            return []
         decode = self._decode
-        return list(stored) if decode is None else [decode(one) for one in stored]
+        if decode is None:
+            return stream[start:stop]
+        decoded = self._decoded[request_id]
+        events = decoded[start:stop]
+        if None in events:
+            for index, event in enumerate(events, start=start):
+                if event is None:
+                    decoded[index] = decode(stream[index])
+            events = decoded[start:stop]
+        return events  # type: ignore[return-value]  # every one decoded now
 
     def _append(
         self,
@@ -199,13 +218,22 @@ class MemoryStore:
         if len(set(ids)) != len(ids) or not self._event_ids.isdisjoint(ids):
             # the same guarantee the SQL stores give with a unique key
             raise ConcurrencyError(request_id, expected_version, len(stream))
-        if summary is not None and any(
-            self._messages.get(m, request_id) != request_id for m in summary.messages
+        if (
+            summary is not None
+            and summary.messages
+            and any(self._messages.get(m, request_id) != request_id for m in summary.messages)
         ):
             # a message another request holds: the SQL stores' unique key on it
             raise ConcurrencyError(request_id, expected_version, len(stream))
-        self._streams[request_id] = [*stream, *stored]
-        self._feed.add(request_id, expected_version + 1, list(stored))
+        if request_id in self._streams:
+            stream.extend(stored)
+        else:
+            self._streams[request_id] = list(stored)
+            if self._decode is not None:
+                self._decoded[request_id] = []
+        if self._decode is not None:
+            self._decoded[request_id].extend([None] * len(stored))
+        self._feed.add(request_id, expected_version + 1, len(stored))
         self._event_ids.update(ids)
         for position, event in enumerate(events, start=expected_version + 1):
             if event.effect:
@@ -223,7 +251,8 @@ class MemoryStore:
             self._facts[request_id] = merge_facts(self._facts.get(request_id), summary.facts)
             for supplier, ref in summary.orders:
                 self._orders[(supplier, ref)] = request_id
-            self._index_approvers(before, summary)
+            if summary.approvers or (before is not None and before.approvers):
+                self._index_approvers(before, summary)
             for message_id in summary.messages:
                 self._messages[message_id] = request_id
         if timers:
@@ -232,14 +261,12 @@ class MemoryStore:
     def load(self, request_id: str) -> list[Event]:
         """The stream in order."""
         with self._lock:
-            stored = self._streams.get(request_id, [])
-        return self._loaded(stored)
+            return self._loaded(request_id, 0)
 
     def load_after(self, request_id: str, version: int) -> list[Event]:
         """The events after the first ``version`` ones, in order."""
         with self._lock:
-            stored = self._streams.get(request_id, [])[max(version, 0) :]
-        return self._loaded(stored)
+            return self._loaded(request_id, max(version, 0))
 
     def load_many(
         self, request_ids: Sequence[str], *, after: Mapping[str, int] | None = None
@@ -392,7 +419,16 @@ class MemoryStore:
         self, entry: OutboxEntry, now: datetime, lease: timedelta, worker: str
     ) -> OutboxEntry:
         # the caller holds the lock
-        leased = attrs.evolve(entry, lease_until=now + lease, worker=worker)
+        leased = OutboxEntry(
+            entry.effect_id,
+            entry.request_id,
+            entry.kind,
+            entry.attempts,
+            entry.available_at,
+            now + lease,
+            worker,
+            entry.last_error,
+        )
         self._outbox[entry.effect_id] = leased
         return leased
 
@@ -475,12 +511,12 @@ class MemoryStore:
         appends)."""
         after, limit = check_read_all(after, limit)
         with self._lock:
-            rows = self._feed.read(after, limit)
-        decode = self._decode
-        return [
-            StoredEvent(position, request_id, one if decode is None else decode(one), version)
-            for position, request_id, version, one in rows
-        ]
+            return [
+                StoredEvent(
+                    position, request_id, self._loaded(request_id, version - 1, version)[0], version
+                )
+                for position, request_id, version in self._feed.read(after, limit)
+            ]
 
     def wait_for_work(self, timeout: float) -> bool:
         """Wait for an append through this store object, at most ``timeout`` seconds."""

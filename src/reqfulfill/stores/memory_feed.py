@@ -7,6 +7,7 @@ position is handed out in the order appends commit.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, final
@@ -27,23 +28,28 @@ class _Lease:
 
 @final
 class MemoryFeed:
-    """Every stored event in position order (position ``i + 1`` at index ``i``), and
-    the subscriptions. Not locked itself: its store's lock guards it."""
+    """Every stored event's request id and version in position order (position ``i + 1``
+    at index ``i``), and the subscriptions. Not locked itself: its store's lock guards it."""
 
     def __init__(self) -> None:
-        self._events: list[tuple[str, int, Any]] = []
+        # (request id, version) of each stored event: the store keeps the events
+        self._events: list[tuple[str, int]] = []
         self._subscriptions: dict[str, _Lease] = {}
         self.wakeup = Wakeup()
 
-    def add(self, request_id: str, first_version: int, stored: list[Any]) -> None:
-        """Give the next positions to an append's events (stored forms), versions
-        counting from ``first_version``."""
+    def add(self, request_id: str, first_version: int, count: int) -> None:
+        """Give the next positions to an append's ``count`` events, versions counting
+        from ``first_version``."""
         self._events.extend(
-            (request_id, version, one) for version, one in enumerate(stored, start=first_version)
+            zip(
+                itertools.repeat(request_id, count),
+                range(first_version, first_version + count),
+                strict=True,
+            )
         )
 
-    def read(self, after: int, limit: int) -> list[tuple[int, str, int, Any]]:
-        """(position, request_id, version, stored form) after ``after``, up to ``limit``."""
+    def read(self, after: int, limit: int) -> list[tuple[int, str, int]]:
+        """(position, request_id, version) after ``after``, up to ``limit``."""
         return [
             (position, *row)
             for position, row in enumerate(self._events[after : after + limit], start=after + 1)
