@@ -274,8 +274,7 @@ class MemoryStore:
         """Several streams (or their parts after a version) at once."""
         wanted = check_load_many(request_ids, after)
         with self._lock:
-            found = {rid: self._streams.get(rid, [])[max(v, 0) :] for rid, v in wanted.items()}
-        return {rid: self._loaded(stored) for rid, stored in found.items()}
+            return {rid: self._loaded(rid, max(v, 0)) for rid, v in wanted.items()}
 
     def query(
         self,
