@@ -77,7 +77,7 @@ _ORDERING = (TaskKind.STOCK_OR_ORDER, TaskKind.SUPPLIER_ORDER)
 
 def _phone() -> ServiceRequest:
     """A submitted phone request (its plan replaced by the tests below)."""
-    service = FulfillmentService(demo_catalog(), load_entrypoints=False)
+    service = FulfillmentService(demo_catalog(), store="memory://", load_entrypoints=False)
     try:
         return service.submit(demo_requester(), "iphone-15", Channel.PORTAL)
     finally:
