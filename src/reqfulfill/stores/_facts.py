@@ -182,12 +182,14 @@ def tally_rows(
     answered), ``assign`` (key, centi-hours, how many) and ``fulfil`` (key, source,
     centi-hours, how many: the time-to-fulfil histogram split by :func:`source_of`,
     which also gives the counts per source, a source being set only when fulfilled)."""
-    histograms: dict[str | None, dict[str | None, dict[int, int]]] = {}
+    # key -> "assign", "fulfil", "fulfil:<source>" -> centi-hours -> how many
+    histograms: dict[str | None, dict[str, dict[int, int]]] = {}
     for key, value, count in assign:
         _add(histograms, _key(key), "assign", value, count)
     for key, source, value, count in fulfil:
-        _add(histograms, _key(key), _key(source), value, count)
         _add(histograms, _key(key), "fulfil", value, count)
+        if source is not None:
+            _add(histograms, _key(key), f"fulfil:{source}", value, count)
     tallies = []
     for row in counters:
         key = _key(row[0])
@@ -206,20 +208,20 @@ def tally_rows(
                 answered=n[7],
                 assign=_sorted(entry.get("assign")),
                 fulfil=_sorted(entry.get("fulfil")),
-                from_stock=sum(entry.get("stock", {}).values()),
-                from_supplier=sum(entry.get("supplier", {}).values()),
-                from_mixed=sum(entry.get("mixed", {}).values()),
-                fulfil_stock=_sorted(entry.get("stock")),
-                fulfil_supplier=_sorted(entry.get("supplier")),
+                from_stock=sum(entry.get("fulfil:stock", {}).values()),
+                from_supplier=sum(entry.get("fulfil:supplier", {}).values()),
+                from_mixed=sum(entry.get("fulfil:mixed", {}).values()),
+                fulfil_stock=_sorted(entry.get("fulfil:stock")),
+                fulfil_supplier=_sorted(entry.get("fulfil:supplier")),
             )
         )
     return tallies
 
 
 def _add(
-    histograms: dict[str | None, dict[str | None, dict[int, int]]],
+    histograms: dict[str | None, dict[str, dict[int, int]]],
     key: str | None,
-    name: str | None,
+    name: str,
     value: object,
     count: object,
 ) -> None:
