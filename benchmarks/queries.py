@@ -3,7 +3,8 @@
 targets: a first page under 10 ms and metrics under 100 ms among 1,000,000).
 
 The store is made by the store itself (its schema, indexes and facts table), then
-bulk-loaded: ``size`` summary rows and their facts rows (SQLite ``executemany`` in one
+bulk-loaded: ``size`` summary rows and their facts rows (the fulfilled devices', items
+0-9, with a source: stock, supplier or mixed) (SQLite ``executemany`` in one
 transaction, PostgreSQL ``COPY``), spread over a year, 20 groups, 30 items, 200
 agents, a requester per 20 requests (50,000 at a million) and the states of a year
 of work (most closed), then ``ANALYZE``. The oldest 60 requests are real ones,
@@ -64,13 +65,17 @@ _REQUESTS = (
 )
 _FACTS = (
     "request_id, created_at, item, grp, agent, closed, assign_ch, fulfil_ch, sla_met,"
-    " rating, escalations, surveyed, stale"
+    " rating, escalations, surveyed, source, stale"
 )
+# where a fulfilled device came from (items 0-9 are devices): drawn from a generator of
+# its own, so the other columns are the rows loaded before the source existed
+_SOURCES = [*["stock"] * 12, *["supplier"] * 7, "mixed"]
 
 
 def _rows(size: int, seed: int = 20) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
     """(summary row, facts row) of each bulk request, after the real ones in time."""
     rng = random.Random(seed)
+    sources = random.Random(seed + 1)
     first = to_micros(START + timedelta(hours=1))
     step = (365 * 86_400_000_000) // max(size, 1)
     for n in range(size):
@@ -79,11 +84,13 @@ def _rows(size: int, seed: int = 20) -> Iterator[tuple[tuple[Any, ...], tuple[An
         # group-0 is the demo catalog's service-desk, the real requests' group
         number = rng.randrange(20)
         group = f"group-{number}" if number else "service-desk"
-        item = f"item-{rng.randrange(30)}"
+        number_of_item = rng.randrange(30)
+        item = f"item-{number_of_item}"
         agent = f"agent-{rng.randrange(200)}" if rng.random() < 0.8 else None
         done = state in ("closed", "fulfilled")
         closed = state == "closed"
         rating = rng.randint(1, 5) if closed and rng.random() < 0.3 else None
+        source = sources.choice(_SOURCES) if done and number_of_item < 10 else None
         yield (
             (
                 f"B-{n:08d}",
@@ -110,6 +117,7 @@ def _rows(size: int, seed: int = 20) -> Iterator[tuple[tuple[Any, ...], tuple[An
                 rating,
                 1 if rng.random() < 0.05 else 0,
                 (1 if rng.random() < 0.5 else 0) if closed else None,
+                source,
                 0,
             ),
         )
@@ -142,7 +150,7 @@ def load_sqlite(path: Path, size: int) -> str:
             (p[0] for p in pairs),
         )
         db.executemany(
-            f"INSERT INTO rf_request_facts ({_FACTS}) VALUES ({', '.join('?' * 13)})",
+            f"INSERT INTO rf_request_facts ({_FACTS}) VALUES ({', '.join('?' * 14)})",
             (p[1] for p in pairs),
         )
         db.execute("COMMIT")
@@ -256,6 +264,10 @@ def _measure(impl: str, url: str, size: int, load_s: float, rounds: int) -> list
                 got = service.metrics(by=by, **window)
                 if not window and sum(r.count for r in got) != size + REAL:
                     raise AssertionError(f"metrics by {by}: counted {sum(r.count for r in got)}")
+                if by == "item" and not window:
+                    sourced = {r.key for r in got if r.from_stock_pct is not None}
+                    if sourced != {f"item-{n}" for n in range(10)}:  # the devices
+                        raise AssertionError(f"metrics by item: sources of {sorted(sourced)}")
                 call = lambda by=by, window=window: service.metrics(by=by, **window)  # noqa: E731
                 values = _timed(call, max(3, rounds // 2))
                 median = statistics.median(values)

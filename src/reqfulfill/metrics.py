@@ -15,9 +15,9 @@ from typing import Any, Literal
 import attrs
 
 from reqfulfill.model import events as ev
-from reqfulfill.model.enums import RequestState, TaskKind, TaskState
+from reqfulfill.model.enums import RequestState
 from reqfulfill.model.request import ServiceRequest
-from reqfulfill.stores._facts import MetricsTally
+from reqfulfill.stores._facts import MetricsTally, source_of
 
 __all__ = [
     "MetricsRow",
@@ -27,7 +27,6 @@ __all__ = [
     "percentile",
     "request_facts",
     "rows_from_tallies",
-    "without_sources",
 ]
 
 GroupBy = Literal["item", "group", "agent"]
@@ -59,18 +58,13 @@ class RequestFacts:
 
 
 def fulfilled_from(request: ServiceRequest) -> str | None:
-    """Where a fulfilled request's item came from: ``"stock"`` when a ``stock_or_order``
-    task was done from stock, ``"supplier"`` when a supplier order was delivered (a
-    ``supplier_order`` task, or a ``stock_or_order`` task with nothing in stock); None
-    for a request not fulfilled or with neither (a password reset)."""
-    if request.fulfilled_at is None:
-        return None
-    done = [t for t in request.plan if t.state is TaskState.DONE and t.kind.orders]
-    if any(t.kind is TaskKind.STOCK_OR_ORDER and t.source == "stock" for t in done):
-        return "stock"
-    if done:
-        return "supplier"
-    return None
+    """Where a fulfilled request's item came from, by its done ordering tasks:
+    ``"stock"`` when all were ``stock_or_order`` tasks done from stock,
+    ``"supplier"`` when all were supplier orders delivered (a ``supplier_order`` task,
+    or a ``stock_or_order`` task with nothing in stock), ``"mixed"`` when the request
+    had some of each; None for a request not fulfilled or with neither (a password
+    reset). The store keeps the same with each request's facts."""
+    return source_of(request)
 
 
 def request_facts(request: ServiceRequest, history: Iterable[ev.Event]) -> RequestFacts:
@@ -123,14 +117,15 @@ class MetricsRow:
     csat: float | None
     response_rate: float | None
     from_stock_pct: float | None = None
-    """Of the fulfilled requests whose item came from stock or a supplier, the share
-    from stock (%)."""
+    """Of the fulfilled requests whose items came from stock, a supplier or both
+    (``"mixed"``, see :func:`fulfilled_from`), the share all from stock (%)."""
     from_supplier_pct: float | None = None
-    """... and the share from a supplier (%)."""
+    """... and the share all from a supplier (%); the mixed share is what the two
+    leave of 100."""
     fulfil_p50_stock_h: float | None = None
-    """The median time to fulfil of the requests served from stock."""
+    """The median time to fulfil of the requests served all from stock."""
     fulfil_p50_supplier_h: float | None = None
-    """The median time to fulfil of the requests served by a supplier."""
+    """The median time to fulfil of the requests served all by a supplier."""
 
     def to_dict(self) -> dict[str, Any]:
         """The row as a plain mapping (for JSON)."""
@@ -220,6 +215,11 @@ def rows_from_tallies(tallies: Iterable[MetricsTally]) -> list[MetricsRow]:
         assign = _merged([p.assign for p in parts])
         fulfil = _merged([p.fulfil for p in parts])
         fulfilled = sum(c for _, c in fulfil)
+        stock = sum(p.from_stock for p in parts)
+        supplier = sum(p.from_supplier for p in parts)
+        sourced = stock + supplier + sum(p.from_mixed for p in parts)
+        from_stock = _merged([p.fulfil_stock for p in parts])
+        from_supplier = _merged([p.fulfil_supplier for p in parts])
         with_sla = sum(p.with_sla for p in parts)
         rated = sum(p.rated for p in parts)
         surveyed = sum(p.surveyed for p in parts)
@@ -239,6 +239,10 @@ def rows_from_tallies(tallies: Iterable[MetricsTally]) -> list[MetricsRow]:
                 response_rate=(
                     round(sum(p.answered for p in parts) / surveyed, 2) if surveyed else None
                 ),
+                from_stock_pct=round(100 * stock / sourced, 1) if sourced else None,
+                from_supplier_pct=round(100 * supplier / sourced, 1) if sourced else None,
+                fulfil_p50_stock_h=_ranked(from_stock, stock, 50),
+                fulfil_p50_supplier_h=_ranked(from_supplier, supplier, 50),
             )
         )
     return rows
@@ -252,21 +256,3 @@ def _merged(histograms: Sequence[Sequence[tuple[int, int]]]) -> list[tuple[int, 
         for value, count in histogram:
             counts[value] = counts.get(value, 0) + count
     return sorted(counts.items())
-
-
-def without_sources(rows: Iterable[MetricsRow]) -> list[MetricsRow]:
-    """``rows`` with the figures of where items came from (``from_stock_pct``,
-    ``from_supplier_pct``, ``fulfil_p50_stock_h``, ``fulfil_p50_supplier_h``) left
-    out: what :func:`rows_from_tallies` gives, because the store's facts rows do not
-    carry a request's source yet. :func:`metrics_rows` over replayed histories gives
-    them."""
-    return [
-        attrs.evolve(
-            row,
-            from_stock_pct=None,
-            from_supplier_pct=None,
-            fulfil_p50_stock_h=None,
-            fulfil_p50_supplier_h=None,
-        )
-        for row in rows
-    ]

@@ -153,12 +153,14 @@ class RequestReads:
 
         Each :class:`~reqfulfill.metrics.MetricsRow` has the count, time to assign
         (p50), time to fulfil in business time (p50, p90), SLA attainment %,
-        escalations, CSAT (mean rating) and the survey response rate. They add up the
-        facts rows the store keeps with every append (one per request), never the
-        histories; the facts of requests stored before this release are rebuilt
-        first (once: ``reqfulfill db upgrade`` does it ahead). Where items came from
-        (``from_stock_pct`` ...) is not in the facts rows yet: those columns are None
-        here; :func:`reqfulfill.metrics.metrics_rows` over replayed histories gives them.
+        escalations, CSAT (mean rating), the survey response rate and where the items
+        came from (the shares all from stock and all from a supplier, of the requests
+        served from stock, a supplier or both, and the median time to fulfil of each).
+        They add up the facts rows the store keeps with every append (one per
+        request), never the histories: the same rows
+        :func:`reqfulfill.metrics.metrics_rows` gives over the replayed histories. The
+        facts of requests stored before this release are rebuilt first (once:
+        ``reqfulfill db upgrade`` does it ahead).
         """
         return self.metrics_by((by,), since=since, until=until)[by]
 

@@ -34,6 +34,7 @@ def test_upgrading_sqlite_fills_the_index_for_waiting_requests(tmp_path: Path) -
     with sqlite3.connect(tmp_path / "rf.db") as db:  # as schema 4 (before issue 17) left it
         db.execute("DROP TABLE rf_approvals")
         db.execute("DROP TABLE rf_messages")  # schema 6, after the approvals' step 5
+        db.execute("ALTER TABLE rf_request_facts DROP COLUMN source")  # schema 7
         db.execute("UPDATE rf_schema SET version = 4")
     db.close()
     store = SQLiteStore(str(tmp_path / "rf.db"))
@@ -56,6 +57,7 @@ def test_upgrading_postgresql_fills_the_index_for_waiting_requests(pg_url: str) 
     with store._tx() as db:  # set the schema back to 5 (before issue 17), as it was
         db.execute("DROP TABLE rf_approvals")
         db.execute("DROP TABLE rf_messages")  # schema 7, after the approvals' step 6
+        db.execute("ALTER TABLE rf_request_facts DROP COLUMN source")  # schema 8
         db.execute("DELETE FROM rf_schema WHERE version > 5")
     store.close()
     again = _service(pg_url)  # opening migrates

@@ -37,7 +37,7 @@ def test_a_schema_v1_database_loads(tmp_path: Path) -> None:
 
 def test_db_upgrade_builds_the_metric_facts_of_a_schema_v1_database(tmp_path: Path) -> None:
     from reqfulfill.cli.db import upgrade
-    from reqfulfill.metrics import metrics_rows, request_facts, without_sources
+    from reqfulfill.metrics import metrics_rows, request_facts
     from reqfulfill.stores import SQLiteStore
 
     copy = tmp_path / "old.db"
@@ -55,7 +55,7 @@ def test_db_upgrade_builds_the_metric_facts_of_a_schema_v1_database(tmp_path: Pa
     service = FulfillmentService(demo_catalog(), store=url, load_entrypoints=False)
     try:
         for by in ("item", "group", "agent"):
-            expected = without_sources(metrics_rows(replayed, by))  # type: ignore[arg-type]
+            expected = metrics_rows(replayed, by)  # type: ignore[arg-type]
             assert service.metrics(by=by) == expected
         (item,) = service.metrics(by="item")
         assert item.key == "iphone-15"
@@ -65,7 +65,7 @@ def test_db_upgrade_builds_the_metric_facts_of_a_schema_v1_database(tmp_path: Pa
 
 
 def test_metrics_rebuild_the_facts_db_upgrade_has_not_built(tmp_path: Path) -> None:
-    from reqfulfill.metrics import metrics_rows, request_facts, without_sources
+    from reqfulfill.metrics import metrics_rows, request_facts
 
     copy = tmp_path / "old.db"
     shutil.copyfile(FIXTURE, copy)
@@ -74,9 +74,7 @@ def test_metrics_rebuild_the_facts_db_upgrade_has_not_built(tmp_path: Path) -> N
         (row,) = service.store.query()
         assert service.store.facts_to_rebuild() == [row.request_id]  # opening migrated
         history = service.history(row.request_id)
-        expected = without_sources(
-            metrics_rows([request_facts(lifecycle.replay(history), history)], "item")
-        )
+        expected = metrics_rows([request_facts(lifecycle.replay(history), history)], "item")
         assert service.metrics() == expected
         assert service.store.facts_to_rebuild() == []
     finally:

@@ -447,10 +447,11 @@ def test_metrics_share_and_time_to_fulfil_by_source(clock: FixedClock) -> None:
         service.confirm_delivery(rid, _erin().id)
         fulfilled.append(service.get(rid))
     assert [r.task("order").source for r in fulfilled] == ["stock", "supplier"]
-    # from the histories: the store's facts rows do not carry the source yet
+    # from the store's facts rows, the same as from the replayed histories
     histories = [service.history(s.request_id) for s in service.store.query()]
     rows = metrics_rows([request_facts(lifecycle.replay(h), h) for h in histories], "item")
-    phone_row = next(r for r in rows if r.key == "iphone-15")
+    assert service.metrics(by="item") == rows
+    phone_row = next(r for r in service.metrics(by="item") if r.key == "iphone-15")
     assert (phone_row.from_stock_pct, phone_row.from_supplier_pct) == (50.0, 50.0)
     assert phone_row.fulfil_p50_stock_h is not None
     assert phone_row.fulfil_p50_supplier_h is not None
@@ -459,6 +460,7 @@ def test_metrics_share_and_time_to_fulfil_by_source(clock: FixedClock) -> None:
     service.complete_task(rid, "reset", AGENT)
     histories = [service.history(s.request_id) for s in service.store.query()]
     rows = metrics_rows([request_facts(lifecycle.replay(h), h) for h in histories], "item")
+    assert service.metrics(by="item") == rows
     reset_row = next(r for r in rows if r.key == "password-reset")
     assert reset_row.from_stock_pct is None  # neither stock nor a supplier
 

@@ -17,21 +17,27 @@ from datetime import datetime, timedelta
 import attrs
 
 from reqfulfill.model import events as ev
+from reqfulfill.model.enums import TaskKind, TaskState
 from reqfulfill.model.request import ServiceRequest
 
 __all__ = [
     "METRIC_DIMENSIONS",
+    "SOURCES",
     "MetricFacts",
     "MetricsTally",
     "centi_hours",
     "facts_of",
     "merge_facts",
+    "source_of",
     "tally",
     "tally_rows",
 ]
 
 METRIC_DIMENSIONS = ("item", "group", "agent")
 """What metrics can be grouped by (a summary column each)."""
+
+SOURCES = ("stock", "supplier", "mixed")
+"""Where a fulfilled request's item came from (see :func:`source_of`)."""
 
 
 def centi_hours(duration: timedelta) -> int:
@@ -43,14 +49,38 @@ def centi_hours(duration: timedelta) -> int:
     return round(round(duration.total_seconds() / 3600, 2) * 100)
 
 
+def source_of(request: ServiceRequest) -> str | None:
+    """Where a fulfilled request's item came from, from its done ordering tasks:
+    ``"stock"`` when they are all ``stock_or_order`` tasks served from stock,
+    ``"supplier"`` when they are all supplier orders delivered (a ``supplier_order``
+    task, or a ``stock_or_order`` task with nothing in stock), ``"mixed"`` when there
+    is some of each; None for a request not fulfilled or with no ordering task done
+    (a password reset)."""
+    if request.fulfilled_at is None:
+        return None
+    stock = supplier = False
+    for task in request.plan:
+        if task.state is TaskState.DONE and task.kind.orders:
+            if task.kind is TaskKind.STOCK_OR_ORDER and task.source == "stock":
+                stock = True
+            else:
+                supplier = True
+    if stock and supplier:
+        return "mixed"
+    if stock:
+        return "stock"
+    return "supplier" if supplier else None
+
+
 @attrs.frozen
 class MetricFacts:
     """What the metrics need of one request, as one append leaves it.
 
-    ``fulfil_ch``, ``sla_met`` and ``rating`` describe the request as it now is (the
-    store overwrites them). Three facts come from the history, so an append gives
-    only its own events' part and the store merges it: ``assign_ch`` (time to the
-    first assignment, when this append assigns; the store keeps the first it gets),
+    ``fulfil_ch``, ``sla_met``, ``rating`` and ``source`` (:func:`source_of`) describe
+    the request as it now is (the store overwrites them). Three facts come from the
+    history, so an append gives only its own events' part and the store merges it:
+    ``assign_ch`` (time to the first assignment, when this append assigns; the store
+    keeps the first it gets),
     ``escalations`` (this append's; the store adds them up) and ``surveyed`` (set by
     a closing in this append; else the store keeps what it had).
     """
@@ -61,6 +91,7 @@ class MetricFacts:
     rating: int | None = None
     escalations: int = 0
     surveyed: bool | None = None
+    source: str | None = None
 
 
 _FACT_EVENTS: tuple[type[ev.Event], ...] = (
@@ -105,6 +136,7 @@ def facts_of(request: ServiceRequest, events: Iterable[ev.Event]) -> MetricFacts
         rating=request.feedback.rating if request.feedback is not None else None,
         escalations=escalations,
         surveyed=surveyed,
+        source=source_of(request),
     )
 
 
@@ -117,7 +149,9 @@ class MetricsTally:
     ``assign`` and ``fulfil`` are histograms: ``(centi-hours, how many)`` pairs in
     ascending order. ``rated`` and ``rating_sum`` count closed requests with a rating;
     ``surveyed`` the closed ones whose requester was asked, ``answered`` those of them
-    with a rating.
+    with a rating. ``from_stock``, ``from_supplier`` and ``from_mixed`` count the
+    fulfilled requests by :func:`source_of`; ``fulfil_stock`` and ``fulfil_supplier``
+    are the time-to-fulfil histograms of those all from stock and all from a supplier.
     """
 
     key: str | None
@@ -131,6 +165,11 @@ class MetricsTally:
     answered: int
     assign: tuple[tuple[int, int], ...] = ()
     fulfil: tuple[tuple[int, int], ...] = ()
+    from_stock: int = 0
+    from_supplier: int = 0
+    from_mixed: int = 0
+    fulfil_stock: tuple[tuple[int, int], ...] = ()
+    fulfil_supplier: tuple[tuple[int, int], ...] = ()
 
 
 def tally_rows(
@@ -140,17 +179,22 @@ def tally_rows(
 ) -> list[MetricsTally]:
     """Tallies from the rows of a SQL store's three metric queries: ``counters``
     (key, count, with_sla, sla_met, escalations, rated, rating_sum, surveyed,
-    answered) and the histograms (key, centi-hours, how many)."""
-    histograms: dict[str | None, dict[str, list[tuple[int, int]]]] = {}
-    for name, rows in (("assign", assign), ("fulfil", fulfil)):
-        for key, value, count in rows:
-            entry = histograms.setdefault(_key(key), {"assign": [], "fulfil": []})
-            entry[name].append((_int(value), _int(count)))
+    answered), ``assign`` (key, centi-hours, how many) and ``fulfil`` (key, source,
+    centi-hours, how many: the time-to-fulfil histogram split by :func:`source_of`,
+    which also gives the counts per source, a source being set only when fulfilled)."""
+    # key -> "assign", "fulfil", "fulfil:<source>" -> centi-hours -> how many
+    histograms: dict[str | None, dict[str, dict[int, int]]] = {}
+    for key, value, count in assign:
+        _add(histograms, _key(key), "assign", value, count)
+    for key, source, value, count in fulfil:
+        _add(histograms, _key(key), "fulfil", value, count)
+        if source is not None:
+            _add(histograms, _key(key), f"fulfil:{source}", value, count)
     tallies = []
     for row in counters:
         key = _key(row[0])
         n = [_int(v) for v in row[1:9]]
-        entry = histograms.get(key, {"assign": [], "fulfil": []})
+        entry = histograms.get(key, {})
         tallies.append(
             MetricsTally(
                 key,
@@ -162,11 +206,32 @@ def tally_rows(
                 rating_sum=n[5],
                 surveyed=n[6],
                 answered=n[7],
-                assign=tuple(sorted(entry["assign"])),
-                fulfil=tuple(sorted(entry["fulfil"])),
+                assign=_sorted(entry.get("assign")),
+                fulfil=_sorted(entry.get("fulfil")),
+                from_stock=sum(entry.get("fulfil:stock", {}).values()),
+                from_supplier=sum(entry.get("fulfil:supplier", {}).values()),
+                from_mixed=sum(entry.get("fulfil:mixed", {}).values()),
+                fulfil_stock=_sorted(entry.get("fulfil:stock")),
+                fulfil_supplier=_sorted(entry.get("fulfil:supplier")),
             )
         )
     return tallies
+
+
+def _add(
+    histograms: dict[str | None, dict[str, dict[int, int]]],
+    key: str | None,
+    name: str,
+    value: object,
+    count: object,
+) -> None:
+    counts = histograms.setdefault(key, {}).setdefault(name, {})
+    v = _int(value)
+    counts[v] = counts.get(v, 0) + _int(count)
+
+
+def _sorted(counts: dict[int, int] | None) -> tuple[tuple[int, int], ...]:
+    return () if counts is None else tuple(sorted(counts.items()))
 
 
 def _key(value: object) -> str | None:
@@ -200,6 +265,7 @@ def merge_facts(old: MetricFacts | None, new: MetricFacts) -> MetricFacts:
         rating=new.rating,
         escalations=old.escalations + new.escalations,
         surveyed=new.surveyed if new.surveyed is not None else old.surveyed,
+        source=new.source,
     )
 
 
@@ -207,8 +273,8 @@ def tally(rows: Iterable[tuple[str | None, bool, MetricFacts]]) -> list[MetricsT
     """Tallies of ``(key, closed, facts)`` rows, per key (what the SQL stores'
     queries compute, for the memory store)."""
     sums: dict[str | None, list[int]] = {}
-    assign: dict[str | None, dict[int, int]] = {}
-    fulfil: dict[str | None, dict[int, int]] = {}
+    assign: dict[tuple[str | None, int], int] = {}
+    fulfil: dict[tuple[str | None, str | None, int], int] = {}
     for key, closed, f in rows:
         n = sums.setdefault(key, [0] * 8)
         rated = closed and f.rating is not None
@@ -221,12 +287,13 @@ def tally(rows: Iterable[tuple[str | None, bool, MetricFacts]]) -> list[MetricsT
         n[5] += f.rating if rated and f.rating is not None else 0
         n[6] += asked
         n[7] += asked and f.rating is not None
-        for histogram, value in ((assign, f.assign_ch), (fulfil, f.fulfil_ch)):
-            if value is not None:
-                counts = histogram.setdefault(key, {})
-                counts[value] = counts.get(value, 0) + 1
+        if f.assign_ch is not None:
+            assign[key, f.assign_ch] = assign.get((key, f.assign_ch), 0) + 1
+        if f.fulfil_ch is not None:
+            at = (key, f.source, f.fulfil_ch)
+            fulfil[at] = fulfil.get(at, 0) + 1
     return tally_rows(
         ([key, *n] for key, n in sums.items()),
-        ((key, v, c) for key, counts in assign.items() for v, c in counts.items()),
-        ((key, v, c) for key, counts in fulfil.items() for v, c in counts.items()),
+        ((key, v, c) for (key, v), c in assign.items()),
+        ((key, source, v, c) for (key, source, v), c in fulfil.items()),
     )

@@ -7,7 +7,7 @@ step: add one.
 
 from __future__ import annotations
 
-from reqfulfill.stores._query_sql import FACTS_TABLE, QUERY_INDEXES
+from reqfulfill.stores._query_sql import FACTS_SOURCE_MIGRATION, FACTS_TABLE, QUERY_INDEXES
 from reqfulfill.stores.postgres_approvals import APPROVALS_MIGRATION
 
 __all__ = ["FEED_MIGRATION", "MIGRATIONS"]
@@ -145,4 +145,6 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     6: APPROVALS_MIGRATION,
     # message id -> request id: a mail delivered twice makes one request (issue 19)
     7: _MESSAGES_MIGRATION,
+    # where each request's item came from: the facts' source (stores._query_sql)
+    8: FACTS_SOURCE_MIGRATION,
 }

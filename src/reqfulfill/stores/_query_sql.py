@@ -25,6 +25,7 @@ from reqfulfill.stores._base import RequestSummary, from_micros, to_micros
 from reqfulfill.stores._facts import MetricFacts
 
 __all__ = [
+    "FACTS_SOURCE_MIGRATION",
     "FACTS_TABLE",
     "QUERY_INDEXES",
     "REBUILD_FACTS",
@@ -80,17 +81,26 @@ FACTS_TABLE = (
     "CREATE INDEX rf_request_facts_stale ON rf_request_facts (request_id) WHERE stale = 1",
 )
 
+# Schema step (SQLite 7, PostgreSQL 8): where each request's item came from
+# (``_facts.source_of``), a facts column. The rows of the requests already fulfilled
+# are marked stale, so ``reqfulfill db upgrade`` (else the first metrics call) replays
+# their histories to fill it in, as it builds the facts of old stores.
+FACTS_SOURCE_MIGRATION = (
+    "ALTER TABLE rf_request_facts ADD COLUMN source TEXT",
+    "UPDATE rf_request_facts SET stale = 1 WHERE fulfil_ch IS NOT NULL",
+)
+
 # An append's facts, merged into the row (see MetricFacts).
 UPSERT_FACTS = (
     "INSERT INTO rf_request_facts AS f (request_id, created_at, item, grp, agent, closed,"
-    " assign_ch, fulfil_ch, sla_met, rating, escalations, surveyed, stale)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+    " assign_ch, fulfil_ch, sla_met, rating, escalations, surveyed, source, stale)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
     " ON CONFLICT (request_id) DO UPDATE SET item = excluded.item, grp = excluded.grp,"
     " agent = excluded.agent, closed = excluded.closed,"
     " assign_ch = coalesce(f.assign_ch, excluded.assign_ch),"
     " fulfil_ch = excluded.fulfil_ch, sla_met = excluded.sla_met, rating = excluded.rating,"
     " escalations = f.escalations + excluded.escalations,"
-    " surveyed = coalesce(excluded.surveyed, f.surveyed)"
+    " surveyed = coalesce(excluded.surveyed, f.surveyed), source = excluded.source"
 )
 
 STALE_FACTS = "SELECT request_id FROM rf_request_facts WHERE stale = 1 ORDER BY request_id LIMIT ?"
@@ -98,7 +108,7 @@ STALE_FACTS = "SELECT request_id FROM rf_request_facts WHERE stale = 1 ORDER BY 
 # Whole facts from a replay of the first ``version`` events, if the stream is still there.
 REBUILD_FACTS = (
     "UPDATE rf_request_facts SET assign_ch = ?, fulfil_ch = ?, sla_met = ?, rating = ?,"
-    " escalations = ?, surveyed = ?, stale = 0 WHERE request_id = ?"
+    " escalations = ?, surveyed = ?, source = ?, stale = 0 WHERE request_id = ?"
     " AND (SELECT r.version FROM rf_requests AS r WHERE r.request_id = ?) = ?"
 )
 
@@ -117,12 +127,16 @@ def _metric_queries(column: str) -> tuple[str, str, str]:
         " sum(CASE WHEN closed = 1 AND surveyed = 1 AND rating IS NOT NULL THEN 1 ELSE 0 END)"
         f"{_WINDOW} GROUP BY {column}"
     )
-    histograms = tuple(
-        f"SELECT {column}, {value}, count(*){_WINDOW} AND {value} IS NOT NULL"
-        f" GROUP BY {column}, {value}"
-        for value in ("assign_ch", "fulfil_ch")
+    assign = (
+        f"SELECT {column}, assign_ch, count(*){_WINDOW} AND assign_ch IS NOT NULL"
+        f" GROUP BY {column}, assign_ch"
     )
-    return counters, histograms[0], histograms[1]
+    # split by source: the per-source counts and histograms come with the one scan
+    fulfil = (
+        f"SELECT {column}, source, fulfil_ch, count(*){_WINDOW} AND fulfil_ch IS NOT NULL"
+        f" GROUP BY {column}, source, fulfil_ch"
+    )
+    return counters, assign, fulfil
 
 
 _METRIC_QUERIES: dict[str, tuple[str, str, str]] = {
@@ -132,8 +146,9 @@ _METRIC_QUERIES: dict[str, tuple[str, str, str]] = {
 
 
 def metric_queries(by: str) -> tuple[str, str, str]:
-    """The counters and the two histograms (assign, fulfil) of a tally by ``by``
-    (``"item"``, ``"group"`` or ``"agent"``; else a ``ValidationError``)."""
+    """The counters and the two histograms (assign; fulfil, per source) of a tally by
+    ``by`` (``"item"``, ``"group"`` or ``"agent"``; else a ``ValidationError``): the
+    rows :func:`~reqfulfill.stores._facts.tally_rows` reads."""
     try:
         return _METRIC_QUERIES[by]
     except (KeyError, TypeError):
@@ -173,6 +188,7 @@ def facts_params(s: RequestSummary) -> tuple[Any, ...]:
         f.rating,
         f.escalations,
         _flag(f.surveyed),
+        f.source,
     )
 
 
@@ -185,6 +201,7 @@ def rebuild_params(request_id: str, version: int, f: MetricFacts) -> tuple[Any, 
         f.rating,
         f.escalations,
         _flag(f.surveyed),
+        f.source,
         request_id,
         request_id,
         version,

@@ -56,6 +56,7 @@ from reqfulfill.stores._feed import (
     check_subscription_name,
 )
 from reqfulfill.stores._query_sql import (
+    FACTS_SOURCE_MIGRATION,
     FACTS_TABLE,
     QUERY_INDEXES,
     REBUILD_FACTS,
@@ -79,7 +80,7 @@ from reqfulfill.stores.sqlite_messages import MESSAGES_MIGRATION, find_message
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """The schema version this release writes; :meth:`SQLiteStore.upgrade` migrates to it."""
 
 # Migration steps by the version they lead to. Never edit a released step: add one.
@@ -161,6 +162,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     5: APPROVALS_MIGRATION,
     # message id -> request id: a mail delivered twice makes one request (issue 19)
     6: MESSAGES_MIGRATION,
+    # where each request's item came from: the facts' source (stores._query_sql)
+    7: FACTS_SOURCE_MIGRATION,
 }
 
 
