@@ -69,9 +69,9 @@ class MemoryStore:
         # with the codec, each stream's events as decoded from their text (None: not read yet)
         self._decoded: dict[str, list[Event | None]] = {}
         self._event_ids: set[str] = set()
-        # with the codec, each stream's version and its last event as appended (a weak
-        # reference): ``load_after_event`` knows that one without decoding its text
-        self._given: dict[str, tuple[int, weakref.ref[Event]]] = {}
+        # with the codec, each stream's last event as appended (a weak reference: kept
+        # alive by whoever folded it): ``load_after_event`` knows it without decoding
+        self._given: dict[str, weakref.ref[Event]] = {}
         self._summaries: dict[str, RequestSummary] = {}
         # each request's metric facts, merged append after append
         self._facts: dict[str, MetricFacts] = {}
@@ -237,7 +237,7 @@ class MemoryStore:
                 self._decoded[request_id] = []
         if self._decode is not None:
             self._decoded[request_id].extend([None] * len(stored))
-            self._given[request_id] = (expected_version + len(events), weakref.ref(events[-1]))
+            self._given[request_id] = weakref.ref(events[-1])
         self._feed.add(request_id, expected_version + 1, len(stored))
         self._event_ids.update(ids)
         for position, event in enumerate(events, start=expected_version + 1):
@@ -288,9 +288,10 @@ class MemoryStore:
             else:
                 held = self._decoded[request_id][version - 1]
                 if held is None:
+                    # the stream's last event, appended as this very object
                     given = self._given.get(request_id)
-                    if given is not None and given[0] == version and given[1]() is last:
-                        return self._loaded(request_id, version)
+                    if version == len(stream) and given is not None and given() is last:
+                        return []
                     held = self._loaded(request_id, version - 1, version)[0]
             if held is not last and held != last:
                 return None

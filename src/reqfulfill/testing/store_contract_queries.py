@@ -24,6 +24,7 @@ import pytest
 from hypothesis import strategies as st
 
 from reqfulfill.model.errors import ValidationError
+from reqfulfill.model.events import Event
 from reqfulfill.plugins import open_store
 from reqfulfill.stores import MetricFacts, MetricsTally, RequestSummary, Store
 from reqfulfill.testing.samples import T0, new_id, sample_events, sample_summary, waiting_stream
@@ -32,6 +33,11 @@ __all__ = ["QueryContract"]
 
 _STATES = ("in_fulfillment", "waiting", "closed")
 _GROUPS = ("service-desk", "identity", None)
+
+
+def _other_time(event: Event) -> Event:
+    """``event`` as if recorded a day earlier: the same id, another event."""
+    return attrs.evolve(event, at=event.at - timedelta(days=1))
 
 
 def _keys(rows: list[RequestSummary]) -> list[str]:
@@ -206,6 +212,11 @@ class QueryContract:
         store.append(request_id, events[:3], 0)
         store.append(request_id, events[3:], 3)
         store.append(other, sample_events(other)[:5], 0)
+        # before anything is read back: the last event appended, an equal copy, another
+        assert store.load_after_event(request_id, 5, events[4]) == []
+        assert store.load_after_event(request_id, 5, attrs.evolve(events[4])) == []
+        assert store.load_after_event(request_id, 5, _other_time(events[4])) is None
+        assert store.load_after_event(other, 5, events[4]) is None
         loaded = store.load(request_id)
         for version in range(1, 6):
             # the event appended, the one read back and an equal copy all say "the same"
@@ -216,7 +227,7 @@ class QueryContract:
             ):
                 assert store.load_after_event(request_id, version, last) == events[version:]
             # another event there: the stream is not the one folded
-            changed = attrs.evolve(events[version - 1], at=T0 - timedelta(days=1))
+            changed = _other_time(events[version - 1])
             assert store.load_after_event(request_id, version, changed) is None
             assert store.load_after_event(other, version, events[version - 1]) is None
         assert store.load_after_event(request_id, 6, events[4]) is None  # fewer events
