@@ -159,6 +159,7 @@ class Worker:
         self._random = random.Random(seed)
         self._stop = threading.Event()
         self._lost = 0  # claims of due effects that lost a race in this round
+        self._passed: set[str] = set()  # effects found taken in this run: read past them
         # the needs nothing serves that ``allow_missing`` allowed (the others refuse)
         self.missing = check_served(service.catalog, service.plugins, allow_missing)
         if self.missing:
@@ -193,6 +194,7 @@ class Worker:
         """
         done = tries = 0
         fired: set[tuple[str, str, object]] = set()
+        self._passed = set()
         while limit is None or done < limit:
             if stoppable and self._stop.is_set():
                 break
@@ -213,7 +215,9 @@ class Worker:
             if stoppable and self._stop.is_set():
                 break
             room = size - len(timers)
-            entries = self.service.store.due_effects(now, limit=room) if room > 0 else []
+            store, passed = self.service.store, self._passed
+            due = store.due_effects(now, limit=room + len(passed)) if room > 0 else []
+            entries = [e for e in due if e.effect_id not in passed][:room]
             self._lost = 0
             ran = self._run_effects(entries, stoppable)
             done += ran
@@ -326,7 +330,6 @@ class Worker:
         if state is None:
             self._drop(request_id, due)
             return len(due)
-        unheld = False
         if all(
             entry.worker is None
             and isinstance(events.get(entry.effect_id), ev.NotificationRequested)
@@ -336,8 +339,6 @@ class Worker:
             if sent is not None:
                 return len(due) + self._run_request(request_id, sent)
             # another worker holds or took one, or the store cannot hold: claim them
-            # (a claim that fails then is no reason to read again: they are taken)
-            unheld = True
         first = events.get(due[0].effect_id)
         commands: list[lifecycle.Command] = []
         if isinstance(first, _ATTEMPTED_FIRST) and first.event_id not in state.settled:
@@ -350,7 +351,8 @@ class Worker:
             )
         except ConcurrencyError as exc:
             log.info("worker %s: the effects of %s were taken: %s", self.name, request_id, exc)
-            self._lost += not unheld
+            self._lost += 1  # the run reads again, past these (another worker has them)
+            self._passed.update(e.effect_id for e in due)
             return 0
         except Exception as exc:  # the store failed: nothing was claimed, nor written
             log.error("worker %s could not claim the effects of %s: %s", self.name, request_id, exc)
@@ -407,6 +409,7 @@ class Worker:
             except Exception as exc:
                 log.error("worker %s could not claim %s: %s", self.name, held, exc)
                 self._lost += 1
+                self._passed.update(e.effect_id for e in due)
                 return
         for entry in due:
             self._complete(entry)

@@ -300,6 +300,12 @@ ARGUMENTS: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
     "effect_id": lambda p: st.sampled_from(p.effects),
     "effect_type": lambda p: st.sampled_from(["NotificationRequested", ""]),
     "effect_ids": lambda p: st.lists(st.sampled_from(p.effects), max_size=3),
+    # record_and_claim: the effects the claim must take, all or nothing
+    "require": lambda p: st.lists(st.sampled_from(p.effects), max_size=2),
+    # get_many: the request at hand, ids no request has, repeats
+    "request_ids": lambda p: st.lists(
+        st.sampled_from([p.state.id, "REQ-NOPE", p.state.id.lower()]), max_size=4
+    ),
     "command": _commands,
     "message_id": lambda p: st.sampled_from([f"m1.{p.state.id}@mail", f"m2.{p.state.id}@mail"]),
     "text": lambda p: st.sampled_from(WORDS) | _text,
@@ -330,6 +336,11 @@ WRONG: Mapping[str, Callable[[Pools], st.SearchStrategy[Any]]] = {
     "answers": lambda p: _bad_tables,
     "result": lambda p: _bad_tables,
     "effect_ids": lambda p: st.lists(JUNK, min_size=1, max_size=2),
+    "require": lambda p: st.lists(JUNK, min_size=1, max_size=2) | st.just("not-a-list"),
+    "request_ids": lambda p: (
+        st.lists(JUNK, min_size=1, max_size=2)
+        | st.sampled_from([p.state.id, ["\x00"], ["x"] * 10_001])
+    ),
     "state": lambda p: st.sampled_from(["\x00", "", "REQ-NOPE", "x" * 300, "\udc80"]).map(
         lambda rid: attrs.evolve(p.state, id=rid)
     ),
