@@ -226,16 +226,16 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
         known = self._states.get(request_id)
         if known is not None:
             # A stream only grows, so a state folded earlier is still the fold of the
-            # stream's first ``version`` events: read (and decode) only its last event
-            # and what came after. Another process may have written since, or the
-            # stream may differ altogether (a store wiped and refilled): then the
-            # last event differs, and the whole stream is read again.
+            # stream's first ``version`` events: read only what came after (another
+            # process may have written since). The stream may differ altogether (a
+            # store wiped and refilled): then its event ``version`` is not the one
+            # folded last, and the whole stream is read again.
             state, last = known
-            tail = self.store.load_after(request_id, state.version - 1)
-            if tail and tail[0] == last:
-                for event in tail[1:]:
+            tail = self.store.load_after_event(request_id, state.version, last)
+            if tail is not None:
+                for event in tail:
                     state = lifecycle.evolve(state, event)
-                self._remember(state, tail[-1])
+                self._remember(state, tail[-1] if tail else last)
                 return state
         events = self.store.load(request_id)
         if not events:

@@ -16,8 +16,16 @@ __all__ = [
 ]
 
 
+_identity_hash = object.__hash__
+"""Members are singletons compared by identity: their hash is the object's own, not
+``Enum.__hash__`` (a Python call hashing the name), since states, kinds and statuses
+are looked up in sets and tables on every command."""
+
+
 class Channel(enum.Enum):
     """How a request arrived."""
+
+    __hash__ = _identity_hash
 
     PORTAL = "portal"
     EMAIL = "email"
@@ -27,6 +35,8 @@ class Channel(enum.Enum):
 
 class RequestState(enum.Enum):
     """Where a request is in its lifecycle."""
+
+    __hash__ = _identity_hash
 
     SUBMITTED = "submitted"
     AWAITING_APPROVAL = "awaiting_approval"
@@ -66,6 +76,8 @@ _OPEN = frozenset(
 class Impact(enum.Enum):
     """How much of the business is affected (ITIL)."""
 
+    __hash__ = _identity_hash
+
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
@@ -73,6 +85,8 @@ class Impact(enum.Enum):
 
 class Urgency(enum.Enum):
     """How soon the business needs it (ITIL)."""
+
+    __hash__ = _identity_hash
 
     HIGH = "high"
     MEDIUM = "medium"
@@ -91,6 +105,8 @@ class Priority(enum.IntEnum):
 
 class TaskKind(enum.Enum):
     """What kind of work a plan task is."""
+
+    __hash__ = _identity_hash
 
     MANUAL = "manual"
     SUPPLIER_ORDER = "supplier_order"
@@ -114,6 +130,8 @@ class TaskKind(enum.Enum):
 class TaskState(enum.Enum):
     """Where one task of a request's plan is."""
 
+    __hash__ = _identity_hash
+
     PENDING = "pending"
     IN_PROGRESS = "in_progress"
     DONE = "done"
@@ -128,6 +146,8 @@ class TaskState(enum.Enum):
 
 class OrderStatus(enum.Enum):
     """A supplier order's status. Statuses only move forward (see ``rank``)."""
+
+    __hash__ = _identity_hash
 
     PLACED = "placed"
     CONFIRMED = "confirmed"

@@ -16,6 +16,7 @@ from reqfulfill.stores._facts import MetricFacts, MetricsTally, facts_of
 from reqfulfill.stores._feed import StoredEvent
 
 __all__ = [
+    "LoadAfterEvent",
     "MetricFacts",
     "MetricsTally",
     "OutboxEntry",
@@ -131,7 +132,9 @@ class Store(Protocol):
       ``append_and_claim`` also claims the request's due effects in it.
     - ``load`` returns the stream in order (``[]`` for an unknown request);
       ``load_after`` the part of it after a version (the service reads only the
-      events it has not folded yet); ``load_many`` several streams in one read.
+      events it has not folded yet), ``load_after_event`` that part only if the
+      stream still holds the event the caller folded last; ``load_many`` several
+      streams in one read.
     - an outbox entry is claimed by at most one worker while its lease lasts.
     - every stored event has a global position (``read_all``): strictly increasing in
       commit order, so an event committed after a reader has passed position ``p``
@@ -208,6 +211,14 @@ class Store(Protocol):
         """The request's events after the first ``version`` ones, in order (all of them
         for ``version <= 0``; ``[]`` for an unknown request or when there are none
         after). A fresh list each call."""
+        ...
+
+    def load_after_event(self, request_id: str, version: int, last: Event) -> list[Event] | None:
+        """:meth:`load_after` of ``version``, if the request's event ``version`` is still
+        ``last`` (equal to it): the events a state folded up to ``last`` has not
+        folded yet. None when the stream holds another event there, or fewer than
+        ``version`` events (it was written anew: a store wiped and refilled). The
+        service brings its cached states up to date with it."""
         ...
 
     def load_many(
@@ -377,6 +388,27 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+class _LoadsAfter(Protocol):
+    def load_after(self, request_id: str, version: int) -> list[Event]: ...
+
+
+class LoadAfterEvent:
+    """``Store.load_after_event`` of a store that reads the event at the version with
+    the events after it (``load_after``) and compares it (the SQL stores)."""
+
+    def load_after_event(
+        self: _LoadsAfter, request_id: str, version: int, last: Event
+    ) -> list[Event] | None:
+        """The events after ``version``, if event ``version`` is still ``last``; else None."""
+        if version < 1:
+            return None
+        events = self.load_after(request_id, version - 1)
+        if not events or events[0] != last:
+            return None
+        del events[0]
+        return events
 
 
 def effect_due(event: Event) -> datetime:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, final
@@ -68,6 +69,9 @@ class MemoryStore:
         # with the codec, each stream's events as decoded from their text (None: not read yet)
         self._decoded: dict[str, list[Event | None]] = {}
         self._event_ids: set[str] = set()
+        # with the codec, each stream's last event as appended (a weak reference: kept
+        # alive by whoever folded it): ``load_after_event`` knows it without decoding
+        self._given: dict[str, weakref.ref[Event]] = {}
         self._summaries: dict[str, RequestSummary] = {}
         # each request's metric facts, merged append after append
         self._facts: dict[str, MetricFacts] = {}
@@ -233,6 +237,7 @@ class MemoryStore:
                 self._decoded[request_id] = []
         if self._decode is not None:
             self._decoded[request_id].extend([None] * len(stored))
+            self._given[request_id] = weakref.ref(events[-1])
         self._feed.add(request_id, expected_version + 1, len(stored))
         self._event_ids.update(ids)
         for position, event in enumerate(events, start=expected_version + 1):
@@ -267,6 +272,30 @@ class MemoryStore:
         """The events after the first ``version`` ones, in order."""
         with self._lock:
             return self._loaded(request_id, max(version, 0))
+
+    def load_after_event(self, request_id: str, version: int, last: Event) -> list[Event] | None:
+        """The events after ``version``, if event ``version`` is still ``last``; else None.
+
+        A stream here never changes below its version, so the event there is ``last``
+        when it is the very object this store read back or was given there: no text
+        is decoded to compare. Another object is compared with the decoded event."""
+        with self._lock:
+            stream = self._streams.get(request_id)
+            if stream is None or not 0 < version <= len(stream):
+                return None
+            if self._decode is None:
+                held = stream[version - 1]
+            else:
+                held = self._decoded[request_id][version - 1]
+                if held is None:
+                    # the stream's last event, appended as this very object
+                    given = self._given.get(request_id)
+                    if version == len(stream) and given is not None and given() is last:
+                        return []
+                    held = self._loaded(request_id, version - 1, version)[0]
+            if held is not last and held != last:
+                return None
+            return self._loaded(request_id, version)
 
     def load_many(
         self, request_ids: Sequence[str], *, after: Mapping[str, int] | None = None

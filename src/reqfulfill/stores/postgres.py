@@ -52,6 +52,7 @@ from reqfulfill.model.events import Event
 from reqfulfill.stores import _postgres_claims as claims
 from reqfulfill.stores import postgres_approvals, postgres_feed, postgres_writes
 from reqfulfill.stores._base import (
+    LoadAfterEvent,
     MetricFacts,
     MetricsTally,
     OutboxEntry,
@@ -174,7 +175,7 @@ def _guarded(operation: str) -> Callable[[_Method[_P, _R]], _Method[_P, _R]]:
 
 
 @final
-class PostgresStore:
+class PostgresStore(LoadAfterEvent):
     """The PostgreSQL store: one connection per store object, guarded by a lock.
 
     Every method runs in its own explicit transaction. A connection that broke

@@ -32,6 +32,7 @@ from reqfulfill.model.errors import ConcurrencyError, StoreError, ValidationErro
 from reqfulfill.model.events import Event
 from reqfulfill.stores import sqlite_approvals, sqlite_feed, sqlite_writes
 from reqfulfill.stores._base import (
+    LoadAfterEvent,
     MetricFacts,
     MetricsTally,
     OutboxEntry,
@@ -279,7 +280,7 @@ def _guarded(operation: str, *, writes: bool) -> Callable[[_Method[_P, _R]], _Me
 
 
 @final
-class SQLiteStore:
+class SQLiteStore(LoadAfterEvent):
     """The embedded store. One connection per store object, guarded by a lock.
 
     :param path: the database file (created with its directory if missing), or

@@ -8,7 +8,9 @@ of :class:`~reqfulfill.testing.contracts.StoreContract`).
   next closing), per dimension, over a creation window;
 - ``facts_to_rebuild`` and ``rebuild_facts``: whole facts replace the merged ones,
   and only for the stream version they were computed from;
-- ``load_many``: several streams in one read, each as ``load_after`` gives it.
+- ``load_many``: several streams in one read, each as ``load_after`` gives it;
+- ``load_after_event``: ``load_after`` only while the stream holds the event given at
+  that version (an equal one), else None.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pytest
 from hypothesis import strategies as st
 
 from reqfulfill.model.errors import ValidationError
+from reqfulfill.model.events import Event
 from reqfulfill.plugins import open_store
 from reqfulfill.stores import MetricFacts, MetricsTally, RequestSummary, Store
 from reqfulfill.testing.samples import T0, new_id, sample_events, sample_summary, waiting_stream
@@ -30,6 +33,11 @@ __all__ = ["QueryContract"]
 
 _STATES = ("in_fulfillment", "waiting", "closed")
 _GROUPS = ("service-desk", "identity", None)
+
+
+def _other_time(event: Event) -> Event:
+    """``event`` as if recorded a day earlier: the same id, another event."""
+    return attrs.evolve(event, at=event.at - timedelta(days=1))
 
 
 def _keys(rows: list[RequestSummary]) -> list[str]:
@@ -193,6 +201,70 @@ class QueryContract:
             assert list(got) == list(dict.fromkeys(wanted))
             for request_id in wanted:
                 assert got[request_id] == store.load_after(request_id, after.get(request_id, 0))
+        finally:
+            store.close()
+
+    # -- the events after the one a state folded last ---------------------------------------
+
+    def test_load_after_event_reads_on_only_from_the_same_event(self, store: Store) -> None:
+        request_id, other = new_id(), new_id()
+        events = sample_events(request_id)[:5]
+        store.append(request_id, events[:3], 0)
+        store.append(request_id, events[3:], 3)
+        store.append(other, sample_events(other)[:5], 0)
+        # before anything is read back: the last event appended, an equal copy, another
+        assert store.load_after_event(request_id, 5, events[4]) == []
+        assert store.load_after_event(request_id, 5, attrs.evolve(events[4])) == []
+        assert store.load_after_event(request_id, 5, _other_time(events[4])) is None
+        assert store.load_after_event(other, 5, events[4]) is None
+        loaded = store.load(request_id)
+        for version in range(1, 6):
+            # the event appended, the one read back and an equal copy all say "the same"
+            for last in (
+                events[version - 1],
+                loaded[version - 1],
+                attrs.evolve(loaded[version - 1]),
+            ):
+                assert store.load_after_event(request_id, version, last) == events[version:]
+            # another event there: the stream is not the one folded
+            changed = _other_time(events[version - 1])
+            assert store.load_after_event(request_id, version, changed) is None
+            assert store.load_after_event(other, version, events[version - 1]) is None
+        assert store.load_after_event(request_id, 6, events[4]) is None  # fewer events
+        assert store.load_after_event(request_id, 0, events[0]) is None
+        assert store.load_after_event(new_id(), 1, events[0]) is None
+        # a fresh list each time: changing it changes nothing stored
+        got = store.load_after_event(request_id, 1, events[0])
+        assert got is not None
+        got.clear()
+        assert store.load(request_id) == events
+
+    @hypothesis.given(
+        length=st.integers(1, 5),
+        version=st.integers(-1, 6),
+        appended=st.booleans(),
+        days=st.integers(-1, 1),
+    )
+    @hypothesis.settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+    )
+    def test_load_after_event_is_load_after_when_the_event_is_there(
+        self, store_url: str, length: int, version: int, appended: bool, days: int
+    ) -> None:
+        store = open_store(store_url)  # examples keep apart by their request ids
+        try:
+            request_id = new_id("E")
+            events = waiting_stream(request_id, length)
+            store.append(request_id, events, 0)
+            # the event at ``version`` (or the nearest there is), as appended or read back
+            index = min(max(version, 1), length) - 1
+            pick = events[index] if appended else store.load(request_id)[index]
+            last = attrs.evolve(pick, at=pick.at + timedelta(days=days)) if days else pick
+            same = 0 < version <= length and days == 0
+            want = store.load_after(request_id, version) if same else None
+            assert store.load_after_event(request_id, version, last) == want
         finally:
             store.close()
 
