@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from reqfulfill.model.errors import ConcurrencyError
 from reqfulfill.stores._base import OutboxEntry, from_micros, outbox_entry, to_micros
@@ -58,6 +59,21 @@ def required(
         raise ConcurrencyError(request_id, expected_version)
 
 
+_DUE = (
+    "SELECT effect_id, request_id, kind, attempts, available_at, last_error FROM rf_outbox"
+    " WHERE available_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+    " ORDER BY available_at, request_id, version LIMIT ?"
+)
+"""The due, unleased entries, the earliest first (the columns :func:`_lease` reads)."""
+
+_DUE_OF_REQUEST = (
+    "SELECT effect_id, request_id, kind, attempts, available_at, last_error FROM rf_outbox"
+    " WHERE request_id = ? AND available_at <= ? AND (lease_until IS NULL"
+    " OR lease_until <= ?) ORDER BY version"
+)
+"""A request's due, unleased entries in stream order (the columns :func:`_lease` reads)."""
+
+
 def claim_due(
     db: sqlite3.Connection, now: datetime, lease: timedelta, worker: str, limit: int, take: Take
 ) -> list[OutboxEntry]:
@@ -65,12 +81,15 @@ def claim_due(
     earliest first, a request's in stream order), inside the caller's transaction."""
     t = to_micros(now)
     until = to_micros(now + lease)
-    rows = db.execute(
-        "SELECT effect_id, request_id, kind, attempts, available_at, last_error"
-        " FROM rf_outbox WHERE available_at <= ? AND (lease_until IS NULL"
-        " OR lease_until <= ?) ORDER BY available_at, request_id, version LIMIT ?",
-        (t, t, limit),
-    ).fetchall()
+    rows = db.execute(_DUE, (t, t, limit)).fetchall()
+    return _lease(db, rows, until, worker, take)
+
+
+def _lease(
+    db: sqlite3.Connection, rows: list[Any], until: int, worker: str, take: Take
+) -> list[OutboxEntry]:
+    """Lease the ``rows`` (the columns of :data:`_DUE`) nobody holds (``take``) to ``worker`` until
+    ``until``, in the caller's transaction; return them as entries, in the rows' order."""
     free = take([r[0] for r in rows])
     rows = [r for r in rows if r[0] in free]
     db.executemany(
@@ -105,28 +124,5 @@ def claim_request_effects(
     caller's ``BEGIN IMMEDIATE`` transaction keeps every other writer out meanwhile."""
     t = to_micros(now)
     until = to_micros(now + lease)
-    rows = db.execute(
-        "SELECT effect_id, kind, attempts, available_at, last_error FROM rf_outbox"
-        " WHERE request_id = ? AND available_at <= ? AND (lease_until IS NULL"
-        " OR lease_until <= ?) ORDER BY version",
-        (request_id, t, t),
-    ).fetchall()
-    free = take([r[0] for r in rows])
-    rows = [r for r in rows if r[0] in free]
-    db.executemany(
-        "UPDATE rf_outbox SET lease_until = ?, worker = ? WHERE effect_id = ?",
-        [(until, worker, r[0]) for r in rows],
-    )
-    return [
-        OutboxEntry(
-            effect_id=r[0],
-            request_id=request_id,
-            kind=r[1],
-            attempts=r[2],
-            available_at=from_micros(r[3]),
-            lease_until=from_micros(until),
-            worker=worker,
-            last_error=r[4],
-        )
-        for r in rows
-    ]
+    rows = db.execute(_DUE_OF_REQUEST, (request_id, t, t)).fetchall()
+    return _lease(db, rows, until, worker, take)
