@@ -314,10 +314,10 @@ class Worker:
         request's other due effects, in one transaction that also records the attempt
         of a supplier order or a stock reservation first among them (from then on it
         may reach the supplier), so placing an order takes the claim and the outcome
-        only. A claim
-        that loses a race (another worker took one of them, or the request changed
-        since the read) runs nothing and counts in ``self._lost``: the run reads what
-        is due again.
+        only. A claim that loses a race (another worker took or holds one of them, or
+        the request changed since the read) runs nothing and counts in ``self._lost``:
+        the run reads what is due again, past these effects (``self._passed``), so a
+        worker goes on to the next request instead of ending its run with work left.
         """
         try:
             state, events = self.service.effects_of(request_id, [e.effect_id for e in due])
