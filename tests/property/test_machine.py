@@ -15,7 +15,8 @@ from typing import ClassVar
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis import strategies as st
+from hypothesis.stateful import rule, run_state_machine_as_test
 
 from reqfulfill import FulfillmentService, lifecycle
 from reqfulfill.model.catalog import Catalog, Requester
@@ -155,11 +156,11 @@ def test_machine_on_memory() -> None:
     assert stock["released"], stock  # cancels gave stock back ...
     # ... and reservations were made whose answers never reached the worker first
     assert stock["worker deaths after reserving"] + stock["answers lost after reserving"], stock
-    # reserve effects failed for good (refused, malformed) and what the inventories
-    # held under their keys went back; the second inventory served some
+    # reserve effects failed for good (refused, malformed); what the inventories held
+    # under their keys going back at a give-up, and the second inventory serving, are
+    # rarer than one walk makes certain (the trouble falls on request ids, which differ
+    # from run to run): tests/unit/test_inventory_leaks.py pins each down
     assert stock["refused for good"], stock
-    assert stock["given back when a reserve effect was given up"], stock
-    assert stock["made by the second inventory"], stock
 
 
 def assert_effects_overtaken(
@@ -411,7 +412,19 @@ def test_machine_finds_bugs_in_receive(
 
 
 class AutoTriageMachine(FulfillmentMachine):
+    """The machine with auto-triage, where mail comes three times as often: the plain
+    walk's one mail rule among forty leaves replies (which need a mail received first)
+    to chance."""
+
     catalog = _catalog_with_auto_triage()
+
+    @rule(data=st.data(), kind=st.sampled_from(["new", "reply", "again"]))
+    def more_mail(self, data: st.DataObject, kind: str) -> None:
+        self.receive_mail(data, kind)
+
+    @rule(data=st.data(), kind=st.sampled_from(["reply", "new"]))
+    def more_replies(self, data: st.DataObject, kind: str) -> None:
+        self.receive_mail(data, kind)
 
 
 def test_machine_receives_mail() -> None:
