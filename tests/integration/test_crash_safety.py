@@ -120,7 +120,13 @@ def test_sigkilled_workers_never_order_twice_nor_lose_an_order(tmp_path: Path) -
     assert figures["notify_calls"] > 0
     assert figures["held_abandoned"] > 0
     abandoned = figures["abandoned"]
-    assert abandoned["AutomationRequested: no longer wanted: request cancelled"] > 0
+    # which in-flight effect a cancel overtakes is timing (about 30 cancels a soak): an
+    # automation usually, sometimes only an order or a reservation
+    overtaken = [
+        f"{kind}: no longer wanted: request cancelled"
+        for kind in ("AutomationRequested", "SupplierOrderRequested", "StockReservationRequested")
+    ]
+    assert sum(abandoned.get(k, 0) for k in overtaken) > 0, abandoned
     assert abandoned["NotificationRequested: no longer wanted: request approved"] > 0
     requests, orders = check_independently(tmp_path)
     assert requests == 400
