@@ -36,6 +36,9 @@ __all__ = [
 ]
 
 
+_NO_FACTS = MetricFacts()
+
+
 @attrs.frozen
 class RequestSummary:
     """What queries need of a request, written with every append.
@@ -88,6 +91,16 @@ class RequestSummary:
             approvers=pending_approvers(request),
             messages=request.messages,
         )
+
+    def listed(self) -> RequestSummary:
+        """The summary as every store's queries (:meth:`Store.query`,
+        :meth:`Store.pending_approvals`) give it back: the columns a query filters and
+        orders on, with ``orders``, ``facts``, ``approvers`` and ``messages`` empty (the
+        write path keeps those in indexes of their own, which the queries answer from),
+        so a page compares equal whichever store it came from."""
+        if self.orders or self.approvers or self.messages or self.facts != _NO_FACTS:
+            return attrs.evolve(self, orders=(), facts=_NO_FACTS, approvers=(), messages=())
+        return self
 
 
 @attrs.frozen

@@ -333,7 +333,7 @@ class MemoryStore:
                 and (after is None or (s.created_at, s.request_id) > after)
             ]
         rows.sort(key=lambda s: (s.created_at, s.request_id))
-        return rows[:limit] if limit is not None else rows
+        return [s.listed() for s in (rows[:limit] if limit is not None else rows)]
 
     def metric_tallies(
         self, by: str, *, since: datetime | None = None, until: datetime | None = None
@@ -387,7 +387,7 @@ class MemoryStore:
             )
             if limit is not None:
                 waiting = waiting[:limit]
-            return [self._summaries[request_id] for _, request_id in waiting]
+            return [self._summaries[request_id].listed() for _, request_id in waiting]
 
     def find_order(self, supplier_id: str, ref: str) -> str | None:
         """The request holding the order."""

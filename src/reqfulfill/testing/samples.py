@@ -18,7 +18,7 @@ import attrs
 
 from reqfulfill.model.events import EVENT_TYPES, Event, NotificationRequested, RequestWaiting
 from reqfulfill.model.supplier import Notification
-from reqfulfill.stores import MetricFacts, RequestSummary
+from reqfulfill.stores import RequestSummary
 
 __all__ = [
     "T0",
@@ -178,12 +178,9 @@ def sample_summary(request_id: str, **changes: Any) -> RequestSummary:
 
 
 def summary_fields(summary: RequestSummary) -> tuple[Any, ...]:
-    """A summary without ``orders``, ``facts``, ``approvers`` and ``messages`` (stores
-    keep them but need not return them with the summary)."""
-    return attrs.astuple(
-        attrs.evolve(summary, orders=(), facts=MetricFacts(), approvers=(), messages=()),
-        recurse=False,
-    )
+    """A summary's fields as queries give them back (:meth:`RequestSummary.listed
+    <reqfulfill.stores.RequestSummary.listed>`), as a tuple."""
+    return attrs.astuple(summary.listed(), recurse=False)
 
 
 def new_id(prefix: str = "REQ") -> str:

@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from reqfulfill.model.errors import ConcurrencyError
-from reqfulfill.stores import Store
+from reqfulfill.stores import MetricFacts, Store
 from reqfulfill.testing.samples import T0, new_id, sample_summary, waiting_stream
 
 __all__ = ["ApprovalIndexContract"]
@@ -46,6 +46,26 @@ class ApprovalIndexContract:
         done = attrs.evolve(later, state="in_fulfillment", approvers=())
         store.append(second, waiting_stream(second, 1, start=2), 1, summary=done)
         assert store.pending_approvals("max") == []
+
+    def test_queries_give_every_summary_back_as_listed(self, store: Store) -> None:
+        # what only the write path uses (orders, facts, approvers, messages) is kept in
+        # indexes of its own: a page is the same whichever store answers it
+        request_id = new_id("A")
+        full = sample_summary(
+            request_id,
+            state="awaiting_approval",
+            approvers=("max", "fay"),
+            orders=(("acme", f"PO-{request_id}"),),
+            messages=(f"<{request_id}@mail.example>",),
+            facts=MetricFacts(assign_ch=25, escalations=1),
+        )
+        store.append(request_id, waiting_stream(request_id, 1), 0, summary=full)
+        listed = full.listed()
+        assert (listed.orders, listed.approvers, listed.messages) == ((), (), ())
+        assert listed.facts == MetricFacts()
+        assert store.pending_approvals("fay") == [listed]
+        assert [s for s in store.query() if s.request_id == request_id] == [listed]
+        assert store.find_order("acme", f"PO-{request_id}") == request_id
 
     def test_a_refused_append_leaves_the_approval_index(self, store: Store) -> None:
         request_id = new_id("A")
