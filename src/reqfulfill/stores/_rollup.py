@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import sys
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
-from itertools import accumulate
+from itertools import accumulate, chain
+from operator import sub
 from typing import Any
 
 from reqfulfill.stores._facts import METRIC_DIMENSIONS, Histogram, MetricsTally, tally_rows
@@ -40,7 +42,6 @@ __all__ = [
     "MARK_ROLLED",
     "ROLLED_COLUMNS",
     "ROLLUP_READ",
-    "ROLLUP_ROW",
     "ROLLUP_UNDO",
     "UPSERT_ROLLED",
     "UPSERT_ROLLUP",
@@ -51,12 +52,14 @@ __all__ = [
     "applied",
     "build",
     "catch_up",
+    "changed",
     "contribution",
     "decode",
     "encode",
     "key_of",
     "rollup_migration",
     "rollup_of",
+    "rollup_rows",
     "rollup_tables",
     "stored_key",
     "tallies_of",
@@ -175,11 +178,19 @@ _ALL_COLUMNS = ", ".join((*COUNTERS, *HISTOGRAMS))
 ROLLUP_READ = f"SELECT key, {_ALL_COLUMNS} FROM rf_metric_rollup WHERE dim = ?"  # noqa: S608
 """The rollup rows of one dimension: what an all-time tally reads."""
 
-ROLLUP_ROW = (
-    f"SELECT dim, key, {_ALL_COLUMNS} FROM rf_metric_rollup"  # noqa: S608 - constant columns
-    " WHERE dim = ? AND key = ?"
-)
-"""One rollup row (a catch-up reads those it changes)."""
+_SOME_ROWS = 400
+"""How many rollup rows a catch-up reads per statement (those it changes)."""
+
+
+def rollup_rows(count: int) -> str:
+    """The statement reading ``count`` rollup rows of one dimension (its parameters:
+    the dimension, then the stored keys)."""
+    keys = ", ".join("?" * count)
+    return (
+        f"SELECT dim, key, {_ALL_COLUMNS} FROM rf_metric_rollup"  # noqa: S608 - constant columns
+        f" WHERE dim = ? AND key IN ({keys})"
+    )
+
 
 ANY_ROLLED = "SELECT 1 FROM rf_facts_rolled LIMIT 1"
 """Has the rollup been built (else the first catch-up builds it in bulk)."""
@@ -235,8 +246,35 @@ def decode(blob: bytes) -> tuple[array[int], array[int]]:
     return data[:half], data[half:]
 
 
-def _as_dict(blob: bytes) -> dict[int, int]:
-    return dict(Histogram(*decode(blob)))
+def changed(blob: bytes, change: dict[int, int]) -> bytes:
+    """A histogram blob with ``change`` (value -> count difference) applied: in arrays,
+    so a few changes to a histogram of thousands of values cost a few C-speed passes,
+    not a pair per value."""
+    values, running = decode(blob) if blob else (array("q"), array("q"))
+    counts = array("q", map(sub, running, chain((0,), running)))
+    for value, n in sorted(change.items()):
+        if not n:
+            continue
+        i = bisect_left(values, value)
+        if i < len(values) and values[i] == value:
+            total = counts[i] + n
+            if total < 0:
+                raise AssertionError(f"a histogram count below zero at {value}")
+            if total:
+                counts[i] = total
+            else:
+                del values[i]
+                del counts[i]
+        elif n < 0:
+            raise AssertionError(f"a histogram count below zero at {value}")
+        else:
+            values.insert(i, value)
+            counts.insert(i, n)
+    running = array("q", accumulate(counts))
+    if _SWAP:  # pragma: no cover - big-endian machines
+        values.byteswap()
+        running.byteswap()
+    return values.tobytes() + running.tobytes()
 
 
 def _int(value: object) -> int:
@@ -313,7 +351,7 @@ Rollup = dict[tuple[str, str | None], tuple[list[int], list[bytes]]]
 
 
 def rollup_of(rows: Iterable[Sequence[Any]]) -> Rollup:
-    """The rollup rows of :data:`ROLLUP_ROW` statements."""
+    """The rollup rows of :func:`rollup_rows` statements."""
     n = len(COUNTERS)
     return {
         (str(r[0]), key_of(str(r[1]))): ([_int(v) for v in r[2 : 2 + n]], list(r[2 + n :]))
@@ -338,14 +376,7 @@ def applied(current: Rollup, deltas: Deltas) -> tuple[list[tuple[Any, ...]], lis
         for i, change in enumerate(changes):
             blob = empty if old is None else bytes(old[1][i])
             if any(change.values()):
-                histogram = _as_dict(blob) if blob else {}
-                for value, n in change.items():
-                    total = histogram.get(value, 0) + n
-                    if total:
-                        histogram[value] = total
-                    else:
-                        histogram.pop(value, None)
-                blob = encode(histogram)
+                blob = changed(blob, change)
             blobs.append(blob)
         upserts.append((dim, stored_key(key), *counters, *blobs))
     return upserts, deletes
@@ -431,8 +462,11 @@ def catch_up(
         after = str(rows[-1][0])
         done += len(rows)
     current: Rollup = {}
-    for dim, key in deltas.slots:
-        current.update(rollup_of(fetch(ROLLUP_ROW, (dim, stored_key(key)))))
+    for dim in METRIC_DIMENSIONS:
+        keys = [stored_key(key) for d, key in deltas.slots if d == dim]
+        for start in range(0, len(keys), _SOME_ROWS):
+            some = keys[start : start + _SOME_ROWS]
+            current.update(rollup_of(fetch(rollup_rows(len(some)), (dim, *some))))
     upserts, deletes = applied(current, deltas)
     if upserts:
         many(UPSERT_ROLLUP, upserts)
