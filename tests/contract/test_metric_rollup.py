@@ -281,3 +281,24 @@ def test_a_read_only_sqlite_store_with_changes_not_rolled_up_answers_from_the_sc
         assert (tally.key, tally.count, tally.fulfil) == ("laptop", 1, ())
     finally:
         reader.close()
+    writer = SQLiteStore(path)
+    try:
+        assert writer.roll_up_facts() == 1
+    finally:
+        writer.close()
+    with sqlite3.connect(path) as db:  # marked, to tell which one the reader reads
+        db.execute("UPDATE rf_metric_rollup SET escalations = 7 WHERE dim = 'item'")
+    db.close()
+    reader = SQLiteStore(path, read_only=True)
+    try:
+        (tally,) = reader.metric_tallies("item")  # clean: the rollup
+        assert (tally.key, tally.count, tally.escalations) == ("laptop", 1, 7)
+    finally:
+        reader.close()
+    _downgrade(f"sqlite:///{path}")  # a file from before the rollup, opened read-only
+    reader = SQLiteStore(path, read_only=True)
+    try:
+        (tally,) = reader.metric_tallies("item")
+        assert (tally.key, tally.count, tally.escalations) == ("laptop", 1, 0)
+    finally:
+        reader.close()

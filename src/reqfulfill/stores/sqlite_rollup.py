@@ -70,11 +70,20 @@ def metric_tallies(
     if since is None and until is None:
         if not read_only:
             catch_up(db, transaction)
-        if not read_only or db.execute(_rollup.DIRTY_PROBE).fetchone() is None:
+        if not read_only or _clean_rollup(db):
             return _rollup.tallies_of(db.execute(_rollup.ROLLUP_READ, (by,)).fetchall())
     window = window_params(since, until)
     counters, assign, fulfil = (db.execute(q, window).fetchall() for q in statements)
     return tally_rows(counters, assign, fulfil)
+
+
+def _clean_rollup(db: sqlite3.Connection) -> bool:
+    """Whether a store opened read-only has a rollup with nothing to catch up (a file
+    of an older schema has none)."""
+    exists = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rf_metric_rollup'"
+    ).fetchone()
+    return exists is not None and db.execute(_rollup.DIRTY_PROBE).fetchone() is None
 
 
 def stale_facts(db: sqlite3.Connection, limit: int) -> list[str]:
