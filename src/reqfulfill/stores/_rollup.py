@@ -15,8 +15,9 @@ tallies of the rolled copies, which equal the facts rows once nothing is dirty.
 The SQL of both stores is here (``?`` placeholders; ``pg()`` makes PostgreSQL's), and
 the pure logic: what one facts row contributes, deltas, the histogram blobs. A
 histogram is a blob of little-endian signed 64-bit integers: the values (centi-hours,
-ascending) then their running counts (how many up to each value), so decoding is one
-``array.frombytes`` and a percentile one bisection.
+ascending) then their counts, so decoding is one ``array.frombytes``, a catch-up
+changes a count in place (a bisection), and a read makes the running counts (one C-speed
+``accumulate``) a percentile then bisects.
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ import sys
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
-from itertools import accumulate, chain
-from operator import sub
+from itertools import accumulate
 from typing import Any
 
 from reqfulfill.stores._facts import METRIC_DIMENSIONS, Histogram, MetricsTally, tally_rows
@@ -56,6 +56,7 @@ __all__ = [
     "contribution",
     "decode",
     "encode",
+    "histogram_of",
     "key_of",
     "rollup_migration",
     "rollup_of",
@@ -201,6 +202,9 @@ _BUILD = (
     f"INSERT INTO rf_facts_rolled (request_id, {ROLLED_COLUMNS})"  # noqa: S608 - constant
     f" SELECT request_id, {ROLLED_COLUMNS} FROM rf_request_facts",
     "UPDATE rf_request_facts SET rolled = 1 WHERE rolled = 0",
+    # the planner's statistics may say most rows are dirty (a migrated or bulk-loaded
+    # store): then the probe for a dirty row would scan the table, not the index
+    "ANALYZE rf_request_facts",
 )
 
 UPSERT_ROLLUP = (
@@ -229,7 +233,7 @@ _SWAP = sys.byteorder != "little"
 def encode(histogram: dict[int, int]) -> bytes:
     """A histogram (centi-hours -> how many, no zero counts) as a blob."""
     values = array("q", sorted(histogram))
-    counts = array("q", accumulate(histogram[v] for v in values))
+    counts = array("q", [histogram[v] for v in values])
     if _SWAP:  # pragma: no cover - big-endian machines
         values.byteswap()
         counts.byteswap()
@@ -237,7 +241,7 @@ def encode(histogram: dict[int, int]) -> bytes:
 
 
 def decode(blob: bytes) -> tuple[array[int], array[int]]:
-    """The values and running counts of a histogram blob (see :func:`encode`)."""
+    """The values and counts of a histogram blob (see :func:`encode`)."""
     data = array("q")
     data.frombytes(bytes(blob))
     if _SWAP:  # pragma: no cover - big-endian machines
@@ -247,11 +251,10 @@ def decode(blob: bytes) -> tuple[array[int], array[int]]:
 
 
 def changed(blob: bytes, change: dict[int, int]) -> bytes:
-    """A histogram blob with ``change`` (value -> count difference) applied: in arrays,
-    so a few changes to a histogram of thousands of values cost a few C-speed passes,
-    not a pair per value."""
-    values, running = decode(blob) if blob else (array("q"), array("q"))
-    counts = array("q", map(sub, running, chain((0,), running)))
+    """A histogram blob with ``change`` (value -> count difference) applied: in the
+    arrays, so a few changes to a histogram of thousands of values cost a bisection
+    each, not a pass over its values."""
+    values, counts = decode(blob) if blob else (array("q"), array("q"))
     for value, n in sorted(change.items()):
         if not n:
             continue
@@ -270,11 +273,10 @@ def changed(blob: bytes, change: dict[int, int]) -> bytes:
         else:
             values.insert(i, value)
             counts.insert(i, n)
-    running = array("q", accumulate(counts))
     if _SWAP:  # pragma: no cover - big-endian machines
         values.byteswap()
-        running.byteswap()
-    return values.tobytes() + running.tobytes()
+        counts.byteswap()
+    return values.tobytes() + counts.tobytes()
 
 
 def _int(value: object) -> int:
@@ -382,11 +384,12 @@ def applied(current: Rollup, deltas: Deltas) -> tuple[list[tuple[Any, ...]], lis
     return upserts, deletes
 
 
-def _pairs(blob: bytes) -> Histogram | tuple[()]:
+def histogram_of(blob: bytes) -> Histogram | tuple[()]:
+    """The histogram a blob holds, running counts made (``()`` for an empty one)."""
     if not blob:
         return ()
     values, counts = decode(blob)
-    return Histogram(values, counts)
+    return Histogram(values, array("q", accumulate(counts)))
 
 
 def tallies_of(rows: Iterable[Sequence[Any]]) -> list[MetricsTally]:
@@ -395,7 +398,7 @@ def tallies_of(rows: Iterable[Sequence[Any]]) -> list[MetricsTally]:
     out = []
     for r in rows:
         c = [_int(v) for v in r[1 : 1 + n]]
-        assign, fulfil, stock, supplier = (_pairs(b) for b in r[1 + n :])
+        assign, fulfil, stock, supplier = (histogram_of(b) for b in r[1 + n :])
         out.append(
             MetricsTally(
                 key_of(str(r[0])),

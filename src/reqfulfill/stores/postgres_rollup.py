@@ -9,7 +9,9 @@ then misses it, and the row stays dirty for the next one. An append waiting on a
 the catch-up marked waits for its commit (it locks nothing the catch-up waits for: the
 rollup tables are the catch-up's alone). The first catch-up (or ``db upgrade``) builds
 the rollup in bulk with the facts table locked against writes (``EXCLUSIVE``: reads go
-on) for the few seconds it takes.
+on) for the few seconds it takes, then vacuums the facts table (the bulk mark leaves as
+many dead entries in the index of dirty rows as there are rows, which the probe for a
+dirty row would otherwise step over until autovacuum runs).
 """
 
 from __future__ import annotations
@@ -27,7 +29,15 @@ from reqfulfill.stores._query_sql import metric_queries, pg, window_params
 
 __all__ = ["ROLLUP_MIGRATION", "Transaction", "catch_up", "metric_tallies"]
 
-ROLLUP_MIGRATION = _rollup.rollup_migration("BYTEA")
+ROLLUP_MIGRATION = (
+    *_rollup.rollup_migration("BYTEA"),
+    # histogram blobs stored as they are: a catch-up rewrites them, a read decodes
+    # them at once, and compressing (pglz) costs more than it saves on either
+    *(
+        f"ALTER TABLE rf_metric_rollup ALTER COLUMN {name} SET STORAGE EXTERNAL"
+        for name in _rollup.HISTOGRAMS
+    ),
+)
 """Schema step 9: the rollup (see :func:`reqfulfill.stores._rollup.rollup_migration`)."""
 
 _Connection = psycopg.Connection[tuple[Any, ...]]
@@ -54,22 +64,30 @@ def catch_up(
     with transaction(single=True) as db:
         if db.execute(pg(_rollup.DIRTY_PROBE)).fetchone() is None:
             return 0
+    built = False
     with transaction() as tx:
         tx.execute("SELECT pg_advisory_xact_lock(%s, %s)", lock)
 
         def fetch(statement: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
-            return tx.execute(pg(statement), params).fetchall()
+            # binary results: the blobs as they are, not in hex
+            return tx.execute(pg(statement), params, binary=True).fetchall()
 
         def many(statement: str, params: Sequence[Sequence[Any]]) -> None:
             with tx.cursor() as cur:
                 cur.executemany(pg(statement), params)
 
         def before_build() -> None:
+            nonlocal built
             tx.execute("LOCK TABLE rf_request_facts IN EXCLUSIVE MODE")
+            built = True
 
-        return _rollup.catch_up(
+        done = _rollup.catch_up(
             fetch, many, batch=batch, between=between, before_build=before_build
         )
+    if built:  # every facts row rewritten: clear the dirty index of its dead entries
+        with transaction(single=True) as db:
+            db.execute("VACUUM (ANALYZE) rf_request_facts")
+    return done
 
 
 def metric_tallies(
@@ -86,7 +104,7 @@ def metric_tallies(
     if since is None and until is None:
         catch_up(transaction, lock)
         with transaction(single=True) as db:
-            rows = db.execute(pg(_rollup.ROLLUP_READ), (by,)).fetchall()
+            rows = db.execute(pg(_rollup.ROLLUP_READ), (by,), binary=True).fetchall()
         return _rollup.tallies_of(rows)
     window = window_params(since, until)
     with transaction() as db:
