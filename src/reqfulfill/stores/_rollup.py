@@ -14,10 +14,11 @@ tallies of the rolled copies, which equal the facts rows once nothing is dirty.
 
 The SQL of both stores is here (``?`` placeholders; ``pg()`` makes PostgreSQL's), and
 the pure logic: what one facts row contributes, deltas, the histogram blobs. A
-histogram is a blob of little-endian signed 64-bit integers: the values (centi-hours,
-ascending) then their counts, so decoding is one ``array.frombytes``, a catch-up
-changes a count in place (a bisection), and a read makes the running counts (one C-speed
-``accumulate``) a percentile then bisects.
+histogram is a blob of little-endian signed integers (32-bit when they all fit, else
+64-bit, said by its first byte): the values (centi-hours, ascending) then their running
+counts (how many up to each value), so a read decodes it with one ``array.frombytes``
+and takes a percentile with one bisection; a catch-up copies a changed blob once,
+shifting the running counts after each changed value.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import sys
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
-from itertools import accumulate
+from itertools import accumulate, repeat
+from operator import add
 from typing import Any
 
 from reqfulfill.stores._facts import METRIC_DIMENSIONS, Histogram, MetricsTally, tally_rows
@@ -229,54 +231,94 @@ def key_of(stored: str) -> str | None:
 
 _SWAP = sys.byteorder != "little"
 
+# a blob's first byte: the width of its integers (4 when every value and count fits)
+_NARROW = next(code for code in "ilq" if array(code).itemsize == 4)
+_WIDTHS = {b"4": _NARROW, b"8": "q"}
+_INT32 = (-(1 << 31), (1 << 31) - 1)
+
+
+def _blob(values: array[int], running: array[int]) -> bytes:
+    """The blob of a histogram's arrays (``values`` ascending, their running counts),
+    in the arrays' own width."""
+    if not values:
+        return b""
+    if _SWAP:  # pragma: no cover - big-endian machines
+        values, running = array(values.typecode, values), array(running.typecode, running)
+        values.byteswap()
+        running.byteswap()
+    return (b"4" if values.itemsize == 4 else b"8") + values.tobytes() + running.tobytes()
+
+
+def _fits(low: int, high: int) -> bool:
+    return _INT32[0] <= low and high <= _INT32[1]
+
 
 def encode(histogram: dict[int, int]) -> bytes:
-    """A histogram (centi-hours -> how many, no zero counts) as a blob."""
-    values = array("q", sorted(histogram))
-    counts = array("q", [histogram[v] for v in values])
-    if _SWAP:  # pragma: no cover - big-endian machines
-        values.byteswap()
-        counts.byteswap()
-    return values.tobytes() + counts.tobytes()
+    """A histogram (centi-hours -> how many, no zero counts) as a blob: a width byte
+    (``4`` when every value and running count fits 32 bits, else ``8``), then the
+    values ascending, then their running counts (how many up to each value), both
+    little-endian."""
+    values = sorted(histogram)
+    running = list(accumulate(histogram[v] for v in values))
+    code = _NARROW if not values or _fits(values[0], max(values[-1], running[-1])) else "q"
+    return _blob(array(code, values), array(code, running))
 
 
 def decode(blob: bytes) -> tuple[array[int], array[int]]:
-    """The values and counts of a histogram blob (see :func:`encode`)."""
-    data = array("q")
-    data.frombytes(bytes(blob))
+    """The values and running counts of a histogram blob (see :func:`encode`), in
+    arrays of its width (32-bit for an empty one)."""
+    data = bytes(blob)
+    if not data:
+        return array(_NARROW), array(_NARROW)
+    numbers = array(_WIDTHS[data[:1]])
+    numbers.frombytes(data[1:])
     if _SWAP:  # pragma: no cover - big-endian machines
-        data.byteswap()
-    half = len(data) // 2
-    return data[:half], data[half:]
+        numbers.byteswap()
+    half = len(numbers) // 2
+    return numbers[:half], numbers[half:]
 
 
 def changed(blob: bytes, change: dict[int, int]) -> bytes:
-    """A histogram blob with ``change`` (value -> count difference) applied: in the
-    arrays, so a few changes to a histogram of thousands of values cost a bisection
-    each, not a pass over its values."""
-    values, counts = decode(blob) if blob else (array("q"), array("q"))
-    for value, n in sorted(change.items()):
-        if not n:
-            continue
-        i = bisect_left(values, value)
-        if i < len(values) and values[i] == value:
-            total = counts[i] + n
-            if total < 0:
-                raise AssertionError(f"a histogram count below zero at {value}")
-            if total:
-                counts[i] = total
-            else:
-                del values[i]
-                del counts[i]
-        elif n < 0:
-            raise AssertionError(f"a histogram count below zero at {value}")
+    """A histogram blob with ``change`` (value -> count difference) applied, in one
+    pass over the arrays: the parts between changed values are copied (shifted by the
+    changes before them), at C speed. A blob stays as wide as it was unless a change
+    needs 64 bits."""
+    moves = sorted((value, n) for value, n in change.items() if n)
+    if not moves:
+        return bytes(blob)
+    values, running = decode(blob)
+    grown = (running[-1] if running else 0) + sum(n for _, n in moves if n > 0)
+    if values.itemsize == 4 and not _fits(moves[0][0], max(moves[-1][0], grown)):
+        values, running = array("q", values), array("q", running)
+    code = values.typecode
+    out_values, out_running = array(code), array(code)
+    done = 0  # values[:done] are copied
+    offset = 0  # what the changes so far add to every running count after them
+
+    def copy(end: int) -> None:
+        out_values.extend(values[done:end])
+        if offset:
+            out_running.extend(map(add, running[done:end], repeat(offset)))
         else:
-            values.insert(i, value)
-            counts.insert(i, n)
-    if _SWAP:  # pragma: no cover - big-endian machines
-        values.byteswap()
-        counts.byteswap()
-    return values.tobytes() + counts.tobytes()
+            out_running.extend(running[done:end])
+
+    for value, n in moves:
+        i = bisect_left(values, value, done)
+        copy(i)
+        if i < len(values) and values[i] == value:
+            count = running[i] - (running[i - 1] if i else 0) + n
+            done = i + 1
+        else:
+            count = n
+            done = i
+        if count < 0:
+            raise AssertionError(f"a histogram count below zero at {value}")
+        if count:
+            out_values.append(value)
+            out_running.append((out_running[-1] if out_running else 0) + count)
+        offset += n
+    copy(len(values))
+    return _blob(out_values, out_running)
 
 
 def _int(value: object) -> int:
@@ -388,8 +430,8 @@ def histogram_of(blob: bytes) -> Histogram | tuple[()]:
     """The histogram a blob holds, running counts made (``()`` for an empty one)."""
     if not blob:
         return ()
-    values, counts = decode(blob)
-    return Histogram(values, array("q", accumulate(counts)))
+    values, running = decode(blob)
+    return Histogram(values, running)
 
 
 def tallies_of(rows: Iterable[Sequence[Any]]) -> list[MetricsTally]:
