@@ -19,6 +19,15 @@ each page on a fresh service over the open store, so no request is cached) and
 target (10 ms for a page, 100 ms for metrics): below 1.0 meets it. ``load_s`` is the
 bulk load time.
 
+All-time metrics read the metric rollup (``stores._rollup``), built after the load
+(``rollup_s``: the bulk build, as ``reqfulfill db upgrade`` does it) so the timed
+rounds measure the steady state; ``metrics:<by>:changed-100`` times a call that first
+catches up 100 facts rows changed since the last (their agent and time to fulfil, as
+appends change them: the untimed change is made before each round), and
+``metrics:<by>:scan`` the same all-time figures from a scan of the facts rows (a
+window covering all time: what every all-time call did before the rollup), for the
+ratio in the same run. The rollup's answers are checked equal to the scan's.
+
 Run: ``python -m benchmarks queries [--quick]`` (``size=`` in :func:`run`; 1,000,000
 by default, 2,000 with ``--quick``).
 """
@@ -40,6 +49,8 @@ from typing import Any
 from benchmarks.lifecycle import pg_dsn, pg_schema, row
 from reqfulfill import Channel, FixedClock, FulfillmentService, open_store
 from reqfulfill.stores._base import to_micros
+from reqfulfill.stores.postgres import PostgresStore
+from reqfulfill.stores.sqlite import SQLiteStore
 from reqfulfill.testing import demo_catalog, demo_requester
 
 SIZE = 1_000_000
@@ -236,10 +247,64 @@ def _timed(call: Callable[[], Any], rounds: int) -> list[float]:
     return out
 
 
-def _measure(impl: str, url: str, size: int, load_s: float, rounds: int) -> list[dict[str, Any]]:
+_ALL_TIME = {"since": datetime(1970, 1, 2, tzinfo=UTC), "until": datetime(2999, 1, 1, tzinfo=UTC)}
+CHANGED = 100
+
+
+def _change_sqlite(path: Path, size: int) -> Callable[[int], None]:
+    """Change ``CHANGED`` bulk facts rows as appends would (round ``n``: other rows)."""
+
+    def change(n: int) -> None:
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            db.executemany(_CHANGE, _change_params(n, size))
+        finally:
+            db.close()
+
+    return change
+
+
+def _change_pg(dsn: str, schema: str, size: int) -> Callable[[int], None]:
+    def change(n: int) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(dsn) as db, db.cursor() as cur:
+            cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            cur.executemany(_CHANGE.replace("?", "%s"), _change_params(n, size))
+            db.commit()
+
+    return change
+
+
+# what an append's facts upsert does to a row (stores._query_sql.UPSERT_FACTS)
+_CHANGE = (
+    "UPDATE rf_request_facts SET agent = ?, fulfil_ch = coalesce(fulfil_ch, 0) + 1,"
+    " rolled = 0, seq = seq + 1 WHERE request_id = ?"
+)
+
+
+def _change_params(n: int, size: int) -> list[tuple[str, str]]:
+    rng = random.Random(n)
+    return [(f"agent-{rng.randrange(200)}", f"B-{rng.randrange(size):08d}") for _ in range(CHANGED)]
+
+
+def _measure(
+    impl: str,
+    url: str,
+    size: int,
+    load_s: float,
+    rounds: int,
+    change: Callable[[int], None],
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     store = open_store(url)
     try:
+        if not isinstance(store, SQLiteStore | PostgresStore):
+            raise AssertionError(f"{url}: not a SQL store")
+        start = time.perf_counter()
+        store.roll_up_facts()  # the bulk build of the rollup (db upgrade does the same)
+        rollup_s = round(time.perf_counter() - start, 1)
         service = FulfillmentService(demo_catalog(), store=store, load_entrypoints=False)
         for name, method, arguments in _pages(size):
             _check_page(name, getattr(service, method)(**arguments), arguments, method)
@@ -251,7 +316,17 @@ def _measure(impl: str, url: str, size: int, load_s: float, rounds: int) -> list
                 getattr(fresh, method)(**arguments)
                 values.append(time.perf_counter() - start)
             median = statistics.median(values)
-            rows.append(row(name, size, impl, values, median / PAGE_TARGET_S, load_s=load_s))
+            rows.append(
+                row(
+                    name,
+                    size,
+                    impl,
+                    values,
+                    median / PAGE_TARGET_S,
+                    load_s=load_s,
+                    rollup_s=rollup_s,
+                )
+            )
         windows: list[tuple[str, dict[str, Any]]] = [
             ("", {}),
             (
@@ -268,22 +343,42 @@ def _measure(impl: str, url: str, size: int, load_s: float, rounds: int) -> list
                     sourced = {r.key for r in got if r.from_stock_pct is not None}
                     if sourced != {f"item-{n}" for n in range(10)}:  # the devices
                         raise AssertionError(f"metrics by item: sources of {sorted(sourced)}")
+                if not window and got != service.metrics(by=by, **_ALL_TIME):
+                    raise AssertionError(f"metrics by {by}: the rollup is not the scan")
                 call = lambda by=by, window=window: service.metrics(by=by, **window)  # noqa: E731
                 values = _timed(call, max(3, rounds // 2))
-                median = statistics.median(values)
                 rows.append(
-                    row(
-                        f"metrics:{by}{label}",
-                        size,
-                        impl,
-                        values,
-                        median / METRICS_TARGET_S,
-                        load_s=load_s,
-                    )
+                    _metrics_row(f"metrics:{by}{label}", size, impl, values, (load_s, rollup_s))
                 )
+            # the all-time figures from a scan (the path before the rollup), same run
+            scan = lambda by=by: service.metrics(by=by, **_ALL_TIME)  # noqa: E731
+            values = _timed(scan, 3)
+            rows.append(_metrics_row(f"metrics:{by}:scan", size, impl, values, (load_s, rollup_s)))
+            # a call that first catches up CHANGED facts rows changed as appends would
+            values = []
+            for n in range(max(3, rounds // 2)):
+                change(n)
+                values += _timed(lambda by=by: service.metrics(by=by), 1)  # type: ignore[misc]
+            rows.append(
+                _metrics_row(
+                    f"metrics:{by}:changed-{CHANGED}", size, impl, values, (load_s, rollup_s)
+                )
+            )
+            if service.metrics(by=by) != service.metrics(by=by, **_ALL_TIME):
+                raise AssertionError(f"metrics by {by}: the rollup caught up is not the scan")
     finally:
         store.close()
     return rows
+
+
+def _metrics_row(
+    name: str, size: int, impl: str, values: list[float], times: tuple[float, float]
+) -> dict[str, Any]:
+    median = statistics.median(values)
+    load_s, rollup_s = times
+    return row(
+        name, size, impl, values, median / METRICS_TARGET_S, load_s=load_s, rollup_s=rollup_s
+    )
 
 
 def run(quick: bool = False, *, size: int | None = None) -> list[dict[str, Any]]:
@@ -293,14 +388,17 @@ def run(quick: bool = False, *, size: int | None = None) -> list[dict[str, Any]]
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="rf-bench-") as tmp, contextlib.ExitStack() as stack:
         start = time.perf_counter()
-        url = load_sqlite(Path(tmp) / "queries.db", size)
-        rows += _measure("sqlite", url, size, round(time.perf_counter() - start, 1), rounds)
+        path = Path(tmp) / "queries.db"
+        url = load_sqlite(path, size)
+        load_s = round(time.perf_counter() - start, 1)
+        rows += _measure("sqlite", url, size, load_s, rounds, _change_sqlite(path, size))
         dsn = pg_dsn()
         if dsn is not None:
             schema = stack.enter_context(pg_schema(dsn))
             start = time.perf_counter()
             url = load_pg(dsn, schema, size)
-            rows += _measure("postgresql", url, size, round(time.perf_counter() - start, 1), rounds)
+            load_s = round(time.perf_counter() - start, 1)
+            rows += _measure("postgresql", url, size, load_s, rounds, _change_pg(dsn, schema, size))
     return rows
 
 

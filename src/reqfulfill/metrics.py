@@ -8,6 +8,7 @@ paused time) when an SLA applies, else elapsed time.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -17,7 +18,7 @@ import attrs
 from reqfulfill.model import events as ev
 from reqfulfill.model.enums import RequestState
 from reqfulfill.model.request import ServiceRequest
-from reqfulfill.stores._facts import MetricsTally, source_of
+from reqfulfill.stores._facts import Histogram, MetricsTally, source_of
 
 __all__ = [
     "MetricsRow",
@@ -190,12 +191,23 @@ def _ranked(histogram: Sequence[tuple[int, int]], total: int, p: float) -> float
     if total == 0:
         return None
     rank = max(1, math.ceil(p / 100 * total))
+    if isinstance(histogram, Histogram):  # the rollup's: a bisection of the running sums
+        index = bisect_left(histogram.running, rank)
+        if index == len(histogram.values):
+            raise AssertionError("a histogram holds fewer values than its total")
+        return histogram.values[index] / 100
     seen = 0
     for value, count in histogram:
         seen += count
         if seen >= rank:
             return value / 100
     raise AssertionError("a histogram holds fewer values than its total")  # pragma: no cover
+
+
+def _total(histogram: Sequence[tuple[int, int]]) -> int:
+    if isinstance(histogram, Histogram):
+        return histogram.total()
+    return sum(c for _, c in histogram)
 
 
 def rows_from_tallies(tallies: Iterable[MetricsTally]) -> list[MetricsRow]:
@@ -214,7 +226,7 @@ def rows_from_tallies(tallies: Iterable[MetricsTally]) -> list[MetricsRow]:
     for key, parts in sorted(merged.items()):
         assign = _merged([p.assign for p in parts])
         fulfil = _merged([p.fulfil for p in parts])
-        fulfilled = sum(c for _, c in fulfil)
+        fulfilled = _total(fulfil)
         stock = sum(p.from_stock for p in parts)
         supplier = sum(p.from_supplier for p in parts)
         sourced = stock + supplier + sum(p.from_mixed for p in parts)
@@ -228,7 +240,7 @@ def rows_from_tallies(tallies: Iterable[MetricsTally]) -> list[MetricsRow]:
                 key=key,
                 count=sum(p.count for p in parts),
                 fulfilled=fulfilled,
-                assign_p50_h=_ranked(assign, sum(c for _, c in assign), 50),
+                assign_p50_h=_ranked(assign, _total(assign), 50),
                 fulfil_p50_h=_ranked(fulfil, fulfilled, 50),
                 fulfil_p90_h=_ranked(fulfil, fulfilled, 90),
                 sla_met_pct=(
@@ -248,9 +260,9 @@ def rows_from_tallies(tallies: Iterable[MetricsTally]) -> list[MetricsRow]:
     return rows
 
 
-def _merged(histograms: Sequence[Sequence[tuple[int, int]]]) -> list[tuple[int, int]]:
+def _merged(histograms: Sequence[Sequence[tuple[int, int]]]) -> Sequence[tuple[int, int]]:
     if len(histograms) == 1:
-        return list(histograms[0])
+        return histograms[0]
     counts: dict[int, int] = {}
     for histogram in histograms:
         for value, count in histogram:

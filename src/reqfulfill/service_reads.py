@@ -161,6 +161,12 @@ class RequestReads:
         :func:`reqfulfill.metrics.metrics_rows` gives over the replayed histories. The
         facts of requests stored before this release are rebuilt first (once:
         ``reqfulfill db upgrade`` does it ahead).
+
+        All-time metrics (no ``since`` and ``until``) on a SQL store read its metric
+        rollup, one row per item, group or agent: so a call may *write*, catching the
+        rollup up with the requests appended since the last call (in a short write
+        transaction; nothing to write when nothing changed, and a read-only SQLite
+        store answers from the facts rows instead). A window reads its facts rows.
         """
         return self.metrics_by((by,), since=since, until=until)[by]
 

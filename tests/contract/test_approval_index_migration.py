@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from reqfulfill import Channel, FixedClock, FulfillmentService, RequestState
+from reqfulfill.stores._rollup import ROLLUP_UNDO
 from reqfulfill.stores.postgres import PostgresStore
 from reqfulfill.stores.sqlite import SCHEMA_VERSION, SQLiteStore
 from reqfulfill.testing import demo_catalog, demo_requester
@@ -32,6 +33,8 @@ def test_upgrading_sqlite_fills_the_index_for_waiting_requests(tmp_path: Path) -
     service.approve(done.id, "max.manager")
     service.store.close()
     with sqlite3.connect(tmp_path / "rf.db") as db:  # as schema 4 (before issue 17) left it
+        for statement in ROLLUP_UNDO:  # schema 8
+            db.execute(statement)
         db.execute("DROP TABLE rf_approvals")
         db.execute("DROP TABLE rf_messages")  # schema 6, after the approvals' step 5
         db.execute("ALTER TABLE rf_request_facts DROP COLUMN source")  # schema 7
@@ -55,6 +58,8 @@ def test_upgrading_postgresql_fills_the_index_for_waiting_requests(pg_url: str) 
     store = service.store
     assert isinstance(store, PostgresStore)
     with store._tx() as db:  # set the schema back to 5 (before issue 17), as it was
+        for statement in ROLLUP_UNDO:  # schema 9
+            db.execute(statement)
         db.execute("DROP TABLE rf_approvals")
         db.execute("DROP TABLE rf_messages")  # schema 7, after the approvals' step 6
         db.execute("ALTER TABLE rf_request_facts DROP COLUMN source")  # schema 8

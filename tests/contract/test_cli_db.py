@@ -77,6 +77,8 @@ def _downgrade_to_before_the_facts(url: str) -> None:
         "DROP INDEX rf_requests_state",
         "DROP TABLE rf_approvals",  # the steps after the facts' (issues 17, 19)
         "DROP TABLE rf_messages",
+        "DROP TABLE rf_metric_rollup",  # the rollup's step (issue 20)
+        "DROP TABLE rf_facts_rolled",
     ]
     if url.startswith("sqlite"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:

@@ -25,12 +25,13 @@ from reqfulfill.cli.db import upgrade
 from reqfulfill.metrics import metrics_rows, request_facts
 from reqfulfill.stores import postgres as pg_module
 from reqfulfill.stores import sqlite as sqlite_module
+from reqfulfill.stores._rollup import ROLLUP_UNDO
 from reqfulfill.testing import FakeInventory, FakeSupplier, demo_catalog, demo_requester
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 AGENT = "sam.agent"
-# what the schema before this step had: no source column
-_DOWNGRADE = "ALTER TABLE rf_request_facts DROP COLUMN source"
+# what the schema before this step had: no rollup (the step after), no source column
+_DOWNGRADE = (*ROLLUP_UNDO, "ALTER TABLE rf_request_facts DROP COLUMN source")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -44,9 +45,10 @@ def url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
 def _downgrade(url: str) -> int:
     """Set the store back to the schema before the source column; its version."""
     if url.startswith("sqlite"):
-        before = sqlite_module.SCHEMA_VERSION - 1
+        before = sqlite_module.SCHEMA_VERSION - 2
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
-            db.execute(_DOWNGRADE)
+            for statement in _DOWNGRADE:
+                db.execute(statement)
             db.execute("UPDATE rf_schema SET version = ?", (before,))
         db.close()
         return before
@@ -55,10 +57,11 @@ def _downgrade(url: str) -> int:
 
     dsn, schema = pg_module.split_url(url)
     assert schema is not None
-    before = pg_module.SCHEMA_VERSION - 1
+    before = pg_module.SCHEMA_VERSION - 2
     with psycopg.connect(dsn, autocommit=True) as db:
         db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-        db.execute(_DOWNGRADE)
+        for statement in _DOWNGRADE:
+            db.execute(statement)
         db.execute("DELETE FROM rf_schema WHERE version > %s", (before,))
     return before
 
@@ -117,7 +120,7 @@ def test_db_upgrade_replays_the_fulfilled_requests_for_their_source(url: str) ->
     expected = {by: _replayed(url, by) for by in ("item", "group", "agent")}
     phone = next(r for r in expected["item"] if r.key == "iphone-15")
     assert (phone.from_stock_pct, phone.from_supplier_pct) == (50.0, 50.0)
-    assert _downgrade(url) + 1 == (
+    assert _downgrade(url) + 2 == (
         sqlite_module.SCHEMA_VERSION if url.startswith("sqlite") else pg_module.SCHEMA_VERSION
     )
     store = open_store(url)  # opening migrates: the fulfilled requests' facts are stale

@@ -261,6 +261,8 @@ def test_machine_on_postgres(pg_schema_url: str) -> None:
         "rf_timers",
         "rf_request_facts",
         "rf_messages",
+        "rf_metric_rollup",  # the metric rollup and what each request contributes to it
+        "rf_facts_rolled",
     ]
     truncate = sql.SQL("TRUNCATE {}").format(
         sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)

@@ -90,6 +90,7 @@ def upgrade(url: str) -> int:
         opened = SQLiteStore.from_url(url)  # opening migrates
         try:
             rebuild_facts(opened)
+            opened.roll_up_facts()  # the metric rollup, so the first metrics call is fast
         finally:
             opened.close()
         db = sqlite3.connect(path_from_url(url))
@@ -103,6 +104,7 @@ def upgrade(url: str) -> int:
         try:
             version = store.upgrade()
             rebuild_facts(store)
+            store.roll_up_facts()  # the metric rollup, so the first metrics call is fast
             return version
         finally:
             store.close()

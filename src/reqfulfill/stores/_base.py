@@ -267,7 +267,8 @@ class Store(Protocol):
         self, by: str, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[MetricsTally]:
         """The metric sums of the requests created in ``[since, until)`` per ``by``
-        (``"item"``, ``"group"`` or ``"agent"``), from the facts rows appends keep."""
+        (``"item"``, ``"group"`` or ``"agent"``), from the facts rows appends keep (all
+        time, the SQL stores read their rollup, catching it up first: a write)."""
         ...
 
     def facts_to_rebuild(self, limit: int = 100) -> list[str]:

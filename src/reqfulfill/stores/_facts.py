@@ -11,8 +11,9 @@ figures a replay of every history gives.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import overload
 
 import attrs
 
@@ -23,6 +24,7 @@ from reqfulfill.model.request import ServiceRequest
 __all__ = [
     "METRIC_DIMENSIONS",
     "SOURCES",
+    "Histogram",
     "MetricFacts",
     "MetricsTally",
     "centi_hours",
@@ -140,6 +142,67 @@ def facts_of(request: ServiceRequest, events: Iterable[ev.Event]) -> MetricFacts
     )
 
 
+class Histogram(Sequence[tuple[int, int]]):
+    """A histogram held as two parallel sequences: ``values`` (ascending) and the
+    ``running`` counts (how many values up to each, so a percentile is a bisection):
+    the SQL stores' rollup decodes its blobs into one without making a pair per value.
+    It is a sequence of ``(value, count)`` pairs and equals (and hashes as) the tuple
+    of them, so a :class:`MetricsTally` holding one equals one holding the tuple."""
+
+    __slots__ = ("running", "values")
+
+    def __init__(self, values: Sequence[int], running: Sequence[int]) -> None:
+        if len(values) != len(running):
+            raise ValueError("a histogram needs as many running counts as values")
+        self.values = values
+        self.running = running
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, int]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[int, int]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[int, int] | Sequence[tuple[int, int]]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        index = range(len(self.values))[index]  # negative indexes, IndexError
+        before = self.running[index - 1] if index else 0
+        return (self.values[index], self.running[index] - before)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        before = 0
+        for value, upto in zip(self.values, self.running, strict=True):
+            yield value, upto - before
+            before = upto
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Histogram):
+            return list(self.values) == list(other.values) and list(self.running) == list(
+                other.running
+            )
+        if isinstance(other, tuple | list):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Histogram({tuple(self)!r})"
+
+    def total(self) -> int:
+        """How many values the histogram holds."""
+        return self.running[-1] if self.running else 0
+
+
+Pairs = tuple[tuple[int, int], ...] | Histogram
+"""A histogram: ``(value, how many)`` pairs in ascending order of value."""
+
+
 @attrs.frozen
 class MetricsTally:
     """The sums of one item, group or agent (``key``; None for requests without one)
@@ -147,7 +210,8 @@ class MetricsTally:
     :class:`~reqfulfill.metrics.MetricsRow` of.
 
     ``assign`` and ``fulfil`` are histograms: ``(centi-hours, how many)`` pairs in
-    ascending order. ``rated`` and ``rating_sum`` count closed requests with a rating;
+    ascending order (a tuple, or a :class:`Histogram` equal to it). ``rated`` and
+    ``rating_sum`` count closed requests with a rating;
     ``surveyed`` the closed ones whose requester was asked, ``answered`` those of them
     with a rating. ``from_stock``, ``from_supplier`` and ``from_mixed`` count the
     fulfilled requests by :func:`source_of`; ``fulfil_stock`` and ``fulfil_supplier``
@@ -163,13 +227,13 @@ class MetricsTally:
     rating_sum: int
     surveyed: int
     answered: int
-    assign: tuple[tuple[int, int], ...] = ()
-    fulfil: tuple[tuple[int, int], ...] = ()
+    assign: Pairs = ()
+    fulfil: Pairs = ()
     from_stock: int = 0
     from_supplier: int = 0
     from_mixed: int = 0
-    fulfil_stock: tuple[tuple[int, int], ...] = ()
-    fulfil_supplier: tuple[tuple[int, int], ...] = ()
+    fulfil_stock: Pairs = ()
+    fulfil_supplier: Pairs = ()
 
 
 def tally_rows(

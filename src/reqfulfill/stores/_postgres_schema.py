@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from reqfulfill.stores._query_sql import FACTS_SOURCE_MIGRATION, FACTS_TABLE, QUERY_INDEXES
 from reqfulfill.stores.postgres_approvals import APPROVALS_MIGRATION
+from reqfulfill.stores.postgres_rollup import ROLLUP_MIGRATION
 
 __all__ = ["FEED_MIGRATION", "MIGRATIONS"]
 
@@ -147,4 +148,6 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     7: _MESSAGES_MIGRATION,
     # where each request's item came from: the facts' source (stores._query_sql)
     8: FACTS_SOURCE_MIGRATION,
+    # the metric rollup and the facts rows' catch-up marks (stores.postgres_rollup)
+    9: ROLLUP_MIGRATION,
 }

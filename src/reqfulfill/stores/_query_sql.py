@@ -90,7 +90,8 @@ FACTS_SOURCE_MIGRATION = (
     "UPDATE rf_request_facts SET stale = 1 WHERE fulfil_ch IS NOT NULL",
 )
 
-# An append's facts, merged into the row (see MetricFacts).
+# An append's facts, merged into the row (see MetricFacts), marked for the rollup's
+# catch-up (``rolled = 0``, ``seq`` bumped: see stores._rollup).
 UPSERT_FACTS = (
     "INSERT INTO rf_request_facts AS f (request_id, created_at, item, grp, agent, closed,"
     " assign_ch, fulfil_ch, sla_met, rating, escalations, surveyed, source, stale)"
@@ -100,7 +101,8 @@ UPSERT_FACTS = (
     " assign_ch = coalesce(f.assign_ch, excluded.assign_ch),"
     " fulfil_ch = excluded.fulfil_ch, sla_met = excluded.sla_met, rating = excluded.rating,"
     " escalations = f.escalations + excluded.escalations,"
-    " surveyed = coalesce(excluded.surveyed, f.surveyed), source = excluded.source"
+    " surveyed = coalesce(excluded.surveyed, f.surveyed), source = excluded.source,"
+    " rolled = 0, seq = f.seq + 1"
 )
 
 STALE_FACTS = "SELECT request_id FROM rf_request_facts WHERE stale = 1 ORDER BY request_id LIMIT ?"
@@ -108,7 +110,8 @@ STALE_FACTS = "SELECT request_id FROM rf_request_facts WHERE stale = 1 ORDER BY 
 # Whole facts from a replay of the first ``version`` events, if the stream is still there.
 REBUILD_FACTS = (
     "UPDATE rf_request_facts SET assign_ch = ?, fulfil_ch = ?, sla_met = ?, rating = ?,"
-    " escalations = ?, surveyed = ?, source = ?, stale = 0 WHERE request_id = ?"
+    " escalations = ?, surveyed = ?, source = ?, stale = 0, rolled = 0, seq = seq + 1"
+    " WHERE request_id = ?"
     " AND (SELECT r.version FROM rf_requests AS r WHERE r.request_id = ?) = ?"
 )
 

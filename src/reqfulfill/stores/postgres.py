@@ -50,7 +50,7 @@ from psycopg.pq import TransactionStatus
 from reqfulfill.model.errors import ConcurrencyError, ValidationError, mask_password
 from reqfulfill.model.events import Event
 from reqfulfill.stores import _postgres_claims as claims
-from reqfulfill.stores import postgres_approvals, postgres_feed, postgres_writes
+from reqfulfill.stores import postgres_approvals, postgres_feed, postgres_rollup, postgres_writes
 from reqfulfill.stores._base import (
     LoadAfterEvent,
     MetricFacts,
@@ -68,7 +68,6 @@ from reqfulfill.stores._base import (
     to_micros,
 )
 from reqfulfill.stores._batch import PG_LOAD_MANY, check_load_many, pg_params, streams
-from reqfulfill.stores._facts import tally_rows
 from reqfulfill.stores._feed import (
     StoredEvent,
     check_position,
@@ -79,12 +78,10 @@ from reqfulfill.stores._postgres_schema import MIGRATIONS
 from reqfulfill.stores._query_sql import (
     REBUILD_FACTS,
     STALE_FACTS,
-    metric_queries,
     pg,
     query_sql,
     rebuild_params,
     summary_of_row,
-    window_params,
 )
 from reqfulfill.stores.postgres_messages import find_message, is_taken
 from reqfulfill.stores.postgres_url import connect_timeout_of, split_url, store_url, take_option
@@ -93,7 +90,7 @@ __all__ = ["DEFAULT_CONNECT_TIMEOUT", "SCHEMA_VERSION", "PostgresStore", "split_
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """The schema version this release writes; :meth:`PostgresStore.upgrade` migrates to it."""
 
 # Advisory lock namespace (first key of the two-key form): "rf" in ASCII, so our
@@ -558,15 +555,16 @@ class PostgresStore(LoadAfterEvent):
         self, by: str, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[MetricsTally]:
         """The metric sums per ``by`` of the facts rows created in ``[since, until)``
-        (one snapshot for the three statements)."""
-        statements = metric_queries(by)
-        window = window_params(since, until)
-        with self._tx() as db:
-            db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            counters, assign, fulfil = (
-                db.execute(pg(statement), window).fetchall() for statement in statements
-            )
-        return tally_rows(counters, assign, fulfil)
+        (all time: from the rollup, caught up first; see ``stores.postgres_rollup``)."""
+        return postgres_rollup.metric_tallies(self._tx, self._rollup_lock(), by, since, until)
+
+    @_guarded("roll_up_facts")
+    def roll_up_facts(self) -> int:
+        """Catch the metric rollup up with the facts (``db upgrade`` builds it ahead)."""
+        return postgres_rollup.catch_up(self._tx, self._rollup_lock())
+
+    def _rollup_lock(self) -> tuple[int, int]:
+        return (_LOCK_NAMESPACE, _lock_key("rollup:" + (self.schema or "")))
 
     @_guarded("facts_to_rebuild")
     def facts_to_rebuild(self, limit: int = 100) -> list[str]:

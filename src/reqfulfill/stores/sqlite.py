@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, quote
 
 from reqfulfill.model.errors import ConcurrencyError, StoreError, ValidationError, mask_password
 from reqfulfill.model.events import Event
-from reqfulfill.stores import sqlite_approvals, sqlite_feed, sqlite_writes
+from reqfulfill.stores import sqlite_approvals, sqlite_feed, sqlite_rollup, sqlite_writes
 from reqfulfill.stores._base import (
     LoadAfterEvent,
     MetricFacts,
@@ -48,7 +48,6 @@ from reqfulfill.stores._base import (
     to_micros,
 )
 from reqfulfill.stores._batch import SQLITE_LOAD_MANY, check_load_many, sqlite_params, streams
-from reqfulfill.stores._facts import tally_rows
 from reqfulfill.stores._feed import (
     StoredEvent,
     Wakeup,
@@ -60,13 +59,8 @@ from reqfulfill.stores._query_sql import (
     FACTS_SOURCE_MIGRATION,
     FACTS_TABLE,
     QUERY_INDEXES,
-    REBUILD_FACTS,
-    STALE_FACTS,
-    metric_queries,
     query_sql,
-    rebuild_params,
     summary_of_row,
-    window_params,
 )
 from reqfulfill.stores._sqlite_claims import (
     claim_due,
@@ -81,7 +75,7 @@ from reqfulfill.stores.sqlite_messages import MESSAGES_MIGRATION, find_message
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "path_from_url"]
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """The schema version this release writes; :meth:`SQLiteStore.upgrade` migrates to it."""
 
 # Migration steps by the version they lead to. Never edit a released step: add one.
@@ -165,6 +159,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     6: MESSAGES_MIGRATION,
     # where each request's item came from: the facts' source (stores._query_sql)
     7: FACTS_SOURCE_MIGRATION,
+    # the metric rollup and the facts rows' catch-up marks (stores.sqlite_rollup)
+    8: sqlite_rollup.ROLLUP_MIGRATION,
 }
 
 
@@ -597,27 +593,30 @@ class SQLiteStore(LoadAfterEvent):
     def metric_tallies(
         self, by: str, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[MetricsTally]:
-        """The metric sums per ``by`` of the facts rows created in ``[since, until)``."""
-        window = window_params(since, until)
+        """The metric sums per ``by`` of the facts rows created in ``[since, until)``
+        (all time: from the rollup, caught up first; see ``stores.sqlite_rollup``)."""
         with self._lock:
-            counters, assign, fulfil = (
-                self._db.execute(statement, window).fetchall() for statement in metric_queries(by)
+            return sqlite_rollup.metric_tallies(
+                self._db, self._tx, by, since, until, read_only=self.read_only
             )
-        return tally_rows(counters, assign, fulfil)
+
+    @_guarded("roll_up_facts", writes=True)
+    def roll_up_facts(self) -> int:
+        """Catch the metric rollup up with the facts (``db upgrade`` builds it ahead)."""
+        with self._lock:
+            return sqlite_rollup.catch_up(self._db, self._tx)
 
     @_guarded("facts_to_rebuild", writes=False)
     def facts_to_rebuild(self, limit: int = 100) -> list[str]:
         """Requests whose facts the migration left to rebuild."""
         with self._lock:
-            rows = self._db.execute(STALE_FACTS, (int(limit),)).fetchall()
-        return [str(r[0]) for r in rows]
+            return sqlite_rollup.stale_facts(self._db, limit)
 
     @_guarded("rebuild_facts", writes=True)
     def rebuild_facts(self, request_id: str, version: int, facts: MetricFacts) -> bool:
         """Replace the facts, unless the stream has moved past ``version``."""
         with self._tx() as db:
-            done = db.execute(REBUILD_FACTS, rebuild_params(request_id, version, facts))
-        return done.rowcount == 1
+            return sqlite_rollup.rebuild_facts(db, request_id, version, facts)
 
     @_guarded("pending_approvals", writes=False)
     def pending_approvals(self, actor: str, *, limit: int | None = None) -> list[RequestSummary]:
