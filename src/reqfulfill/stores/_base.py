@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from reqfulfill.model.approval import pending_approvers
+from reqfulfill.model.enums import RequestState
 from reqfulfill.model.errors import StoreError, ValidationError
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
@@ -254,7 +255,7 @@ class Store(Protocol):
         ``states``: rows in any of these states (a queue of several states in one
         read; the SQL stores merge one index range scan per state in one
         statement). Passing it with ``state``, empty, or not a list or tuple of
-        strings is a ``ValidationError`` (see :func:`query_states`)."""
+        request states' values is a ``ValidationError`` (see :func:`query_states`)."""
         ...
 
     def metric_tallies(
@@ -535,11 +536,14 @@ def outbox_entry(row: Sequence[Any]) -> OutboxEntry:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_STATE_VALUES = frozenset(s.value for s in RequestState)
+
+
 def query_states(state: str | None, states: object) -> tuple[str | None, ...]:
     """The states a :meth:`Store.query` reads, one index range scan each: ``(state,)``
     without ``states`` (``(None,)``: any state), else each of ``states`` once, in the
     order given. A ``ValidationError`` for ``states`` beside ``state``, empty, or not
-    a list or tuple of strings."""
+    a list or tuple of request states' values (so at most ten scans)."""
     if states is None:
         return (state,)
     if not isinstance(states, list | tuple) or not states:
@@ -547,8 +551,10 @@ def query_states(state: str | None, states: object) -> tuple[str | None, ...]:
     if state is not None:
         raise ValidationError.single("states", states, "give state or states, not both")
     for index, value in enumerate(states):
-        if not isinstance(value, str):
-            raise ValidationError.single(f"states[{index}]", value, "expected a state (a string)")
+        if not isinstance(value, str) or value not in _STATE_VALUES:
+            raise ValidationError.single(
+                f"states[{index}]", value, "expected a request state's value, e.g. 'waiting'"
+            )
     return tuple(dict.fromkeys(states))
 
 

@@ -220,6 +220,7 @@ class QueryContract:
             ([], "states"),
             ("in_fulfillment", "states"),
             (["in_fulfillment", 7], "states[1]"),
+            (["waiting", "no-such-state"], "states[1]"),
         ):
             with pytest.raises(ValidationError) as info:
                 store.query(states=bad)  # type: ignore[arg-type]
