@@ -17,7 +17,9 @@ random:
 - ``random_time``   at a random moment, wherever the worker is.
 
 Now and then a request is cancelled while its order or automation is in flight,
-so the re-check and compensation run under kills too. Soak time runs sixty times
+so the re-check and compensation run under kills too. Before an ``after_notify``
+run, an earlier request still in fulfillment is cancelled, so the victim has a
+notice to send first (the requester's notices are never held). Soak time runs sixty times
 faster than real time on a calendar open two minutes of every four, so the
 approver's "approval needed" is held until the calendar opens about half the
 time, and the approval (given at once) overtakes it. After the last run, workers
@@ -494,20 +496,46 @@ def drained(service: FulfillmentService, cancelled: set[str]) -> bool:
     return True
 
 
+def draw_kill(rng: random.Random, requests_per_run: int) -> tuple[str, int]:
+    """The run's kill point and at which occurrence of it the victim dies."""
+    point = rng.choice(KILL_POINTS)
+    # mostly the first occurrence, so most runs do kill; sometimes a later one
+    nth = 1 if rng.random() < 0.85 else rng.randint(2, max(2, requests_per_run))
+    return point, nth
+
+
+def notice_first(service: FulfillmentService, open_ids: list[str], requester: str) -> str | None:
+    """Cancel an earlier request still in fulfillment, so a notice (the requester's, never
+    held) is due before the run's own effects: the victim, started first, takes it
+    first. Its id, or None when no request is in fulfillment.
+
+    Notifications are otherwise few (the approver's notice of a request not approved
+    at once, held while the calendar is closed): an ``after_notify`` victim would
+    mostly die elsewhere or not at all. The request chosen has no order, reservation or
+    automation in the outbox (a held notice at most), so this cancel overtakes none in
+    flight: the soak's other cancels do."""
+    outbox = service.store.outbox()  # type: ignore[attr-defined]
+    busy = {entry.request_id for entry in outbox if entry.kind != "NotificationRequested"}
+    for rid in open_ids:
+        if rid not in busy and service.get(rid).state is RequestState.IN_FULFILLMENT:
+            open_ids.remove(rid)
+            service.cancel(rid, requester, "no longer needed")
+            return rid
+    return None
+
+
 def play_run(
     workdir: Path,
     clock: SoakClock,
     run: int,
     rng: random.Random,
+    kill: tuple[str, int],
     *,
     workers: int,
-    requests_per_run: int,
 ) -> tuple[dict[int, str], dict[int, float]]:
-    """Start the run's worker processes, the first of them doomed; (pid -> kill point,
-    pid -> when to kill it for ``random_time``)."""
-    point = rng.choice(KILL_POINTS)
-    # mostly the first occurrence, so most runs do kill; sometimes a later one
-    nth = 1 if rng.random() < 0.85 else rng.randint(2, max(2, requests_per_run))
+    """Start the run's worker processes, the first of them doomed at ``kill`` (point,
+    occurrence); (pid -> kill point, pid -> when to kill it for ``random_time``)."""
+    point, nth = kill
     pids: dict[int, str] = {}
     kill_after: dict[int, float] = {}
     for k in range(workers):
@@ -547,6 +575,11 @@ def soak(
     exits: Counter[str] = Counter()
     unapproved: list[str] = []
     for run in range(runs):
+        kill = draw_kill(rng, requests_per_run)
+        if kill[0] == "after_notify":
+            first = notice_first(service, open_ids, erin.id)
+            if first is not None:
+                cancelled.add(first)
         for rid in unapproved:  # approved a run later: the notice went out, or is held
             service.approve(rid, MANAGER)
         unapproved = []
@@ -558,9 +591,7 @@ def soak(
             else:
                 unapproved.append(rid)
             open_ids.append(rid)
-        pids, kill_after = play_run(
-            workdir, clock, run, rng, workers=workers, requests_per_run=requests_per_run
-        )
+        pids, kill_after = play_run(workdir, clock, run, rng, kill, workers=workers)
         if open_ids and rng.random() < cancel_rate:
             # cancel a request whose order or automation may be in flight right now
             victim_id = open_ids.pop(rng.randrange(len(open_ids)))

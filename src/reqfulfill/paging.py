@@ -142,37 +142,35 @@ def fetch_page(
     store: Store,
     filters: Mapping[str, str | None],
     *,
-    states: Sequence[str | None],
+    states: Sequence[str],
     opened: tuple[datetime | None, datetime | None],
     limit: int,
     cursor: str | None,
     fingerprint: Sequence[object],
 ) -> Page[RequestSummary]:
     """One page of the summaries matching ``filters`` (column filters of
-    :meth:`Store.query <reqfulfill.stores.Store.query>`) in any of ``states`` (``None``
-    in it: any state), created in ``opened``, after ``cursor``.
+    :meth:`Store.query <reqfulfill.stores.Store.query>`) in any of ``states`` (none:
+    any state), created in ``opened``, after ``cursor``.
 
-    With several states, each is one index range scan of at most ``limit + 1`` rows,
-    merged here: the page costs ``len(states)`` short scans, never a scan of every match.
+    With several states, one store read (``Store.query(states=...)``: one statement
+    on SQLite and PostgreSQL, one round trip) of one index range scan per state, each
+    of at most ``limit + 1`` rows, merged by the database: never a scan of every match.
     ``fingerprint`` names the query a cursor is made for (a cursor of another one
     is refused).
     """
     after = None if cursor is None else read_cursor(cursor, fingerprint)
-    rows: list[RequestSummary] = []
-    for state in states:
-        rows += store.query(
-            group=filters.get("group"),
-            agent=filters.get("agent"),
-            item=filters.get("item"),
-            requester=filters.get("requester"),
-            state=state,
-            opened_from=opened[0],
-            opened_to=opened[1],
-            after=after,
-            limit=limit + 1,
-        )
-    if len(states) > 1:
-        rows.sort(key=lambda r: (r.created_at, r.request_id))
+    rows = store.query(
+        group=filters.get("group"),
+        agent=filters.get("agent"),
+        item=filters.get("item"),
+        requester=filters.get("requester"),
+        state=states[0] if len(states) == 1 else None,
+        states=states if len(states) > 1 else None,
+        opened_from=opened[0],
+        opened_to=opened[1],
+        after=after,
+        limit=limit + 1,
+    )
     if len(rows) <= limit:
         return Page(tuple(rows))
     last = rows[limit - 1]

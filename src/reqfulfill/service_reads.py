@@ -65,12 +65,13 @@ class RequestReads:
             requester, state, group, agent, item, opened_from, opened_to, limit
         )
         if chosen is not None:
-            states: tuple[str | None, ...] = (chosen.value,)
+            states: tuple[str, ...] = (chosen.value,)
         elif requester is None and (group or agent or item):
-            # one range scan per state on the (group|agent|item, state, created) index
+            # one range scan per state on the (group|agent|item, state, created) index,
+            # merged in one statement
             states = _ALL_STATES
         else:
-            states = (None,)
+            states = ()  # any state
         return fetch_page(
             self.store,
             filters,

@@ -3,6 +3,7 @@ order of the page, on SQLite and on PostgreSQL: ``EXPLAIN`` of the statement the
 runs, over 30,000 analysed summaries of 20 groups, 30 items, 2,000 requesters and 9
 states, names the index and no sort of the matches (PostgreSQL may fetch the few
 matches it expects, a requester's, with a bitmap scan of the index and sort them).
+Several states in one statement (a queue) are one such scan per state, merged.
 
 The planner chooses freely (no ``enable_seqscan = off``): with the statistics of a
 table this size, a plan that read every match and sorted it would be the cheaper one
@@ -48,6 +49,25 @@ RECOMMENDED: list[tuple[dict[str, str], bool, bool, str]] = [
 ]
 
 
+# (filters, window, after) -> the index each state's subquery must be served by: a
+# group's, an agent's or an item's requests in any state, and queues of the open states
+# (the service's one statement of several states, ``Store.query(states=...)``)
+QUEUE_STATES = [s.value for s in RequestState if s.open or s is RequestState.FULFILLED]
+MERGED: list[tuple[dict[str, str], list[str], bool, bool, str]] = [
+    ({"grp": "g-3"}, STATES, False, False, "rf_requests_queue"),
+    ({"grp": "g-3"}, QUEUE_STATES, False, False, "rf_requests_queue"),
+    ({"grp": "g-3"}, QUEUE_STATES, True, True, "rf_requests_queue"),
+    ({"agent": "a-4"}, QUEUE_STATES, False, True, "rf_requests_agent"),
+    ({"item": "i-5"}, STATES, False, False, "rf_requests_item"),
+    ({}, QUEUE_STATES, False, False, "rf_requests_state"),
+]
+
+
+def _merged_ids(case: tuple[dict[str, str], list[str], bool, bool, str]) -> str:
+    filters, states, window, after, _ = case
+    return _ids((filters, window, after, "")) + f"+{len(states)}-states"
+
+
 def _rows() -> Iterator[tuple[Any, ...]]:
     for n in range(ROWS):
         created = (n * 60_000_000) + 1_772_000_000_000_000
@@ -71,10 +91,14 @@ _INSERT = (
 )
 
 
-def _statement(filters: dict[str, str], window: bool, after: bool) -> tuple[str, list[object]]:
-    columns = ("grp", "state", "agent", "item", "requester")
+def _statement(
+    filters: dict[str, str], window: bool, after: bool, states: list[str] | None = None
+) -> tuple[str, list[object]]:
+    columns = {c: filters.get(c) for c in ("grp", "agent", "item", "requester")}
     return query_sql(
-        [(c, filters.get(c)) for c in columns],
+        columns,
+        filters.get("state"),
+        states,
         SINCE if window else None,
         UNTIL if window else None,
         AFTER if after else None,
@@ -113,6 +137,30 @@ def test_sqlite_serves_each_recommended_combination_from_an_index(
         f"USING INDEX {index}" in step or f"COVERING INDEX {index}" in step for step in plan
     ), plan
     assert not any("TEMP B-TREE" in step for step in plan), plan  # no sort of the matches
+
+
+@pytest.mark.parametrize("case", MERGED, ids=_merged_ids)
+def test_sqlite_serves_several_states_from_an_index_scan_each(
+    sqlite_db: sqlite3.Connection, case: tuple[dict[str, str], list[str], bool, bool, str]
+) -> None:
+    filters, states, window, after, index = case
+    statement, params = _statement(filters, window, after, states)
+    plan = list(sqlite_db.execute("EXPLAIN QUERY PLAN " + statement, params))
+    parents = {row[0]: row[1] for row in plan}
+    coroutines = {row[0] for row in plan if row[3].startswith("CO-ROUTINE")}
+
+    def inside(step: int) -> bool:  # a step of a state's subquery
+        while step in parents:
+            if step in coroutines:
+                return True
+            step = parents[step]
+        return False
+
+    searches = [row[3] for row in plan if row[3].startswith(("SEARCH", "SCAN rf_"))]
+    assert len(searches) == len(states), plan  # one scan per state
+    assert all(f"INDEX {index}" in step for step in searches), plan
+    # no sort of a state's matches: only the merge orders each subquery's <= 51 rows
+    assert not any("TEMP B-TREE" in row[3] and inside(row[0]) for row in plan), plan
 
 
 def test_sqlite_without_the_indexes_sorts(tmp_path: Path) -> None:
@@ -189,6 +237,23 @@ def test_postgres_serves_each_recommended_combination_from_an_index(
     if any(n["Node Type"] in ("Sort", "Incremental Sort") for n in nodes):
         # a bitmap scan fetches the few matches it expects (a requester's) and sorts them
         assert any(n["Node Type"] == "Bitmap Heap Scan" and n["Plan Rows"] < 1000 for n in scans)
+
+
+@pytest.mark.parametrize("case", MERGED, ids=_merged_ids)
+def test_postgres_merges_several_states_from_an_index_scan_each(
+    pg_db: Any, case: tuple[dict[str, str], list[str], bool, bool, str]
+) -> None:
+    filters, states, window, after, index = case
+    statement, params = _statement(filters, window, after, states)
+    nodes = _plan(pg_db, statement, params)
+    assert nodes[0]["Node Type"] == "Limit", nodes
+    assert nodes[1]["Node Type"] == "Merge Append", nodes  # stops after the limit's rows
+    scans = [n for n in nodes if "Scan" in n["Node Type"]]
+    assert len(scans) == len(states), nodes
+    assert all(n["Node Type"] in ("Index Scan", "Index Only Scan") for n in scans), nodes
+    allowed = {index, "rf_requests_created"} if window else {index}
+    assert {n["Index Name"] for n in scans} <= allowed, nodes
+    assert not any(n["Node Type"] in ("Sort", "Incremental Sort") for n in nodes), nodes
 
 
 def test_postgres_without_the_index_plans_a_dearer_read(pg_db: Any) -> None:

@@ -9,7 +9,8 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from reqfulfill.model.approval import pending_approvers
-from reqfulfill.model.errors import StoreError
+from reqfulfill.model.enums import RequestState
+from reqfulfill.model.errors import StoreError, ValidationError
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
 from reqfulfill.stores._facts import MetricFacts, MetricsTally, facts_of
@@ -32,6 +33,7 @@ __all__ = [
     "from_micros",
     "outbox_entry",
     "outbox_rows",
+    "query_states",
     "to_micros",
 ]
 
@@ -256,11 +258,17 @@ class Store(Protocol):
         opened_from: datetime | None = None,
         opened_to: datetime | None = None,
         after: tuple[datetime, str] | None = None,
+        states: Sequence[str] | None = None,
     ) -> list[RequestSummary]:
         """Summaries matching every given filter, oldest first: ordered by
         ``(created_at, request_id)``, created in ``[opened_from, opened_to)``, and
         after the key ``after`` (a page's last row) when given. An index serves each
-        filter combination :doc:`/queries` recommends."""
+        filter combination :doc:`/queries` recommends.
+
+        ``states``: rows in any of these states (a queue of several states in one
+        read; the SQL stores merge one index range scan per state in one
+        statement). Passing it with ``state``, empty, or not a list or tuple of
+        request states' values is a ``ValidationError`` (see :func:`query_states`)."""
         ...
 
     def metric_tallies(
@@ -540,6 +548,28 @@ def outbox_entry(row: Sequence[Any]) -> OutboxEntry:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+_STATE_VALUES = frozenset(s.value for s in RequestState)
+
+
+def query_states(state: str | None, states: object) -> tuple[str | None, ...]:
+    """The states a :meth:`Store.query` reads, one index range scan each: ``(state,)``
+    without ``states`` (``(None,)``: any state), else each of ``states`` once, in the
+    order given. A ``ValidationError`` for ``states`` beside ``state``, empty, or not
+    a list or tuple of request states' values (so at most ten scans)."""
+    if states is None:
+        return (state,)
+    if not isinstance(states, list | tuple) or not states:
+        raise ValidationError.single("states", states, "expected a list of one state or more")
+    if state is not None:
+        raise ValidationError.single("states", states, "give state or states, not both")
+    for index, value in enumerate(states):
+        if not isinstance(value, str) or value not in _STATE_VALUES:
+            raise ValidationError.single(
+                f"states[{index}]", value, "expected a request state's value, e.g. 'waiting'"
+            )
+    return tuple(dict.fromkeys(states))
 
 
 def to_micros(at: datetime) -> int:

@@ -16,12 +16,12 @@ request_id)``, the keyset order, so a page is one index range scan of ``limit`` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from reqfulfill.model.errors import ValidationError
-from reqfulfill.stores._base import RequestSummary, from_micros, to_micros
+from reqfulfill.stores._base import RequestSummary, from_micros, query_states, to_micros
 from reqfulfill.stores._facts import MetricFacts
 
 __all__ = [
@@ -218,17 +218,54 @@ _COLUMNS = (
 
 
 def query_sql(
-    filters: Sequence[tuple[str, str | None]],
+    columns: Mapping[str, str | None],
+    state: str | None,
+    states: Sequence[str] | None,
     opened_from: datetime | None,
     opened_to: datetime | None,
     after: tuple[datetime, str] | None,
     limit: int | None,
 ) -> tuple[str, list[object]]:
-    """A query's statement (``?`` placeholders) and parameters: ``filters`` pairs a fixed
-    column name with the value it must equal (None: no filter)."""
+    """A query's statement (``?`` placeholders) and parameters: ``columns`` maps a
+    fixed column name to the value it must equal (None: no filter); ``state`` and
+    ``states`` as :meth:`Store.query <reqfulfill.stores.Store.query>` takes them
+    (checked by :func:`~reqfulfill.stores._base.query_states`).
+
+    Several states are one statement of one subquery per state (each an index range
+    scan of at most ``limit`` rows) under one ``ORDER BY ... LIMIT``: PostgreSQL
+    merges the scans (a Merge Append that stops after ``limit`` rows), SQLite sorts
+    at most ``limit`` rows per state. An ``IN`` list would read every match.
+    """
+    arms: list[str] = []
+    params: list[object] = []
+    for one in query_states(state, states):
+        arm, arm_params = _scan(columns, one, opened_from, opened_to, after, limit)
+        arms.append(arm)
+        params += arm_params
+    if len(arms) == 1:
+        return arms[0], params
+    # the arms are constant texts of fixed column names: every value is a parameter
+    scans = (f"SELECT * FROM ({arm}) AS s{i}" for i, arm in enumerate(arms))  # noqa: S608
+    sql = " UNION ALL ".join(scans)
+    sql += " ORDER BY created_at, request_id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    return sql, params
+
+
+def _scan(
+    columns: Mapping[str, str | None],
+    state: str | None,
+    opened_from: datetime | None,
+    opened_to: datetime | None,
+    after: tuple[datetime, str] | None,
+    limit: int | None,
+) -> tuple[str, list[object]]:
+    """One index range scan's statement and parameters (one state, or any)."""
     clauses: list[str] = []
     params: list[object] = []
-    for column, value in filters:
+    for column, value in (*columns.items(), ("state", state)):
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)

@@ -32,6 +32,7 @@ from reqfulfill.stores._base import (
     RequestSummary,
     Timer,
     effect_due,
+    query_states,
 )
 from reqfulfill.stores._batch import check_load_many
 from reqfulfill.stores._facts import METRIC_DIMENSIONS, merge_facts, tally
@@ -317,14 +318,16 @@ class MemoryStore:
         opened_from: datetime | None = None,
         opened_to: datetime | None = None,
         after: tuple[datetime, str] | None = None,
+        states: Sequence[str] | None = None,
     ) -> list[RequestSummary]:
         """Matching summaries, oldest first (a scan of the summaries, in memory)."""
+        wanted = query_states(state, states)
         with self._lock:
             rows = [
                 s
                 for s in self._summaries.values()
                 if (group is None or s.group == group)
-                and (state is None or s.state == state)
+                and (wanted == (None,) or s.state in wanted)
                 and (agent is None or s.agent == agent)
                 and (item is None or s.item == item)
                 and (requester is None or s.requester == requester)

@@ -536,16 +536,11 @@ class PostgresStore(LoadAfterEvent):
         opened_from: datetime | None = None,
         opened_to: datetime | None = None,
         after: tuple[datetime, str] | None = None,
+        states: Sequence[str] | None = None,
     ) -> list[RequestSummary]:
-        """Matching summaries, oldest first (an index range scan: see ``_query_sql``)."""
-        filters = (
-            ("grp", group),
-            ("state", state),
-            ("agent", agent),
-            ("item", item),
-            ("requester", requester),
-        )
-        statement, params = query_sql(filters, opened_from, opened_to, after, limit)
+        """Matching summaries, oldest first (index range scans: see ``_query_sql``)."""
+        columns = {"grp": group, "agent": agent, "item": item, "requester": requester}
+        statement, params = query_sql(columns, state, states, opened_from, opened_to, after, limit)
         with self._tx(single=True) as db:
             rows = db.execute(pg(statement), params).fetchall()
         return [summary_of_row(r) for r in rows]

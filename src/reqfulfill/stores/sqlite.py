@@ -575,16 +575,11 @@ class SQLiteStore(LoadAfterEvent):
         opened_from: datetime | None = None,
         opened_to: datetime | None = None,
         after: tuple[datetime, str] | None = None,
+        states: Sequence[str] | None = None,
     ) -> list[RequestSummary]:
-        """Matching summaries, oldest first (an index range scan: see ``_query_sql``)."""
-        filters = (
-            ("grp", group),
-            ("state", state),
-            ("agent", agent),
-            ("item", item),
-            ("requester", requester),
-        )
-        sql, params = query_sql(filters, opened_from, opened_to, after, limit)
+        """Matching summaries, oldest first (index range scans: see ``_query_sql``)."""
+        columns = {"grp": group, "agent": agent, "item": item, "requester": requester}
+        sql, params = query_sql(columns, state, states, opened_from, opened_to, after, limit)
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
         return [summary_of_row(r) for r in rows]

@@ -3,6 +3,7 @@ of :class:`~reqfulfill.testing.contracts.StoreContract`).
 
 - ``query(after=, opened_from=, opened_to=)``: pages after a key, in
   ``(created_at, request_id)`` order, never repeat or skip a row, with any filter;
+  ``query(states=...)`` pages the rows of several states merged in that order;
 - ``metric_tallies(by, since=, until=)``: sums and histograms of the facts every
   append merges (first assignment kept, escalations added, survey kept until the
   next closing), per dimension, over a creation window;
@@ -151,6 +152,82 @@ class QueryContract:
             assert seen == _keys(expected)
         finally:
             store.close()
+
+    @hypothesis.given(
+        rows=st.lists(
+            st.tuples(st.integers(0, 5), st.sampled_from(_STATES), st.booleans()),
+            max_size=12,
+        ),
+        states=st.lists(st.sampled_from(_STATES), min_size=1, max_size=4),
+        since=st.none() | st.integers(0, 5),
+        size=st.integers(1, 5),
+    )
+    @hypothesis.settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+    )
+    def test_several_states_page_as_each_state_merged(
+        self,
+        store_url: str,
+        rows: list[tuple[int, str, bool]],
+        states: list[str],
+        since: int | None,
+        size: int,
+    ) -> None:
+        # a queue of several states in one read: the rows of each state (each once,
+        # however often it is named), merged in key order, paged as one query
+        store = open_store(store_url)  # examples keep apart by their groups
+        try:
+            prefix = new_id("S") + "-"
+            group = prefix + "queue"
+            for i, (minute, row_state, in_group) in enumerate(rows):
+                summary = sample_summary(
+                    f"{prefix}{i}",
+                    state=row_state,
+                    group=group if in_group else prefix + "other",
+                    created_at=T0 + timedelta(minutes=minute),
+                )
+                self._put(store, summary)
+            window = None if since is None else T0 + timedelta(minutes=since)
+            each = [
+                r
+                for state in dict.fromkeys(states)
+                for r in store.query(group=group, state=state, opened_from=window)
+            ]
+            expected = _keys(sorted(each, key=lambda r: (r.created_at, r.request_id)))
+            merged = store.query(group=group, states=states, opened_from=window)
+            assert _keys(merged) == expected
+            assert all(r.group == group and r.state in states for r in merged)
+            seen: list[str] = []
+            after = None
+            while True:
+                page = store.query(
+                    group=group, states=tuple(states), limit=size, after=after, opened_from=window
+                )
+                seen += _keys(page)
+                if len(page) < size:
+                    break
+                after = (page[-1].created_at, page[-1].request_id)
+            assert seen == expected
+        finally:
+            store.close()
+
+    def test_states_that_are_not_a_list_of_states_are_refused(self, store: Store) -> None:
+        self._put(store, sample_summary(new_id()))
+        for bad, path in (
+            ((), "states"),
+            ([], "states"),
+            ("in_fulfillment", "states"),
+            (["in_fulfillment", 7], "states[1]"),
+            (["waiting", "no-such-state"], "states[1]"),
+        ):
+            with pytest.raises(ValidationError) as info:
+                store.query(states=bad)  # type: ignore[arg-type]
+            assert info.value.paths == [path]
+        with pytest.raises(ValidationError) as both:
+            store.query(state="in_fulfillment", states=["in_fulfillment"])
+        assert both.value.paths == ["states"]
 
     # -- many streams at once --------------------------------------------------------------------
 
