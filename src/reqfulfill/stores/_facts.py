@@ -120,6 +120,15 @@ def facts_of(request: ServiceRequest, events: Iterable[ev.Event]) -> MetricFacts
             escalations += 1
         elif isinstance(event, ev.RequestClosed):
             surveyed = event.survey
+    if (
+        assigned_at is None
+        and not escalations
+        and surveyed is None
+        and request.fulfilled_at is None
+        and request.feedback is None
+        and not request.sla.stopped
+    ):
+        return _NO_FACTS  # most appends: no fact yet (what the fields below would give)
     fulfil: int | None = None
     if request.fulfilled_at is not None:
         if request.sla.stopped and request.sla.target is not None:
@@ -138,6 +147,10 @@ def facts_of(request: ServiceRequest, events: Iterable[ev.Event]) -> MetricFacts
         surveyed=surveyed,
         source=source_of(request),
     )
+
+
+_NO_FACTS = MetricFacts()
+"""The facts of an append that tells none: shared, as it is frozen."""
 
 
 @attrs.frozen
