@@ -36,7 +36,8 @@ __all__ = [
 ]
 
 
-@attrs.frozen
+# slots=False: built per append (see ServiceRequest)
+@attrs.frozen(slots=False)
 class RequestSummary:
     """What queries need of a request, written with every append.
 
@@ -90,7 +91,8 @@ class RequestSummary:
         )
 
 
-@attrs.frozen
+# slots=False: built per effect and claim (see ServiceRequest)
+@attrs.frozen(slots=False)
 class OutboxEntry:
     """A request-for-effect waiting in the outbox.
 

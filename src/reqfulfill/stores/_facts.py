@@ -72,7 +72,8 @@ def source_of(request: ServiceRequest) -> str | None:
     return "supplier" if supplier else None
 
 
-@attrs.frozen
+# slots=False: built per append (see ServiceRequest)
+@attrs.frozen(slots=False)
 class MetricFacts:
     """What the metrics need of one request, as one append leaves it.
 
