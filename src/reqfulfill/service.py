@@ -62,6 +62,9 @@ log = logging.getLogger(__name__)
 _RETRIES = 20
 """How often a command is tried on fresh state when a concurrent write wins the race."""
 
+_CLOSING = (lifecycle.Close, lifecycle.AutoClose)
+"""The commands that close a request (and may invite feedback)."""
+
 _STATE_CACHE = 1024
 """How many recently used request states a service keeps, so a command folds only
 the events appended since (a stream never changes below its version)."""
@@ -173,9 +176,10 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
     def _context(self, state: ServiceRequest | None, command: Command | None = None) -> Context:
         now = self.clock.now()
         approvers: frozenset[str] = frozenset()
+        hook = self.plugins.pm.hook
         # no plugin adds approvers (the usual case): skip building the submitted
         # request for the hook and pluggy's call; asked per command, like ``on_event``
-        ask = bool(self.plugins.pm.hook.reqfulfill_approvers.get_hookimpls())
+        ask = bool(hook.reqfulfill_approvers.get_hookimpls())
         if ask and state is None and isinstance(command, lifecycle.Submit):
             # the approvers hook takes a request: show it the request as submitted
             try:
@@ -194,11 +198,11 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
         ):
             approvers = frozenset(self.plugins.approvers(state))
         delegate = None
-        if self.plugins.pm.hook.reqfulfill_delegate.get_hookimpls():
+        if hook.reqfulfill_delegate.get_hookimpls():
             plugins = self.plugins
             delegate = functools.partial(_delegate_at, plugins, now)
         survey = True
-        if isinstance(command, lifecycle.Close | lifecycle.AutoClose) and state is not None:
+        if isinstance(command, _CLOSING) and state is not None:
             survey = self._sampled(state)
         return Context(
             catalog=self.catalog,
