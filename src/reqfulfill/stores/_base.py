@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from reqfulfill.model.approval import pending_approvers
+from reqfulfill.model.enums import RequestState
 from reqfulfill.model.errors import StoreError
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest
@@ -34,6 +35,10 @@ __all__ = [
     "outbox_rows",
     "to_micros",
 ]
+
+
+_STATE_VALUES: Mapping[RequestState, str] = {state: state.value for state in RequestState}
+"""Each state's value, read once (an enum's ``value`` is a property)."""
 
 
 # slots=False: built per append (see ServiceRequest)
@@ -70,24 +75,26 @@ class RequestSummary:
         """The summary of a request's current state, appended with ``events`` (the
         events give the metric facts only a history has: first assignment,
         escalations, survey)."""
-        return cls(
-            request_id=request.id,
-            state=request.state.value,
-            group=request.group,
-            agent=request.agent,
-            item=request.item,
-            requester=request.requester.id,
-            priority=int(request.priority) if request.priority is not None else None,
-            created_at=request.created_at,
-            updated_at=request.updated_at,
-            orders=tuple(
-                (t.supplier, t.order_ref)
-                for t in request.plan
-                if t.supplier is not None and t.order_ref is not None
-            ),
-            facts=facts_of(request, events),
-            approvers=pending_approvers(request),
-            messages=request.messages,
+        assignment, priority = request.assignment, request.priority
+        orders = [
+            (t.supplier, t.order_ref)
+            for t in request.plan
+            if t.order_ref is not None and t.supplier is not None
+        ]
+        return cls(  # by position, in field order
+            request.id,
+            _STATE_VALUES[request.state],
+            assignment.group if assignment is not None else None,
+            assignment.agent if assignment is not None else None,
+            request.item,
+            request.requester.id,
+            int(priority) if priority is not None else None,
+            request.created_at,
+            request.updated_at,
+            tuple(orders) if orders else (),
+            facts_of(request, events),
+            pending_approvers(request),
+            request.messages,
         )
 
 
