@@ -473,10 +473,13 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
         outbox names effects by event id, and this reads what running them needs.
         ``NotFoundError`` for an unknown request.
 
-        Event ids are ``<request_id>/<n>``: one :meth:`~reqfulfill.stores.Store.load_after`
-        from the earliest effect's version on gives the effects' events and brings
-        the cached state up to date (when the cache holds that version or a later
-        one), instead of one read for each.
+        Effects this service appended or read, not settled when it last folded the
+        request, are kept with its cached state: then the store is only asked for what
+        came after that state (:meth:`~reqfulfill.stores.Store.load_after_event`), and
+        no event is read again. Otherwise, event ids being ``<request_id>/<n>``, one
+        :meth:`~reqfulfill.stores.Store.load_after` from the earliest effect's version
+        on gives the effects' events and brings the cached state up to date (when the
+        cache holds that version or a later one), instead of one read for each.
         """
         check_id(request_id, "request_id")
         effect_ids = _id_list(effect_ids, "effect_ids")
