@@ -81,6 +81,8 @@ def timer_changes(
         before is not None and lifecycle.next_approval_deadline(before) is not None
     ):
         timers["approval"] = approval
+    if before is not None and before.plan is after.plan:
+        return timers  # the poll timer follows the plan alone: it stays as it was
     polled = bool(orders_to_poll(after))
     had_polled = before is not None and bool(orders_to_poll(before))
     if polled and not had_polled:

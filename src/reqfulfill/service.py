@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeGuard
 
 import attrs
@@ -60,6 +61,9 @@ log = logging.getLogger(__name__)
 
 _RETRIES = 20
 """How often a command is tried on fresh state when a concurrent write wins the race."""
+
+_CLOSING = (lifecycle.Close, lifecycle.AutoClose)
+"""The commands that close a request (and may invite feedback)."""
 
 _STATE_CACHE = 1024
 """How many recently used request states a service keeps, so a command folds only
@@ -161,8 +165,9 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
             raise ValidationError.single("store", store, "expected a store URL or a Store")
         self.store: Store = store
         self._new_id = id_factory or (lambda: "REQ-" + uuid.uuid4().hex[:12].upper())
-        # request id -> (state, the last event folded into it), most recent last
-        self._states: dict[str, tuple[ServiceRequest, Event]] = {}
+        # request id -> (state, the last event folded into it, its effect events not
+        # settled yet by id), most recent last
+        self._states: dict[str, _Known] = {}
         # sorted catalog members and round-robin counts, kept between decisions
         self._directory = DirectoryMemory()
 
@@ -171,9 +176,10 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
     def _context(self, state: ServiceRequest | None, command: Command | None = None) -> Context:
         now = self.clock.now()
         approvers: frozenset[str] = frozenset()
+        hook = self.plugins.pm.hook
         # no plugin adds approvers (the usual case): skip building the submitted
         # request for the hook and pluggy's call; asked per command, like ``on_event``
-        ask = bool(self.plugins.pm.hook.reqfulfill_approvers.get_hookimpls())
+        ask = bool(hook.reqfulfill_approvers.get_hookimpls())
         if ask and state is None and isinstance(command, lifecycle.Submit):
             # the approvers hook takes a request: show it the request as submitted
             try:
@@ -192,11 +198,11 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
         ):
             approvers = frozenset(self.plugins.approvers(state))
         delegate = None
-        if self.plugins.pm.hook.reqfulfill_delegate.get_hookimpls():
+        if hook.reqfulfill_delegate.get_hookimpls():
             plugins = self.plugins
             delegate = functools.partial(_delegate_at, plugins, now)
         survey = True
-        if isinstance(command, lifecycle.Close | lifecycle.AutoClose) and state is not None:
+        if isinstance(command, _CLOSING) and state is not None:
             survey = self._sampled(state)
         return Context(
             catalog=self.catalog,
@@ -225,24 +231,34 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
     def _load(self, request_id: str) -> ServiceRequest:
         known = self._states.get(request_id)
         if known is not None:
-            # A stream only grows, so a state folded earlier is still the fold of the
-            # stream's first ``version`` events: read only what came after (another
-            # process may have written since). The stream may differ altogether (a
-            # store wiped and refilled): then its event ``version`` is not the one
-            # folded last, and the whole stream is read again.
-            state, last = known
-            tail = self.store.load_after_event(request_id, state.version, last)
-            if tail is not None:
-                for event in tail:
-                    state = lifecycle.evolve(state, event)
-                self._remember(state, tail[-1] if tail else last)
-                return state
+            current = self._brought_up(request_id, known)
+            if current is not None:
+                return current[0]
         events = self.store.load(request_id)
         if not events:
             raise NotFoundError("request", request_id)
         state = lifecycle.replay(events)
-        self._remember(state, events[-1])
+        self._remember(state, events[-1], _open_effects(state, _NO_EFFECTS, events))
         return state
+
+    def _brought_up(self, request_id: str, known: _Known) -> _Known | None:
+        """The cached ``known`` brought up to date, remembered; None when the stream is
+        not the one folded.
+
+        A stream only grows, so a state folded earlier is still the fold of the
+        stream's first ``version`` events: read only what came after (another process
+        may have written since). The stream may differ altogether (a store wiped and
+        refilled): then its event ``version`` is not the one folded last, and the whole
+        stream is to be read again."""
+        state, last, effects = known
+        tail = self.store.load_after_event(request_id, state.version, last)
+        if tail is None:
+            return None
+        if not tail:
+            return known
+        for event in tail:
+            state = lifecycle.evolve(state, event)
+        return self._remember(state, tail[-1], _open_effects(state, effects, tail))
 
     def _load_many(self, request_ids: Sequence[str]) -> list[ServiceRequest]:
         """:meth:`_load` of several requests with one ``Store.load_many``: a cached
@@ -265,18 +281,21 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
                 state = lifecycle.replay(events)
             else:
                 raise NotFoundError("request", request_id)
-            self._remember(state, events[-1])
+            previous = entry[2] if entry is not None else _NO_EFFECTS
+            self._remember(state, events[-1], _open_effects(state, previous, events))
             out.append(state)
         return out
 
-    def _remember(self, state: ServiceRequest, last: Event) -> None:
+    def _remember(self, state: ServiceRequest, last: Event, effects: Mapping[str, Event]) -> _Known:
+        """Cache ``state``, the last event folded into it and its open ``effects``."""
         states = self._states
         states.pop(state.id, None)
         if len(states) >= _STATE_CACHE:
             # another thread may have evicted it already
             with contextlib.suppress(StopIteration, KeyError, RuntimeError):
                 del states[next(iter(states))]
-        states[state.id] = (state, last)
+        known = states[state.id] = (state, last, effects)
+        return known
 
     def refresh_timers(self, request_id: str) -> None:
         """Set the request's ``sla`` and ``close`` timers from its current state.
@@ -336,7 +355,7 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
                     time.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
                 continue
             if events:
-                self._appended(after, events)
+                self._appended(state, after, events)
             return after
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -356,9 +375,14 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
                 after = folded
         return events, after
 
-    def _appended(self, after: ServiceRequest, events: list[Event]) -> None:
+    def _appended(
+        self, before: ServiceRequest | None, after: ServiceRequest, events: list[Event]
+    ) -> None:
         """What follows a stored append: the state cache, round-robin counts, observers."""
-        self._remember(after, events[-1])
+        known = self._states.get(after.id) if before is not None else None
+        # the open effects of ``before`` (another thread may have cached another state)
+        effects = known[2] if known is not None and known[0] is before else _NO_EFFECTS
+        self._remember(after, events[-1], _open_effects(after, effects, events))
         self._directory.count_assignments(events)
         # no observer (the usual case): skip pluggy's call per event; asked per
         # command, so a plugin registered on ``plugins.pm`` later is still told
@@ -449,26 +473,35 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
         outbox names effects by event id, and this reads what running them needs.
         ``NotFoundError`` for an unknown request.
 
-        Event ids are ``<request_id>/<n>``: one :meth:`~reqfulfill.stores.Store.load_after`
-        from the earliest effect's version on gives the effects' events and brings
-        the cached state up to date (when the cache holds that version or a later
-        one), instead of one read for each.
+        Effects this service appended or read, not settled when it last folded the
+        request, are kept with its cached state: then the store is only asked for what
+        came after that state (:meth:`~reqfulfill.stores.Store.load_after_event`), and
+        no event is read again. Otherwise, event ids being ``<request_id>/<n>``, one
+        :meth:`~reqfulfill.stores.Store.load_after` from the earliest effect's version
+        on gives the effects' events and brings the cached state up to date (when the
+        cache holds that version or a later one), instead of one read for each.
         """
         check_id(request_id, "request_id")
         effect_ids = _id_list(effect_ids, "effect_ids")
+        known = self._states.get(request_id)
+        if known is not None and effect_ids and all(i in known[2] for i in effect_ids):
+            # effects this service appended or read, not settled when last folded:
+            # the cached state brought up to date is all there is to read
+            current = self._brought_up(request_id, known)
+            if current is not None:
+                return current[0], _by_id(known[2].values(), effect_ids)
         versions = [_version_in(request_id, effect_id) for effect_id in effect_ids]
         events: list[Event]
         if versions and None not in versions:
             first = min(v for v in versions if v is not None)
             events = self.store.load_after(request_id, first - 1)
-            known = self._states.get(request_id)
             if events and known is not None:
-                state, last = known
+                state, last, effects = known
                 at = state.version - first  # where the cached state's last event is
                 if 0 <= at < len(events) and events[at] == last:
                     for event in events[at + 1 :]:
                         state = lifecycle.evolve(state, event)
-                    self._remember(state, events[-1])
+                    self._remember(state, events[-1], _open_effects(state, effects, events))
                     return state, _by_id(events, effect_ids)
         else:
             events = self.store.load(request_id)
@@ -698,6 +731,29 @@ def _sla_argument(sla: object) -> SlaPolicy | None:
     from reqfulfill.sla import SlaPolicy
 
     return check_instance(sla, SlaPolicy, "sla", "an SlaPolicy")
+
+
+_Known = tuple[ServiceRequest, Event, Mapping[str, Event]]
+"""A cached request: its state, the last event folded into it, and the effect events
+(requests for effect) of its stream whose effect the state has not settled, by id."""
+
+_NO_EFFECTS: Mapping[str, Event] = MappingProxyType({})
+
+
+def _open_effects(
+    state: ServiceRequest, previous: Mapping[str, Event], events: Iterable[Event]
+) -> Mapping[str, Event]:
+    """The effect events not settled in ``state`` among ``previous`` (those of the
+    stream before ``events``) and ``events``; ``previous`` itself when that is all."""
+    settled = state.settled
+    new = [e for e in events if e.effect]
+    if not new and not any(key in settled for key in previous):
+        return previous
+    out = {key: event for key, event in previous.items() if key not in settled}
+    for event in new:
+        if event.event_id not in settled:
+            out[event.event_id] = event
+    return out
 
 
 def _by_id(events: Iterable[Event], ids: Iterable[str]) -> dict[str, Event]:

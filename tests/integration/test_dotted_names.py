@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,9 +103,19 @@ def resolve(name: str) -> object:
                 raise  # the module exists but imports something missing: a real failure
             continue
         for attribute in parts[cut:]:
-            target = getattr(target, attribute)
+            target = _attribute(target, attribute)
         return target
     raise ModuleNotFoundError(name)
+
+
+def _attribute(owner: object, name: str) -> object:
+    """``owner.name``; for an attrs class, its field ``name`` too (a class that keeps its
+    fields in a ``__dict__``, not in slots, has no class attribute for them)."""
+    if isinstance(owner, type) and attrs.has(owner):
+        field = attrs.fields_dict(owner).get(name)
+        if field is not None:
+            return field
+    return getattr(owner, name)
 
 
 def test_the_scan_finds_names_in_each_kind_of_source() -> None:
@@ -122,6 +133,15 @@ def test_every_dotted_name_the_docs_mention_resolves(name: str) -> None:
     except (ImportError, AttributeError) as exc:
         where = ", ".join(sorted(MENTIONS[name]))
         pytest.fail(f"{where} mentions {name}, which does not resolve: {exc}")
+
+
+def test_a_field_of_an_attrs_class_resolves() -> None:
+    assert isinstance(
+        resolve("reqfulfill.model.request.ServiceRequest.approval_stages"), attrs.Attribute
+    )
+    assert resolve("reqfulfill.model.request.ServiceRequest.task") is not None  # a method
+    with pytest.raises(AttributeError):
+        resolve("reqfulfill.model.request.ServiceRequest.no_such_field")
 
 
 def test_a_name_that_does_not_resolve_fails() -> None:

@@ -180,4 +180,4 @@ def test_a_store_with_only_the_protocol_methods_runs_a_request_to_closure(
     clock.advance(timedelta(days=2))
     worker.run_pending()
     assert service.get(rid).state is RequestState.CLOSED
-    assert {"append", "append_and_claim", "load_after", "due_effects"} <= store.asked
+    assert {"append", "append_and_claim", "load_after_event", "due_effects"} <= store.asked

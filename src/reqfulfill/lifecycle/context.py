@@ -91,7 +91,8 @@ class StaticDirectory:
         return self.assigned.get(group_id, 0)
 
 
-@attrs.frozen
+# slots=False: built per decision (see ServiceRequest)
+@attrs.frozen(slots=False)
 class Context:
     """What ``decide`` needs besides the state: catalog, policy, time, directory.
 

@@ -94,7 +94,8 @@ class Feedback:
     at: datetime
 
 
-@attrs.frozen
+# slots=False: see ServiceRequest
+@attrs.frozen(slots=False)
 class SlaStatus:
     """The SLA clock of a request.
 
@@ -125,7 +126,8 @@ class SlaStatus:
         return _copy_sla(self, changes)
 
 
-@attrs.frozen
+# slots=False: see ServiceRequest
+@attrs.frozen(slots=False)
 class Task:
     """One task of a request's fulfillment plan, with its progress.
 
@@ -235,7 +237,10 @@ class RequestQueries:
         return {t.key for t in self.plan if t.state.finished}
 
 
-@attrs.frozen
+# slots=False: attrs builds a frozen instance with a __dict__ by writing the fields into
+# it, half the work of a slotted one's object.__setattr__ per field (a state is built
+# per decision); still frozen (setting a field raises FrozenInstanceError)
+@attrs.frozen(slots=False)
 class ServiceRequest(RequestQueries):
     """A service request as it stands after its last event.
 

@@ -39,9 +39,14 @@ __all__ = [
 
 
 _NO_FACTS = MetricFacts()
+"""The facts of a listed summary (see :meth:`RequestSummary.listed`)."""
+
+_STATE_VALUES: Mapping[RequestState, str] = {state: state.value for state in RequestState}
+"""Each state's value, read once (an enum's ``value`` is a property)."""
 
 
-@attrs.frozen
+# slots=False: built per append (see ServiceRequest)
+@attrs.frozen(slots=False)
 class RequestSummary:
     """What queries need of a request, written with every append.
 
@@ -74,24 +79,26 @@ class RequestSummary:
         """The summary of a request's current state, appended with ``events`` (the
         events give the metric facts only a history has: first assignment,
         escalations, survey)."""
-        return cls(
-            request_id=request.id,
-            state=request.state.value,
-            group=request.group,
-            agent=request.agent,
-            item=request.item,
-            requester=request.requester.id,
-            priority=int(request.priority) if request.priority is not None else None,
-            created_at=request.created_at,
-            updated_at=request.updated_at,
-            orders=tuple(
-                (t.supplier, t.order_ref)
-                for t in request.plan
-                if t.supplier is not None and t.order_ref is not None
-            ),
-            facts=facts_of(request, events),
-            approvers=pending_approvers(request),
-            messages=request.messages,
+        assignment, priority = request.assignment, request.priority
+        orders = [
+            (t.supplier, t.order_ref)
+            for t in request.plan
+            if t.order_ref is not None and t.supplier is not None
+        ]
+        return cls(  # by position, in field order
+            request.id,
+            _STATE_VALUES[request.state],
+            assignment.group if assignment is not None else None,
+            assignment.agent if assignment is not None else None,
+            request.item,
+            request.requester.id,
+            int(priority) if priority is not None else None,
+            request.created_at,
+            request.updated_at,
+            tuple(orders) if orders else (),
+            facts_of(request, events),
+            pending_approvers(request),
+            request.messages,
         )
 
     def listed(self) -> RequestSummary:
@@ -105,7 +112,8 @@ class RequestSummary:
         return self
 
 
-@attrs.frozen
+# slots=False: built per effect and claim (see ServiceRequest)
+@attrs.frozen(slots=False)
 class OutboxEntry:
     """A request-for-effect waiting in the outbox.
 
@@ -550,7 +558,7 @@ def outbox_entry(row: Sequence[Any]) -> OutboxEntry:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-_STATE_VALUES = frozenset(s.value for s in RequestState)
+_KNOWN_STATES = frozenset(s.value for s in RequestState)
 
 
 def query_states(state: str | None, states: object) -> tuple[str | None, ...]:
@@ -565,7 +573,7 @@ def query_states(state: str | None, states: object) -> tuple[str | None, ...]:
     if state is not None:
         raise ValidationError.single("states", states, "give state or states, not both")
     for index, value in enumerate(states):
-        if not isinstance(value, str) or value not in _STATE_VALUES:
+        if not isinstance(value, str) or value not in _KNOWN_STATES:
             raise ValidationError.single(
                 f"states[{index}]", value, "expected a request state's value, e.g. 'waiting'"
             )

@@ -74,7 +74,8 @@ def source_of(request: ServiceRequest) -> str | None:
     return "supplier" if supplier else None
 
 
-@attrs.frozen
+# slots=False: built per append (see ServiceRequest)
+@attrs.frozen(slots=False)
 class MetricFacts:
     """What the metrics need of one request, as one append leaves it.
 
@@ -122,6 +123,15 @@ def facts_of(request: ServiceRequest, events: Iterable[ev.Event]) -> MetricFacts
             escalations += 1
         elif isinstance(event, ev.RequestClosed):
             surveyed = event.survey
+    if (
+        assigned_at is None
+        and not escalations
+        and surveyed is None
+        and request.fulfilled_at is None
+        and request.feedback is None
+        and not request.sla.stopped
+    ):
+        return _NO_FACTS  # most appends: no fact yet (what the fields below would give)
     fulfil: int | None = None
     if request.fulfilled_at is not None:
         if request.sla.stopped and request.sla.target is not None:
@@ -201,6 +211,9 @@ class Histogram(Sequence[tuple[int, int]]):
 
 Pairs = tuple[tuple[int, int], ...] | Histogram
 """A histogram: ``(value, how many)`` pairs in ascending order of value."""
+
+_NO_FACTS = MetricFacts()
+"""The facts of an append that tells none: shared, as it is frozen."""
 
 
 @attrs.frozen
