@@ -159,17 +159,20 @@ def fetch_page(
     is refused).
     """
     after = None if cursor is None else read_cursor(cursor, fingerprint)
+    # ``states=`` only when there are several: a store written before it (no such
+    # parameter) still answers the pages of one state or of any
+    several = {"states": states} if len(states) > 1 else {}
     rows = store.query(
         group=filters.get("group"),
         agent=filters.get("agent"),
         item=filters.get("item"),
         requester=filters.get("requester"),
         state=states[0] if len(states) == 1 else None,
-        states=states if len(states) > 1 else None,
         opened_from=opened[0],
         opened_to=opened[1],
         after=after,
         limit=limit + 1,
+        **several,
     )
     if len(rows) <= limit:
         return Page(tuple(rows))

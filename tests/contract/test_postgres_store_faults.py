@@ -289,3 +289,24 @@ def test_upgrading_schema_2_orders_waiting_effects_by_stream_position(
         assert [c.effect_id for c in claimed] == wanted
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_a_url_option_with_a_space_reaches_the_server(pg_url: str, pg_dsn: str) -> None:
+    # libpq decodes %20 in a URL, not "+": an option such as "-c name=value" (a space)
+    # survives the store's own parameters being taken out of the URL
+    options = "options=-c%20application_name%3Drf-space-test"
+    url = pg_url + ("&" if "?" in pg_url else "?") + options
+    assert "%20" in split_url(url)[0]
+    store = PostgresStore.from_url(url)
+    try:
+        assert store.load("REQ-NONE") == []  # connected
+        with psycopg.connect(pg_dsn) as other:
+            names = other.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                ("rf-space-test",),
+            ).fetchone()
+        assert names is not None
+        assert names[0] >= 1
+    finally:
+        store.close()

@@ -433,3 +433,44 @@ def test_metrics_by_anything_else_is_refused(service: FulfillmentService) -> Non
     with pytest.raises(ValidationError) as info:
         service.metrics(by="requester")
     assert info.value.paths == ["by"]
+
+
+class _StoreBeforeStates(MemoryStore):
+    """A store written before ``Store.query`` took ``states=``."""
+
+    def query(  # type: ignore[override]
+        self,
+        *,
+        group: str | None = None,
+        state: str | None = None,
+        agent: str | None = None,
+        item: str | None = None,
+        requester: str | None = None,
+        limit: int | None = None,
+        opened_from: datetime | None = None,
+        opened_to: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[RequestSummary]:
+        return super().query(
+            group=group,
+            state=state,
+            agent=agent,
+            item=item,
+            requester=requester,
+            limit=limit,
+            opened_from=opened_from,
+            opened_to=opened_to,
+            after=after,
+        )
+
+
+def test_pages_of_one_state_or_any_need_no_states_argument() -> None:
+    # a third-party store without ``states=`` still answers every page but the ones of
+    # several states (the queue's open states)
+    service = FulfillmentService(demo_catalog(), store=_StoreBeforeStates(), load_entrypoints=False)
+    ids = [service.submit(ERIN, "password-reset", Channel.PORTAL).id for _ in range(3)]
+    service.claim(ids[1], AGENT)
+    assert [s.request_id for s in service.requests(limit=2)] == ids[:2]
+    assert [s.request_id for s in service.requests(state="in_fulfillment", limit=10)] == ids
+    assert [s.request_id for s in service.requests_of(ERIN.id)] == ids
+    assert [r.id for r in service.queue(agent=AGENT, state="in_fulfillment")] == [ids[1]]

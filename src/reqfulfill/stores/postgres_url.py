@@ -3,7 +3,7 @@ reads itself, and the libpq options it passes on (see :mod:`reqfulfill.stores.po
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -39,7 +39,7 @@ def split_url(url: str) -> tuple[str, str | None]:
             schema = value
         else:
             kept.append((key, value))
-    return urlunsplit(parts._replace(query=urlencode(kept))), schema
+    return urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote))), schema
 
 
 def take_option(url: str, name: str) -> tuple[str, str | None]:
@@ -50,7 +50,7 @@ def take_option(url: str, name: str) -> tuple[str, str | None]:
     if not values:
         return url, None
     kept = [(key, value) for key, value in pairs if key != name]
-    return urlunsplit(parts._replace(query=urlencode(kept))), values[-1]
+    return urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote))), values[-1]
 
 
 def connect_timeout_of(dsn: str) -> int | None:
