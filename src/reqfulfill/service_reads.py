@@ -167,7 +167,8 @@ class RequestReads:
         rollup, one row per item, group or agent: so a call may *write*, catching the
         rollup up with the requests appended since the last call (in a short write
         transaction; nothing to write when nothing changed, and a read-only SQLite
-        store answers from the facts rows instead). A window reads its facts rows.
+        store with changes not rolled up, or without a rollup, answers from the facts
+        rows instead). A window reads its facts rows.
         """
         return self.metrics_by((by,), since=since, until=until)[by]
 

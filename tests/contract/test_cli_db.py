@@ -147,3 +147,21 @@ def test_upgrade_builds_the_metric_facts_of_the_requests_already_stored(
         ]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("how", ["mode=ro", "no write bits"])
+def test_upgrade_of_a_read_only_sqlite_store_already_up_to_date_reports_its_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    # the rollup is for a store that may be written: one opened read-only answers
+    # all-time metrics from its facts rows, so there is nothing for the upgrade to write
+    path = tmp_path / "store.db"
+    assert _run(["db", "upgrade", f"sqlite:///{path}"]) == 0
+    capsys.readouterr()
+    url = f"sqlite:///{path}"
+    if how == "mode=ro":
+        url += "?mode=ro"
+    else:
+        path.chmod(0o444)
+    assert _run(["db", "upgrade", "--json", url]) == 0
+    assert json.loads(capsys.readouterr().out)["schema_version"] == SQLITE_SCHEMA_VERSION

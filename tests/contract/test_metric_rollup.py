@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 import pytest
@@ -167,9 +168,14 @@ def test_an_append_between_a_sqlite_catch_ups_read_and_mark_stays_dirty(tmp_path
 
 
 @pytest.mark.postgres
-def test_an_append_between_a_postgresql_catch_ups_read_and_mark_stays_dirty(pg_url: str) -> None:
+@pytest.mark.parametrize("isolation", [None, "serializable"])
+def test_an_append_between_a_postgresql_catch_ups_read_and_mark_stays_dirty(
+    pg_url: str, isolation: str | None
+) -> None:
     from reqfulfill.stores.postgres_rollup import catch_up
 
+    if isolation is not None:  # a server or role whose transactions default to another level
+        pg_url += "&options=" + quote(f"-cdefault_transaction_isolation={isolation}")
     store = PostgresStore.from_url(pg_url)
     other = PostgresStore.from_url(pg_url)  # another connection: a concurrent writer
     try:

@@ -90,7 +90,8 @@ def upgrade(url: str) -> int:
         opened = SQLiteStore.from_url(url)  # opening migrates
         try:
             rebuild_facts(opened)
-            opened.roll_up_facts()  # the metric rollup, so the first metrics call is fast
+            if not opened.read_only:  # read-only, all-time metrics scan the facts rows
+                opened.roll_up_facts()  # the metric rollup, so the first metrics call is fast
         finally:
             opened.close()
         db = sqlite3.connect(path_from_url(url))

@@ -10,7 +10,7 @@ request_id)``, the keyset order, so a page is one index range scan of ``limit`` 
 
 - ``(grp, state, ...)``, ``(agent, state, ...)``, ``(item, state, ...)``: a queue of a
   group, an agent or an item in one state (several states: one scan per state,
-  merged by the service);
+  merged in one statement, see :func:`query_sql`);
 - ``(state, ...)``, ``(requester, ...)`` and ``(created_at, request_id)`` alone.
 """
 

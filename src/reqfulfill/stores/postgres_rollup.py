@@ -66,6 +66,10 @@ def catch_up(
             return 0
     built = False
     with transaction() as tx:
+        # READ COMMITTED whatever the server's default: each statement after the lock
+        # sees what the catch-up before committed, and a mark re-checks the newest row
+        # (at REPEATABLE READ or SERIALIZABLE it would fail on a row an append changed)
+        tx.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         tx.execute("SELECT pg_advisory_xact_lock(%s, %s)", lock)
 
         def fetch(statement: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
