@@ -31,6 +31,7 @@ __all__ = [
     "facts_of",
     "merge_facts",
     "source_of",
+    "sql_int",
     "tally",
     "tally_rows",
 ]
@@ -270,7 +271,7 @@ def tally_rows(
     tallies = []
     for row in counters:
         key = _key(row[0])
-        n = [_int(v) for v in row[1:9]]
+        n = [sql_int(v) for v in row[1:9]]
         entry = histograms.get(key, {})
         tallies.append(
             MetricsTally(
@@ -303,8 +304,8 @@ def _add(
     count: object,
 ) -> None:
     counts = histograms.setdefault(key, {}).setdefault(name, {})
-    v = _int(value)
-    counts[v] = counts.get(v, 0) + _int(count)
+    v = sql_int(value)
+    counts[v] = counts.get(v, 0) + sql_int(count)
 
 
 def _sorted(counts: dict[int, int] | None) -> tuple[tuple[int, int], ...]:
@@ -315,8 +316,9 @@ def _key(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _int(value: object) -> int:
-    # SQL sums come back as int (SQLite), Decimal or int (PostgreSQL), None when empty
+def sql_int(value: object) -> int:
+    """An integer SQL column or sum as an int: int (SQLite), Decimal or int
+    (PostgreSQL), 0 for None (an empty sum or a NULL)."""
     if value is None:
         return 0
     if isinstance(value, int):

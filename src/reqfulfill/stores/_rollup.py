@@ -31,8 +31,14 @@ from itertools import accumulate, repeat
 from operator import add
 from typing import Any
 
-from reqfulfill.stores._facts import METRIC_DIMENSIONS, Histogram, MetricsTally, tally_rows
-from reqfulfill.stores._query_sql import metric_queries
+from reqfulfill.stores._facts import (
+    METRIC_DIMENSIONS,
+    Histogram,
+    MetricsTally,
+    sql_int,
+    tally_rows,
+)
+from reqfulfill.stores._query_sql import metric_queries, window_params
 
 __all__ = [
     "ANY_ROLLED",
@@ -321,10 +327,6 @@ def changed(blob: bytes, change: dict[int, int]) -> bytes:
     return _blob(out_values, out_running)
 
 
-def _int(value: object) -> int:
-    return 0 if value is None else int(str(value)) if not isinstance(value, int) else value
-
-
 def contribution(row: Sequence[Any]) -> tuple[list[int], list[int | None]]:
     """What one facts row (:data:`ROLLED_COLUMNS`) adds to its keys' rollup rows:
     the :data:`COUNTERS` and a value (or None) per histogram, as the SQL tally counts
@@ -333,15 +335,15 @@ def contribution(row: Sequence[Any]) -> tuple[list[int], list[int | None]]:
     is_closed = closed == 1
     rated = is_closed and rating is not None
     asked = is_closed and surveyed == 1
-    fulfil = None if fulfil_ch is None else _int(fulfil_ch)
+    fulfil = None if fulfil_ch is None else sql_int(fulfil_ch)
     sourced = source if fulfil is not None else None
     counters = [
         1,
         int(sla_met is not None),
         int(sla_met == 1),
-        _int(escalations),
+        sql_int(escalations),
         int(rated),
-        _int(rating) if rated else 0,
+        sql_int(rating) if rated else 0,
         int(asked),
         int(asked and rating is not None),
         int(sourced == "stock"),
@@ -349,7 +351,7 @@ def contribution(row: Sequence[Any]) -> tuple[list[int], list[int | None]]:
         int(sourced == "mixed"),
     ]
     values: list[int | None] = [
-        None if assign_ch is None else _int(assign_ch),
+        None if assign_ch is None else sql_int(assign_ch),
         fulfil,
         fulfil if sourced == "stock" else None,
         fulfil if sourced == "supplier" else None,
@@ -398,7 +400,7 @@ def rollup_of(rows: Iterable[Sequence[Any]]) -> Rollup:
     """The rollup rows of :func:`rollup_rows` statements."""
     n = len(COUNTERS)
     return {
-        (str(r[0]), key_of(str(r[1]))): ([_int(v) for v in r[2 : 2 + n]], list(r[2 + n :]))
+        (str(r[0]), key_of(str(r[1]))): ([sql_int(v) for v in r[2 : 2 + n]], list(r[2 + n :]))
         for r in rows
     }
 
@@ -439,7 +441,7 @@ def tallies_of(rows: Iterable[Sequence[Any]]) -> list[MetricsTally]:
     n = len(COUNTERS)
     out = []
     for r in rows:
-        c = [_int(v) for v in r[1 : 1 + n]]
+        c = [sql_int(v) for v in r[1 : 1 + n]]
         assign, fulfil, stock, supplier = (histogram_of(b) for b in r[1 + n :])
         out.append(
             MetricsTally(
@@ -542,7 +544,7 @@ def build(fetch: Fetch, many: Many) -> int:
     """Build the rollup from scratch with the SQL tallies of every facts row (inside
     the caller's transaction, appends kept out: SQLite's write lock, PostgreSQL's
     table lock); return how many facts rows it counted."""
-    window = (-(1 << 62), 1 << 62)
+    window = window_params(None, None)  # all time
     upserts: list[Sequence[Any]] = []
     total = 0
     for dim in METRIC_DIMENSIONS:
