@@ -126,6 +126,38 @@ class SQLiteMachine(FulfillmentMachine):
     catalog = _catalog_with_auto_triage()
 
 
+_STAGES = (
+    "approve",
+    "claim",
+    "complete_task",
+    "ship",
+    "confirm_delivery",
+    "close",
+    "record_feedback",
+    "cancel",
+)
+
+
+def _not_reached(machine: type[MemoryMachine]) -> list[str]:
+    """What the memory walk has not reached yet (each named by its counter)."""
+    outcomes, stock = machine.outcomes, machine.stock_counts
+    missing = [f"{c} accepted" for c in _STAGES if not outcomes[f"{c} accepted"]]
+    if not outcomes["approve refused (AuthorizationError)"]:
+        missing.append("approve refused (AuthorizationError)")
+    # reservations made, stock given back by cancels, reservations whose answers never
+    # reached the worker first, reserve effects failed for good (refused, malformed);
+    # what the inventories held under their keys going back at a give-up, and the second
+    # inventory serving, are rarer than one walk makes certain (the trouble falls on
+    # request ids, which differ from run to run): tests/unit/test_inventory_leaks.py
+    # pins each down
+    for key in ("reservations made", "released", "refused for good"):
+        if not stock[key]:
+            missing.append(key)
+    if not stock["worker deaths after reserving"] + stock["answers lost after reserving"]:
+        missing.append("answers lost after reserving")
+    return missing
+
+
 def test_machine_on_memory() -> None:
     MemoryMachine.stock_counts.clear()
     _run(MemoryMachine, "memory")
@@ -133,34 +165,25 @@ def test_machine_on_memory() -> None:
     print(f"memory: stock {dict(stock)}")  # the issue's target: 0 leaked, 0 doubled
     assert stock["leaked"] == 0
     assert stock["doubled"] == 0
-    # the random walk is not stuck at the start: requests are approved, worked, closed, rated
-    outcomes = MemoryMachine.outcomes
     if not CI_PROFILE:
         return  # the dev profile's dozen examples are a smoke run, too few to reach every stage
-    for command in (
-        "approve",
-        "claim",
-        "complete_task",
-        "ship",
-        "confirm_delivery",
-        "close",
-        "record_feedback",
-        "cancel",
-    ):
-        assert outcomes[f"{command} accepted"], (command, outcomes)
-    assert outcomes["approve refused (AuthorizationError)"]
+    # the random walk is not stuck at the start: requests are approved, worked, closed,
+    # rated. The walk is derandomized, but Hypothesis also draws constants it finds in
+    # every module imported so far, so the examples depend on which tests ran first: a
+    # walk that missed a stage goes on with up to two random walks (the rarest stage,
+    # a phone order shipped, came 4 to 20 times per walk in five walks)
+    for _ in range(2):
+        if not _not_reached(MemoryMachine):
+            break
+        run_state_machine_as_test(
+            MemoryMachine, settings=settings(_settings("memory"), derandomize=False)
+        )
+        assert stock["leaked"] == 0
+        assert stock["doubled"] == 0
+    assert not _not_reached(MemoryMachine), (MemoryMachine.outcomes, dict(stock))
     # its stock room may serve every phone: supplier orders are the empty-stock
     # OvertakeMachine's to run (test_machine_cancels_while_automations_and_held_notices_wait)
     assert_effects_overtaken(MemoryMachine, ran=("automation", "notification"))
-    assert stock["reservations made"], stock
-    assert stock["released"], stock  # cancels gave stock back ...
-    # ... and reservations were made whose answers never reached the worker first
-    assert stock["worker deaths after reserving"] + stock["answers lost after reserving"], stock
-    # reserve effects failed for good (refused, malformed); what the inventories held
-    # under their keys going back at a give-up, and the second inventory serving, are
-    # rarer than one walk makes certain (the trouble falls on request ids, which differ
-    # from run to run): tests/unit/test_inventory_leaks.py pins each down
-    assert stock["refused for good"], stock
 
 
 def assert_effects_overtaken(
