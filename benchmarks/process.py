@@ -12,8 +12,13 @@ SpiffWorkflow is driven and stored.
 
 Rows, one request at a time from submit to closed (``ops_per_s`` requests/s):
 
-* ``size`` ``memory`` -- reqfulfill on ``memory://`` with its worker, against
-  SpiffWorkflow's workflow objects kept in memory, never serialized;
+* ``size`` ``memory`` -- reqfulfill on ``memory://`` with its worker (every event
+  encoded to its stored JSON text at its append, as the SQL stores write it), and
+  on ``memory://?codec=off`` (``reqfulfill-objects``: the event objects kept as
+  given, never serialized), against SpiffWorkflow's workflow objects kept in
+  memory, never serialized. The SpiffWorkflow row's ``ratio`` is against
+  ``memory://``; its ``ratio_objects`` against ``memory://?codec=off``, the row
+  where neither side serializes anything;
 * ``size`` ``FULL`` / ``NORMAL`` -- SQLite in WAL mode at that
   ``synchronous`` level on both sides (every connection, read back before and
   after timing; see ``durability``): reqfulfill's SQLite store against
@@ -76,6 +81,7 @@ from reqfulfill.worker import Worker
 FLOWS = ("password-reset", "phone-order")
 LEVELS = ("FULL", "NORMAL")
 SQLITE_IMPLS = ("reqfulfill", "spiffworkflow", "spiffworkflow-json")
+MEMORY_IMPLS = ("reqfulfill", "reqfulfill-objects", "spiffworkflow")
 ITEM = {"password-reset": "password-reset", "phone-order": "iphone-15"}
 
 Outcome = tuple[str, str | None, str | None, int | None, tuple[tuple[str, str], ...]]
@@ -258,7 +264,8 @@ def _empty_bytes(tmp: str) -> dict[str, tuple[int, int]]:
 # -- whole requests --------------------------------------------------------------------------
 
 MODES = {
-    ("memory", "reqfulfill"): "memory:// store, its worker",
+    ("memory", "reqfulfill"): "memory:// store (events encoded as stored), its worker",
+    ("memory", "reqfulfill-objects"): "memory://?codec=off (events as given), its worker",
     ("memory", "spiffworkflow"): "workflow objects in memory, never serialized",
     ("sqlite", "reqfulfill"): "SQLite store, WAL, synchronous={level}",
     ("sqlite", "spiffworkflow"): "instance after each step, spec once; WAL, synchronous={level}",
@@ -292,6 +299,8 @@ def _contenders(tmp: str) -> list[Contender]:
     out = []
     for flow in FLOWS:
         out.append(Contender(flow, "memory", "reqfulfill", Reqfulfill("memory://"), None))
+        objects = Reqfulfill("memory://?codec=off")
+        out.append(Contender(flow, "memory", "reqfulfill-objects", objects, None))
         out.append(Contender(flow, "memory", "spiffworkflow", Spiff(), None))
         for level in LEVELS:
             for impl in SQLITE_IMPLS:
@@ -307,7 +316,8 @@ def _contenders(tmp: str) -> list[Contender]:
 
 
 def _check_pairs(contenders: Sequence[Contender]) -> dict[str, Outcome]:
-    """Each SpiffWorkflow contender against reqfulfill at the same size; the outcomes."""
+    """Each other contender (SpiffWorkflow's, reqfulfill's ``memory://?codec=off``) against
+    reqfulfill at the same size, one request of each flow; the outcomes."""
     expected: dict[str, Outcome] = {}
     for c in contenders:
         if c.impl != "reqfulfill":
@@ -354,6 +364,13 @@ def _flow_row(
     ours = next(o for o in contenders if (o.flow, o.size, o.impl) == (c.flow, c.size, "reqfulfill"))
     ratio = statistics.median(c.times) / statistics.median(ours.times)
     extra: dict[str, Any] = {"mode": c.mode}
+    if c.size == "memory" and c.impl == "spiffworkflow":
+        objects = next(
+            o
+            for o in contenders
+            if (o.flow, o.size, o.impl) == (c.flow, c.size, "reqfulfill-objects")
+        )
+        extra["ratio_objects"] = statistics.median(c.times) / statistics.median(objects.times)
     if c.path is not None:
         values, pages = stored_bytes(c.path)
         base = empty[c.impl]
