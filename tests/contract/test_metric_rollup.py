@@ -2,8 +2,9 @@
 the tallies of a scan of the facts rows (a window covering all time) after any appends
 and rebuilds, on memory://, SQLite and PostgreSQL; an append landing between a
 catch-up's read and its mark leaves its row for the next catch-up; a store upgraded
-from the schema before the rollup answers the same metrics; a read-only SQLite store
-with changes not rolled up answers from the scan."""
+from the schema before the rollup answers the same metrics; a read-only SQLite store,
+and a PostgreSQL reader that may not write (read-only transactions, a role with only
+SELECT), with changes not rolled up answer from the scan."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import attrs
 import pytest
@@ -308,3 +309,61 @@ def test_a_read_only_sqlite_store_with_changes_not_rolled_up_answers_from_the_sc
         assert (tally.key, tally.count, tally.escalations) == ("laptop", 1, 0)
     finally:
         reader.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("how", ["read-only transactions", "a role that may only read"])
+def test_a_postgresql_reader_that_may_not_write_the_rollup_answers_from_the_scan(
+    pg_url: str, pg_dsn: str, how: str
+) -> None:
+    import psycopg
+    from psycopg import sql
+
+    store = PostgresStore.from_url(pg_url)
+    try:
+        _put(store, sample_summary("O-1", facts=MetricFacts(fulfil_ch=4)), 0)
+        store.metric_tallies("item")  # rolled up
+        _put(store, attrs.evolve(sample_summary("O-1"), item="laptop"), 1)  # not yet
+        schema = store.schema
+    finally:
+        store.close()
+    assert schema is not None
+    role = f"rf_reader_{schema}"
+    if how == "read-only transactions":
+        reader_url = pg_url + "&options=" + quote("-cdefault_transaction_read_only=on")
+    else:
+        with psycopg.connect(pg_dsn, autocommit=True) as db:
+            db.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+            names = {"s": sql.Identifier(schema), "r": sql.Identifier(role)}
+            db.execute(sql.SQL("GRANT USAGE ON SCHEMA {s} TO {r}").format(**names))
+            db.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {r}").format(**names))
+        parts = urlsplit(pg_url)
+        host = parts.netloc.rpartition("@")[2]
+        reader_url = urlunsplit(parts._replace(netloc=f"{role}@{host}"))
+        assert reader_url != pg_url
+    try:
+        reader = PostgresStore.from_url(reader_url)
+        try:
+            (tally,) = reader.metric_tallies("item")
+            assert (tally.key, tally.count, tally.fulfil) == ("laptop", 1, ())
+            assert _dirty(reader)  # nothing written: the changes wait for a writer
+        finally:
+            reader.close()
+        writer = PostgresStore.from_url(pg_url)
+        try:
+            assert writer.roll_up_facts() == 1
+            with writer._tx(single=True) as db:  # marked, to tell which one is read
+                db.execute("UPDATE rf_metric_rollup SET escalations = 7 WHERE dim = 'item'")
+        finally:
+            writer.close()
+        reader = PostgresStore.from_url(reader_url)
+        try:
+            (tally,) = reader.metric_tallies("item")  # clean: the rollup
+            assert (tally.key, tally.count, tally.escalations) == ("laptop", 1, 7)
+        finally:
+            reader.close()
+    finally:
+        if how != "read-only transactions":
+            with psycopg.connect(pg_dsn, autocommit=True) as db:
+                db.execute(sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(role)))
+                db.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

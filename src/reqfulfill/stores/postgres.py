@@ -344,8 +344,14 @@ class PostgresStore(LoadAfterEvent):
 
         Safe to run from many processes at once: an advisory lock serializes
         migrations of one schema, and each step commits with its version row.
-        Raises ``ValidationError`` if the database is newer than this release.
+        Raises ``ValidationError`` if the database is newer than this release. A schema
+        already at this release's version is only read (no lock, no DDL), so a
+        connection that may not write (a read-only role or transaction, a hot standby)
+        opens an up-to-date store.
         """
+        with self._tx(single=True) as db:
+            if self._current_version(db) == SCHEMA_VERSION:
+                return SCHEMA_VERSION
         with self._tx() as db:
             db.execute(
                 "SELECT pg_advisory_xact_lock(%s, %s)",

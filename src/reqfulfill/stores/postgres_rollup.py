@@ -51,19 +51,46 @@ class Transaction(Protocol):
     ) -> AbstractContextManager[_Connection]: ...
 
 
+_BATCH = 5000
+"""Facts rows a catch-up reads at a time."""
+
+_PROBE = (
+    f"SELECT EXISTS ({_rollup.DIRTY_PROBE}),"
+    " current_setting('transaction_read_only') = 'off'"
+    " AND has_table_privilege('rf_metric_rollup', 'INSERT, UPDATE')"
+    " AND has_table_privilege('rf_request_facts', 'UPDATE')"
+)
+"""(facts rows to catch up, whether this connection may write what a catch-up writes):
+a read, no lock."""
+
+
+def _probe(transaction: Transaction) -> tuple[bool, bool]:
+    with transaction(single=True) as db:
+        row = db.execute(_PROBE).fetchone()
+    assert row is not None  # a SELECT without FROM gives one row
+    return bool(row[0]), bool(row[1])
+
+
 def catch_up(
     transaction: Transaction,
     lock: tuple[int, int],
     *,
-    batch: int = 5000,
+    batch: int = _BATCH,
     between: Callable[[], None] | None = None,
 ) -> int:
     """Catch the rollup up with the facts rows changed since the last catch-up (none:
     one read, no lock); return how many facts rows it rolled up. ``lock`` is the
     advisory lock's two keys (the store's, per schema)."""
-    with transaction(single=True) as db:
-        if db.execute(pg(_rollup.DIRTY_PROBE)).fetchone() is None:
-            return 0
+    dirty, _ = _probe(transaction)
+    return _catch_up(transaction, lock, batch, between) if dirty else 0
+
+
+def _catch_up(
+    transaction: Transaction,
+    lock: tuple[int, int],
+    batch: int,
+    between: Callable[[], None] | None,
+) -> int:
     built = False
     with transaction() as tx:
         # READ COMMITTED whatever the server's default: each statement after the lock
@@ -102,14 +129,20 @@ def metric_tallies(
     until: datetime | None,
 ) -> list[MetricsTally]:
     """The metric sums per ``by`` of the facts rows created in ``[since, until)``: from
-    the rollup when the window is all time, else from a scan of the window's rows (one
-    snapshot for the three statements)."""
+    the rollup when the window is all time (caught up first; a connection that may not
+    write it while it has changes to catch up scans instead), else from a scan of the
+    window's rows (one snapshot for the three statements)."""
     statements = metric_queries(by)  # checks ``by``
     if since is None and until is None:
-        catch_up(transaction, lock)
-        with transaction(single=True) as db:
-            rows = db.execute(pg(_rollup.ROLLUP_READ), (by,), binary=True).fetchall()
-        return _rollup.tallies_of(rows)
+        dirty, writable = _probe(transaction)
+        if dirty and writable:
+            _catch_up(transaction, lock, _BATCH, None)
+        if writable or not dirty:
+            with transaction(single=True) as db:
+                rows = db.execute(pg(_rollup.ROLLUP_READ), (by,), binary=True).fetchall()
+            return _rollup.tallies_of(rows)
+        # changes not rolled up on a connection that may not write them (a read-only
+        # transaction, a hot standby, a role without the privileges): the scan
     window = window_params(since, until)
     with transaction() as db:
         db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
