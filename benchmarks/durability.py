@@ -143,8 +143,26 @@ class SQLiteConnections:
                     connection.set_trace_callback(self._tracer(connection))
                 self._applied.append(connection)
 
-    def _tracer(self, connection: sqlite3.Connection) -> Callable[[str], None]:
-        count = self.count
+    @contextlib.contextmanager
+    def counted(self, database: str) -> Iterator[CommitCount]:
+        """Count the commits of the connections to ``database`` inside ``with`` (their
+        tracing stops on the way out, so nothing timed later pays for it)."""
+        count = CommitCount()
+        connections = [c for c, name in self.connections if name == database]
+        if not connections:
+            raise AssertionError(f"no sqlite3 connection to {database} to count")
+        for connection in connections:
+            connection.set_trace_callback(self._tracer(connection, count))
+        try:
+            yield count
+        finally:
+            for connection in connections:
+                connection.set_trace_callback(None)
+
+    def _tracer(
+        self, connection: sqlite3.Connection, count: CommitCount | None = None
+    ) -> Callable[[str], None]:
+        count = self.count if count is None else count
         opened: list[int] = []  # total_changes when the open transaction began
 
         def trace(statement: str) -> None:

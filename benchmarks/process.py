@@ -28,7 +28,9 @@ Rows, one request at a time from submit to closed (``ops_per_s`` requests/s):
   whole ``serialize_json`` output). These rows also give ``bytes``: the stored
   values (every column's bytes, empty store subtracted) per closed request,
   and ``file_bytes``: the database file's growth per request (pages, after a
-  checkpoint).
+  checkpoint), and ``commits``: the transactions that wrote, per request, counted
+  (every statement traced, see ``durability``) on one more request of each side
+  played after the check and before timing, the tracing off while timed.
 
 ``ratio`` is the row's time per request / reqfulfill's at the same ``size``
 (how many times faster reqfulfill is; its own rows 1).
@@ -282,6 +284,7 @@ class Contender:
         self.mode = MODES[kind, impl].format(level=size)
         self.times: list[float] = []
         self.last = ""
+        self.commits: int | None = None  # per request, counted on SQLite
 
     def play(self, count: int) -> float:
         """Seconds per request over ``count`` requests."""
@@ -347,6 +350,11 @@ def _flow_rows(quick: bool, counts: dict[str, int] | None) -> list[dict[str, Any
         conns.apply()
         check_shipped()
         expected = _check_pairs(contenders)
+        for c in contenders:  # one more request each, its commits counted (not timed)
+            if c.path is not None:
+                with conns.counted(c.path) as count:
+                    c.side.play(c.flow)
+                c.commits = count.commits
         conns.check()
         for _ in range(rounds):
             for c in contenders:
@@ -376,6 +384,7 @@ def _flow_row(
         base = empty[c.impl]
         extra["bytes"] = round((values - base[0]) / c.side.played)
         extra["file_bytes"] = round((pages - base[1]) / c.side.played)
+        extra["commits"] = c.commits
     return row(f"process:{c.flow}", c.size, c.impl, c.times, ratio, **extra)
 
 

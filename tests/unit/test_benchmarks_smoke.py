@@ -105,6 +105,16 @@ def test_process_quick_against_spiffworkflow() -> None:
         *((level, impl) for level in ("FULL", "NORMAL") for impl in process.SQLITE_IMPLS),
     }
     assert all(r["bytes"] > 0 for r in rows if r["size"] in ("FULL", "NORMAL"))
+    commits = {(r["benchmark"], r["impl"]): r["commits"] for r in rows if r["size"] == "FULL"}
+    # SpiffWorkflow writes its instance once at the start and once after every step
+    assert commits["process:phone-order", "spiffworkflow"] == 7
+    assert commits["process:password-reset", "spiffworkflow"] == 3
+    assert (
+        4
+        <= commits["process:password-reset", "reqfulfill"]
+        <= commits["process:phone-order", "reqfulfill"]
+        <= 12
+    )
     spiff = [r for r in rows if (r["size"], r["impl"]) == ("memory", "spiffworkflow")]
     assert len(spiff) == 2
     assert all(r["ratio_objects"] > 0 for r in spiff)
