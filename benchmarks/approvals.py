@@ -3,8 +3,9 @@
 Each open request waits for one approver (of 2,000, so an approver has about 50
 requests waiting at 100,000), and the approver asked has 20 more, the oldest.
 The summaries and the index of pending approvers are loaded in bulk -- SQLite
-``executemany`` in one transaction, PostgreSQL ``COPY`` (the store's own schema and
-indexes, created by the store), ``memory://`` the store's maps built directly -- then
+``executemany`` in one transaction, PostgreSQL ``COPY`` (into the store's own schema
+and indexes, created by the store first, on a connection of their own), ``memory://``
+one append per request with its summary (``codec=off``) -- then
 one real request is submitted through a service (its item needs the manager's
 approval) and ``service.pending_approvals(actor)`` is timed. The answer is checked
 first: the 20 bulk requests oldest first, then the real one, for the actor asked;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -35,6 +37,7 @@ from reqfulfill import Channel, FixedClock, FulfillmentService, Requester
 from reqfulfill.stores import MemoryStore, RequestSummary, SQLiteStore, Store
 from reqfulfill.stores._base import from_micros, to_micros
 from reqfulfill.testing import demo_catalog
+from reqfulfill.testing.samples import waiting_stream
 
 SIZES = (10_000, 100_000)
 APPROVERS = 2_000
@@ -69,10 +72,10 @@ def _summary(request_id: str, since: int, actor: str) -> RequestSummary:
 
 
 def load_memory(size: int) -> MemoryStore:
-    store = MemoryStore()
-    for rid, actor, since in _rows(size):  # bulk load: the maps append keeps
-        store._summaries[rid] = _summary(rid, since, actor)
-        store._approvals.setdefault(actor, {})[rid] = from_micros(since)
+    store = MemoryStore(codec=False)
+    for rid, actor, since in _rows(size):  # one append each: the summary's approvers indexed
+        at = from_micros(since)
+        store.append(rid, waiting_stream(rid, 1, at=at), 0, summary=_summary(rid, since, actor))
     return store
 
 
@@ -84,36 +87,43 @@ _REQUEST_ROW = (
 
 
 def load_sqlite(path: Path, size: int) -> SQLiteStore:
-    store = SQLiteStore(path)
-    db = store._db
-    db.execute("BEGIN IMMEDIATE")
-    db.executemany(_REQUEST_ROW, ((rid, since, since) for rid, _, since in _rows(size)))
-    db.executemany(
-        "INSERT INTO rf_approvals (request_id, actor, since) VALUES (?, ?, ?)", _rows(size)
-    )
-    db.execute("COMMIT")
-    db.execute("ANALYZE")
-    return store
+    SQLiteStore(path).close()  # the store's own schema and indexes
+    db = sqlite3.connect(path, isolation_level=None)  # bulk rows on a connection of its own
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(_REQUEST_ROW, ((rid, since, since) for rid, _, since in _rows(size)))
+        db.executemany(
+            "INSERT INTO rf_approvals (request_id, actor, since) VALUES (?, ?, ?)", _rows(size)
+        )
+        db.execute("COMMIT")
+        db.execute("ANALYZE")
+    finally:
+        db.close()
+    return SQLiteStore(path)
 
 
-def load_pg(dsn: str, schema: str, size: int) -> Any:
+def load_pg(dsn: str, schema: str, size: int) -> None:
+    import psycopg
+    from psycopg import sql
+
     from reqfulfill.stores.postgres import PostgresStore
 
-    store = PostgresStore(dsn, schema=schema)
+    PostgresStore(dsn, schema=schema).close()  # the store's own schema and indexes
     requests, approvals = io.StringIO(), io.StringIO()
     for rid, actor, since in _rows(size):
         requests.write(f"{rid}\tawaiting_approval\tiphone-15\terin.user\t{since}\t{since}\t1\n")
         approvals.write(f"{rid}\t{actor}\t{since}\n")
-    with store._tx() as db, db.cursor() as cur:
+    with psycopg.connect(dsn) as db, db.cursor() as cur:  # a connection of its own
+        cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         columns = "request_id, state, item, requester, created_at, updated_at, version"
-        with cur.copy(f"COPY rf_requests ({columns}) FROM STDIN") as copy:
+        with cur.copy(f"COPY rf_requests ({columns}) FROM STDIN") as copy:  # constant text
             copy.write(requests.getvalue())
         with cur.copy("COPY rf_approvals (request_id, actor, since) FROM STDIN") as copy:
             copy.write(approvals.getvalue())
-    with store._tx() as db:
-        db.execute("ANALYZE rf_requests")
-        db.execute("ANALYZE rf_approvals")
-    return store
+        db.commit()
+        cur.execute("ANALYZE rf_requests")
+        cur.execute("ANALYZE rf_approvals")
+        db.commit()
 
 
 def _service(store: Store) -> FulfillmentService:
@@ -162,10 +172,9 @@ def run(quick: bool = False, *, sizes: Sequence[int] | None = None) -> list[dict
             if dsn is not None:
                 schema = stack.enter_context(pg_schema(dsn))
                 start = time.perf_counter()
-                pg = load_pg(dsn, schema, size)
-                loaded.append(("postgresql", pg, time.perf_counter() - start))
-                pg.close()
-                loaded[-1] = ("postgresql", _pg_store(pg_url(dsn, schema)), loaded[-1][2])
+                load_pg(dsn, schema, size)
+                load_s = time.perf_counter() - start
+                loaded.append(("postgresql", _pg_store(pg_url(dsn, schema)), load_s))
             for impl, store, load_s in loaded:
                 service = _service(store)
                 _check(service, impl)
