@@ -2,9 +2,9 @@
 
 Each open request has one ``sla`` timer, due some time in the next 30 days
 (the worker asks ``due_timers(now)`` on every pass). The timers are loaded in
-bulk -- SQLite ``executemany`` in one transaction, PostgreSQL ``COPY`` (the
-store's own schema and index, created by the store) and, for ``memory://``,
-the store's sorted index built directly -- then ``due_timers(now, limit=100)``
+bulk -- SQLite ``executemany`` in one transaction, PostgreSQL ``COPY`` (into the
+store's own schema and index, created by the store first, on a connection of
+their own) and, for ``memory://``, ``set_timers`` earliest first -- then ``due_timers(now, limit=100)``
 is timed when none are due (``none-due``) and after ``set_timers`` made 10
 due (``10-due``). The answers are checked first: no timer, then exactly those
 10, earliest first.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import random
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -47,34 +48,44 @@ def _dues(size: int, seed: int = 3) -> Iterator[tuple[str, int]]:
 
 def load_memory(size: int) -> MemoryStore:
     store = MemoryStore()
-    index = sorted((from_micros(due), rid, "sla") for rid, due in _dues(size))
-    store._timer_index = index  # bulk load: the sorted index and the map, as set_timers keeps them
-    store._timers = {(rid, key): due for due, rid, key in index}
+    # earliest first: each timer goes in at the end of the store's sorted index
+    for due, rid in sorted((due, rid) for rid, due in _dues(size)):
+        store.set_timers(rid, {"sla": from_micros(due)})
     return store
 
 
 def load_sqlite(path: Path, size: int) -> SQLiteStore:
-    store = SQLiteStore(path)
-    db = store._db
-    db.execute("BEGIN IMMEDIATE")
-    db.executemany("INSERT INTO rf_timers (request_id, key, due) VALUES (?, 'sla', ?)", _dues(size))
-    db.execute("COMMIT")
-    db.execute("ANALYZE rf_timers")
-    return store
+    SQLiteStore(path).close()  # the store's own schema and indexes
+    db = sqlite3.connect(path, isolation_level=None)  # bulk rows on a connection of its own
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(
+            "INSERT INTO rf_timers (request_id, key, due) VALUES (?, 'sla', ?)", _dues(size)
+        )
+        db.execute("COMMIT")
+        db.execute("ANALYZE rf_timers")
+    finally:
+        db.close()
+    return SQLiteStore(path)
 
 
 def load_pg(dsn: str, schema: str, size: int) -> Any:
+    import psycopg
+    from psycopg import sql
+
     from reqfulfill.stores.postgres import PostgresStore
 
-    store = PostgresStore(dsn, schema=schema)
-    with store._tx() as db, db.cursor() as cur:
-        buffer = io.StringIO()
-        for rid, due in _dues(size):
-            buffer.write(f"{rid}\tsla\t{due}\n")
+    store = PostgresStore(dsn, schema=schema)  # the store's own schema and indexes
+    buffer = io.StringIO()
+    for rid, due in _dues(size):
+        buffer.write(f"{rid}\tsla\t{due}\n")
+    with psycopg.connect(dsn) as db, db.cursor() as cur:  # a connection of its own
+        cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         with cur.copy("COPY rf_timers (request_id, key, due) FROM STDIN") as copy:
             copy.write(buffer.getvalue())
-    with store._tx() as db:
-        db.execute("ANALYZE rf_timers")
+        db.commit()
+        cur.execute("ANALYZE rf_timers")
+        db.commit()
     return store
 
 
