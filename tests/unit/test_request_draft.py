@@ -3,7 +3,8 @@
 
 ``RequestDraft`` must keep exactly ServiceRequest's fields, in the same order, with
 the same defaults: both are built from each other by position. ``Task.replace`` and
-``SlaStatus.replace`` copy by position too, and must give what ``attrs.evolve`` gives.
+``SlaStatus.replace`` copy by position too, and must give what ``attrs.evolve`` gives;
+so must ``Notification.with_key``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from reqfulfill.lifecycle import Context
 from reqfulfill.lifecycle.draft import FIELD_NAMES, RequestDraft
 from reqfulfill.model.enums import Channel, OrderStatus, TaskKind, TaskState
 from reqfulfill.model.request import RequestQueries, ServiceRequest, SlaStatus, Task
+from reqfulfill.model.supplier import Notification
 from reqfulfill.testing import demo_catalog, demo_requester
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -130,3 +132,20 @@ def test_replace_refuses_a_field_the_class_lacks() -> None:
         task.replace(colour="red")
     with pytest.raises(TypeError, match="'colour'"):
         SlaStatus().replace(colour="red")
+
+
+@given(
+    fields=st.tuples(*(st.text(max_size=5) for _ in range(6))),
+    key=st.text(max_size=5),
+)
+def test_notification_with_key_is_attrs_evolve(fields: tuple[str, ...], key: str) -> None:
+    assert [a.name for a in attrs.fields(Notification)] == [
+        "kind",
+        "recipient",
+        "request_id",
+        "subject",
+        "body",
+        "key",
+    ]
+    note = Notification(*fields)
+    assert note.with_key(key) == attrs.evolve(note, key=key)
