@@ -84,6 +84,40 @@ def test_a_draft_builds_the_request_it_was_made_of_and_leaves_it_alone() -> None
     assert draft.build().version == request.version + 5
 
 
+def test_a_state_holds_its_fields_alone_in_field_order() -> None:
+    """What :meth:`RequestDraft.of` reads: a state's ``__dict__`` values by position,
+    however the state was made (decided, replayed, evolved, copied)."""
+    import copy
+
+    context = Context(catalog=demo_catalog(), now=START)
+    submit = lifecycle.Submit(
+        actor="erin.user",
+        request_id="R-2",
+        requester=demo_requester(),
+        item="password-reset",
+        channel=Channel.PORTAL,
+    )
+    events, request = lifecycle.decide_and_evolve(None, submit, context)
+    assert request is not None
+    more, request = lifecycle.decide_and_evolve(
+        request, lifecycle.CompleteTask(actor="sam.agent", task_key="reset"), context
+    )
+    assert request is not None
+    events += more
+    made = [
+        request,
+        lifecycle.replay(events),
+        lifecycle.evolve(lifecycle.replay(events[:-1]), events[-1]),
+        attrs.evolve(request, version=request.version),
+        copy.copy(request),
+        copy.deepcopy(request),
+        RequestDraft.of(request).build(),
+    ]
+    for state in made:
+        assert list(state.__dict__) == list(FIELD_NAMES)
+        assert RequestDraft.of(state).build() == request
+
+
 tasks = st.builds(
     Task,
     key=st.sampled_from(["a", "b"]),

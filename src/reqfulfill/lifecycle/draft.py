@@ -82,8 +82,12 @@ class RequestDraft(RequestQueries):
 
     @classmethod
     def of(cls, request: ServiceRequest) -> RequestDraft:
-        """A draft holding ``request``'s field values (the request is not changed)."""
-        return cls(*_FIELD_VALUES(request))
+        """A draft holding ``request``'s field values (the request is not changed).
+
+        A state keeps its fields, and nothing else, in its ``__dict__`` (a frozen attrs
+        class without slots, see ServiceRequest), written by ``__init__`` in field order:
+        its values are the draft's arguments in order, read without a look-up per field."""
+        return cls(*request.__dict__.values())
 
     def build(self) -> ServiceRequest:
         """The frozen state with the draft's field values (the draft may go on)."""
