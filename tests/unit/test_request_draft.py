@@ -84,6 +84,12 @@ def test_a_draft_builds_the_request_it_was_made_of_and_leaves_it_alone() -> None
     assert draft.build().version == request.version + 5
 
 
+def test_build_passes_every_field_in_its_place() -> None:
+    built = RequestDraft(*range(len(FIELD_NAMES))).build()
+    assert list(built.__dict__) == list(FIELD_NAMES)
+    assert list(built.__dict__.values()) == list(range(len(FIELD_NAMES)))
+
+
 def test_a_state_holds_its_fields_alone_in_field_order() -> None:
     """What :meth:`RequestDraft.of` reads: a state's ``__dict__`` values by position,
     however the state was made (decided, replayed, evolved, copied)."""
