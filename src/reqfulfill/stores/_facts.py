@@ -346,14 +346,14 @@ def merge_facts(old: MetricFacts | None, new: MetricFacts) -> MetricFacts:
         and (new.surveyed is not None or old.surveyed is None)
     ):
         return new  # what the merge would make: no copy
-    return MetricFacts(
-        assign_ch=old.assign_ch if old.assign_ch is not None else new.assign_ch,
-        fulfil_ch=new.fulfil_ch,
-        sla_met=new.sla_met,
-        rating=new.rating,
-        escalations=old.escalations + new.escalations,
-        surveyed=new.surveyed if new.surveyed is not None else old.surveyed,
-        source=new.source,
+    return MetricFacts(  # by position, in field order (memory:// merges per append)
+        old.assign_ch if old.assign_ch is not None else new.assign_ch,
+        new.fulfil_ch,
+        new.sla_met,
+        new.rating,
+        old.escalations + new.escalations,
+        new.surveyed if new.surveyed is not None else old.surveyed,
+        new.source,
     )
 
 
