@@ -65,6 +65,9 @@ _RETRIES = 20
 _CLOSING = (lifecycle.Close, lifecycle.AutoClose)
 """The commands that close a request (and may invite feedback)."""
 
+_ASKS_APPROVERS = (RequestState.AWAITING_APPROVAL, RequestState.SUBMITTED, RequestState.TRIAGE)
+"""The states in which a decision asks the ``approvers`` hook."""
+
 _STATE_CACHE = 1024
 """How many recently used request states a service keeps, so a command folds only
 the events appended since (a stream never changes below its version)."""
@@ -175,48 +178,43 @@ class FulfillmentService(RequestCommands, RequestReads, MessageIntake):
 
     def _context(self, state: ServiceRequest | None, command: Command | None = None) -> Context:
         now = self.clock.now()
-        approvers: frozenset[str] = frozenset()
         hook = self.plugins.pm.hook
+        approvers: frozenset[str] = frozenset()
         # no plugin adds approvers (the usual case): skip building the submitted
         # request for the hook and pluggy's call; asked per command, like ``on_event``
-        ask = bool(hook.reqfulfill_approvers.get_hookimpls())
-        if ask and state is None and isinstance(command, lifecycle.Submit):
+        if hook.reqfulfill_approvers.get_hookimpls():
+            approvers = self._plugin_approvers(state, command, now)
+        delegate = None
+        if hook.reqfulfill_delegate.get_hookimpls():
+            delegate = functools.partial(_delegate_at, self.plugins, now)
+        survey = True
+        if isinstance(command, _CLOSING) and state is not None:
+            survey = self._sampled(state)
+        return Context(  # by position, in field order (built per decision)
+            self.catalog,
+            now,
+            self.rules,
+            self.sla,
+            ServiceDirectory(self.catalog, self.plugins, self.store, now, self._directory),
+            approvers,
+            self.feedback,
+            survey,
+            delegate,
+        )
+
+    def _plugin_approvers(
+        self, state: ServiceRequest | None, command: Command | None, now: datetime
+    ) -> frozenset[str]:
+        """The approvers the ``approvers`` hook adds for a decision on ``state``."""
+        if state is None and isinstance(command, lifecycle.Submit):
             # the approvers hook takes a request: show it the request as submitted
             try:
                 state = lifecycle.evolve(None, lifecycle.submitted_event(command, now))
             except (TypeError, ValueError):
-                state = None  # bad input: decide reports it
-        if (
-            ask
-            and state is not None
-            and state.state
-            in (
-                RequestState.AWAITING_APPROVAL,
-                RequestState.SUBMITTED,
-                RequestState.TRIAGE,
-            )
-        ):
-            approvers = frozenset(self.plugins.approvers(state))
-        delegate = None
-        if hook.reqfulfill_delegate.get_hookimpls():
-            plugins = self.plugins
-            delegate = functools.partial(_delegate_at, plugins, now)
-        survey = True
-        if isinstance(command, _CLOSING) and state is not None:
-            survey = self._sampled(state)
-        return Context(
-            catalog=self.catalog,
-            now=now,
-            rules=self.rules,
-            sla=self.sla,
-            directory=ServiceDirectory(
-                self.catalog, self.plugins, self.store, now, self._directory
-            ),
-            approvers=approvers,
-            feedback=self.feedback,
-            survey=survey,
-            delegate=delegate,
-        )
+                return frozenset()  # bad input: decide reports it
+        if state is not None and state.state in _ASKS_APPROVERS:
+            return frozenset(self.plugins.approvers(state))
+        return frozenset()
 
     def _sampled(self, state: ServiceRequest) -> bool:
         """Whether closing this request invites feedback (every Nth per requester or item)."""

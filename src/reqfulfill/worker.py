@@ -22,8 +22,6 @@ from datetime import timedelta
 from types import FrameType
 from typing import Any
 
-import attrs
-
 from reqfulfill import inventory, lifecycle
 from reqfulfill.model import events as ev
 from reqfulfill.model.errors import (
@@ -629,7 +627,7 @@ class Worker:
             return _unwanted(effect, unwanted), state
         plugins = self.service.plugins
         if isinstance(effect, ev.NotificationRequested):
-            note = attrs.evolve(effect.notification, key=key)
+            note = effect.notification.with_key(key)
             plugins.notify(plugins.render_notification(note, state))
             return lifecycle.NotificationDelivered(actor=lifecycle.WORKER, effect_id=key), state
         if isinstance(effect, ev.SupplierOrderCancelRequested):

@@ -3,7 +3,8 @@
 
 ``RequestDraft`` must keep exactly ServiceRequest's fields, in the same order, with
 the same defaults: both are built from each other by position. ``Task.replace`` and
-``SlaStatus.replace`` copy by position too, and must give what ``attrs.evolve`` gives.
+``SlaStatus.replace`` copy by position too, and must give what ``attrs.evolve`` gives;
+so must ``Notification.with_key``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from reqfulfill.lifecycle import Context
 from reqfulfill.lifecycle.draft import FIELD_NAMES, RequestDraft
 from reqfulfill.model.enums import Channel, OrderStatus, TaskKind, TaskState
 from reqfulfill.model.request import RequestQueries, ServiceRequest, SlaStatus, Task
+from reqfulfill.model.supplier import Notification
 from reqfulfill.testing import demo_catalog, demo_requester
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -82,6 +84,46 @@ def test_a_draft_builds_the_request_it_was_made_of_and_leaves_it_alone() -> None
     assert draft.build().version == request.version + 5
 
 
+def test_build_passes_every_field_in_its_place() -> None:
+    built = RequestDraft(*range(len(FIELD_NAMES))).build()
+    assert list(built.__dict__) == list(FIELD_NAMES)
+    assert list(built.__dict__.values()) == list(range(len(FIELD_NAMES)))
+
+
+def test_a_state_holds_its_fields_alone_in_field_order() -> None:
+    """What :meth:`RequestDraft.of` reads: a state's ``__dict__`` values by position,
+    however the state was made (decided, replayed, evolved, copied)."""
+    import copy
+
+    context = Context(catalog=demo_catalog(), now=START)
+    submit = lifecycle.Submit(
+        actor="erin.user",
+        request_id="R-2",
+        requester=demo_requester(),
+        item="password-reset",
+        channel=Channel.PORTAL,
+    )
+    events, request = lifecycle.decide_and_evolve(None, submit, context)
+    assert request is not None
+    more, request = lifecycle.decide_and_evolve(
+        request, lifecycle.CompleteTask(actor="sam.agent", task_key="reset"), context
+    )
+    assert request is not None
+    events += more
+    made = [
+        request,
+        lifecycle.replay(events),
+        lifecycle.evolve(lifecycle.replay(events[:-1]), events[-1]),
+        attrs.evolve(request, version=request.version),
+        copy.copy(request),
+        copy.deepcopy(request),
+        RequestDraft.of(request).build(),
+    ]
+    for state in made:
+        assert list(state.__dict__) == list(FIELD_NAMES)
+        assert RequestDraft.of(state).build() == request
+
+
 tasks = st.builds(
     Task,
     key=st.sampled_from(["a", "b"]),
@@ -130,3 +172,20 @@ def test_replace_refuses_a_field_the_class_lacks() -> None:
         task.replace(colour="red")
     with pytest.raises(TypeError, match="'colour'"):
         SlaStatus().replace(colour="red")
+
+
+@given(
+    fields=st.tuples(*(st.text(max_size=5) for _ in range(6))),
+    key=st.text(max_size=5),
+)
+def test_notification_with_key_is_attrs_evolve(fields: tuple[str, ...], key: str) -> None:
+    assert [a.name for a in attrs.fields(Notification)] == [
+        "kind",
+        "recipient",
+        "request_id",
+        "subject",
+        "body",
+        "key",
+    ]
+    note = Notification(*fields)
+    assert note.with_key(key) == attrs.evolve(note, key=key)

@@ -16,8 +16,7 @@ value with a new one, it never changes a value (a mapping, a task) in place.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -82,17 +81,54 @@ class RequestDraft(RequestQueries):
 
     @classmethod
     def of(cls, request: ServiceRequest) -> RequestDraft:
-        """A draft holding ``request``'s field values (the request is not changed)."""
-        return cls(*_FIELD_VALUES(request))
+        """A draft holding ``request``'s field values (the request is not changed).
+
+        A state keeps its fields, and nothing else, in its ``__dict__`` (a frozen attrs
+        class without slots, see ServiceRequest), written by ``__init__`` in field order:
+        its values are the draft's arguments in order, read without a look-up per field."""
+        return cls(*request.__dict__.values())
 
     def build(self) -> ServiceRequest:
-        """The frozen state with the draft's field values (the draft may go on)."""
-        return ServiceRequest(*_FIELD_VALUES(self))
+        """The frozen state with the draft's field values (the draft may go on).
+
+        Every field by name, in field order (a unit test checks it): a slot read each,
+        where one ``operator.attrgetter`` of them all makes a generic look-up per field."""
+        return ServiceRequest(
+            self.id,
+            self.requester,
+            self.item,
+            self.channel,
+            self.answers,
+            self.state,
+            self.created_at,
+            self.updated_at,
+            self.version,
+            self.approval,
+            self.assignment,
+            self.category,
+            self.priority,
+            self.impact,
+            self.urgency,
+            self.plan,
+            self.sla,
+            self.feedback,
+            self.approvers,
+            self.waiting_reason,
+            self.resume_to,
+            self.cancel_reason,
+            self.delivery_confirmed,
+            self.fulfilled_at,
+            self.closed_at,
+            self.manual,
+            self.settled,
+            self.attempted,
+            self.order_tasks,
+            self.cancel_effects,
+            self.pending_notifications,
+            self.approval_stages,
+            self.messages,
+        )
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(a.name for a in attrs.fields(ServiceRequest))
 """ServiceRequest's fields, in order: the draft's too."""
-
-_FIELD_VALUES: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(*FIELD_NAMES)
-"""Every field value of a request or a draft, in field order (one C-level call); both
-classes take them positionally."""

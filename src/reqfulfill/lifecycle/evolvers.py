@@ -188,16 +188,8 @@ def _e_prioritized(d: RequestDraft, e: ev.RequestPrioritized) -> None:
 
 
 def _e_plan_started(d: RequestDraft, e: ev.PlanStarted) -> None:
-    d.plan = tuple(
-        Task(
-            key=t.key,
-            kind=t.kind,
-            title=t.title,
-            after=t.after,
-            group=t.group,
-            supplier=t.supplier,
-        )
-        for t in e.tasks
+    d.plan = tuple(  # by position: Task's first six fields
+        Task(t.key, t.kind, t.title, t.after, t.group, t.supplier) for t in e.tasks
     )
 
 

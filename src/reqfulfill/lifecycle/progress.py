@@ -84,9 +84,7 @@ def advance(batch: Batch) -> None:
 def notify(batch: Batch, kind: str, recipient: str, subject: str, body: str) -> None:
     """Ask for a notification to ``recipient``; one to someone other than the
     requester waits for the SLA calendar to open when the policy holds notifications."""
-    note = Notification(
-        kind=kind, recipient=recipient, request_id=batch.request_id, subject=subject, body=body
-    )
+    note = Notification(kind, recipient, batch.request_id, subject, body)  # by position
     policy = batch.context.sla
     not_before = None
     if policy is not None and policy.hold_notifications:

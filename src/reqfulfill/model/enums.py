@@ -124,7 +124,7 @@ class TaskKind(enum.Enum):
         >>> TaskKind.STOCK_OR_ORDER.orders, TaskKind.MANUAL.orders
         (True, False)
         """
-        return self in (TaskKind.SUPPLIER_ORDER, TaskKind.STOCK_OR_ORDER)
+        return self in _ORDERING
 
 
 class TaskState(enum.Enum):
@@ -141,7 +141,7 @@ class TaskState(enum.Enum):
     @property
     def finished(self) -> bool:
         """Done or skipped: counts as done for the tasks after it."""
-        return self in (TaskState.DONE, TaskState.SKIPPED)
+        return self in _FINISHED
 
 
 class OrderStatus(enum.Enum):
@@ -164,8 +164,14 @@ class OrderStatus(enum.Enum):
     @property
     def final(self) -> bool:
         """No further update can follow."""
-        return self in (OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED)
+        return self in _FINAL
 
+
+_ORDERING = frozenset({TaskKind.SUPPLIER_ORDER, TaskKind.STOCK_OR_ORDER})
+_FINISHED = frozenset({TaskState.DONE, TaskState.SKIPPED})
+_FINAL = frozenset({OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED})
+"""The members ``orders``, ``finished`` and ``final`` are true of: built once, looked up
+by identity hash (a tuple of members built per call costs more than the look-up)."""
 
 _ORDER_RANK = {
     OrderStatus.PLACED: 0,

@@ -9,7 +9,6 @@ evolvers make.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,16 +46,18 @@ _T = TypeVar("_T", bound=attrs.AttrsInstance)
 
 def _positional_copy(cls: type[_T]) -> Callable[[_T, Mapping[str, Any]], _T]:
     """A function copying an instance of the attrs class ``cls`` with some fields
-    changed: what ``attrs.evolve`` does, about twice as fast. Every field is read in one
-    ``operator.attrgetter`` call and ``__init__`` takes them by position, so validators
-    and converters run as usual. ``cls.__init__`` must take every field by position."""
+    changed: what ``attrs.evolve`` does, about twice as fast. Every field is read from the
+    instance's ``__dict__`` (``cls`` is a frozen attrs class without slots: ``__init__``
+    writes its fields there, and nothing else, in field order) and ``__init__`` takes
+    them by position, so validators and converters run as usual. ``cls.__init__`` must
+    take every field by position."""
     fields = attrs.fields(cls)
     assert all(a.init and not a.kw_only and a.alias == a.name for a in fields), cls
-    read = operator.attrgetter(*(a.name for a in fields))
+    assert "__slots__" not in cls.__dict__, cls
     index = {a.name: i for i, a in enumerate(fields)}
 
     def copy(value: _T, changes: Mapping[str, Any]) -> _T:
-        values = list(read(value))
+        values = list(value.__dict__.values())
         for name, new in changes.items():
             at = index.get(name)
             if at is None:

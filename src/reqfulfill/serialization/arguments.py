@@ -357,7 +357,8 @@ def argument_problems(obj: object, path: str = "") -> list[Problem]:
     path is the field's name (under ``path``), or where inside it the problem is.
     """
     problems: list[Problem] = []
-    for name, check in _class_checks(type(obj)):
+    checks = _checks.get(type(obj))  # built at the class's first use
+    for name, check in checks if checks is not None else _class_checks(type(obj)):
         found = check(getattr(obj, name), _join(path, name) if path else name)
         if found:
             problems += found

@@ -244,12 +244,8 @@ class MemoryStore:
         for position, event in enumerate(events, start=expected_version + 1):
             if event.effect:
                 self._positions[event.event_id] = position
-                self._outbox[event.event_id] = OutboxEntry(
-                    effect_id=event.event_id,
-                    request_id=request_id,
-                    kind=event.type,
-                    attempts=0,
-                    available_at=effect_due(event),
+                self._outbox[event.event_id] = OutboxEntry(  # by position
+                    event.event_id, request_id, event.type, 0, effect_due(event)
                 )
         if summary is not None:
             before = self._summaries.get(request_id)
