@@ -4,10 +4,10 @@ Each open request has one ``sla`` timer, due some time in the next 30 days
 (the worker asks ``due_timers(now)`` on every pass). The timers are loaded in
 bulk -- SQLite ``executemany`` in one transaction, PostgreSQL ``COPY`` (into the
 store's own schema and index, created by the store first, on a connection of
-their own) and, for ``memory://``, ``set_timers`` earliest first -- then ``due_timers(now, limit=100)``
-is timed when none are due (``none-due``) and after ``set_timers`` made 10
-due (``10-due``). The answers are checked first: no timer, then exactly those
-10, earliest first.
+their own) and, for ``memory://``, ``set_timers`` earliest first -- then
+``due_timers(now, limit=100)`` is timed when none are due (``none-due``) and
+after ``set_timers`` made 10 due (``10-due``). The answers are checked first: no
+timer, then exactly those 10, earliest first.
 
 ``ops_per_s`` is lookups per second, ``median_s`` seconds per lookup (median
 of the rounds), ``ratio`` the row's time divided by the same store's time at

@@ -29,7 +29,7 @@ from reqfulfill.model.enums import TaskKind, TaskState
 from reqfulfill.model.events import Event
 from reqfulfill.model.request import ServiceRequest, Task
 from reqfulfill.stores import RequestSummary, Store
-from reqfulfill.stores._facts import SOURCES, MetricFacts, centi_hours, facts_of, source_of, tally
+from reqfulfill.stores._facts import SOURCES, MetricFacts, facts_of, source_of, tally
 from reqfulfill.testing import demo_catalog, demo_requester
 from reqfulfill.testing.strategies import histories
 
@@ -154,20 +154,3 @@ def test_tallies_share_out_of_all_three_sources(
     for name, got in (("stock", row.fulfil_p50_stock_h), ("supplier", row.fulfil_p50_supplier_h)):
         times = [float(h) for s, h in zip(sources, hours, strict=False) if s == name]
         assert got == percentile(times, 50)
-
-
-@hypothesis.given(
-    micros=st.one_of(
-        st.integers(-(10**17), 10**17),
-        # 18 s past a multiple of 36 s: exactly half a centi-hour, and next to it
-        st.builds(
-            lambda n, off: n * 36_000_000 + 18_000_000 + off,
-            st.integers(-(10**9), 10**9),
-            st.integers(-2, 2),
-        ),
-    )
-)
-@hypothesis.settings(deadline=None, max_examples=400)
-def test_centi_hours_is_the_hours_rounded_to_two_places_times_100(micros: int) -> None:
-    duration = timedelta(microseconds=micros)
-    assert centi_hours(duration) == round(round(duration.total_seconds() / 3600, 2) * 100)

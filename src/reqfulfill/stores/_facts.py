@@ -49,16 +49,7 @@ def centi_hours(duration: timedelta) -> int:
     >>> centi_hours(timedelta(minutes=90))
     150
     """
-    hours = duration.total_seconds() / 3600
-    scaled = hours * 100
-    whole = round(scaled)
-    # ``round(hours, 2)`` is the multiple of 0.01 nearest to ``hours`` exactly (no tie:
-    # k + 0.005 is no binary fraction), and times 100 rounds back to that k: so k is
-    # ``scaled`` rounded, unless the product's rounding (at most 2**-53 of it) may have
-    # crossed a half; then the two decimal roundings as written, which cost ten times more
-    if abs(abs(scaled - whole) - 0.5) > abs(scaled) * 2**-50:
-        return whole
-    return round(round(hours, 2) * 100)
+    return round(round(duration.total_seconds() / 3600, 2) * 100)
 
 
 def source_of(request: ServiceRequest) -> str | None:
