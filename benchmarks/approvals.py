@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -32,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.lifecycle import pg_dsn, pg_schema, pg_url, row
+from benchmarks.lifecycle import bulk_pg, bulk_sqlite, pg_dsn, pg_schema, pg_url, row
 from reqfulfill import Channel, FixedClock, FulfillmentService, Requester
 from reqfulfill.stores import MemoryStore, RequestSummary, SQLiteStore, Store
 from reqfulfill.stores._base import from_micros, to_micros
@@ -88,24 +87,15 @@ _REQUEST_ROW = (
 
 def load_sqlite(path: Path, size: int) -> SQLiteStore:
     SQLiteStore(path).close()  # the store's own schema and indexes
-    db = sqlite3.connect(path, isolation_level=None)  # bulk rows on a connection of its own
-    try:
-        db.execute("BEGIN IMMEDIATE")
+    with bulk_sqlite(path) as db:
         db.executemany(_REQUEST_ROW, ((rid, since, since) for rid, _, since in _rows(size)))
         db.executemany(
             "INSERT INTO rf_approvals (request_id, actor, since) VALUES (?, ?, ?)", _rows(size)
         )
-        db.execute("COMMIT")
-        db.execute("ANALYZE")
-    finally:
-        db.close()
     return SQLiteStore(path)
 
 
 def load_pg(dsn: str, schema: str, size: int) -> None:
-    import psycopg
-    from psycopg import sql
-
     from reqfulfill.stores.postgres import PostgresStore
 
     PostgresStore(dsn, schema=schema).close()  # the store's own schema and indexes
@@ -113,17 +103,12 @@ def load_pg(dsn: str, schema: str, size: int) -> None:
     for rid, actor, since in _rows(size):
         requests.write(f"{rid}\tawaiting_approval\tiphone-15\terin.user\t{since}\t{since}\t1\n")
         approvals.write(f"{rid}\t{actor}\t{since}\n")
-    with psycopg.connect(dsn) as db, db.cursor() as cur:  # a connection of its own
-        cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+    with bulk_pg(dsn, schema, "rf_requests", "rf_approvals") as cur:
         columns = "request_id, state, item, requester, created_at, updated_at, version"
         with cur.copy(f"COPY rf_requests ({columns}) FROM STDIN") as copy:  # constant text
             copy.write(requests.getvalue())
         with cur.copy("COPY rf_approvals (request_id, actor, since) FROM STDIN") as copy:
             copy.write(approvals.getvalue())
-        db.commit()
-        cur.execute("ANALYZE rf_requests")
-        cur.execute("ANALYZE rf_approvals")
-        db.commit()
 
 
 def _service(store: Store) -> FulfillmentService:

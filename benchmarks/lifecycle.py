@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -136,6 +137,39 @@ def pg_schema(dsn: str, prefix: str = "bench") -> Iterator[str]:
 
 def pg_url(dsn: str, schema: str) -> str:
     return f"{dsn}{'&' if '?' in dsn else '?'}schema={schema}"
+
+
+@contextlib.contextmanager
+def bulk_sqlite(path: Path, *tables: str) -> Iterator[sqlite3.Connection]:
+    """A connection of its own to the SQLite file ``path`` (the store made its schema),
+    for bulk rows in one transaction, committed and the ``tables`` analysed on the way
+    out (all of them without names)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        yield db
+        db.execute("COMMIT")
+        for statement in [f"ANALYZE {t}" for t in tables] or ["ANALYZE"]:
+            db.execute(statement)  # the callers' constant table names
+    finally:
+        db.close()
+
+
+@contextlib.contextmanager
+def bulk_pg(dsn: str, schema: str, *tables: str) -> Iterator[Any]:
+    """A cursor on a connection of its own, in ``schema`` (the store made it), for bulk
+    rows (``COPY``), committed and the ``tables`` analysed on the way out (all of them
+    without names)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(dsn) as db, db.cursor() as cur:
+        cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        yield cur
+        db.commit()
+        for name in tables or (None,):
+            cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(name)) if name else "ANALYZE")
+        db.commit()
 
 
 @contextlib.contextmanager

@@ -46,7 +46,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.lifecycle import pg_dsn, pg_schema, row
+from benchmarks.lifecycle import bulk_pg, bulk_sqlite, pg_dsn, pg_schema, row
 from reqfulfill import Channel, FixedClock, FulfillmentService, open_store
 from reqfulfill.stores._base import to_micros
 from reqfulfill.stores.postgres import PostgresStore
@@ -152,10 +152,8 @@ def _real_requests(url: str) -> None:
 def load_sqlite(path: Path, size: int) -> str:
     url = f"sqlite:///{path}"
     _real_requests(url)
-    db = sqlite3.connect(path, isolation_level=None)
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        pairs = list(_rows(size))
+    pairs = list(_rows(size))
+    with bulk_sqlite(path) as db:
         db.executemany(
             f"INSERT INTO rf_requests ({_REQUESTS}) VALUES ({', '.join('?' * 10)})",
             (p[0] for p in pairs),
@@ -164,10 +162,6 @@ def load_sqlite(path: Path, size: int) -> str:
             f"INSERT INTO rf_request_facts ({_FACTS}) VALUES ({', '.join('?' * 14)})",
             (p[1] for p in pairs),
         )
-        db.execute("COMMIT")
-        db.execute("ANALYZE")
-    finally:
-        db.close()
     return url
 
 
@@ -179,21 +173,15 @@ def _copy_text(rows: Iterator[tuple[Any, ...]]) -> str:
 
 
 def load_pg(dsn: str, schema: str, size: int) -> str:
-    import psycopg
-    from psycopg import sql
 
     url = f"{dsn}{'&' if '?' in dsn else '?'}schema={schema}"
     _real_requests(url)
     pairs = list(_rows(size))
-    with psycopg.connect(dsn) as db, db.cursor() as cur:
-        cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+    with bulk_pg(dsn, schema) as cur:
         with cur.copy(f"COPY rf_requests ({_REQUESTS}) FROM STDIN") as copy:  # constant text
             copy.write(_copy_text(p[0] for p in pairs))
         with cur.copy(f"COPY rf_request_facts ({_FACTS}) FROM STDIN") as copy:
             copy.write(_copy_text(p[1] for p in pairs))
-        db.commit()
-        cur.execute("ANALYZE")
-        db.commit()
     return url
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import io
 import random
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -30,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.lifecycle import pg_dsn, pg_schema, row
+from benchmarks.lifecycle import bulk_pg, bulk_sqlite, pg_dsn, pg_schema, row
 from reqfulfill.stores import MemoryStore, SQLiteStore
 from reqfulfill.stores._base import from_micros, to_micros
 
@@ -56,36 +55,25 @@ def load_memory(size: int) -> MemoryStore:
 
 def load_sqlite(path: Path, size: int) -> SQLiteStore:
     SQLiteStore(path).close()  # the store's own schema and indexes
-    db = sqlite3.connect(path, isolation_level=None)  # bulk rows on a connection of its own
-    try:
-        db.execute("BEGIN IMMEDIATE")
+    with bulk_sqlite(path, "rf_timers") as db:
         db.executemany(
             "INSERT INTO rf_timers (request_id, key, due) VALUES (?, 'sla', ?)", _dues(size)
         )
-        db.execute("COMMIT")
-        db.execute("ANALYZE rf_timers")
-    finally:
-        db.close()
     return SQLiteStore(path)
 
 
 def load_pg(dsn: str, schema: str, size: int) -> Any:
-    import psycopg
-    from psycopg import sql
-
     from reqfulfill.stores.postgres import PostgresStore
 
     store = PostgresStore(dsn, schema=schema)  # the store's own schema and indexes
     buffer = io.StringIO()
     for rid, due in _dues(size):
         buffer.write(f"{rid}\tsla\t{due}\n")
-    with psycopg.connect(dsn) as db, db.cursor() as cur:  # a connection of its own
-        cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-        with cur.copy("COPY rf_timers (request_id, key, due) FROM STDIN") as copy:
-            copy.write(buffer.getvalue())
-        db.commit()
-        cur.execute("ANALYZE rf_timers")
-        db.commit()
+    with (
+        bulk_pg(dsn, schema, "rf_timers") as cur,
+        cur.copy("COPY rf_timers (request_id, key, due) FROM STDIN") as copy,
+    ):
+        copy.write(buffer.getvalue())
     return store
 
 
