@@ -54,11 +54,20 @@ class Transaction(Protocol):
 _BATCH = 5000
 """Facts rows a catch-up reads at a time."""
 
+_WRITES = (
+    ("rf_metric_rollup", "INSERT"),
+    ("rf_metric_rollup", "UPDATE"),
+    ("rf_facts_rolled", "INSERT"),
+    ("rf_facts_rolled", "UPDATE"),
+    ("rf_request_facts", "UPDATE"),
+)
+"""What a catch-up writes (one privilege per call: with a list, ``has_table_privilege``
+is true if *any* of them is held)."""
+
 _PROBE = (
     f"SELECT EXISTS ({_rollup.DIRTY_PROBE}),"
     " current_setting('transaction_read_only') = 'off'"
-    " AND has_table_privilege('rf_metric_rollup', 'INSERT, UPDATE')"
-    " AND has_table_privilege('rf_request_facts', 'UPDATE')"
+    + "".join(f" AND has_table_privilege('{table}', '{what}')" for table, what in _WRITES)
 )
 """(facts rows to catch up, whether this connection may write what a catch-up writes):
 a read, no lock."""
